@@ -1,0 +1,751 @@
+/* kmg-ledger.c — transfers: idempotency, balances that never go negative, the hash chain, and
+ * batched minute charges. Runs on the main context's connection; every write is in a transaction. */
+
+#include "kmg-ledger.h"
+
+#include "kmg-canon.h"
+
+#include <sodium.h>
+#include <string.h>
+
+struct _KmgLedger
+{
+  KmgDb *db;
+  gboolean in_txn;
+  gint64 tail_id;                   /* last transfer id in this transaction */
+  char tail_hash[KMG_HASH_HEX_LEN + 1];
+  GString *buf;                     /* canonical text scratch */
+};
+
+typedef struct
+{
+  gint64 debit;
+  gint64 credit;
+  gint64 amount;
+  KmgTransferKind kind;
+  const char *key;
+  const char *memo;
+  gint64 session_id;   /* 0: none */
+  gint64 minute_index; /* -1: none */
+} Spec;
+
+typedef enum
+{
+  KEY_ERROR = -1,
+  KEY_NEW,
+  KEY_SAME,
+  KEY_CONFLICT,
+} KeyState;
+
+KmgLedger *
+kmg_ledger_new (KmgDb *db)
+{
+  KmgLedger *l;
+
+  g_return_val_if_fail (db != NULL, NULL);
+  if (sodium_init () < 0)
+    g_error ("libsodium failed to initialise");
+  l = g_new0 (KmgLedger, 1);
+  l->db = db;
+  l->buf = g_string_sized_new (512);
+  return l;
+}
+
+void
+kmg_ledger_free (KmgLedger *l)
+{
+  if (l == NULL)
+    return;
+  if (l->in_txn)
+    kmg_ledger_rollback (l);
+  g_string_free (l->buf, TRUE);
+  g_free (l);
+}
+
+KmgDb *
+kmg_ledger_get_db (KmgLedger *l)
+{
+  return l->db;
+}
+
+static gboolean
+load_tail (KmgLedger *l, GError **error)
+{
+  g_autoptr (KmgDbStmt) st
+    = kmg_db_prepare (l->db, "SELECT id, hash FROM transfers ORDER BY id DESC LIMIT 1", error);
+  int rc;
+
+  if (st == NULL || (rc = kmg_db_step (st, error)) < 0)
+    return FALSE;
+  l->tail_id = 0;
+  g_strlcpy (l->tail_hash, KMG_GENESIS_HASH, sizeof l->tail_hash);
+  if (rc == SQLITE_ROW)
+    {
+      sqlite3_stmt *raw = kmg_db_stmt_raw (st);
+      l->tail_id = sqlite3_column_int64 (raw, 0);
+      g_strlcpy (l->tail_hash, (const char *) sqlite3_column_text (raw, 1), sizeof l->tail_hash);
+    }
+  return TRUE;
+}
+
+gboolean
+kmg_ledger_begin (KmgLedger *l, GError **error)
+{
+  g_return_val_if_fail (!l->in_txn, FALSE);
+  /* IMMEDIATE: we are the only writer until COMMIT, so the tail read here stays the tail even
+   * when kamegorctl writes through another connection. */
+  if (!kmg_db_begin (l->db, error))
+    return FALSE;
+  if (!load_tail (l, error))
+    {
+      kmg_db_rollback (l->db);
+      return FALSE;
+    }
+  l->in_txn = TRUE;
+  return TRUE;
+}
+
+gboolean
+kmg_ledger_commit (KmgLedger *l, GError **error)
+{
+  g_return_val_if_fail (l->in_txn, FALSE);
+  l->in_txn = FALSE;
+  return kmg_db_commit (l->db, error); /* rolls back by itself on failure */
+}
+
+void
+kmg_ledger_rollback (KmgLedger *l)
+{
+  l->in_txn = FALSE;
+  kmg_db_rollback (l->db);
+}
+
+gboolean
+kmg_ledger_ensure_account (KmgLedger *l, gint64 user_id, gint64 now_ms, GError **error)
+{
+  g_autoptr (KmgDbStmt) st = NULL;
+
+  g_return_val_if_fail (user_id > 0, FALSE);
+  st = kmg_db_prepare (l->db,
+                       "INSERT OR IGNORE INTO accounts (id, kind, balance, created_at) "
+                       "VALUES (?1, 'user', 0, ?2)",
+                       error);
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (kmg_db_stmt_raw (st), 1, user_id);
+  sqlite3_bind_int64 (kmg_db_stmt_raw (st), 2, now_ms / 1000);
+  return kmg_db_step (st, error) >= 0;
+}
+
+gboolean
+kmg_ledger_balance (KmgLedger *l, gint64 account, gint64 *out, GError **error)
+{
+  g_autoptr (KmgDbStmt) st
+    = kmg_db_prepare (l->db, "SELECT balance FROM accounts WHERE id = ?1", error);
+  int rc;
+
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (kmg_db_stmt_raw (st), 1, account);
+  if ((rc = kmg_db_step (st, error)) < 0)
+    return FALSE;
+  *out = rc == SQLITE_ROW ? sqlite3_column_int64 (kmg_db_stmt_raw (st), 0) : 0;
+  return TRUE;
+}
+
+static gboolean
+user_exists (KmgLedger *l, gint64 user_id, GError **error)
+{
+  g_autoptr (KmgDbStmt) st = kmg_db_prepare (l->db, "SELECT 1 FROM users WHERE id = ?1", error);
+  int rc;
+
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (kmg_db_stmt_raw (st), 1, user_id);
+  if ((rc = kmg_db_step (st, error)) < 0)
+    return FALSE;
+  if (rc == SQLITE_ROW)
+    return TRUE;
+  g_set_error (error, KMG_BILLING_ERROR, KMG_BILLING_ERROR_NOT_FOUND,
+               "no user %" G_GINT64_FORMAT, user_id);
+  return FALSE;
+}
+
+static KeyState
+find_by_key (KmgLedger *l, const Spec *s, gint64 *id, GError **error)
+{
+  g_autoptr (KmgDbStmt) st = kmg_db_prepare (
+    l->db,
+    "SELECT id, debit_account, credit_account, amount, kind, IFNULL (session_id, 0), "
+    "IFNULL (minute_index, -1), memo FROM transfers WHERE idempotency_key = ?1",
+    error);
+  sqlite3_stmt *raw;
+  int rc;
+  gboolean same;
+
+  if (st == NULL)
+    return KEY_ERROR;
+  raw = kmg_db_stmt_raw (st);
+  sqlite3_bind_text (raw, 1, s->key, -1, SQLITE_STATIC);
+  if ((rc = kmg_db_step (st, error)) < 0)
+    return KEY_ERROR;
+  if (rc == SQLITE_DONE)
+    return KEY_NEW;
+  *id = sqlite3_column_int64 (raw, 0);
+  same = sqlite3_column_int64 (raw, 1) == s->debit && sqlite3_column_int64 (raw, 2) == s->credit
+         && sqlite3_column_int64 (raw, 3) == s->amount
+         && g_strcmp0 ((const char *) sqlite3_column_text (raw, 4),
+                       kmg_transfer_kind_to_string (s->kind)) == 0
+         && sqlite3_column_int64 (raw, 5) == s->session_id
+         && sqlite3_column_int64 (raw, 6) == s->minute_index
+         && g_strcmp0 ((const char *) sqlite3_column_text (raw, 7), s->memo ? s->memo : "") == 0;
+  return same ? KEY_SAME : KEY_CONFLICT;
+}
+
+/* Debits @account by @amount; only the external account may go below zero. */
+static gboolean
+debit_account (KmgLedger *l, gint64 account, gint64 amount, GError **error)
+{
+  g_autoptr (KmgDbStmt) st
+    = kmg_db_prepare (l->db,
+                      "UPDATE accounts SET balance = balance - ?2 "
+                      "WHERE id = ?1 AND (kind = 'external' OR balance >= ?2)",
+                      error);
+
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (kmg_db_stmt_raw (st), 1, account);
+  sqlite3_bind_int64 (kmg_db_stmt_raw (st), 2, amount);
+  if (kmg_db_step (st, error) < 0)
+    return FALSE;
+  if (kmg_db_changes (l->db) == 1)
+    return TRUE;
+  g_set_error (error, KMG_BILLING_ERROR, KMG_BILLING_ERROR_INSUFFICIENT_CREDITS,
+               "account %" G_GINT64_FORMAT " cannot pay %" G_GINT64_FORMAT, account, amount);
+  return FALSE;
+}
+
+static gboolean
+credit_account (KmgLedger *l, gint64 account, gint64 amount, GError **error)
+{
+  g_autoptr (KmgDbStmt) st
+    = kmg_db_prepare (l->db, "UPDATE accounts SET balance = balance + ?2 WHERE id = ?1", error);
+
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (kmg_db_stmt_raw (st), 1, account);
+  sqlite3_bind_int64 (kmg_db_stmt_raw (st), 2, amount);
+  if (kmg_db_step (st, error) < 0)
+    return FALSE;
+  if (kmg_db_changes (l->db) == 1)
+    return TRUE;
+  g_set_error (error, KMG_BILLING_ERROR, KMG_BILLING_ERROR_NOT_FOUND,
+               "no account %" G_GINT64_FORMAT, account);
+  return FALSE;
+}
+
+/* Appends the row at the chain tail. Balances are the caller's job. */
+static gboolean
+insert_row (KmgLedger *l, const Spec *s, gint64 now_ms, gint64 *id, GError **error)
+{
+  g_autoptr (KmgDbStmt) st = kmg_db_prepare (
+    l->db,
+    "INSERT INTO transfers (id, debit_account, credit_account, amount, kind, idempotency_key, "
+    "session_id, minute_index, memo, created_at, content, prev_hash, hash) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    error);
+  KmgTransferRow row = {
+    .id = l->tail_id + 1,
+    .debit_account = s->debit,
+    .credit_account = s->credit,
+    .amount = s->amount,
+    .kind = s->kind,
+    .idempotency_key = s->key,
+    .session_id = s->session_id,
+    .minute_index = s->minute_index,
+    .created_at = now_ms / 1000,
+    .memo = s->memo ? s->memo : "",
+  };
+  char hash[KMG_HASH_HEX_LEN + 1];
+  sqlite3_stmt *raw;
+
+  g_return_val_if_fail (l->in_txn, FALSE);
+  if (st == NULL)
+    return FALSE;
+  kmg_transfer_canonical (&row, l->buf);
+  kmg_transfer_hash (l->tail_hash, l->buf->str, l->buf->len, hash);
+  raw = kmg_db_stmt_raw (st);
+  sqlite3_bind_int64 (raw, 1, row.id);
+  sqlite3_bind_int64 (raw, 2, row.debit_account);
+  sqlite3_bind_int64 (raw, 3, row.credit_account);
+  sqlite3_bind_int64 (raw, 4, row.amount);
+  sqlite3_bind_text (raw, 5, kmg_transfer_kind_to_string (row.kind), -1, SQLITE_STATIC);
+  sqlite3_bind_text (raw, 6, row.idempotency_key, -1, SQLITE_STATIC);
+  if (row.session_id > 0)
+    sqlite3_bind_int64 (raw, 7, row.session_id);
+  if (row.minute_index >= 0)
+    sqlite3_bind_int64 (raw, 8, row.minute_index);
+  sqlite3_bind_text (raw, 9, row.memo, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (raw, 10, row.created_at);
+  sqlite3_bind_text (raw, 11, l->buf->str, (int) l->buf->len, SQLITE_STATIC);
+  sqlite3_bind_text (raw, 12, l->tail_hash, KMG_HASH_HEX_LEN, SQLITE_STATIC);
+  sqlite3_bind_text (raw, 13, hash, KMG_HASH_HEX_LEN, SQLITE_STATIC);
+  if (kmg_db_step (st, error) < 0)
+    return FALSE;
+  l->tail_id = row.id;
+  memcpy (l->tail_hash, hash, sizeof hash);
+  if (id)
+    *id = row.id;
+  return TRUE;
+}
+
+/* Idempotent single transfer inside the current transaction. */
+static gboolean
+append_in_txn (KmgLedger *l, const Spec *s, gint64 now_ms, KmgTransferResult *out,
+               GError **error)
+{
+  KmgTransferResult res = { 0 };
+
+  switch (find_by_key (l, s, &res.transfer_id, error))
+    {
+    case KEY_ERROR:
+      return FALSE;
+    case KEY_CONFLICT:
+      g_set_error (error, KMG_BILLING_ERROR, KMG_BILLING_ERROR_IDEMPOTENCY_CONFLICT,
+                   "idempotency key '%s' was used for a different transfer", s->key);
+      return FALSE;
+    case KEY_SAME:
+      res.replayed = TRUE;
+      break;
+    case KEY_NEW:
+      if (!debit_account (l, s->debit, s->amount, error)
+          || !credit_account (l, s->credit, s->amount, error)
+          || !insert_row (l, s, now_ms, &res.transfer_id, error))
+        return FALSE;
+      break;
+    }
+  if (out)
+    *out = res;
+  return TRUE;
+}
+
+static gboolean
+spec_valid (const Spec *s, GError **error)
+{
+  const char *bad = NULL;
+
+  if (s->amount <= 0)
+    bad = "amount must be positive";
+  else if (s->debit == s->credit)
+    bad = "debit and credit accounts must differ";
+  else if (s->key == NULL || *s->key == '\0' || strlen (s->key) > 200)
+    bad = "an idempotency key of 1..200 bytes is required";
+  else if (s->memo != NULL && strlen (s->memo) > 1000)
+    bad = "memo longer than 1000 bytes";
+  if (bad == NULL)
+    return TRUE;
+  g_set_error_literal (error, KMG_BILLING_ERROR, KMG_BILLING_ERROR_INVALID, bad);
+  return FALSE;
+}
+
+gboolean
+kmg_ledger_transfer (KmgLedger *l, gint64 debit, gint64 credit, gint64 amount,
+                     KmgTransferKind kind, const char *idempotency_key, const char *memo,
+                     gint64 now_ms, KmgTransferResult *out, GError **error)
+{
+  Spec s = { debit, credit, amount, kind, idempotency_key, memo, 0, -1 };
+
+  g_return_val_if_fail (kind != KMG_TRANSFER_CHARGE, FALSE);
+  if (!spec_valid (&s, error) || !kmg_ledger_begin (l, error))
+    return FALSE;
+  if (!append_in_txn (l, &s, now_ms, out, error))
+    {
+      kmg_ledger_rollback (l);
+      return FALSE;
+    }
+  return kmg_ledger_commit (l, error);
+}
+
+gboolean
+kmg_ledger_topup (KmgLedger *l, gint64 user_id, gint64 amount, const char *payment_ref,
+                  gint64 now_ms, KmgTransferResult *out, GError **error)
+{
+  g_autofree char *key = g_strconcat ("topup:", payment_ref ? payment_ref : "", NULL);
+  Spec s = { KMG_ACCOUNT_EXTERNAL, user_id, amount, KMG_TRANSFER_TOPUP, key, payment_ref, 0, -1 };
+  KmgTransferResult res = { 0 };
+  g_autoptr (KmgDbStmt) st = NULL;
+
+  if (payment_ref == NULL || *payment_ref == '\0' || user_id <= 0)
+    {
+      g_set_error_literal (error, KMG_BILLING_ERROR, KMG_BILLING_ERROR_INVALID,
+                           "top-up needs a user and a payment reference");
+      return FALSE;
+    }
+  if (!spec_valid (&s, error) || !kmg_ledger_begin (l, error))
+    return FALSE;
+  if (!user_exists (l, user_id, error) || !kmg_ledger_ensure_account (l, user_id, now_ms, error)
+      || !append_in_txn (l, &s, now_ms, &res, error))
+    goto fail;
+  if (!res.replayed)
+    {
+      st = kmg_db_prepare (l->db,
+                           "INSERT INTO topups (payment_ref, user_id, amount, transfer_id, "
+                           "received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                           error);
+      if (st == NULL)
+        goto fail;
+      sqlite3_bind_text (kmg_db_stmt_raw (st), 1, payment_ref, -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (kmg_db_stmt_raw (st), 2, user_id);
+      sqlite3_bind_int64 (kmg_db_stmt_raw (st), 3, amount);
+      sqlite3_bind_int64 (kmg_db_stmt_raw (st), 4, res.transfer_id);
+      sqlite3_bind_int64 (kmg_db_stmt_raw (st), 5, now_ms / 1000);
+      if (kmg_db_step (st, error) < 0)
+        goto fail;
+    }
+  if (!kmg_ledger_commit (l, error))
+    return FALSE;
+  if (out)
+    *out = res;
+  return TRUE;
+
+fail:
+  kmg_ledger_rollback (l);
+  return FALSE;
+}
+
+static gboolean
+record_admin_action (KmgLedger *l, gint64 admin_id, const char *action, gint64 target_user,
+                     gint64 transfer_id, const char *reason, gint64 amount, gint64 now_ms,
+                     GError **error)
+{
+  g_autoptr (KmgDbStmt) st = kmg_db_prepare (
+    l->db,
+    "INSERT INTO admin_actions (admin_id, action, target_user, target_ref, reason, detail, "
+    "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    error);
+  g_autofree char *ref = g_strdup_printf ("transfer:%" G_GINT64_FORMAT, transfer_id);
+  g_autofree char *detail = g_strdup_printf ("{\"amount\":%" G_GINT64_FORMAT "}", amount);
+  sqlite3_stmt *raw;
+
+  if (st == NULL)
+    return FALSE;
+  raw = kmg_db_stmt_raw (st);
+  if (admin_id > 0)
+    sqlite3_bind_int64 (raw, 1, admin_id);
+  sqlite3_bind_text (raw, 2, action, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (raw, 3, target_user);
+  sqlite3_bind_text (raw, 4, ref, -1, SQLITE_STATIC);
+  sqlite3_bind_text (raw, 5, reason, -1, SQLITE_STATIC);
+  sqlite3_bind_text (raw, 6, detail, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (raw, 7, now_ms / 1000);
+  return kmg_db_step (st, error) >= 0;
+}
+
+static gboolean
+reason_valid (const char *reason, GError **error)
+{
+  g_autofree char *trimmed = g_strstrip (g_strdup (reason ? reason : ""));
+
+  if (*trimmed != '\0' && strlen (reason) <= 500)
+    return TRUE;
+  g_set_error_literal (error, KMG_BILLING_ERROR, KMG_BILLING_ERROR_INVALID,
+                       "a reason (1..500 bytes) is required");
+  return FALSE;
+}
+
+gboolean
+kmg_ledger_grant (KmgLedger *l, gint64 user_id, gint64 amount, const char *reason,
+                  gint64 admin_id, const char *idempotency_key, gint64 now_ms,
+                  KmgTransferResult *out, GError **error)
+{
+  g_autofree char *uuid = g_uuid_string_random ();
+  g_autofree char *fresh = g_strconcat ("grant:", uuid, NULL);
+  Spec s = { KMG_ACCOUNT_EXTERNAL, user_id, amount, KMG_TRANSFER_GRANT, idempotency_key, reason,
+             0, -1 };
+  KmgTransferResult res = { 0 };
+
+  if (!reason_valid (reason, error))
+    return FALSE;
+  if (s.key == NULL)
+    s.key = fresh;
+  if (!spec_valid (&s, error) || !kmg_ledger_begin (l, error))
+    return FALSE;
+  if (!user_exists (l, user_id, error) || !kmg_ledger_ensure_account (l, user_id, now_ms, error)
+      || !append_in_txn (l, &s, now_ms, &res, error)
+      || (!res.replayed
+          && !record_admin_action (l, admin_id, "grant", user_id, res.transfer_id, reason,
+                                   amount, now_ms, error)))
+    {
+      kmg_ledger_rollback (l);
+      return FALSE;
+    }
+  if (!kmg_ledger_commit (l, error))
+    return FALSE;
+  if (out)
+    *out = res;
+  return TRUE;
+}
+
+typedef struct
+{
+  gint64 buyer_id;
+  gint64 seller_id;
+  gint64 seller_total;
+  gint64 fee_total;
+} SessionCharges;
+
+static gboolean
+load_session_charges (KmgLedger *l, gint64 session_id, SessionCharges *sc, GError **error)
+{
+  g_autoptr (KmgDbStmt) st = kmg_db_prepare (
+    l->db,
+    "SELECT s.buyer_id, s.seller_id, "
+    "IFNULL ((SELECT SUM (amount) FROM transfers t WHERE t.session_id = s.id "
+    "AND t.kind = 'charge' AND t.credit_account = s.seller_id), 0), "
+    "IFNULL ((SELECT SUM (amount) FROM transfers t WHERE t.session_id = s.id "
+    "AND t.kind = 'charge' AND t.credit_account = 0), 0) "
+    "FROM watch_sessions s WHERE s.id = ?1",
+    error);
+  sqlite3_stmt *raw;
+  int rc;
+
+  if (st == NULL)
+    return FALSE;
+  raw = kmg_db_stmt_raw (st);
+  sqlite3_bind_int64 (raw, 1, session_id);
+  if ((rc = kmg_db_step (st, error)) < 0)
+    return FALSE;
+  if (rc == SQLITE_DONE)
+    {
+      g_set_error (error, KMG_BILLING_ERROR, KMG_BILLING_ERROR_NOT_FOUND,
+                   "no session %" G_GINT64_FORMAT, session_id);
+      return FALSE;
+    }
+  sc->buyer_id = sqlite3_column_int64 (raw, 0);
+  sc->seller_id = sqlite3_column_int64 (raw, 1);
+  sc->seller_total = sqlite3_column_int64 (raw, 2);
+  sc->fee_total = sqlite3_column_int64 (raw, 3);
+  if (sc->seller_total + sc->fee_total > 0)
+    return TRUE;
+  g_set_error (error, KMG_BILLING_ERROR, KMG_BILLING_ERROR_INVALID,
+               "session %" G_GINT64_FORMAT " has no charges to refund", session_id);
+  return FALSE;
+}
+
+/* Both legs, each idempotent on its own key; replayed only if every leg was. */
+static gboolean
+refund_in_txn (KmgLedger *l, gint64 session_id, const SessionCharges *sc, gint64 now_ms,
+               KmgTransferResult *res, GError **error)
+{
+  g_autofree char *k_seller = g_strdup_printf ("refund:%" G_GINT64_FORMAT ":seller", session_id);
+  g_autofree char *k_fee = g_strdup_printf ("refund:%" G_GINT64_FORMAT ":fee", session_id);
+  Spec legs[2] = {
+    { sc->seller_id, sc->buyer_id, sc->seller_total, KMG_TRANSFER_REFUND, k_seller, "",
+      session_id, -1 },
+    { KMG_ACCOUNT_PLATFORM, sc->buyer_id, sc->fee_total, KMG_TRANSFER_REFUND, k_fee, "",
+      session_id, -1 },
+  };
+
+  res->transfer_id = 0;
+  res->replayed = TRUE;
+  for (guint i = 0; i < G_N_ELEMENTS (legs); i++)
+    {
+      KmgTransferResult leg = { 0 };
+      if (legs[i].amount == 0)
+        continue;
+      if (!append_in_txn (l, &legs[i], now_ms, &leg, error))
+        return FALSE;
+      if (res->transfer_id == 0)
+        res->transfer_id = leg.transfer_id;
+      res->replayed = res->replayed && leg.replayed;
+    }
+  return TRUE;
+}
+
+gboolean
+kmg_ledger_refund (KmgLedger *l, gint64 session_id, const char *reason, gint64 admin_id,
+                   gint64 now_ms, KmgTransferResult *out, GError **error)
+{
+  SessionCharges sc = { 0 };
+  KmgTransferResult res = { 0 };
+
+  if (!reason_valid (reason, error) || !kmg_ledger_begin (l, error))
+    return FALSE;
+  if (!load_session_charges (l, session_id, &sc, error)
+      || !refund_in_txn (l, session_id, &sc, now_ms, &res, error)
+      || (!res.replayed
+          && !record_admin_action (l, admin_id, "refund", sc.buyer_id, res.transfer_id, reason,
+                                   sc.seller_total + sc.fee_total, now_ms, error)))
+    {
+      kmg_ledger_rollback (l);
+      return FALSE;
+    }
+  if (!kmg_ledger_commit (l, error))
+    return FALSE;
+  if (out)
+    *out = res;
+  return TRUE;
+}
+
+/* Claims minute c->evidence.minute_index of an active session whose price, fee and parties
+ * match: the row's charged_minutes must be exactly that index, so minutes go in order. */
+static gboolean
+claim_session_minute (KmgLedger *l, const KmgMinuteCharge *c, gboolean *ok, GError **error)
+{
+  g_autoptr (KmgDbStmt) st = kmg_db_prepare (
+    l->db,
+    "UPDATE watch_sessions SET charged_minutes = charged_minutes + 1, "
+    "delivered_seconds = MAX (delivered_seconds, ?7) "
+    "WHERE id = ?1 AND ended_at IS NULL AND buyer_id = ?2 AND seller_id = ?3 "
+    "AND price_per_minute = ?4 AND fee_pct = ?5 AND charged_minutes = ?6",
+    error);
+  sqlite3_stmt *raw;
+
+  if (st == NULL)
+    return FALSE;
+  raw = kmg_db_stmt_raw (st);
+  sqlite3_bind_int64 (raw, 1, c->session_id);
+  sqlite3_bind_int64 (raw, 2, c->buyer_id);
+  sqlite3_bind_int64 (raw, 3, c->seller_id);
+  sqlite3_bind_int64 (raw, 4, c->price);
+  sqlite3_bind_int64 (raw, 5, c->fee_pct);
+  sqlite3_bind_int64 (raw, 6, c->evidence.minute_index);
+  sqlite3_bind_int64 (raw, 7, (gint64) c->evidence.total_seconds);
+  if (kmg_db_step (st, error) < 0)
+    return FALSE;
+  *ok = kmg_db_changes (l->db) == 1;
+  return TRUE;
+}
+
+static gboolean
+insert_evidence (KmgLedger *l, gint64 session_id, const KmgMinuteEvidence *e, gint64 now_ms,
+                 GError **error)
+{
+  g_autoptr (KmgDbStmt) st = kmg_db_prepare (
+    l->db,
+    "INSERT INTO measured_minutes (session_id, minute_index, source, first_second, "
+    "last_second, delivered_seconds, total_seconds, packets, bytes, loss, jitter_ms, rtt_ms, "
+    "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    error);
+  sqlite3_stmt *raw;
+
+  if (st == NULL)
+    return FALSE;
+  raw = kmg_db_stmt_raw (st);
+  sqlite3_bind_int64 (raw, 1, session_id);
+  sqlite3_bind_int64 (raw, 2, e->minute_index);
+  sqlite3_bind_text (raw, 3, kmg_delivery_source_to_string (e->source), -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (raw, 4, e->first_second);
+  sqlite3_bind_int64 (raw, 5, e->last_second);
+  sqlite3_bind_int64 (raw, 6, e->delivered_seconds);
+  sqlite3_bind_int64 (raw, 7, (gint64) e->total_seconds);
+  sqlite3_bind_int64 (raw, 8, (gint64) MIN (e->packets, (guint64) G_MAXINT64));
+  sqlite3_bind_int64 (raw, 9, (gint64) MIN (e->bytes, (guint64) G_MAXINT64));
+  sqlite3_bind_double (raw, 10, e->loss);
+  if (e->jitter_ms >= 0)
+    sqlite3_bind_double (raw, 11, e->jitter_ms);
+  if (e->rtt_ms >= 0)
+    sqlite3_bind_double (raw, 12, e->rtt_ms);
+  sqlite3_bind_int64 (raw, 13, now_ms / 1000);
+  return kmg_db_step (st, error) >= 0;
+}
+
+static gboolean
+charge_one (KmgLedger *l, KmgMinuteCharge *c, gint64 now_ms, GError **error)
+{
+  gint64 share, fee, balance = 0, ignored = 0;
+  gint64 minute = c->evidence.minute_index;
+  char k_seller[96], k_fee[96];
+  gboolean claimed = FALSE;
+  Spec seller_leg, fee_leg;
+
+  kmg_charge_split (c->price, c->fee_pct, &share, &fee);
+  g_snprintf (k_seller, sizeof k_seller, "charge:%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT ":seller",
+              c->session_id, minute);
+  g_snprintf (k_fee, sizeof k_fee, "charge:%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT ":fee",
+              c->session_id, minute);
+  seller_leg = (Spec){ c->buyer_id, c->seller_id, share, KMG_TRANSFER_CHARGE, k_seller, "",
+                       c->session_id, minute };
+  fee_leg = (Spec){ c->buyer_id, KMG_ACCOUNT_PLATFORM, fee, KMG_TRANSFER_CHARGE, k_fee, "",
+                    c->session_id, minute };
+  c->low_balance = FALSE;
+  /* The key (session, minute) is probed on the leg that always exists (price >= 1). */
+  switch (find_by_key (l, share > 0 ? &seller_leg : &fee_leg, &ignored, error))
+    {
+    case KEY_ERROR:
+      return FALSE;
+    case KEY_SAME:
+      c->status = KMG_CHARGE_REPLAYED;
+      return kmg_ledger_balance (l, c->buyer_id, &c->balance_after, error);
+    case KEY_CONFLICT:
+      c->status = KMG_CHARGE_CONFLICT;
+      return kmg_ledger_balance (l, c->buyer_id, &c->balance_after, error);
+    case KEY_NEW:
+      break;
+    }
+  if (!kmg_ledger_balance (l, c->buyer_id, &balance, error))
+    return FALSE;
+  c->balance_after = balance;
+  if (kmg_charge_decide (balance, c->price, c->low_balance_minutes, &c->low_balance)
+      == KMG_CHARGE_DECISION_END_INSUFFICIENT)
+    {
+      c->status = KMG_CHARGE_INSUFFICIENT;
+      return TRUE;
+    }
+  if (!claim_session_minute (l, c, &claimed, error))
+    return FALSE;
+  if (!claimed)
+    {
+      c->low_balance = FALSE;
+      c->status = KMG_CHARGE_NOT_ACTIVE;
+      return TRUE;
+    }
+  /* From here every step must succeed or the whole batch is rolled back. */
+  if (!debit_account (l, c->buyer_id, c->price, error)
+      || (share > 0 && (!credit_account (l, c->seller_id, share, error)
+                        || !insert_row (l, &seller_leg, now_ms, NULL, error)))
+      || (fee > 0 && (!credit_account (l, KMG_ACCOUNT_PLATFORM, fee, error)
+                      || !insert_row (l, &fee_leg, now_ms, NULL, error)))
+      || !insert_evidence (l, c->session_id, &c->evidence, now_ms, error))
+    return FALSE;
+  c->balance_after = balance - c->price;
+  c->status = KMG_CHARGE_OK;
+  return TRUE;
+}
+
+gboolean
+kmg_ledger_charge_minutes_in_txn (KmgLedger *l, KmgMinuteCharge *charges, guint n,
+                                  gint64 now_ms, GError **error)
+{
+  g_return_val_if_fail (l->in_txn, FALSE);
+  for (guint i = 0; i < n; i++)
+    {
+      if (charges[i].price < KMG_PRICE_MIN || charges[i].price > KMG_PRICE_MAX
+          || charges[i].fee_pct > 100 || charges[i].buyer_id <= 0 || charges[i].seller_id <= 0)
+        {
+          charges[i].status = KMG_CHARGE_NOT_ACTIVE;
+          continue;
+        }
+      if (!charge_one (l, &charges[i], now_ms, error))
+        {
+          g_prefix_error (error, "charging session %" G_GINT64_FORMAT " minute %u: ",
+                          charges[i].session_id, charges[i].evidence.minute_index);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+gboolean
+kmg_ledger_charge_minutes (KmgLedger *l, KmgMinuteCharge *charges, guint n, gint64 now_ms,
+                           GError **error)
+{
+  if (!kmg_ledger_begin (l, error))
+    return FALSE;
+  if (!kmg_ledger_charge_minutes_in_txn (l, charges, n, now_ms, error))
+    {
+      kmg_ledger_rollback (l);
+      return FALSE;
+    }
+  return kmg_ledger_commit (l, error);
+}
