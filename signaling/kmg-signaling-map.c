@@ -1,0 +1,263 @@
+/* kmg-signaling-map.c — map subscriptions: snapshot on subscribe, coalesced diffs after changes.
+ * Only subscribers whose bbox contains a changed displayed position are re-queried. */
+
+#include "kmg-signaling-private.h"
+
+#include "kmg-json.h"
+
+#include <string.h>
+
+/* Past this many changed points per flush, testing every point against every bbox costs more than
+ * re-querying everyone. */
+#define MAX_PENDING_POINTS 1024
+
+/* One query result per distinct viewport within a flush, plus the diff text per previous item set:
+ * subscribers that share a viewport and saw the same items share the work. */
+typedef struct
+{
+  GHashTable *items; /* NULL when the query failed */
+  GHashTable *diffs; /* old item set (ref held) -> diff text, or "" when unchanged */
+} QueryResult;
+
+static void
+query_result_free (QueryResult *r)
+{
+  g_clear_pointer (&r->items, g_hash_table_unref);
+  g_hash_table_unref (r->diffs);
+  g_free (r);
+}
+
+static void
+sub_free (KmgSigMapSub *sub)
+{
+  if (sub == NULL)
+    return;
+  g_clear_pointer (&sub->items, g_hash_table_unref);
+  g_free (sub);
+}
+
+static GHashTable *
+run_query (KmgSignaling *sig, const KmgBbox *bbox, int zoom, GError **error)
+{
+  g_autoptr (JsonArray) items = NULL;
+
+  if (sig->cb.map_query == NULL)
+    {
+      g_set_error_literal (error, KMG_SIGNALING_ERROR, KMG_SIGNALING_ERROR_INTERNAL, "map is not available");
+      return NULL;
+    }
+  items = sig->cb.map_query (bbox, zoom, sig->cb_data, error);
+  if (items == NULL)
+    return NULL;
+  return kmg_map_items_from_array (items, error);
+}
+
+static gboolean
+parse_subscribe (JsonObject *msg, KmgBbox *bbox, int *zoom, GError **error)
+{
+  static const char *const fields[] = { "bbox", "zoom", NULL };
+  static const char *const bbox_fields[] = { "south", "west", "north", "east", NULL };
+  JsonObject *b = NULL;
+  gint64 z = 0;
+
+  /* Only types here: whether the box makes sense is the map's call (it reports it as a GError). */
+  if (!kmg_ws_check_fields (msg, fields, error) || !kmg_json_get_object (msg, "bbox", TRUE, &b, error) ||
+      !kmg_json_get_int (msg, "zoom", TRUE, 0, 30, &z, error) || !kmg_json_check_fields (b, bbox_fields, error) ||
+      !kmg_json_get_double (b, "south", TRUE, -1e9, 1e9, &bbox->south, error) ||
+      !kmg_json_get_double (b, "west", TRUE, -1e9, 1e9, &bbox->west, error) ||
+      !kmg_json_get_double (b, "north", TRUE, -1e9, 1e9, &bbox->north, error) ||
+      !kmg_json_get_double (b, "east", TRUE, -1e9, 1e9, &bbox->east, error))
+    return FALSE;
+  *zoom = (int) z;
+  return TRUE;
+}
+
+static void
+on_map_subscribe (KmgSignaling *sig, KmgSigConn *conn, JsonNode *ref, JsonObject *msg)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GHashTable) items = NULL;
+  g_autofree char *head = NULL;
+  GString *out;
+  KmgBbox bbox;
+  int zoom = 0;
+
+  if (!parse_subscribe (msg, &bbox, &zoom, &error) || (items = run_query (sig, &bbox, zoom, &error)) == NULL)
+    {
+      kmg_sig_reply_error (conn, ref, error->domain == KMG_SIGNALING_ERROR ? "internal" : "bad_request",
+                           error->message, NULL);
+      return;
+    }
+  if (conn->sub == NULL)
+    {
+      conn->sub = g_new0 (KmgSigMapSub, 1);
+      g_hash_table_add (sig->subs, conn);
+    }
+  conn->sub->bbox = bbox;
+  conn->sub->zoom = zoom;
+  g_clear_pointer (&conn->sub->items, g_hash_table_unref);
+  conn->sub->items = g_hash_table_ref (items);
+
+  head = kmg_ws_envelope_build ("map.snapshot", ref, NULL);
+  out = g_string_new_len (head, (gssize) strlen (head) - 1); /* drop the closing brace */
+  g_string_append (out, ",\"items\":");
+  kmg_map_items_append_array (items, out);
+  g_string_append_c (out, '}');
+  kmg_sig_conn_send_text (conn, "map.snapshot", g_string_free (out, FALSE));
+}
+
+void
+kmg_sig_map_conn_gone (KmgSignaling *sig, KmgSigConn *conn)
+{
+  if (conn->sub == NULL)
+    return;
+  g_hash_table_remove (sig->subs, conn);
+  g_clear_pointer (&conn->sub, sub_free);
+}
+
+static void
+on_map_unsubscribe (KmgSignaling *sig, KmgSigConn *conn, JsonNode *ref, JsonObject *msg)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!kmg_ws_check_fields (msg, NULL, &error))
+    {
+      kmg_sig_reply_error (conn, ref, "bad_request", error->message, NULL);
+      return;
+    }
+  kmg_sig_map_conn_gone (sig, conn);
+  kmg_sig_ack (conn, ref);
+}
+
+static gboolean
+sub_affected (KmgSignaling *sig, KmgSigMapSub *sub)
+{
+  if (sig->pending_all)
+    return TRUE;
+  for (guint i = 0; i < sig->pending_points->len; i++)
+    {
+      const KmgLatLon *p = &g_array_index (sig->pending_points, KmgLatLon, i);
+      if (kmg_bbox_contains (&sub->bbox, p->lat, p->lon))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static QueryResult *
+cached_query (KmgSignaling *sig, GHashTable *cache, const KmgSigMapSub *sub)
+{
+  g_autofree char *key = g_strdup_printf ("%.9g,%.9g,%.9g,%.9g,%d", sub->bbox.south, sub->bbox.west,
+                                          sub->bbox.north, sub->bbox.east, sub->zoom);
+  QueryResult *r = g_hash_table_lookup (cache, key);
+
+  if (r == NULL)
+    {
+      g_autoptr (GError) error = NULL;
+      r = g_new0 (QueryResult, 1);
+      r->items = run_query (sig, &sub->bbox, sub->zoom, &error);
+      if (r->items == NULL)
+        g_debug ("map re-query failed: %s", error->message);
+      r->diffs = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) g_hash_table_unref, g_free);
+      g_hash_table_insert (cache, g_steal_pointer (&key), r);
+    }
+  return r;
+}
+
+static const char *
+cached_diff (QueryResult *r, GHashTable *old_items)
+{
+  const char *text = g_hash_table_lookup (r->diffs, old_items);
+
+  if (text == NULL)
+    {
+      GString *out = g_string_new ("{\"type\":\"map.diff\",");
+      if (kmg_map_items_diff (old_items, r->items, out))
+        g_string_append_c (out, '}');
+      else
+        g_string_truncate (out, 0);
+      text = out->str;
+      g_hash_table_insert (r->diffs, g_hash_table_ref (old_items), g_string_free (out, FALSE));
+    }
+  return text;
+}
+
+static gboolean
+on_flush (gpointer user_data)
+{
+  KmgSignaling *sig = user_data;
+  g_autoptr (GHashTable) cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                        (GDestroyNotify) query_result_free);
+  GHashTableIter iter;
+  KmgSigConn *conn;
+  guint sent = 0;
+
+  sig->flush_timer = 0;
+  g_hash_table_iter_init (&iter, sig->subs);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &conn, NULL))
+    {
+      KmgSigMapSub *sub = conn->sub;
+      QueryResult *r;
+      const char *diff;
+
+      if (!sub_affected (sig, sub))
+        continue;
+      r = cached_query (sig, cache, sub);
+      if (r->items == NULL)
+        continue;
+      diff = cached_diff (r, sub->items);
+      if (diff[0] != '\0' && kmg_sig_conn_send_borrowed (conn, "map.diff", diff))
+        sent++;
+      g_hash_table_unref (sub->items);
+      sub->items = g_hash_table_ref (r->items);
+    }
+
+  if (sig->metrics != NULL && sent > 0)
+    kmg_metrics_observe (sig->metrics, "kamegor_ws_fanout_seconds", NULL,
+                         (double) (g_get_monotonic_time () - sig->first_change_us) / 1e6);
+  g_array_set_size (sig->pending_points, 0);
+  sig->pending_all = FALSE;
+  sig->first_change_us = 0;
+  return G_SOURCE_REMOVE;
+}
+
+void
+kmg_signaling_map_changed (KmgSignaling *sig, const KmgLatLon *points, guint n_points)
+{
+  g_return_if_fail (sig != NULL);
+
+  if (points == NULL || sig->pending_points->len + n_points > MAX_PENDING_POINTS)
+    {
+      sig->pending_all = TRUE;
+      g_array_set_size (sig->pending_points, 0);
+    }
+  else if (!sig->pending_all)
+    g_array_append_vals (sig->pending_points, points, n_points);
+
+  if (sig->first_change_us == 0)
+    sig->first_change_us = g_get_monotonic_time ();
+  if (sig->flush_timer == 0 && g_hash_table_size (sig->subs) > 0)
+    sig->flush_timer = sig->cfg.flush_ms > 0 ? g_timeout_add (sig->cfg.flush_ms, on_flush, sig)
+                                             : g_idle_add (on_flush, sig);
+  else if (g_hash_table_size (sig->subs) == 0)
+    {
+      g_array_set_size (sig->pending_points, 0);
+      sig->pending_all = FALSE;
+      sig->first_change_us = 0;
+    }
+}
+
+void
+kmg_sig_map_free (KmgSignaling *sig)
+{
+  g_clear_handle_id (&sig->flush_timer, g_source_remove);
+}
+
+KmgSigBuiltin
+kmg_sig_map_builtin (const char *type)
+{
+  if (g_strcmp0 (type, "map.subscribe") == 0)
+    return on_map_subscribe;
+  if (g_strcmp0 (type, "map.unsubscribe") == 0)
+    return on_map_unsubscribe;
+  return NULL;
+}

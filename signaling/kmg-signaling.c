@@ -1,0 +1,720 @@
+/* kmg-signaling.c — the hub core: upgrade checks (Origin, bearer subprotocol), connections, auth,
+ * envelope dispatch, size and rate limits, liveness, the send API and metrics. */
+
+#include "kmg-signaling-private.h"
+
+#include "kmg-json.h"
+
+#include <string.h>
+
+G_DEFINE_QUARK (kmg-signaling-error-quark, kmg_signaling_error)
+
+#define AUTH_DATA_KEY "kmg-signaling-auth"
+
+static const double fanout_buckets[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5 };
+
+gint64
+kmg_sig_now_ms (void)
+{
+  return g_get_monotonic_time () / 1000;
+}
+
+void
+kmg_signaling_config_init (KmgSignalingConfig *config)
+{
+  memset (config, 0, sizeof *config);
+  config->max_message_bytes = 16 * 1024;
+  config->messages_per_s = 20;
+  config->burst = 40;
+  config->max_strikes = 20;
+  config->ping_ms = 10000;
+  config->grace_ms = 20000;
+  config->auth_timeout_ms = 5000;
+  config->min_location_ms = 5000;
+  config->flush_ms = 200;
+  config->max_watches = 64;
+}
+
+/* Metric labels only ever name known types, so a client cannot grow the registry. */
+static const char *
+type_label (KmgSignaling *sig, const char *type)
+{
+  static const char *const own[] = { "auth", "hello", "app_state", "location", "go_live", "stop_live", "bye",
+                                     "profile.watch", "profile.unwatch", "map.subscribe", "map.unsubscribe",
+                                     "auth_ok", "ack", "error", "presence", "profile.status", "map.snapshot",
+                                     "map.diff", NULL };
+
+  if (type == NULL)
+    return "unknown";
+  if (g_strv_contains (own, type) || g_hash_table_contains (sig->handlers, type))
+    return type;
+  return "other";
+}
+
+static void
+count_message (KmgSignaling *sig, const char *family, const char *type)
+{
+  g_autofree char *labels = NULL;
+
+  if (sig->metrics == NULL)
+    return;
+  labels = g_strdup_printf ("type=\"%s\"", type_label (sig, type));
+  kmg_metrics_add (sig->metrics, family, labels, 1);
+}
+
+gboolean
+kmg_sig_conn_send_borrowed (KmgSigConn *conn, const char *type, const char *text)
+{
+  if (conn->gone || soup_websocket_connection_get_state (conn->ws) != SOUP_WEBSOCKET_STATE_OPEN)
+    return FALSE;
+  soup_websocket_connection_send_text (conn->ws, text);
+  count_message (conn->sig, "kamegor_ws_messages_out_total", type);
+  return TRUE;
+}
+
+gboolean
+kmg_sig_conn_send_text (KmgSigConn *conn, const char *type, char *text)
+{
+  g_autofree char *owned = text;
+
+  return kmg_sig_conn_send_borrowed (conn, type, owned);
+}
+
+void
+kmg_sig_reply (KmgSigConn *conn, JsonNode *ref, const char *type, JsonObject *body)
+{
+  kmg_sig_conn_send_text (conn, type, kmg_ws_envelope_build (type, ref, body));
+}
+
+void
+kmg_sig_reply_error (KmgSigConn *conn, JsonNode *ref, const char *code, const char *message,
+                     JsonObject *extra)
+{
+  kmg_sig_conn_send_text (conn, "error", kmg_ws_envelope_error (ref, code, message, extra));
+}
+
+void
+kmg_sig_ack (KmgSigConn *conn, JsonNode *ref)
+{
+  if (ref != NULL)
+    kmg_sig_reply (conn, ref, "ack", NULL);
+}
+
+void
+kmg_sig_conn_close (KmgSigConn *conn, gushort code, const char *reason)
+{
+  if (conn->gone)
+    return;
+  conn->gone = TRUE;
+  if (soup_websocket_connection_get_state (conn->ws) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (conn->ws, code, reason);
+}
+
+static KmgSigConn *
+lookup_conn (KmgSignaling *sig, guint64 conn_id)
+{
+  return g_hash_table_lookup (sig->conns, &conn_id);
+}
+
+/* ---- connection lifecycle ---- */
+
+static gboolean
+unref_later (gpointer ws)
+{
+  g_object_unref (ws);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+conn_free (KmgSigConn *conn)
+{
+  g_signal_handlers_disconnect_by_data (conn->ws, conn);
+  g_clear_handle_id (&conn->auth_timer, g_source_remove);
+  g_clear_pointer (&conn->watching, g_hash_table_unref);
+  g_assert (conn->sub == NULL);
+  /* May run inside the connection's own "closed" emission: drop our reference afterwards. */
+  g_idle_add (unref_later, conn->ws);
+  g_free (conn);
+}
+
+static void
+user_conns_remove (KmgSignaling *sig, KmgSigConn *conn)
+{
+  GPtrArray *list = g_hash_table_lookup (sig->user_conns, &conn->user_id);
+
+  if (list == NULL)
+    return;
+  g_ptr_array_remove_fast (list, conn);
+  if (list->len == 0)
+    g_hash_table_remove (sig->user_conns, &conn->user_id);
+}
+
+static void
+update_connection_gauge (KmgSignaling *sig)
+{
+  if (sig->metrics != NULL)
+    kmg_metrics_set (sig->metrics, "kamegor_ws_connections", NULL, g_hash_table_size (sig->conns));
+}
+
+static void
+on_closed (SoupWebsocketConnection *ws, gpointer user_data)
+{
+  KmgSigConn *conn = user_data;
+  KmgSignaling *sig = conn->sig;
+  guint64 id = conn->id;
+
+  conn->gone = TRUE;
+  if (conn->authed)
+    {
+      /* Without a goodbye the connection is held for the grace period (kmg_presence_lost). */
+      if (!conn->said_bye)
+        kmg_presence_lost (sig->presence, conn->id, kmg_sig_now_ms ());
+      kmg_sig_presence_conn_gone (sig, conn);
+      kmg_sig_map_conn_gone (sig, conn);
+      user_conns_remove (sig, conn);
+      kmg_sig_presence_schedule (sig);
+      if (sig->cb.connection_closed != NULL)
+        sig->cb.connection_closed (id, conn->user_id, sig->cb_data);
+    }
+  g_hash_table_remove (sig->conns, &id);
+  update_connection_gauge (sig);
+}
+
+static void
+conn_authenticated (KmgSigConn *conn, const KmgSignalingAuth *auth, JsonNode *ref)
+{
+  KmgSignaling *sig = conn->sig;
+  GPtrArray *list;
+  g_autoptr (JsonObject) body = json_object_new ();
+  KmgPresenceState state;
+
+  g_clear_handle_id (&conn->auth_timer, g_source_remove);
+  conn->authed = TRUE;
+  conn->user_id = auth->user_id;
+  conn->is_seller = auth->is_seller;
+
+  list = g_hash_table_lookup (sig->user_conns, &conn->user_id);
+  if (list == NULL)
+    {
+      gint64 *key = g_memdup2 (&conn->user_id, sizeof (gint64));
+      list = g_ptr_array_new ();
+      g_hash_table_insert (sig->user_conns, key, list);
+    }
+  g_ptr_array_add (list, conn);
+  kmg_presence_connect (sig->presence, conn->id, conn->user_id, conn->is_seller, kmg_sig_now_ms ());
+  state = kmg_presence_get_state (sig->presence, conn->user_id);
+
+  json_object_set_int_member (body, "user_id", conn->user_id);
+  json_object_set_boolean_member (body, "is_seller", conn->is_seller);
+  json_object_set_string_member (body, "state", kmg_presence_state_to_string (state));
+  json_object_set_int_member (body, "ping_ms", sig->cfg.ping_ms);
+  json_object_set_int_member (body, "min_location_ms", sig->cfg.min_location_ms);
+  json_object_set_int_member (body, "max_message_bytes", (gint64) sig->cfg.max_message_bytes);
+  kmg_sig_reply (conn, ref, "auth_ok", body);
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_DEBUG, "KMG_USER", "%" G_GINT64_FORMAT, conn->user_id,
+                    "MESSAGE", "websocket %" G_GUINT64_FORMAT " authenticated", conn->id);
+}
+
+static gboolean
+on_auth_timeout (gpointer user_data)
+{
+  KmgSigConn *conn = user_data;
+
+  conn->auth_timer = 0;
+  kmg_sig_reply_error (conn, NULL, "auth_timeout", "no auth message in time", NULL);
+  kmg_sig_conn_close (conn, KMG_WS_CLOSE_AUTH_TIMEOUT, "auth timeout");
+  return G_SOURCE_REMOVE;
+}
+
+/* The first message of a connection not authenticated at upgrade must be {"type":"auth","token":...}. */
+static void
+handle_auth_message (KmgSigConn *conn, const char *type, JsonNode *ref, JsonObject *msg)
+{
+  static const char *const fields[] = { "token", NULL };
+  KmgSignaling *sig = conn->sig;
+  g_autoptr (GError) error = NULL;
+  const char *token = NULL;
+  KmgSignalingAuth auth = { 0 };
+
+  if (g_strcmp0 (type, "auth") != 0)
+    {
+      kmg_sig_reply_error (conn, ref, "unauthorized", "the first message must be auth", NULL);
+      kmg_sig_conn_close (conn, KMG_WS_CLOSE_AUTH_FAILED, "not authenticated");
+      return;
+    }
+  if (!kmg_ws_check_fields (msg, fields, &error) ||
+      !kmg_json_get_string (msg, "token", TRUE, 512, &token, &error))
+    {
+      kmg_sig_reply_error (conn, ref, "bad_request", error->message, NULL);
+      kmg_sig_conn_close (conn, KMG_WS_CLOSE_AUTH_FAILED, "bad auth message");
+      return;
+    }
+  if (!sig->cb.authenticate (token, &auth, sig->cb_data) || auth.user_id <= 0)
+    {
+      kmg_sig_reply_error (conn, ref, "auth_failed", "token is invalid, expired or revoked", NULL);
+      kmg_sig_conn_close (conn, KMG_WS_CLOSE_AUTH_FAILED, "auth failed");
+      return;
+    }
+  if (auth.banned)
+    {
+      kmg_sig_reply_error (conn, ref, "banned", "this account is banned", NULL);
+      kmg_sig_conn_close (conn, KMG_WS_CLOSE_BANNED, "banned");
+      return;
+    }
+  conn_authenticated (conn, &auth, ref);
+}
+
+static void
+dispatch (KmgSigConn *conn, const char *type, JsonNode *ref, JsonObject *msg)
+{
+  KmgSignaling *sig = conn->sig;
+  KmgSigBuiltin builtin;
+  KmgSigHandler *handler;
+
+  if ((builtin = kmg_sig_presence_builtin (type)) != NULL || (builtin = kmg_sig_map_builtin (type)) != NULL)
+    builtin (sig, conn, ref, msg);
+  else if ((handler = g_hash_table_lookup (sig->handlers, type)) != NULL)
+    handler->fn (sig, conn->id, conn->user_id, ref, msg, handler->user_data);
+  else if (g_strcmp0 (type, "auth") == 0)
+    kmg_sig_reply_error (conn, ref, "bad_request", "already authenticated", NULL);
+  else
+    kmg_sig_reply_error (conn, ref, "unknown_type", "unknown message type", NULL);
+}
+
+/* Token bucket per connection; persistent abuse (strikes net of accepted messages) closes it. */
+static gboolean
+rate_ok (KmgSigConn *conn, gint64 now)
+{
+  if (kmg_token_bucket_take (&conn->bucket, now))
+    {
+      if (conn->strikes > 0)
+        conn->strikes--;
+      return TRUE;
+    }
+  if (++conn->strikes >= conn->sig->cfg.max_strikes)
+    {
+      kmg_sig_reply_error (conn, NULL, "rate_limited", "too many messages, closing", NULL);
+      kmg_sig_conn_close (conn, KMG_WS_CLOSE_POLICY, "rate limit");
+    }
+  else
+    kmg_sig_reply_error (conn, NULL, "rate_limited", "too many messages", NULL);
+  return FALSE;
+}
+
+static void
+on_message (SoupWebsocketConnection *ws, gint data_type, GBytes *message, gpointer user_data)
+{
+  KmgSigConn *conn = user_data;
+  g_autoptr (JsonObject) msg = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *type = NULL;
+  JsonNode *ref = NULL;
+  gint64 now = kmg_sig_now_ms ();
+  gsize len;
+  const char *data = g_bytes_get_data (message, &len);
+
+  conn->last_rx_ms = now;
+  if (conn->gone || !rate_ok (conn, now))
+    return;
+  if (data_type != SOUP_WEBSOCKET_DATA_TEXT)
+    {
+      kmg_sig_reply_error (conn, NULL, "bad_request", "binary frames are not accepted", NULL);
+      return;
+    }
+  if (!kmg_ws_envelope_parse (data, len, &msg, &type, &ref, &error))
+    {
+      count_message (conn->sig, "kamegor_ws_messages_in_total", NULL);
+      kmg_sig_reply_error (conn, ref, "bad_request", error->message, NULL);
+      if (!conn->authed)
+        kmg_sig_conn_close (conn, KMG_WS_CLOSE_AUTH_FAILED, "not authenticated");
+      return;
+    }
+  count_message (conn->sig, "kamegor_ws_messages_in_total", type);
+  if (!conn->authed)
+    handle_auth_message (conn, type, ref, msg);
+  else
+    dispatch (conn, type, ref, msg);
+}
+
+static void
+on_pong (SoupWebsocketConnection *ws, GBytes *message, gpointer user_data)
+{
+  KmgSigConn *conn = user_data;
+
+  conn->last_rx_ms = kmg_sig_now_ms ();
+}
+
+/* ---- upgrade ---- */
+
+static gboolean
+origin_allowed (KmgSignaling *sig, const char *origin)
+{
+  char **list = sig->cfg.allowed_origins;
+
+  for (guint i = 0; list != NULL && list[i] != NULL; i++)
+    if (strcmp (list[i], "*") == 0 || g_ascii_strcasecmp (list[i], origin) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+refuse (SoupServerMessage *msg, guint status, const char *code, const char *message)
+{
+  g_autofree char *body = g_strdup_printf ("{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, message);
+
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY, body, strlen (body));
+}
+
+/* The token rides in the subprotocol list ("kamegor.v1, bearer.<token>") because browsers cannot
+ * set headers on a WebSocket, and a query string would end up in access logs. */
+static char *
+bearer_from_protocols (SoupMessageHeaders *headers)
+{
+  const char *value = soup_message_headers_get_list (headers, "Sec-WebSocket-Protocol");
+  g_autoptr (GSList) list = NULL;
+  char *token = NULL;
+
+  if (value == NULL)
+    return NULL;
+  list = soup_header_parse_list (value);
+  for (GSList *l = list; l != NULL && token == NULL; l = l->next)
+    if (g_str_has_prefix (l->data, KMG_SIGNALING_BEARER_PREFIX))
+      token = g_strdup ((const char *) l->data + strlen (KMG_SIGNALING_BEARER_PREFIX));
+  g_slist_free_full (g_steal_pointer (&list), g_free);
+  return token;
+}
+
+/* Runs before libsoup's handshake: setting a status here refuses the upgrade. */
+static void
+on_http_request (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+                 gpointer user_data)
+{
+  KmgSignaling *sig = user_data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const char *origin = soup_message_headers_get_one (headers, "Origin");
+  g_autofree char *token = NULL;
+  KmgSignalingAuth auth = { 0 };
+
+  if (origin != NULL && !origin_allowed (sig, origin))
+    {
+      refuse (msg, SOUP_STATUS_FORBIDDEN, "origin_not_allowed", "origin not allowed");
+      return;
+    }
+  if (sig->cfg.max_connections > 0 && g_hash_table_size (sig->conns) >= sig->cfg.max_connections)
+    {
+      refuse (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "too_many_connections", "try again later");
+      return;
+    }
+  token = bearer_from_protocols (headers);
+  if (token == NULL)
+    return; /* browsers authenticate with the first message */
+  if (!sig->cb.authenticate (token, &auth, sig->cb_data) || auth.user_id <= 0)
+    {
+      refuse (msg, SOUP_STATUS_UNAUTHORIZED, "auth_failed", "token is invalid, expired or revoked");
+      return;
+    }
+  if (auth.banned)
+    {
+      refuse (msg, SOUP_STATUS_FORBIDDEN, "banned", "this account is banned");
+      return;
+    }
+  g_object_set_data_full (G_OBJECT (msg), AUTH_DATA_KEY, g_memdup2 (&auth, sizeof auth), g_free);
+}
+
+static void
+on_websocket (SoupServer *server, SoupServerMessage *msg, const char *path, SoupWebsocketConnection *ws,
+              gpointer user_data)
+{
+  KmgSignaling *sig = user_data;
+  KmgSigConn *conn = g_new0 (KmgSigConn, 1);
+  const KmgSignalingAuth *auth = g_object_get_data (G_OBJECT (msg), AUTH_DATA_KEY);
+  gint64 now = kmg_sig_now_ms ();
+
+  conn->sig = sig;
+  conn->id = ++sig->next_conn_id;
+  conn->ws = g_object_ref (ws);
+  conn->last_rx_ms = now;
+  conn->last_location_ms = -1;
+  conn->watching = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  kmg_token_bucket_init (&conn->bucket, sig->cfg.messages_per_s, sig->cfg.burst, now);
+  g_hash_table_insert (sig->conns, &conn->id, conn);
+  update_connection_gauge (sig);
+
+  soup_websocket_connection_set_max_incoming_payload_size (ws, sig->cfg.max_message_bytes);
+  if (sig->cfg.ping_ms > 0)
+    soup_websocket_connection_set_keepalive_interval (ws, MAX (1u, sig->cfg.ping_ms / 1000));
+  g_signal_connect (ws, "message", G_CALLBACK (on_message), conn);
+  g_signal_connect (ws, "pong", G_CALLBACK (on_pong), conn);
+  g_signal_connect (ws, "closed", G_CALLBACK (on_closed), conn);
+
+  if (auth != NULL)
+    conn_authenticated (conn, auth, NULL);
+  else
+    conn->auth_timer = g_timeout_add (sig->cfg.auth_timeout_ms, on_auth_timeout, conn);
+}
+
+/* A peer that sent nothing (not even a pong) for two ping intervals is gone: treat it as a loss. */
+static gboolean
+on_liveness_check (gpointer user_data)
+{
+  KmgSignaling *sig = user_data;
+  gint64 now = kmg_sig_now_ms ();
+  /* libsoup pings in whole seconds. */
+  gint64 limit = 2 * 1000 * (gint64) MAX (1u, sig->cfg.ping_ms / 1000);
+  GHashTableIter iter;
+  KmgSigConn *conn;
+  g_autoptr (GPtrArray) dead = g_ptr_array_new ();
+
+  g_hash_table_iter_init (&iter, sig->conns);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &conn))
+    if (!conn->gone && now - conn->last_rx_ms > limit)
+      g_ptr_array_add (dead, conn);
+  for (guint i = 0; i < dead->len; i++)
+    {
+      conn = g_ptr_array_index (dead, i);
+      if (conn->authed)
+        kmg_presence_lost (sig->presence, conn->id, now);
+      kmg_sig_conn_close (conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "ping timeout");
+    }
+  if (dead->len > 0)
+    kmg_sig_presence_schedule (sig);
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- public API ---- */
+
+KmgSignaling *
+kmg_signaling_new (SoupServer *server, const KmgSignalingConfig *config,
+                   const KmgSignalingCallbacks *callbacks, gpointer user_data)
+{
+  KmgSignaling *sig;
+
+  g_return_val_if_fail (SOUP_IS_SERVER (server), NULL);
+  g_return_val_if_fail (config != NULL && callbacks != NULL && callbacks->authenticate != NULL, NULL);
+
+  sig = g_new0 (KmgSignaling, 1);
+  sig->server = g_object_ref (server);
+  sig->cfg = *config;
+  sig->cfg.allowed_origins = g_strdupv (config->allowed_origins);
+  sig->cfg.max_strikes = MAX (1u, sig->cfg.max_strikes);
+  sig->cb = *callbacks;
+  sig->cb_data = user_data;
+  sig->metrics = config->metrics;
+  sig->presence = kmg_presence_new (config->grace_ms, kmg_sig_presence_changed, sig);
+  sig->conns = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, (GDestroyNotify) conn_free);
+  sig->user_conns = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                           (GDestroyNotify) g_ptr_array_unref);
+  sig->watchers = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                         (GDestroyNotify) g_hash_table_unref);
+  sig->handlers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  sig->subs = g_hash_table_new (NULL, NULL);
+  sig->pending_points = g_array_new (FALSE, FALSE, sizeof (KmgLatLon));
+  sig->presence_deadline = -1;
+
+  if (sig->metrics != NULL)
+    {
+      kmg_metrics_declare (sig->metrics, "kamegor_ws_connections", KMG_METRIC_GAUGE,
+                           "Open WebSocket connections", NULL, 0);
+      kmg_metrics_declare (sig->metrics, "kamegor_ws_messages_in_total", KMG_METRIC_COUNTER,
+                           "WebSocket messages received, by type", NULL, 0);
+      kmg_metrics_declare (sig->metrics, "kamegor_ws_messages_out_total", KMG_METRIC_COUNTER,
+                           "WebSocket messages sent, by type", NULL, 0);
+      kmg_metrics_declare (sig->metrics, "kamegor_ws_fanout_seconds", KMG_METRIC_HISTOGRAM,
+                           "Time from a map change to the last diff queued", fanout_buckets,
+                           G_N_ELEMENTS (fanout_buckets));
+      kmg_metrics_declare (sig->metrics, "kamegor_presence_users", KMG_METRIC_GAUGE,
+                           "Users by presence state", NULL, 0);
+      update_connection_gauge (sig);
+    }
+
+  soup_server_add_handler (server, KMG_SIGNALING_PATH, on_http_request, sig, NULL);
+  soup_server_add_websocket_handler (server, KMG_SIGNALING_PATH, NULL,
+                                     (char *[]){ (char *) KMG_SIGNALING_SUBPROTOCOL, NULL }, on_websocket,
+                                     sig, NULL);
+  if (sig->cfg.ping_ms > 0)
+    sig->liveness_timer = g_timeout_add (MAX (500u, sig->cfg.ping_ms / 2), on_liveness_check, sig);
+  return sig;
+}
+
+void
+kmg_signaling_free (KmgSignaling *sig)
+{
+  GHashTableIter iter;
+  KmgSigConn *conn;
+
+  if (sig == NULL)
+    return;
+  soup_server_remove_handler (sig->server, KMG_SIGNALING_PATH);
+  g_clear_handle_id (&sig->liveness_timer, g_source_remove);
+  g_clear_handle_id (&sig->presence_timer, g_source_remove);
+  g_hash_table_iter_init (&iter, sig->conns);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &conn))
+    {
+      g_signal_handlers_disconnect_by_data (conn->ws, conn);
+      kmg_sig_conn_close (conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "server shutting down");
+      kmg_sig_map_conn_gone (sig, conn);
+    }
+  kmg_sig_map_free (sig);
+  g_hash_table_unref (sig->conns);
+  g_hash_table_unref (sig->user_conns);
+  g_hash_table_unref (sig->watchers);
+  g_hash_table_unref (sig->handlers);
+  g_hash_table_unref (sig->subs);
+  g_array_unref (sig->pending_points);
+  kmg_presence_free (sig->presence);
+  g_strfreev (sig->cfg.allowed_origins);
+  g_object_unref (sig->server);
+  g_free (sig);
+}
+
+void
+kmg_signaling_add_handler (KmgSignaling *sig, const char *type, KmgSignalingHandler fn, gpointer user_data)
+{
+  KmgSigHandler *handler;
+
+  g_return_if_fail (sig != NULL && type != NULL && fn != NULL);
+  g_return_if_fail (kmg_sig_presence_builtin (type) == NULL && kmg_sig_map_builtin (type) == NULL);
+
+  handler = g_new0 (KmgSigHandler, 1);
+  handler->fn = fn;
+  handler->user_data = user_data;
+  g_hash_table_replace (sig->handlers, g_strdup (type), handler);
+}
+
+gboolean
+kmg_signaling_reply (KmgSignaling *sig, guint64 conn_id, JsonNode *ref, const char *type, JsonObject *body)
+{
+  KmgSigConn *conn = lookup_conn (sig, conn_id);
+
+  g_return_val_if_fail (type != NULL, FALSE);
+  return conn != NULL && kmg_sig_conn_send_text (conn, type, kmg_ws_envelope_build (type, ref, body));
+}
+
+gboolean
+kmg_signaling_reply_error (KmgSignaling *sig, guint64 conn_id, JsonNode *ref, const char *code,
+                           const char *message)
+{
+  KmgSigConn *conn = lookup_conn (sig, conn_id);
+
+  return conn != NULL && kmg_sig_conn_send_text (conn, "error", kmg_ws_envelope_error (ref, code, message, NULL));
+}
+
+gboolean
+kmg_signaling_reply_gerror (KmgSignaling *sig, guint64 conn_id, JsonNode *ref, const GError *error)
+{
+  static const char *const codes[] = { "bad_request", "forbidden", "not_found", "conflict", "internal" };
+  const char *code = "internal";
+
+  if (error->domain == KMG_SIGNALING_ERROR && (guint) error->code < G_N_ELEMENTS (codes))
+    code = codes[error->code];
+  else if (error->domain == KMG_JSON_ERROR)
+    code = "bad_request";
+  return kmg_signaling_reply_error (sig, conn_id, ref, code, error->message);
+}
+
+static const char *
+msg_type (JsonObject *msg)
+{
+  JsonNode *node = json_object_get_member (msg, "type");
+
+  return node != NULL && JSON_NODE_HOLDS_VALUE (node) ? json_node_get_string (node) : NULL;
+}
+
+guint
+kmg_signaling_send_to_conn (KmgSignaling *sig, guint64 conn_id, JsonObject *msg)
+{
+  KmgSigConn *conn = lookup_conn (sig, conn_id);
+
+  if (conn == NULL || !conn->authed)
+    return 0;
+  return kmg_sig_conn_send_text (conn, msg_type (msg), kmg_json_object_to_string (msg)) ? 1 : 0;
+}
+
+guint
+kmg_signaling_send_to_user (KmgSignaling *sig, gint64 user_id, JsonObject *msg)
+{
+  GPtrArray *list = g_hash_table_lookup (sig->user_conns, &user_id);
+  g_autofree char *text = NULL;
+  guint sent = 0;
+
+  if (list == NULL)
+    return 0;
+  text = kmg_json_object_to_string (msg);
+  for (guint i = 0; i < list->len; i++)
+    sent += kmg_sig_conn_send_text (g_ptr_array_index (list, i), msg_type (msg), g_strdup (text));
+  return sent;
+}
+
+guint
+kmg_signaling_broadcast (KmgSignaling *sig, JsonObject *msg)
+{
+  g_autofree char *text = kmg_json_object_to_string (msg);
+  GHashTableIter iter;
+  KmgSigConn *conn;
+  guint sent = 0;
+
+  g_hash_table_iter_init (&iter, sig->conns);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &conn))
+    if (conn->authed)
+      sent += kmg_sig_conn_send_text (conn, msg_type (msg), g_strdup (text));
+  return sent;
+}
+
+KmgPresence *
+kmg_signaling_get_presence (KmgSignaling *sig)
+{
+  return sig->presence;
+}
+
+KmgPresenceState
+kmg_signaling_get_state (KmgSignaling *sig, gint64 user_id)
+{
+  return kmg_presence_get_state (sig->presence, user_id);
+}
+
+gboolean
+kmg_signaling_stop_live (KmgSignaling *sig, gint64 user_id)
+{
+  return kmg_presence_stop_live (sig->presence, user_id, kmg_sig_now_ms ());
+}
+
+void
+kmg_signaling_set_seller (KmgSignaling *sig, gint64 user_id, gboolean is_seller)
+{
+  GPtrArray *list = g_hash_table_lookup (sig->user_conns, &user_id);
+
+  for (guint i = 0; list != NULL && i < list->len; i++)
+    ((KmgSigConn *) g_ptr_array_index (list, i))->is_seller = is_seller;
+  kmg_presence_set_seller (sig->presence, user_id, is_seller, kmg_sig_now_ms ());
+}
+
+void
+kmg_signaling_disconnect_user (KmgSignaling *sig, gint64 user_id, gushort code, const char *reason)
+{
+  GPtrArray *list = g_hash_table_lookup (sig->user_conns, &user_id);
+
+  /* No grace: the user is removed from presence at once, then the sockets close. */
+  kmg_presence_remove_user (sig->presence, user_id, kmg_sig_now_ms ());
+  for (guint i = 0; list != NULL && i < list->len; i++)
+    {
+      KmgSigConn *conn = g_ptr_array_index (list, i);
+      conn->said_bye = TRUE;
+      kmg_sig_conn_close (conn, code, reason);
+    }
+  kmg_sig_presence_schedule (sig);
+}
+
+guint
+kmg_signaling_get_n_connections (KmgSignaling *sig)
+{
+  return g_hash_table_size (sig->conns);
+}
+
+gint64
+kmg_signaling_conn_user (KmgSignaling *sig, guint64 conn_id)
+{
+  KmgSigConn *conn = lookup_conn (sig, conn_id);
+
+  return conn != NULL && conn->authed ? conn->user_id : 0;
+}

@@ -1,0 +1,134 @@
+/* kmg-signaling.h — the WebSocket hub at /api/v1/ws: auth, envelope, limits, liveness, presence,
+ * profile status, map subscriptions, and a handler registry for message types owned elsewhere. */
+#pragma once
+
+#include <libsoup/soup.h>
+
+#include "kmg-metrics.h"
+#include "kmg-presence.h"
+#include "kmg-ws-proto.h"
+
+G_BEGIN_DECLS
+
+#define KMG_SIGNALING_PATH "/api/v1/ws"
+#define KMG_SIGNALING_SUBPROTOCOL "kamegor.v1"
+#define KMG_SIGNALING_BEARER_PREFIX "bearer."
+
+/* Close codes sent by the hub (besides 1000 after bye and 1009 for oversize messages). */
+#define KMG_WS_CLOSE_POLICY 1008        /* rate limit exceeded repeatedly */
+#define KMG_WS_CLOSE_AUTH_FAILED 4001   /* bad token, or first message not auth */
+#define KMG_WS_CLOSE_BANNED 4003        /* banned user */
+#define KMG_WS_CLOSE_AUTH_TIMEOUT 4008  /* no auth message in time */
+#define KMG_WS_CLOSE_REPLACED 4009      /* closed by the server (ban, shutdown) */
+
+#define KMG_SIGNALING_ERROR (kmg_signaling_error_quark ())
+GQuark kmg_signaling_error_quark (void);
+
+/* Errors handlers may return through kmg_signaling_reply_gerror(); each maps to one API code. */
+typedef enum
+{
+  KMG_SIGNALING_ERROR_BAD_REQUEST, /* "bad_request" */
+  KMG_SIGNALING_ERROR_FORBIDDEN,   /* "forbidden" */
+  KMG_SIGNALING_ERROR_NOT_FOUND,   /* "not_found" */
+  KMG_SIGNALING_ERROR_CONFLICT,    /* "conflict" */
+  KMG_SIGNALING_ERROR_INTERNAL,    /* "internal" */
+} KmgSignalingError;
+
+typedef struct _KmgSignaling KmgSignaling;
+
+typedef struct
+{
+  char **allowed_origins;     /* NULL-terminated; "*" allows any. Requests without Origin pass. */
+  gsize max_message_bytes;    /* default 16 KiB; larger frames close with 1009 */
+  double messages_per_s;      /* token refill per connection, default 20 */
+  double burst;               /* bucket size, default 40 */
+  guint max_strikes;          /* rate-limited messages (net of accepted ones) before close, default 20 */
+  guint ping_ms;              /* presence.ping_s; 0 disables pings and the liveness check */
+  guint grace_ms;             /* presence.grace_s */
+  guint auth_timeout_ms;      /* default 5000 */
+  guint min_location_ms;      /* map.min_update_s */
+  guint flush_ms;             /* map.flush_ms */
+  guint max_connections;      /* 0 = unlimited; above it upgrades get 503 */
+  guint max_watches;          /* profiles watched per connection, default 64 */
+  KmgMetrics *metrics;        /* optional, borrowed */
+} KmgSignalingConfig;
+
+/* Fills @config with the defaults of DESIGN.md (allowed_origins NULL). */
+void kmg_signaling_config_init (KmgSignalingConfig *config);
+
+typedef struct
+{
+  gint64 user_id;
+  gboolean is_seller;
+  gboolean banned;
+} KmgSignalingAuth;
+
+/* What the server provides. Every function runs on the main context; all but authenticate may be NULL. */
+typedef struct
+{
+  /* Resolves a bearer token; FALSE when unknown, expired or revoked. */
+  gboolean (*authenticate) (const char *token, KmgSignalingAuth *out, gpointer user_data);
+  /* Every presence transition (after the hub has pushed it to clients). A transition out of
+   * STREAMING with a reason other than STOP_LIVE means watch sessions end with seller_gone. */
+  void (*presence_changed) (gint64 user_id, KmgPresenceState old_state, KmgPresenceState new_state,
+                            KmgPresenceReason reason, gpointer user_data);
+  /* An accepted precise location (memory only: never log or store it). @accuracy is -1 when absent.
+   * Called before the presence transition it may cause, so the map knows the position first. */
+  void (*location) (gint64 user_id, gboolean is_seller, double lat, double lon, double accuracy,
+                    gpointer user_data);
+  /* Items shown in a viewport: an array of objects each with a string "id". A GError (any domain)
+   * is sent to the client as bad_request with its message. */
+  JsonArray *(*map_query) (const KmgBbox *bbox, int zoom, gpointer user_data, GError **error);
+  /* May @viewer watch @seller's profile status? FALSE with a KMG_SIGNALING_ERROR to refuse. */
+  gboolean (*can_watch) (gint64 viewer_id, gint64 seller_id, gpointer user_data, GError **error);
+  /* A connection is gone (after presence has been told). */
+  void (*connection_closed) (guint64 conn_id, gint64 user_id, gpointer user_data);
+} KmgSignalingCallbacks;
+
+/* Handler of a message type owned by another module. @ref is NULL when the client sent none;
+ * @msg includes `type` and `ref` (use kmg_ws_check_fields for strict field checks). */
+typedef void (*KmgSignalingHandler) (KmgSignaling *sig, guint64 conn_id, gint64 user_id, JsonNode *ref,
+                                     JsonObject *msg, gpointer user_data);
+
+/* Registers the handlers on @server at KMG_SIGNALING_PATH. @config is copied; @callbacks is copied. */
+KmgSignaling *kmg_signaling_new (SoupServer *server, const KmgSignalingConfig *config,
+                                 const KmgSignalingCallbacks *callbacks, gpointer user_data);
+/* Closes every connection (no grace), removes the handlers. Accepts NULL. */
+void kmg_signaling_free (KmgSignaling *sig);
+
+/* Adds a handler for @type (not one of the hub's own types); replaces a previous one. */
+void kmg_signaling_add_handler (KmgSignaling *sig, const char *type, KmgSignalingHandler fn,
+                                gpointer user_data);
+
+/* Replies on one connection: {"type":@type,"ref":@ref,...@body}. @body may be NULL. */
+gboolean kmg_signaling_reply (KmgSignaling *sig, guint64 conn_id, JsonNode *ref, const char *type,
+                              JsonObject *body);
+gboolean kmg_signaling_reply_error (KmgSignaling *sig, guint64 conn_id, JsonNode *ref, const char *code,
+                                    const char *message);
+/* Maps KMG_SIGNALING_ERROR and KMG_JSON_ERROR (bad_request) to codes; anything else is "internal". */
+gboolean kmg_signaling_reply_gerror (KmgSignaling *sig, guint64 conn_id, JsonNode *ref, const GError *error);
+
+/* Sends @msg (which carries its own "type") as is. Return the number of connections it was queued on. */
+guint kmg_signaling_send_to_conn (KmgSignaling *sig, guint64 conn_id, JsonObject *msg);
+guint kmg_signaling_send_to_user (KmgSignaling *sig, gint64 user_id, JsonObject *msg);
+guint kmg_signaling_broadcast (KmgSignaling *sig, JsonObject *msg);
+
+/* The map changed at these displayed positions (old and new ones). Subscribers whose bbox contains
+ * one of them get a diff at the next flush. @points NULL means "anything may have changed". */
+void kmg_signaling_map_changed (KmgSignaling *sig, const KmgLatLon *points, guint n_points);
+
+/* Presence, as seen by the hub. The KmgPresence is owned by the hub: read it, do not mutate it. */
+KmgPresence *kmg_signaling_get_presence (KmgSignaling *sig);
+KmgPresenceState kmg_signaling_get_state (KmgSignaling *sig, gint64 user_id);
+/* Admin actions: end a user's stream; change the seller flag; disconnect a user (ban). */
+gboolean kmg_signaling_stop_live (KmgSignaling *sig, gint64 user_id);
+void kmg_signaling_set_seller (KmgSignaling *sig, gint64 user_id, gboolean is_seller);
+void kmg_signaling_disconnect_user (KmgSignaling *sig, gint64 user_id, gushort code, const char *reason);
+
+guint kmg_signaling_get_n_connections (KmgSignaling *sig);
+/* User of a connection, 0 when unknown or not yet authenticated. */
+gint64 kmg_signaling_conn_user (KmgSignaling *sig, guint64 conn_id);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KmgSignaling, kmg_signaling_free)
+
+G_END_DECLS

@@ -1,0 +1,277 @@
+/* kmg-ws-proto.c — pure pieces of the WebSocket protocol: envelope, errors, token bucket, map diffs.
+ * Everything here is driven by untrusted input and has no I/O, so it is unit-tested directly. */
+
+#include "kmg-ws-proto.h"
+
+#include "kmg-json.h"
+
+#include <string.h>
+
+gboolean
+kmg_ws_envelope_parse (const char *data, gsize len, JsonObject **msg, const char **type,
+                       JsonNode **ref, GError **error)
+{
+  g_autoptr (JsonObject) obj = NULL;
+  JsonNode *ref_node;
+
+  *msg = NULL;
+  *type = NULL;
+  *ref = NULL;
+  obj = kmg_json_parse_object (data, len, error);
+  if (obj == NULL)
+    return FALSE;
+
+  ref_node = json_object_get_member (obj, "ref");
+  if (ref_node != NULL)
+    {
+      GType vt = JSON_NODE_HOLDS_VALUE (ref_node) ? json_node_get_value_type (ref_node) : G_TYPE_INVALID;
+
+      if (vt == G_TYPE_INT64)
+        *ref = ref_node;
+      else if (vt == G_TYPE_STRING && g_utf8_strlen (json_node_get_string (ref_node), -1) <= KMG_WS_MAX_REF_LEN)
+        *ref = ref_node;
+      else
+        {
+          g_set_error (error, KMG_JSON_ERROR, KMG_JSON_ERROR_TYPE,
+                       "ref must be an integer or a string of at most %d characters", KMG_WS_MAX_REF_LEN);
+          return FALSE;
+        }
+    }
+  *msg = g_steal_pointer (&obj);
+  if (!kmg_json_get_string (*msg, "type", TRUE, KMG_WS_MAX_TYPE_LEN, type, error))
+    return FALSE;
+  return TRUE;
+}
+
+static void
+append_json_string (GString *out, const char *s)
+{
+  g_string_append_c (out, '"');
+  for (const char *p = s; *p != '\0'; p++)
+    {
+      guchar c = (guchar) *p;
+      if (c == '"' || c == '\\')
+        {
+          g_string_append_c (out, '\\');
+          g_string_append_c (out, (char) c);
+        }
+      else if (c < 0x20)
+        g_string_append_printf (out, "\\u%04x", c);
+      else
+        g_string_append_c (out, (char) c);
+    }
+  g_string_append_c (out, '"');
+}
+
+static void
+append_head (GString *out, const char *type, JsonNode *ref)
+{
+  g_string_append (out, "{\"type\":");
+  append_json_string (out, type);
+  if (ref != NULL)
+    {
+      g_autofree char *ref_text = kmg_json_to_string (ref);
+      g_string_append (out, ",\"ref\":");
+      g_string_append (out, ref_text);
+    }
+}
+
+/* Splices the members of @body after what is already in @out; @body must not repeat type/ref. */
+static void
+append_body (GString *out, JsonObject *body)
+{
+  g_autofree char *text = NULL;
+  gsize len;
+
+  if (body == NULL || json_object_get_size (body) == 0)
+    return;
+  text = kmg_json_object_to_string (body);
+  len = strlen (text);
+  g_assert (len >= 2 && text[0] == '{' && text[len - 1] == '}');
+  g_string_append_c (out, ',');
+  g_string_append_len (out, text + 1, (gssize) len - 2);
+}
+
+char *
+kmg_ws_envelope_build (const char *type, JsonNode *ref, JsonObject *body)
+{
+  GString *out = g_string_sized_new (128);
+
+  append_head (out, type, ref);
+  append_body (out, body);
+  g_string_append_c (out, '}');
+  return g_string_free (out, FALSE);
+}
+
+char *
+kmg_ws_envelope_error (JsonNode *ref, const char *code, const char *message, JsonObject *extra)
+{
+  GString *out = g_string_sized_new (128);
+
+  append_head (out, "error", ref);
+  g_string_append (out, ",\"code\":");
+  append_json_string (out, code);
+  g_string_append (out, ",\"message\":");
+  append_json_string (out, message);
+  append_body (out, extra);
+  g_string_append_c (out, '}');
+  return g_string_free (out, FALSE);
+}
+
+gboolean
+kmg_ws_check_fields (JsonObject *msg, const char *const *allowed, GError **error)
+{
+  g_autoptr (GPtrArray) all = g_ptr_array_new ();
+
+  g_ptr_array_add (all, (gpointer) "type");
+  g_ptr_array_add (all, (gpointer) "ref");
+  for (guint i = 0; allowed != NULL && allowed[i] != NULL; i++)
+    g_ptr_array_add (all, (gpointer) allowed[i]);
+  g_ptr_array_add (all, NULL);
+  return kmg_json_check_fields (msg, (const char *const *) all->pdata, error);
+}
+
+void
+kmg_token_bucket_init (KmgTokenBucket *bucket, double rate, double burst, gint64 now_ms)
+{
+  bucket->rate = rate;
+  bucket->burst = burst;
+  bucket->tokens = burst;
+  bucket->last_ms = now_ms;
+}
+
+gboolean
+kmg_token_bucket_take (KmgTokenBucket *bucket, gint64 now_ms)
+{
+  if (now_ms > bucket->last_ms)
+    {
+      bucket->tokens = MIN (bucket->burst, bucket->tokens + bucket->rate * (double) (now_ms - bucket->last_ms) / 1000.0);
+      bucket->last_ms = now_ms;
+    }
+  if (bucket->tokens < 1.0)
+    return FALSE;
+  bucket->tokens -= 1.0;
+  return TRUE;
+}
+
+gboolean
+kmg_bbox_contains (const KmgBbox *bbox, double lat, double lon)
+{
+  if (lat < bbox->south || lat > bbox->north)
+    return FALSE;
+  if (bbox->west <= bbox->east)
+    return lon >= bbox->west && lon <= bbox->east;
+  /* Crosses the antimeridian: [west, 180] ∪ [-180, east]. */
+  return lon >= bbox->west || lon <= bbox->east;
+}
+
+GHashTable *
+kmg_map_items_new (void)
+{
+  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ref_string_release);
+}
+
+GHashTable *
+kmg_map_items_from_array (JsonArray *items, GError **error)
+{
+  g_autoptr (GHashTable) set = kmg_map_items_new ();
+  guint n = items != NULL ? json_array_get_length (items) : 0;
+
+  for (guint i = 0; i < n; i++)
+    {
+      JsonNode *node = json_array_get_element (items, i);
+      const char *id = NULL;
+      g_autofree char *text = NULL;
+
+      if (!JSON_NODE_HOLDS_OBJECT (node) ||
+          !kmg_json_get_string (json_node_get_object (node), "id", TRUE, 128, &id, error))
+        {
+          g_prefix_error (error, "map item %u: ", i);
+          return NULL;
+        }
+      text = kmg_json_to_string (node);
+      g_hash_table_replace (set, g_strdup (id), g_ref_string_new (text));
+    }
+  return g_steal_pointer (&set);
+}
+
+static gboolean
+same_item (const char *a, const char *b)
+{
+  return a == b || strcmp (a, b) == 0;
+}
+
+static void
+append_list_sep (GString *out, gboolean *first)
+{
+  if (!*first)
+    g_string_append_c (out, ',');
+  *first = FALSE;
+}
+
+gboolean
+kmg_map_items_diff (GHashTable *old_items, GHashTable *new_items, GString *out)
+{
+  GHashTableIter iter;
+  const char *id, *text;
+  gsize start = out->len;
+  gboolean changed = FALSE, first;
+
+  g_string_append (out, "\"add\":[");
+  first = TRUE;
+  g_hash_table_iter_init (&iter, new_items);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &id, (gpointer *) &text))
+    if (!g_hash_table_contains (old_items, id))
+      {
+        append_list_sep (out, &first);
+        g_string_append (out, text);
+        changed = TRUE;
+      }
+
+  g_string_append (out, "],\"update\":[");
+  first = TRUE;
+  g_hash_table_iter_init (&iter, new_items);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &id, (gpointer *) &text))
+    {
+      const char *old_text = g_hash_table_lookup (old_items, id);
+      if (old_text != NULL && !same_item (old_text, text))
+        {
+          append_list_sep (out, &first);
+          g_string_append (out, text);
+          changed = TRUE;
+        }
+    }
+
+  g_string_append (out, "],\"remove\":[");
+  first = TRUE;
+  g_hash_table_iter_init (&iter, old_items);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &id, NULL))
+    if (!g_hash_table_contains (new_items, id))
+      {
+        append_list_sep (out, &first);
+        append_json_string (out, id);
+        changed = TRUE;
+      }
+  g_string_append_c (out, ']');
+
+  if (!changed)
+    g_string_truncate (out, start);
+  return changed;
+}
+
+void
+kmg_map_items_append_array (GHashTable *items, GString *out)
+{
+  GHashTableIter iter;
+  const char *text;
+  gboolean first = TRUE;
+
+  g_string_append_c (out, '[');
+  g_hash_table_iter_init (&iter, items);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &text))
+    {
+      append_list_sep (out, &first);
+      g_string_append (out, text);
+    }
+  g_string_append_c (out, ']');
+}

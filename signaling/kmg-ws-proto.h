@@ -1,0 +1,61 @@
+/* kmg-ws-proto.h — pure pieces of the WebSocket protocol: the message envelope, error replies,
+ * per-connection token buckets, bbox containment and map diffs. No I/O; time comes in as now_ms. */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+#define KMG_WS_MAX_TYPE_LEN 64
+#define KMG_WS_MAX_REF_LEN 64
+
+/* Parses one text frame: a JSON object with a string `type` and an optional `ref` (string of at most
+ * 64 characters or integer). On success *msg owns the object, *type and *ref borrow from it (*ref is
+ * NULL when absent). On failure *ref may still be set (to echo it) and *msg then owns it. */
+gboolean kmg_ws_envelope_parse (const char *data, gsize len, JsonObject **msg, const char **type,
+                                JsonNode **ref, GError **error);
+
+/* Serialises {"type":@type,"ref":@ref,...members of @body}; @ref and @body may be NULL. */
+char *kmg_ws_envelope_build (const char *type, JsonNode *ref, JsonObject *body);
+/* {"type":"error","ref":...,"code":...,"message":...,...@extra}. */
+char *kmg_ws_envelope_error (JsonNode *ref, const char *code, const char *message, JsonObject *extra);
+
+/* kmg_json_check_fields() that also allows the envelope members `type` and `ref`. */
+gboolean kmg_ws_check_fields (JsonObject *msg, const char *const *allowed, GError **error);
+
+typedef struct
+{
+  double rate;   /* tokens per second */
+  double burst;  /* capacity */
+  double tokens;
+  gint64 last_ms;
+} KmgTokenBucket;
+
+void kmg_token_bucket_init (KmgTokenBucket *bucket, double rate, double burst, gint64 now_ms);
+/* Takes one token; FALSE when empty (nothing taken). */
+gboolean kmg_token_bucket_take (KmgTokenBucket *bucket, gint64 now_ms);
+
+typedef struct
+{
+  double south, west, north, east; /* degrees; west > east crosses the antimeridian */
+} KmgBbox;
+
+typedef struct
+{
+  double lat, lon;
+} KmgLatLon;
+
+gboolean kmg_bbox_contains (const KmgBbox *bbox, double lat, double lon);
+
+/* A map item set: item id -> its serialised JSON (GRefString). Immutable once built, so subscribers
+ * that saw the same query result share one table. */
+GHashTable *kmg_map_items_new (void);
+/* Builds an item set from a query result; every element must be an object with a string `id`. */
+GHashTable *kmg_map_items_from_array (JsonArray *items, GError **error);
+/* Appends `"add":[...],"update":[...],"remove":[...]` for @old -> @new to @out (without braces).
+ * Returns FALSE (and appends nothing) when the two sets are equal. */
+gboolean kmg_map_items_diff (GHashTable *old_items, GHashTable *new_items, GString *out);
+/* Appends the items of @items as a JSON array. */
+void kmg_map_items_append_array (GHashTable *items, GString *out);
+
+G_END_DECLS

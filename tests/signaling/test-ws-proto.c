@@ -1,0 +1,203 @@
+/* test-ws-proto.c — unit tests of the pure WebSocket protocol pieces: envelope, errors, token
+ * bucket, bbox containment (incl. antimeridian) and map diffs. */
+
+#include "kmg-json.h"
+#include "kmg-ws-proto.h"
+
+#include <string.h>
+
+static JsonObject *
+parse (const char *text)
+{
+  g_autoptr (GError) error = NULL;
+  JsonObject *obj = kmg_json_parse_object (text, strlen (text), &error);
+
+  g_assert_no_error (error);
+  return obj;
+}
+
+static void
+test_envelope_parse (void)
+{
+  static const struct
+  {
+    const char *text;
+    gboolean ok;
+    const char *type;
+    gboolean has_ref;
+  } cases[] = {
+    { "{\"type\":\"hello\"}", TRUE, "hello", FALSE },
+    { "{\"type\":\"hello\",\"ref\":7}", TRUE, "hello", TRUE },
+    { "{\"type\":\"hello\",\"ref\":\"abc\"}", TRUE, "hello", TRUE },
+    { "{\"ref\":3}", FALSE, NULL, TRUE },
+    { "{\"type\":5}", FALSE, NULL, FALSE },
+    { "{\"type\":\"x\",\"ref\":1.5}", FALSE, NULL, FALSE },
+    { "{\"type\":\"x\",\"ref\":{}}", FALSE, NULL, FALSE },
+    { "{\"type\":\"x\",\"ref\":\"0123456789012345678901234567890123456789012345678901234567890123456789\"}", FALSE,
+      NULL, FALSE },
+    { "[1]", FALSE, NULL, FALSE },
+    { "not json", FALSE, NULL, FALSE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (JsonObject) msg = NULL;
+      g_autoptr (GError) error = NULL;
+      const char *type = NULL;
+      JsonNode *ref = NULL;
+      gboolean ok = kmg_ws_envelope_parse (cases[i].text, strlen (cases[i].text), &msg, &type, &ref, &error);
+
+      g_test_message ("case %u: %s", i, cases[i].text);
+      g_assert_cmpint (ok, ==, cases[i].ok);
+      g_assert_cmpint (ref != NULL, ==, cases[i].has_ref);
+      if (ok)
+        g_assert_cmpstr (type, ==, cases[i].type);
+      else
+        g_assert_nonnull (error);
+    }
+}
+
+static void
+test_envelope_build (void)
+{
+  g_autoptr (JsonObject) ref_holder = parse ("{\"ref\":\"a\\\"b\"}");
+  g_autoptr (JsonObject) body = json_object_new ();
+  g_autoptr (JsonObject) extra = json_object_new ();
+  g_autofree char *text = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr (JsonObject) back = NULL;
+
+  json_object_set_int_member (body, "n", 3);
+  text = kmg_ws_envelope_build ("x.y", json_object_get_member (ref_holder, "ref"), body);
+  back = parse (text);
+  g_assert_cmpstr (json_object_get_string_member (back, "type"), ==, "x.y");
+  g_assert_cmpstr (json_object_get_string_member (back, "ref"), ==, "a\"b");
+  g_assert_cmpint (json_object_get_int_member (back, "n"), ==, 3);
+
+  json_object_set_int_member (extra, "retry_after_ms", 1200);
+  err = kmg_ws_envelope_error (NULL, "too_soon", "wait \"a bit\"\n", extra);
+  g_clear_pointer (&back, json_object_unref);
+  back = parse (err);
+  g_assert_cmpstr (json_object_get_string_member (back, "type"), ==, "error");
+  g_assert_false (json_object_has_member (back, "ref"));
+  g_assert_cmpstr (json_object_get_string_member (back, "code"), ==, "too_soon");
+  g_assert_cmpstr (json_object_get_string_member (back, "message"), ==, "wait \"a bit\"\n");
+  g_assert_cmpint (json_object_get_int_member (back, "retry_after_ms"), ==, 1200);
+}
+
+static void
+test_check_fields (void)
+{
+  static const char *const allowed[] = { "lat", NULL };
+  g_autoptr (JsonObject) ok = parse ("{\"type\":\"t\",\"ref\":1,\"lat\":2}");
+  g_autoptr (JsonObject) bad = parse ("{\"type\":\"t\",\"lon\":2}");
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (kmg_ws_check_fields (ok, allowed, NULL));
+  g_assert_false (kmg_ws_check_fields (bad, allowed, &error));
+  g_assert_error (error, KMG_JSON_ERROR, KMG_JSON_ERROR_UNKNOWN_FIELD);
+}
+
+static void
+test_token_bucket (void)
+{
+  KmgTokenBucket b;
+  guint taken = 0;
+
+  kmg_token_bucket_init (&b, 10, 5, 0);
+  while (kmg_token_bucket_take (&b, 0))
+    taken++;
+  g_assert_cmpuint (taken, ==, 5);
+  g_assert_false (kmg_token_bucket_take (&b, 50)); /* half a token */
+  g_assert_true (kmg_token_bucket_take (&b, 100));
+  g_assert_false (kmg_token_bucket_take (&b, 100));
+  /* Refill is capped at the burst. */
+  taken = 0;
+  while (kmg_token_bucket_take (&b, 100000))
+    taken++;
+  g_assert_cmpuint (taken, ==, 5);
+}
+
+static void
+test_bbox_contains (void)
+{
+  KmgBbox paris = { 48.8, 2.2, 48.9, 2.5 };
+  KmgBbox fiji = { -20, 170, -10, -170 }; /* crosses the antimeridian */
+
+  g_assert_true (kmg_bbox_contains (&paris, 48.85, 2.35));
+  g_assert_true (kmg_bbox_contains (&paris, 48.8, 2.2)); /* edges are inside */
+  g_assert_false (kmg_bbox_contains (&paris, 48.95, 2.35));
+  g_assert_false (kmg_bbox_contains (&paris, 48.85, 2.6));
+
+  g_assert_true (kmg_bbox_contains (&fiji, -15, 178));
+  g_assert_true (kmg_bbox_contains (&fiji, -15, -179));
+  g_assert_true (kmg_bbox_contains (&fiji, -15, 180));
+  g_assert_false (kmg_bbox_contains (&fiji, -15, 0));
+  g_assert_false (kmg_bbox_contains (&fiji, -15, -160));
+  g_assert_false (kmg_bbox_contains (&fiji, -25, 178));
+}
+
+static GHashTable *
+items (const char *json_array)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  GHashTable *set;
+
+  g_assert_true (json_parser_load_from_data (parser, json_array, -1, &error));
+  set = kmg_map_items_from_array (json_node_get_array (json_parser_get_root (parser)), &error);
+  g_assert_no_error (error);
+  return set;
+}
+
+static void
+test_map_diff (void)
+{
+  g_autoptr (GHashTable) a = items ("[{\"id\":\"1\",\"s\":\"online\"},{\"id\":\"2\",\"s\":\"online\"}]");
+  g_autoptr (GHashTable) b = items ("[{\"id\":\"2\",\"s\":\"streaming\"},{\"id\":\"3\",\"s\":\"online\"}]");
+  g_autoptr (GHashTable) a2 = items ("[{\"id\":\"2\",\"s\":\"online\"},{\"id\":\"1\",\"s\":\"online\"}]");
+  g_autoptr (GString) out = g_string_new ("{");
+  g_autoptr (JsonObject) diff = NULL;
+  JsonArray *arr;
+
+  g_assert_false (kmg_map_items_diff (a, a2, out));
+  g_assert_cmpstr (out->str, ==, "{");
+
+  g_assert_true (kmg_map_items_diff (a, b, out));
+  g_string_append_c (out, '}');
+  diff = parse (out->str);
+  arr = json_object_get_array_member (diff, "add");
+  g_assert_cmpuint (json_array_get_length (arr), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (arr, 0), "id"), ==, "3");
+  arr = json_object_get_array_member (diff, "update");
+  g_assert_cmpuint (json_array_get_length (arr), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (arr, 0), "s"), ==, "streaming");
+  arr = json_object_get_array_member (diff, "remove");
+  g_assert_cmpuint (json_array_get_length (arr), ==, 1);
+  g_assert_cmpstr (json_array_get_string_element (arr, 0), ==, "1");
+}
+
+static void
+test_map_items_reject_bad (void)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (json_parser_load_from_data (parser, "[{\"id\":\"1\"},{\"id\":2}]", -1, NULL));
+  g_assert_null (kmg_map_items_from_array (json_node_get_array (json_parser_get_root (parser)), &error));
+  g_assert_nonnull (error);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/signaling/proto/envelope-parse", test_envelope_parse);
+  g_test_add_func ("/signaling/proto/envelope-build", test_envelope_build);
+  g_test_add_func ("/signaling/proto/check-fields", test_check_fields);
+  g_test_add_func ("/signaling/proto/token-bucket", test_token_bucket);
+  g_test_add_func ("/signaling/proto/bbox-contains", test_bbox_contains);
+  g_test_add_func ("/signaling/proto/map-diff", test_map_diff);
+  g_test_add_func ("/signaling/proto/map-items-reject-bad", test_map_items_reject_bad);
+  return g_test_run ();
+}
