@@ -1,18 +1,20 @@
 /* kmg-rate-limit.c — token buckets keyed by string, in memory, pure.
- * Tokens are counted in "milli-tokens" so the continuous refill stays exact in integers. */
+ * Credit is counted in units where one token is window_ms units and each millisecond adds capacity
+ * units, so the continuous refill is exact in integers (no rounding drift). */
 
 #include "kmg-rate-limit.h"
 
 typedef struct
 {
-  gint64 milli;   /* tokens × 1000 */
+  gint64 credit;  /* tokens × window_ms */
   gint64 last_ms; /* time of the last refill */
 } Bucket;
 
 struct _KmgRateLimit
 {
-  gint64 capacity_milli;
+  gint64 capacity;
   gint64 window_ms;
+  gint64 full; /* capacity × window_ms */
   guint max_keys;
   gint64 last_full_prune_ms;
   GHashTable *buckets; /* char* → Bucket* */
@@ -25,8 +27,9 @@ kmg_rate_limit_new (guint capacity, gint64 window_ms, guint max_keys)
 
   g_return_val_if_fail (capacity > 0 && window_ms > 0 && max_keys > 0, NULL);
   rl = g_new0 (KmgRateLimit, 1);
-  rl->capacity_milli = (gint64) capacity * 1000;
+  rl->capacity = capacity;
   rl->window_ms = window_ms;
+  rl->full = (gint64) capacity * window_ms;
   rl->last_full_prune_ms = G_MININT64 / 2;
   rl->max_keys = max_keys;
   rl->buckets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
@@ -42,23 +45,15 @@ kmg_rate_limit_free (KmgRateLimit *rl)
   g_free (rl);
 }
 
-/* capacity per window: milli-tokens gained in @ms = ms × capacity_milli / window_ms. */
 static void
 refill (KmgRateLimit *rl, Bucket *b, gint64 now_ms)
 {
   gint64 elapsed = now_ms - b->last_ms;
-  gint64 gained;
 
   if (elapsed <= 0)
     return;
-  if (elapsed >= rl->window_ms)
-    gained = rl->capacity_milli;
-  else
-    gained = elapsed * rl->capacity_milli / rl->window_ms;
-  if (gained == 0)
-    return; /* keep last_ms so sub-milli-token intervals accumulate */
-  b->milli = MIN (rl->capacity_milli, b->milli + gained);
   b->last_ms = now_ms;
+  b->credit = elapsed >= rl->window_ms ? rl->full : MIN (rl->full, b->credit + elapsed * rl->capacity);
 }
 
 gboolean
@@ -80,25 +75,24 @@ kmg_rate_limit_take (KmgRateLimit *rl, const char *key, gint64 now_ms, gint64 *r
       if (g_hash_table_size (rl->buckets) >= rl->max_keys)
         {
           if (retry_after_ms)
-            *retry_after_ms = rl->window_ms / (rl->capacity_milli / 1000);
+            *retry_after_ms = rl->window_ms / rl->capacity;
           return FALSE;
         }
       b = g_new0 (Bucket, 1);
-      b->milli = rl->capacity_milli;
+      b->credit = rl->full;
       b->last_ms = now_ms;
       g_hash_table_insert (rl->buckets, g_strdup (key), b);
     }
   refill (rl, b, now_ms);
-  if (b->milli >= 1000)
+  if (b->credit >= rl->window_ms)
     {
-      b->milli -= 1000;
+      b->credit -= rl->window_ms;
       return TRUE;
     }
   if (retry_after_ms)
     {
-      gint64 missing = 1000 - b->milli;
       /* Round up: the caller must not come back before the token is really there. */
-      *retry_after_ms = (missing * rl->window_ms + rl->capacity_milli - 1) / rl->capacity_milli;
+      *retry_after_ms = (rl->window_ms - b->credit + rl->capacity - 1) / rl->capacity;
     }
   return FALSE;
 }
@@ -114,7 +108,7 @@ kmg_rate_limit_prune (KmgRateLimit *rl, gint64 now_ms)
     {
       Bucket *b = value;
       refill (rl, b, now_ms);
-      if (b->milli >= rl->capacity_milli)
+      if (b->credit >= rl->full)
         g_hash_table_iter_remove (&iter);
     }
 }
