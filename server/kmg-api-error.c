@@ -1,0 +1,43 @@
+/* kmg-api-error.c — the one table mapping module errors to HTTP statuses and API error codes.
+ * Each module adds its rows here; nothing else in the server invents a status for a GError. */
+
+#include "kmg-api-error.h"
+
+#include "kmg-db.h"
+#include "kmg-json.h"
+
+typedef struct
+{
+  GQuark (*domain) (void);
+  int code;
+  guint status;
+  const char *api_code;
+} Row;
+
+static const Row rows[] = {
+  { kmg_json_error_quark, KMG_JSON_ERROR_SYNTAX, 400, "bad_json" },
+  { kmg_json_error_quark, KMG_JSON_ERROR_NOT_OBJECT, 400, "bad_json" },
+  { kmg_json_error_quark, KMG_JSON_ERROR_UNKNOWN_FIELD, 400, "unknown_field" },
+  { kmg_json_error_quark, KMG_JSON_ERROR_MISSING, 400, "missing_field" },
+  { kmg_json_error_quark, KMG_JSON_ERROR_TYPE, 400, "bad_type" },
+  { kmg_json_error_quark, KMG_JSON_ERROR_RANGE, 400, "out_of_range" },
+  { kmg_db_error_quark, KMG_DB_ERROR_CONSTRAINT, 409, "conflict" },
+  { kmg_db_error_quark, KMG_DB_ERROR_BUSY, 503, "busy" },
+};
+
+KmgApiError
+kmg_api_error_from_gerror (const GError *error)
+{
+  KmgApiError e = { 500, "internal_error" };
+
+  if (error == NULL)
+    return e;
+  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
+    if (error->domain == rows[i].domain () && error->code == rows[i].code)
+      {
+        e.status = rows[i].status;
+        e.code = rows[i].api_code;
+        break;
+      }
+  return e;
+}

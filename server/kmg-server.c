@@ -1,0 +1,141 @@
+/* kmg-server.c — a whole kamegord instance: store, modules, listeners, routes.
+ * The only place that wires modules together; each module gets plain values and callbacks. */
+
+#include "kmg-server.h"
+
+#include "kmg-routes-ops.h"
+
+#include <glib/gstdio.h>
+
+struct _KmgServer
+{
+  KmgApp app;
+};
+
+static SoupServer *
+listen_on (const char *listen, GError **error)
+{
+  g_autoptr (SoupServer) server = soup_server_new ("server-header", "kamegord/" PACKAGE_VERSION,
+                                                    NULL);
+  g_autofree char *host = NULL;
+  g_autoptr (GInetAddress) inet = NULL;
+  g_autoptr (GSocketAddress) addr = NULL;
+  guint16 port;
+
+  if (!kmg_config_parse_listen (listen, &host, &port, error))
+    return NULL;
+  inet = g_inet_address_new_from_string (host);
+  addr = g_inet_socket_address_new (inet, port);
+  if (!soup_server_listen (server, addr, 0, error))
+    {
+      g_prefix_error (error, "cannot listen on %s: ", listen);
+      return NULL;
+    }
+  return g_steal_pointer (&server);
+}
+
+static guint16
+port_of (SoupServer *server)
+{
+  GSList *listeners;
+  g_autoptr (GSocketAddress) addr = NULL;
+
+  if (server == NULL)
+    return 0;
+  listeners = soup_server_get_listeners (server);
+  if (listeners == NULL)
+    return 0;
+  addr = g_socket_get_local_address (listeners->data, NULL);
+  g_slist_free (listeners);
+  return addr ? g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (addr)) : 0;
+}
+
+KmgServer *
+kmg_server_new (KmgConfig *config, GError **error)
+{
+  g_autoptr (KmgServer) self = g_new0 (KmgServer, 1);
+  KmgApp *app = &self->app;
+  g_autofree char *db_path = NULL;
+
+  app->config = config;
+  app->started_at_us = g_get_monotonic_time ();
+  if (!kmg_config_validate (config, error))
+    return NULL;
+  if (g_mkdir_with_parents (config->data_dir, 0700) != 0)
+    {
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
+                   "cannot create data dir '%s': %s", config->data_dir, g_strerror (errno));
+      return NULL;
+    }
+  db_path = g_build_filename (config->data_dir, "kamegor.db", NULL);
+  app->db = kmg_db_open (db_path, error);
+  if (app->db == NULL)
+    return NULL;
+
+  app->metrics = kmg_metrics_new ();
+  app->router = kmg_router_new ();
+  kmg_router_set_metrics (app->router, app->metrics);
+  if (*config->admin_listen)
+    {
+      app->admin_router = kmg_router_new ();
+      kmg_router_set_metrics (app->admin_router, app->metrics);
+    }
+  else
+    app->admin_router = app->router;
+
+  kmg_routes_ops_register (app->router, app);
+
+  app->http = listen_on (config->listen, error);
+  if (app->http == NULL)
+    return NULL;
+  kmg_router_attach (app->router, app->http, "/");
+  if (app->admin_router != app->router)
+    {
+      app->admin_http = listen_on (config->admin_listen, error);
+      if (app->admin_http == NULL)
+        return NULL;
+      kmg_router_attach (app->admin_router, app->admin_http, "/");
+    }
+  return g_steal_pointer (&self);
+}
+
+void
+kmg_server_free (KmgServer *self)
+{
+  KmgApp *app;
+
+  if (self == NULL)
+    return;
+  app = &self->app;
+  if (app->http)
+    soup_server_disconnect (app->http);
+  if (app->admin_http)
+    soup_server_disconnect (app->admin_http);
+  g_clear_object (&app->http);
+  g_clear_object (&app->admin_http);
+  if (app->admin_router != app->router)
+    kmg_router_free (app->admin_router);
+  kmg_router_free (app->router);
+  kmg_metrics_free (app->metrics);
+  kmg_db_close (app->db);
+  kmg_config_free (app->config);
+  g_free (self);
+}
+
+KmgApp *
+kmg_server_get_app (KmgServer *server)
+{
+  return &server->app;
+}
+
+guint16
+kmg_server_get_port (KmgServer *server)
+{
+  return port_of (server->app.http);
+}
+
+guint16
+kmg_server_get_admin_port (KmgServer *server)
+{
+  return server->app.admin_http ? port_of (server->app.admin_http) : port_of (server->app.http);
+}
