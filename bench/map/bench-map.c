@@ -1,6 +1,6 @@
 /* bench-map.c — live map index figures: insert, update and viewport query costs, memory.
  * Prints numbers only; run `bench-map --help` for the knobs. */
-#include "kmg-map.h"
+#include "kmg-map-diff.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -75,6 +75,48 @@ cmp_double (const void *a, const void *b)
   double x = *(const double *) a, y = *(const double *) b;
 
   return x < y ? -1 : x > y;
+}
+
+/* Refresh + diff of many subscribers after a burst of moves, as one map.flush_ms tick would. */
+static void
+bench_subscriptions (KmgMap *map, GRand *rand, const Point *cities, guint n_cities, Point *where,
+                     gint n_sellers)
+{
+  const guint n_subs = 2000;
+  g_autoptr (GPtrArray) subs = g_ptr_array_new_with_free_func ((GDestroyNotify) kmg_map_subscription_free);
+  double t0, t1;
+  guint changed = 0;
+
+  for (guint i = 0; i < n_subs; i++)
+    {
+      KmgMapViewport vp;
+      KmgMapDiff *d;
+
+      screen_viewport (rand, random_point (rand, cities, n_cities),
+                       (guint) g_rand_int_range (rand, 3, 17), &vp);
+      g_ptr_array_add (subs, kmg_map_subscription_new (&vp, 0));
+      d = kmg_map_subscription_refresh (subs->pdata[i], map);
+      kmg_map_diff_free (d);
+    }
+  for (guint i = 0; i < 20000; i++)
+    {
+      gint id = g_rand_int_range (rand, 0, n_sellers);
+
+      where[id].lat = CLAMP (where[id].lat + g_rand_double_range (rand, -0.05, 0.05), -85.0, 85.0);
+      kmg_map_update_seller (map, id, where[id].lat, where[id].lon, KMG_MAP_STATUS_ONLINE, FALSE,
+                             NULL, G_MAXINT64 / 2 + i, NULL, NULL);
+    }
+  t0 = now_us ();
+  for (guint i = 0; i < n_subs; i++)
+    {
+      KmgMapDiff *d = kmg_map_subscription_refresh (subs->pdata[i], map);
+
+      changed += !kmg_map_diff_is_empty (d);
+      kmg_map_diff_free (d);
+    }
+  t1 = now_us ();
+  printf ("subscription refresh %.1f us each incl. diff (%u subscribers, %u with changes after 20000 moves)\n",
+          (t1 - t0) / n_subs, n_subs, changed);
 }
 
 int
@@ -187,5 +229,6 @@ main (int argc, char **argv)
           n_queries / ((t1 - t0) / 1e6));
   printf ("query items          %.1f avg (%.1f clusters), %u coarsened, %u truncated\n",
           items / n_queries, clusters / n_queries, coarsened, truncated);
+  bench_subscriptions (map, rand, cities, n_cities, where, n_sellers);
   return 0;
 }

@@ -7,7 +7,7 @@
 
 static const KmgMapPositionRules rules = { 5, 4, 0.15 };
 
-/* A cell whose south border is @border: the rows either side of it share that line. */
+/* Two vertically adjacent precision-5 cells: @south_cell's north edge is @north_cell's south edge. */
 static void
 cell_pair (KmgGeohashBox *south_cell, KmgGeohashBox *north_cell)
 {
@@ -71,13 +71,12 @@ test_cross_clearly (void)
 {
   KmgGeohashBox s, n;
   g_autoptr (KmgMapPosition) pos = kmg_map_position_new ();
-  double h, lon;
+  double h, lon, unused_lat, unused_lon;
 
   cell_pair (&s, &n);
   h = n.north - n.south;
   lon = (n.west + n.east) / 2;
-  g_assert_false (kmg_map_position_get_displayed (pos, &lon, &lon));
-  lon = (n.west + n.east) / 2;
+  g_assert_false (kmg_map_position_get_displayed (pos, &unused_lat, &unused_lon));
 
   kmg_map_position_update (pos, &rules, s.south + h / 2, lon, FALSE);
   assert_centre_of (pos, &s);
