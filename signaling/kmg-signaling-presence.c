@@ -69,6 +69,7 @@ kmg_sig_presence_changed (gint64 user_id, KmgPresenceState old_state, KmgPresenc
   GHashTable *watchers = g_hash_table_lookup (sig->watchers, &user_id);
   g_autoptr (JsonObject) body = json_object_new ();
   g_autofree char *own_text = NULL;
+  char user[24];
 
   update_state_gauge (sig, old_state, -1);
   update_state_gauge (sig, new_state, +1);
@@ -90,8 +91,8 @@ kmg_sig_presence_changed (gint64 user_id, KmgPresenceState old_state, KmgPresenc
         kmg_sig_conn_send_text (conn, "profile.status", g_strdup (text));
     }
 
-  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_DEBUG, "KMG_USER", "%" G_GINT64_FORMAT, user_id, "MESSAGE",
-                    "presence %s -> %s (%s)", kmg_presence_state_to_string (old_state),
+  g_snprintf (user, sizeof user, "%" G_GINT64_FORMAT, user_id);
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_DEBUG, "KMG_USER", user, "MESSAGE", "presence %s -> %s (%s)", kmg_presence_state_to_string (old_state),
                     kmg_presence_state_to_string (new_state), kmg_presence_reason_to_string (reason));
   if (sig->cb.presence_changed != NULL)
     sig->cb.presence_changed (user_id, old_state, new_state, reason, sig->cb_data);

@@ -211,8 +211,12 @@ conn_authenticated (KmgSigConn *conn, const KmgSignalingAuth *auth, JsonNode *re
   json_object_set_int_member (body, "min_location_ms", sig->cfg.min_location_ms);
   json_object_set_int_member (body, "max_message_bytes", (gint64) sig->cfg.max_message_bytes);
   kmg_sig_reply (conn, ref, "auth_ok", body);
-  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_DEBUG, "KMG_USER", "%" G_GINT64_FORMAT, conn->user_id,
-                    "MESSAGE", "websocket %" G_GUINT64_FORMAT " authenticated", conn->id);
+  {
+    char user[24];
+    g_snprintf (user, sizeof user, "%" G_GINT64_FORMAT, conn->user_id);
+    g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_DEBUG, "KMG_USER", user, "MESSAGE",
+                      "websocket %" G_GUINT64_FORMAT " authenticated", conn->id);
+  }
 }
 
 static gboolean
@@ -314,7 +318,14 @@ on_message (SoupWebsocketConnection *ws, gint data_type, GBytes *message, gpoint
   const char *data = g_bytes_get_data (message, &len);
 
   conn->last_rx_ms = now;
-  if (conn->gone || !rate_ok (conn, now))
+  if (conn->gone)
+    return;
+  if (len > conn->sig->cfg.max_message_bytes)
+    {
+      kmg_sig_conn_close (conn, SOUP_WEBSOCKET_CLOSE_TOO_BIG, "message too big");
+      return;
+    }
+  if (!rate_ok (conn, now))
     return;
   if (data_type != SOUP_WEBSOCKET_DATA_TEXT)
     {
@@ -441,7 +452,9 @@ on_websocket (SoupServer *server, SoupServerMessage *msg, const char *path, Soup
   g_hash_table_insert (sig->conns, &conn->id, conn);
   update_connection_gauge (sig);
 
-  soup_websocket_connection_set_max_incoming_payload_size (ws, sig->cfg.max_message_bytes);
+  /* libsoup drops the socket on frames over its limit without a clean close frame; keep its limit as
+   * a hard backstop and close cleanly with 1009 ourselves for anything between. */
+  soup_websocket_connection_set_max_incoming_payload_size (ws, 4 * sig->cfg.max_message_bytes);
   if (sig->cfg.ping_ms > 0)
     soup_websocket_connection_set_keepalive_interval (ws, MAX (1u, sig->cfg.ping_ms / 1000));
   g_signal_connect (ws, "message", G_CALLBACK (on_message), conn);
