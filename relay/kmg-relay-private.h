@@ -1,0 +1,110 @@
+/* kmg-relay-private.h — relay internals shared by the kmg-relay-*.c files.
+ * Every field here belongs to the main context unless marked otherwise. */
+#pragma once
+
+#define GST_USE_UNSTABLE_API 1
+#include <gst/gst.h>
+#include <gst/webrtc/webrtc.h>
+
+#include "kmg-net-filter.h"
+#include "kmg-relay.h"
+
+G_BEGIN_DECLS
+
+GST_DEBUG_CATEGORY_EXTERN (kmg_relay_debug);
+#define GST_CAT_DEFAULT kmg_relay_debug
+
+typedef struct _KmgSeller KmgSeller;
+
+struct _KmgRelay
+{
+  KmgRelayConfig *config;
+  KmgRelayCallbacks cb;
+  gpointer user_data;
+  GMainContext *context;
+  KmgNetFilter *filter;
+  GHashTable *sellers; /* seller key → KmgSeller */
+  guint buyer_count;
+  KmgRelayStats stats;
+  GSource *stats_timer;
+  gboolean destroying; /* no callbacks while freeing */
+
+  GMutex lock; /* guards the counters below, updated from streaming threads */
+  guint64 kf_forwarded;
+  guint64 kf_dropped;
+};
+
+struct _KmgSeller
+{
+  KmgRelay *relay;
+  char *key;
+  KmgRelayLeg *leg;
+  GstElement *pipeline; /* one per seller: a stuck or failing seller cannot disturb others */
+  GstElement *tee;
+  GSource *bus_source;
+  GstCaps *caps; /* caps of the seller's video pad once known: PT, SSRC, codec */
+  GPtrArray *buyers; /* KmgRelayLeg, buyer legs */
+  GstElement *fakesink_bin; /* swallows non-video pads */
+
+  GMutex kf_lock; /* streaming threads: keyframe throttle */
+  gint64 kf_last_ms;
+};
+
+struct _KmgRelayLeg
+{
+  gatomicrefcount ref;
+  GMainContext *context; /* where hops land; kept so late hops are safe after relay teardown */
+  KmgRelayLegKind kind;
+  KmgRelayLegState state;
+  char *tag;
+  KmgSeller *seller; /* NULL once the leg is closed */
+  gboolean closed;
+  GstElement *webrtc;
+
+  /* Buyer legs only. */
+  GstElement *bin, *queue, *meter;
+  GstPad *tee_pad;
+  gboolean stopped;
+  gboolean built;
+  gboolean first_rtp;
+  gboolean ever_connected;
+  KmgRrFreshness rr;
+  double fraction_lost, jitter, rtt;
+  gboolean stats_pending;
+};
+
+/* kmg-relay.c */
+KmgRelayLeg *kmg_relay_leg_new (KmgRelay *relay, KmgSeller *seller, KmgRelayLegKind kind, const char *tag);
+KmgRelayLeg *kmg_relay_leg_ref (KmgRelayLeg *leg);
+void kmg_relay_leg_unref (KmgRelayLeg *leg);
+void kmg_relay_leg_closure_unref (gpointer leg, GClosure *closure); /* GClosureNotify */
+typedef void (*KmgLegHopFunc) (KmgRelayLeg *leg, gpointer data);
+/* Runs @func on the main context with a reference on @leg; skipped if the leg closed meanwhile. */
+void kmg_relay_leg_hop (KmgRelayLeg *leg, KmgLegHopFunc func, gpointer data, GDestroyNotify data_free);
+void kmg_relay_leg_set_state (KmgRelayLeg *leg, KmgRelayLegState state);
+void kmg_relay_seller_free (KmgSeller *seller);
+
+/* kmg-relay-webrtc.c */
+GstElement *kmg_relay_webrtc_new (KmgRelay *relay, KmgRelayLeg *leg, GError **error);
+void kmg_relay_webrtc_set_remote (KmgRelayLeg *leg, GstWebRTCSDPType type, GstSDPMessage *sdp);
+
+/* kmg-relay-seller.c */
+KmgSeller *kmg_relay_seller_new (KmgRelay *relay, const char *key, GError **error);
+void kmg_relay_seller_maybe_close (KmgSeller *seller);
+
+/* kmg-relay-buyer.c */
+void kmg_relay_buyer_build (KmgRelayLeg *leg);
+void kmg_relay_buyer_on_connected (KmgRelayLeg *leg);
+void kmg_relay_buyer_on_meter (KmgRelayLeg *leg, const GstStructure *s);
+void kmg_relay_buyer_poll_stats (KmgRelayLeg *leg);
+void kmg_relay_buyer_teardown (KmgRelayLeg *leg);
+
+/* kmg-relay-stats.c */
+typedef struct
+{
+  double fraction_lost, rtt, jitter;
+  guint64 fingerprint;
+} KmgRrSample;
+gboolean kmg_relay_stats_parse_rr (const GstStructure *stats, guint clock_rate, KmgRrSample *out);
+
+G_END_DECLS

@@ -1,0 +1,242 @@
+/* kmg-relay-seller.c — a seller leg: its own pipeline with webrtcbin (answering the seller's
+ * offer) feeding a tee, the keyframe request throttle, and the pipeline bus. Threads: pad-added
+ * and pad probes run on streaming threads; they hop to the main context (bus watch and
+ * kmg_relay_leg_hop) for anything beyond linking pads and counting under a mutex. */
+#include "kmg-relay-private.h"
+
+#include <gst/video/video.h>
+
+static void
+on_caps_main (KmgRelayLeg *leg, gpointer data)
+{
+  KmgSeller *seller = leg->seller;
+  GstCaps *caps = data;
+
+  if (seller->caps != NULL && gst_caps_is_equal (seller->caps, caps))
+    return;
+  GST_INFO ("seller %s media caps %" GST_PTR_FORMAT, seller->key, caps);
+  gst_caps_replace (&seller->caps, caps);
+  for (guint i = 0; i < seller->buyers->len; i++)
+    {
+      KmgRelayLeg *buyer = g_ptr_array_index (seller->buyers, i);
+      if (!buyer->built)
+        kmg_relay_buyer_build (buyer);
+    }
+}
+
+static GstPadProbeReturn
+on_seller_pad_event (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  GstCaps *caps = NULL;
+
+  if (GST_EVENT_TYPE (event) != GST_EVENT_CAPS)
+    return GST_PAD_PROBE_OK;
+  gst_event_parse_caps (event, &caps);
+  kmg_relay_leg_hop (user_data, on_caps_main, gst_caps_ref (caps), (GDestroyNotify) gst_caps_unref);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Caps are not known when the pad appears; the transceiver knows its media kind. */
+static gboolean
+pad_is_video (GstPad *pad)
+{
+  g_autoptr (GstWebRTCRTPTransceiver) trans = NULL;
+  GstWebRTCKind kind = GST_WEBRTC_KIND_UNKNOWN;
+
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (pad), "transceiver") == NULL)
+    return TRUE;
+  g_object_get (pad, "transceiver", &trans, NULL);
+  if (trans == NULL)
+    return TRUE;
+  g_object_get (trans, "kind", &kind, NULL);
+  return kind != GST_WEBRTC_KIND_AUDIO;
+}
+
+/* Streaming thread: link at once so no media is lost; buyers are built on the main context. */
+static void
+on_pad_added (GstElement *webrtc, GstPad *pad, gpointer user_data)
+{
+  KmgRelayLeg *leg = user_data;
+  KmgSeller *seller = leg->seller;
+
+  if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC || seller == NULL)
+    return;
+  g_autoptr (GstPad) tee_sink = gst_element_get_static_pad (seller->tee, "sink");
+  if (!pad_is_video (pad) || gst_pad_is_linked (tee_sink))
+    {
+      /* Audio or a second video stream: not relayed, but must not stall the session. */
+      GstElement *sink = gst_element_factory_make ("fakesink", NULL);
+      g_object_set (sink, "async", FALSE, "sync", FALSE, NULL);
+      gst_bin_add (GST_BIN (seller->pipeline), sink);
+      gst_element_sync_state_with_parent (sink);
+      g_autoptr (GstPad) sinkpad = gst_element_get_static_pad (sink, "sink");
+      gst_pad_link (pad, sinkpad);
+      return;
+    }
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_seller_pad_event,
+                     kmg_relay_leg_ref (leg), (GDestroyNotify) kmg_relay_leg_unref);
+  if (gst_pad_link (pad, tee_sink) != GST_PAD_LINK_OK)
+    GST_WARNING ("seller %s: cannot link media pad to tee", seller->key);
+}
+
+/* Streaming thread of a buyer: one lossy buyer must not make the seller send keyframes
+ * for everyone, so upstream keyframe requests are spaced by keyframe_interval_ms. */
+static GstPadProbeReturn
+on_tee_upstream_event (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  KmgSeller *seller = user_data;
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  gboolean allow;
+
+  if (!gst_video_event_is_force_key_unit (event))
+    return GST_PAD_PROBE_OK;
+  g_mutex_lock (&seller->kf_lock);
+  allow = kmg_throttle_allow (&seller->kf_last_ms, g_get_monotonic_time () / 1000,
+                              seller->relay->config->keyframe_interval_ms);
+  g_mutex_unlock (&seller->kf_lock);
+
+  g_mutex_lock (&seller->relay->lock);
+  if (allow)
+    seller->relay->kf_forwarded++;
+  else
+    seller->relay->kf_dropped++;
+  g_mutex_unlock (&seller->relay->lock);
+  return allow ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+}
+
+static KmgRelayLeg *
+find_buyer_by_meter (KmgSeller *seller, GstObject *src)
+{
+  for (guint i = 0; i < seller->buyers->len; i++)
+    {
+      KmgRelayLeg *leg = g_ptr_array_index (seller->buyers, i);
+      if (GST_OBJECT (leg->meter) == src)
+        return leg;
+    }
+  return NULL;
+}
+
+static gboolean
+on_bus_message (GstBus *bus, GstMessage *msg, gpointer user_data)
+{
+  KmgSeller *seller = user_data;
+
+  switch (GST_MESSAGE_TYPE (msg))
+    {
+    case GST_MESSAGE_ELEMENT:
+      {
+        const GstStructure *s = gst_message_get_structure (msg);
+        if (gst_structure_has_name (s, "kamegor-meter"))
+          {
+            KmgRelayLeg *leg = find_buyer_by_meter (seller, GST_MESSAGE_SRC (msg));
+            if (leg != NULL)
+              kmg_relay_buyer_on_meter (leg, s);
+          }
+        break;
+      }
+    case GST_MESSAGE_ERROR:
+      {
+        g_autoptr (GError) err = NULL;
+        g_autofree char *debug = NULL;
+        gst_message_parse_error (msg, &err, &debug);
+        g_warning ("relay pipeline of seller %s: %s (%s)", seller->key, err->message, debug);
+        break;
+      }
+    case GST_MESSAGE_WARNING:
+      {
+        g_autoptr (GError) err = NULL;
+        gst_message_parse_warning (msg, &err, NULL);
+        GST_WARNING ("seller %s: %s", seller->key, err->message);
+        break;
+      }
+    default:
+      break;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+KmgSeller *
+kmg_relay_seller_new (KmgRelay *relay, const char *key, GError **error)
+{
+  KmgSeller *seller = g_new0 (KmgSeller, 1);
+
+  seller->relay = relay;
+  seller->key = g_strdup (key);
+  seller->buyers = g_ptr_array_new ();
+  seller->kf_last_ms = G_MININT64;
+  g_mutex_init (&seller->kf_lock);
+  seller->leg = kmg_relay_leg_new (relay, seller, KMG_RELAY_LEG_SELLER, key);
+
+  g_autofree char *name = g_strdup_printf ("relay-seller-%s", key);
+  seller->pipeline = gst_pipeline_new (name);
+  seller->tee = gst_element_factory_make ("tee", "fanout");
+  seller->leg->webrtc = kmg_relay_webrtc_new (relay, seller->leg, error);
+  if (seller->tee == NULL || seller->leg->webrtc == NULL)
+    {
+      if (seller->tee == NULL)
+        g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_PIPELINE, "cannot create tee");
+      gst_clear_object (&seller->leg->webrtc);
+      kmg_relay_seller_free (seller);
+      return NULL;
+    }
+  g_object_set (seller->tee, "allow-not-linked", TRUE, NULL);
+  gst_bin_add_many (GST_BIN (seller->pipeline), seller->leg->webrtc, seller->tee, NULL);
+  g_signal_connect_data (seller->leg->webrtc, "pad-added", G_CALLBACK (on_pad_added),
+                         kmg_relay_leg_ref (seller->leg), kmg_relay_leg_closure_unref, 0);
+  g_autoptr (GstPad) tee_sink = gst_element_get_static_pad (seller->tee, "sink");
+  gst_pad_add_probe (tee_sink, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_tee_upstream_event, seller, NULL);
+
+  g_autoptr (GstBus) bus = gst_pipeline_get_bus (GST_PIPELINE (seller->pipeline));
+  seller->bus_source = gst_bus_create_watch (bus);
+  g_source_set_callback (seller->bus_source, (GSourceFunc) (void (*) (void)) on_bus_message, seller, NULL);
+  g_source_attach (seller->bus_source, relay->context);
+
+  if (gst_element_set_state (seller->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
+    {
+      g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_PIPELINE, "seller pipeline refused to start");
+      kmg_relay_seller_free (seller);
+      return NULL;
+    }
+  return seller;
+}
+
+void
+kmg_relay_seller_free (KmgSeller *seller)
+{
+  if (seller == NULL)
+    return;
+  if (seller->pipeline != NULL)
+    gst_element_set_state (seller->pipeline, GST_STATE_NULL);
+  if (seller->bus_source != NULL)
+    {
+      g_source_destroy (seller->bus_source);
+      g_source_unref (seller->bus_source);
+    }
+  if (seller->leg != NULL)
+    {
+      kmg_relay_leg_set_state (seller->leg, KMG_RELAY_LEG_STATE_CLOSED);
+      seller->leg->closed = TRUE;
+      seller->leg->seller = NULL;
+      seller->leg->webrtc = NULL; /* owned by the pipeline */
+      kmg_relay_leg_unref (seller->leg);
+    }
+  gst_clear_object (&seller->pipeline);
+  gst_clear_caps (&seller->caps);
+  g_ptr_array_unref (seller->buyers);
+  g_mutex_clear (&seller->kf_lock);
+  g_free (seller->key);
+  g_free (seller);
+}
+
+void
+kmg_relay_seller_maybe_close (KmgSeller *seller)
+{
+  if (seller == NULL || seller->buyers->len > 0)
+    return;
+  KmgRelay *relay = seller->relay;
+  if (relay->destroying)
+    return; /* kmg_relay_free() frees the sellers itself */
+  g_hash_table_remove (relay->sellers, seller->key);
+  kmg_relay_seller_free (seller);
+}

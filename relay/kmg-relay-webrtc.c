@@ -1,0 +1,336 @@
+/* kmg-relay-webrtc.c — webrtcbin set-up shared by seller and buyer legs: ICE agent
+ * configuration, SDP exchange, local candidates and ICE state. Threads: webrtcbin emits its
+ * signals and resolves promises on its own threads; every handler here hops to the main
+ * context with kmg_relay_leg_hop() before touching relay state. */
+#include "kmg-relay-private.h"
+
+#include <nice/agent.h>
+#include <stdlib.h>
+
+/* Hop payloads carry the webrtcbin that produced them: after a buyer rebuild (ICE restart)
+ * late events from the old one must be ignored. */
+typedef struct
+{
+  GstElement *webrtc; /* compared only, not dereferenced */
+  guint mline;
+  int state;
+  char *text;
+  char *type;
+} WebrtcEvent;
+
+static void
+webrtc_event_free (gpointer data)
+{
+  WebrtcEvent *ev = data;
+  g_free (ev->text);
+  g_free (ev->type);
+  g_free (ev);
+}
+
+static WebrtcEvent *
+webrtc_event_new (GstElement *webrtc)
+{
+  WebrtcEvent *ev = g_new0 (WebrtcEvent, 1);
+  ev->webrtc = webrtc;
+  return ev;
+}
+
+static void
+configure_ice (KmgRelay *relay, GstElement *webrtc)
+{
+  g_autoptr (GObject) ice = NULL;
+  g_autoptr (GObject) agent = NULL;
+  const KmgRelayConfig *c = relay->config;
+
+  g_object_get (webrtc, "ice-agent", &ice, NULL);
+  if (ice == NULL)
+    return;
+  g_object_set (ice, "ice-tcp", c->ice_tcp, NULL);
+  if (c->max_port > 0)
+    g_object_set (ice, "min-rtp-port", c->min_port, "max-rtp-port", c->max_port, NULL);
+  g_object_get (ice, "agent", &agent, NULL);
+  if (agent == NULL)
+    return;
+  /* UPnP would multicast discovery on every leg. */
+  g_object_set (agent, "upnp", FALSE, NULL);
+  if (c->allow_loopback)
+    {
+      /* libnice skips loopback interfaces; once an address is added only added ones are used. */
+      NiceAddress addr;
+      nice_address_init (&addr);
+      if (nice_address_set_from_string (&addr, "127.0.0.1"))
+        nice_agent_add_local_address (NICE_AGENT (agent), &addr);
+    }
+}
+
+static void
+on_local_candidate_main (KmgRelayLeg *leg, gpointer data)
+{
+  WebrtcEvent *ev = data;
+  KmgRelay *relay = leg->seller->relay;
+  g_auto (KmgCandidate) cand = { 0 };
+  g_autofree char *rewritten = NULL;
+  const char *out = ev->text;
+
+  if (ev->webrtc != leg->webrtc || leg->stopped)
+    return;
+  if (!kmg_candidate_parse (ev->text, &cand))
+    return;
+  if (g_strcmp0 (cand.type, "host") == 0 && relay->config->public_ip != NULL)
+    out = rewritten = kmg_candidate_with_address (ev->text, relay->config->public_ip);
+  else if (kmg_net_filter_is_denied (relay->filter, cand.address))
+    return; /* e.g. a link-local interface address: useless and revealing */
+  if (out != NULL && relay->cb.local_candidate != NULL && !relay->destroying)
+    relay->cb.local_candidate (leg, ev->mline, out, relay->user_data);
+}
+
+static void
+on_ice_candidate (GstElement *webrtc, guint mline, const char *candidate, gpointer user_data)
+{
+  WebrtcEvent *ev = webrtc_event_new (webrtc);
+  ev->mline = mline;
+  ev->text = g_strdup (candidate);
+  kmg_relay_leg_hop (user_data, on_local_candidate_main, ev, webrtc_event_free);
+}
+
+static void
+on_ice_state_main (KmgRelayLeg *leg, gpointer data)
+{
+  WebrtcEvent *ev = data;
+  KmgRelayLegState state;
+
+  if (ev->webrtc != leg->webrtc || leg->stopped)
+    return;
+  switch ((GstWebRTCICEConnectionState) ev->state)
+    {
+    case GST_WEBRTC_ICE_CONNECTION_STATE_CHECKING:
+      state = KMG_RELAY_LEG_STATE_CONNECTING;
+      break;
+    case GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED:
+    case GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED:
+      state = KMG_RELAY_LEG_STATE_CONNECTED;
+      break;
+    case GST_WEBRTC_ICE_CONNECTION_STATE_DISCONNECTED:
+      state = KMG_RELAY_LEG_STATE_DISCONNECTED;
+      break;
+    case GST_WEBRTC_ICE_CONNECTION_STATE_FAILED:
+      state = KMG_RELAY_LEG_STATE_FAILED;
+      break;
+    default:
+      return;
+    }
+  gboolean was_connected = leg->state == KMG_RELAY_LEG_STATE_CONNECTED;
+  kmg_relay_leg_set_state (leg, state);
+  if (state == KMG_RELAY_LEG_STATE_CONNECTED && !was_connected && leg->kind == KMG_RELAY_LEG_BUYER)
+    kmg_relay_buyer_on_connected (leg);
+}
+
+static void
+on_ice_state_notify (GstElement *webrtc, GParamSpec *pspec, gpointer user_data)
+{
+  WebrtcEvent *ev = webrtc_event_new (webrtc);
+  GstWebRTCICEConnectionState state;
+
+  g_object_get (webrtc, "ice-connection-state", &state, NULL);
+  ev->state = state;
+  kmg_relay_leg_hop (user_data, on_ice_state_main, ev, webrtc_event_free);
+}
+
+static void
+on_local_sdp_main (KmgRelayLeg *leg, gpointer data)
+{
+  WebrtcEvent *ev = data;
+  KmgRelay *relay = leg->seller->relay;
+
+  if (ev->webrtc != leg->webrtc || leg->stopped)
+    return;
+  if (leg->state == KMG_RELAY_LEG_STATE_NEW)
+    kmg_relay_leg_set_state (leg, KMG_RELAY_LEG_STATE_CONNECTING);
+  if (relay->cb.local_sdp != NULL && !relay->destroying)
+    relay->cb.local_sdp (leg, ev->type, ev->text, relay->user_data);
+}
+
+typedef struct
+{
+  KmgRelayLeg *leg;
+  GstElement *webrtc;
+  const char *field; /* "offer" or "answer" in the promise reply */
+} PromiseCtx;
+
+static PromiseCtx *
+promise_ctx_new (KmgRelayLeg *leg, GstElement *webrtc, const char *field)
+{
+  PromiseCtx *ctx = g_new0 (PromiseCtx, 1);
+  ctx->leg = kmg_relay_leg_ref (leg);
+  ctx->webrtc = gst_object_ref (webrtc);
+  ctx->field = field;
+  return ctx;
+}
+
+static void
+promise_ctx_free (gpointer data)
+{
+  PromiseCtx *ctx = data;
+  kmg_relay_leg_unref (ctx->leg);
+  gst_object_unref (ctx->webrtc);
+  g_free (ctx);
+}
+
+/* webrtcbin thread: the offer or answer exists; make it local and send it on. */
+static void
+on_description_created (GstPromise *promise, gpointer user_data)
+{
+  PromiseCtx *ctx = user_data;
+  GstWebRTCSessionDescription *desc = NULL;
+  const GstStructure *reply = NULL;
+
+  if (gst_promise_wait (promise) == GST_PROMISE_RESULT_REPLIED)
+    reply = gst_promise_get_reply (promise);
+  if (reply == NULL || !gst_structure_get (reply, ctx->field, GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &desc, NULL))
+    {
+      GST_WARNING ("leg %s: creating the %s failed", ctx->leg->tag, ctx->field);
+      gst_promise_unref (promise);
+      return;
+    }
+  gst_promise_unref (promise);
+
+  /* Queue the description before gathering starts so it reaches the peer before candidates. */
+  WebrtcEvent *ev = webrtc_event_new (ctx->webrtc);
+  ev->type = g_strdup (ctx->field);
+  ev->text = gst_sdp_message_as_text (desc->sdp);
+  kmg_relay_leg_hop (ctx->leg, on_local_sdp_main, ev, webrtc_event_free);
+  g_signal_emit_by_name (ctx->webrtc, "set-local-description", desc, NULL);
+  gst_webrtc_session_description_free (desc);
+}
+
+static void
+on_negotiation_needed (GstElement *webrtc, gpointer user_data)
+{
+  KmgRelayLeg *leg = user_data;
+  GstPromise *promise = gst_promise_new_with_change_func (on_description_created,
+      promise_ctx_new (leg, webrtc, "offer"), promise_ctx_free);
+  g_signal_emit_by_name (webrtc, "create-offer", NULL, promise);
+}
+
+/* webrtcbin thread: the seller's offer is applied; answer it. */
+static void
+on_remote_offer_set (GstPromise *promise, gpointer user_data)
+{
+  PromiseCtx *ctx = user_data;
+
+  gst_promise_unref (promise);
+  GstPromise *answer = gst_promise_new_with_change_func (on_description_created,
+      promise_ctx_new (ctx->leg, ctx->webrtc, "answer"), promise_ctx_free);
+  g_signal_emit_by_name (ctx->webrtc, "create-answer", NULL, answer);
+}
+
+/* Codecs the relay forwards; RTX/RED/FEC are left out of the answer. */
+static gboolean
+is_forwarded_codec (const GstStructure *s)
+{
+  const char *name = gst_structure_get_string (s, "encoding-name");
+  return g_strcmp0 (name, "VP8") == 0 || g_strcmp0 (name, "H264") == 0;
+}
+
+/* Receive caps for the offer's first video m-line, keeping the seller's payload types and
+ * header extensions; webrtcbin 1.22 rejects an offered m-line with no matching transceiver. */
+static GstCaps *
+offer_video_caps (const GstSDPMessage *sdp)
+{
+  for (guint i = 0; i < gst_sdp_message_medias_len (sdp); i++)
+    {
+      const GstSDPMedia *media = gst_sdp_message_get_media (sdp, i);
+      if (g_strcmp0 (gst_sdp_media_get_media (media), "video") != 0)
+        continue;
+      GstCaps *all = gst_caps_new_empty ();
+      for (guint f = 0; f < gst_sdp_media_formats_len (media); f++)
+        {
+          gint pt = atoi (gst_sdp_media_get_format (media, f));
+          GstCaps *caps = gst_sdp_media_get_caps_from_media (media, pt);
+          if (caps == NULL)
+            continue;
+          caps = gst_caps_make_writable (caps);
+          gst_sdp_media_attributes_to_caps (media, caps);
+          GstStructure *st = gst_caps_get_structure (caps, 0);
+          gst_structure_set_name (st, "application/x-rtp");
+          if (is_forwarded_codec (st))
+            gst_caps_append (all, caps);
+          else
+            gst_caps_unref (caps);
+        }
+      if (!gst_caps_is_empty (all))
+        return all;
+      gst_caps_unref (all);
+    }
+  return NULL;
+}
+
+static void
+add_receive_transceiver (KmgRelayLeg *leg, const GstSDPMessage *sdp)
+{
+  GstWebRTCRTPTransceiver *trans = NULL;
+  g_autoptr (GstCaps) caps = offer_video_caps (sdp);
+
+  if (caps == NULL)
+    return; /* webrtcbin will reject the media; the seller leg then never connects */
+  g_signal_emit_by_name (leg->webrtc, "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY,
+                         caps, &trans);
+  gst_clear_object (&trans);
+}
+
+void
+kmg_relay_webrtc_set_remote (KmgRelayLeg *leg, GstWebRTCSDPType type, GstSDPMessage *sdp)
+{
+  GArray *existing = NULL;
+
+  if (type == GST_WEBRTC_SDP_TYPE_OFFER)
+    {
+      g_signal_emit_by_name (leg->webrtc, "get-transceivers", &existing);
+      if (existing == NULL || existing->len == 0)
+        add_receive_transceiver (leg, sdp);
+      g_clear_pointer (&existing, g_array_unref);
+    }
+
+  GstWebRTCSessionDescription *desc = gst_webrtc_session_description_new (type, sdp);
+  GstPromise *promise = NULL;
+
+  if (type == GST_WEBRTC_SDP_TYPE_OFFER)
+    promise = gst_promise_new_with_change_func (on_remote_offer_set,
+        promise_ctx_new (leg, leg->webrtc, "offer"), promise_ctx_free);
+  g_signal_emit_by_name (leg->webrtc, "set-remote-description", desc, promise);
+  gst_webrtc_session_description_free (desc);
+}
+
+static void
+on_new_transceiver (GstElement *webrtc, GstWebRTCRTPTransceiver *trans, gpointer user_data)
+{
+  /* Seller leg: ask the seller to resend losses; buyer legs: answer NACKs from history. */
+  g_object_set (trans, "do-nack", TRUE, NULL);
+}
+
+GstElement *
+kmg_relay_webrtc_new (KmgRelay *relay, KmgRelayLeg *leg, GError **error)
+{
+  GstElement *webrtc = gst_element_factory_make ("webrtcbin", NULL);
+
+  if (webrtc == NULL)
+    {
+      g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_PIPELINE, "cannot create webrtcbin");
+      return NULL;
+    }
+  gst_util_set_object_arg (G_OBJECT (webrtc), "bundle-policy", "max-bundle");
+  g_object_set (webrtc, "latency", 0, NULL);
+  if (relay->config->stun_server != NULL)
+    g_object_set (webrtc, "stun-server", relay->config->stun_server, NULL);
+  configure_ice (relay, webrtc);
+
+  g_signal_connect_data (webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate),
+                         kmg_relay_leg_ref (leg), kmg_relay_leg_closure_unref, 0);
+  g_signal_connect_data (webrtc, "notify::ice-connection-state", G_CALLBACK (on_ice_state_notify),
+                         kmg_relay_leg_ref (leg), kmg_relay_leg_closure_unref, 0);
+  g_signal_connect (webrtc, "on-new-transceiver", G_CALLBACK (on_new_transceiver), NULL);
+  if (leg->kind == KMG_RELAY_LEG_BUYER)
+    g_signal_connect_data (webrtc, "on-negotiation-needed", G_CALLBACK (on_negotiation_needed),
+                           kmg_relay_leg_ref (leg), kmg_relay_leg_closure_unref, 0);
+  return webrtc;
+}

@@ -1,0 +1,337 @@
+/* relay-fixture.c — a two-peer loopback fixture: a test seller webrtcbin sending VP8 and
+ * buyer webrtcbins decoding it, all talking to an in-process KmgRelay on 127.0.0.1.
+ * Threads: peer webrtcbin signals arrive on GStreamer threads and hop to the default main
+ * context with g_main_context_invoke_full before calling the relay. */
+#include "relay-fixture.h"
+
+#include <nice/agent.h>
+#include <string.h>
+
+static void
+peer_use_loopback (GstElement *webrtc)
+{
+  g_autoptr (GObject) ice = NULL;
+  g_autoptr (GObject) agent = NULL;
+  NiceAddress addr;
+
+  gst_util_set_object_arg (G_OBJECT (webrtc), "bundle-policy", "max-bundle");
+  g_object_get (webrtc, "ice-agent", &ice, NULL);
+  g_object_get (ice, "agent", &agent, NULL);
+  g_object_set (agent, "upnp", FALSE, NULL);
+  nice_address_init (&addr);
+  g_assert_true (nice_address_set_from_string (&addr, "127.0.0.1"));
+  nice_agent_add_local_address (NICE_AGENT (agent), &addr);
+}
+
+typedef struct
+{
+  TestPeer *peer;
+  guint mline;
+  char *text;
+  char *type;
+} PeerEvent;
+
+static void
+peer_event_free (gpointer data)
+{
+  PeerEvent *ev = data;
+  g_free (ev->text);
+  g_free (ev->type);
+  g_free (ev);
+}
+
+static void
+hop (GSourceFunc func, PeerEvent *ev)
+{
+  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, func, ev, peer_event_free);
+}
+
+static gboolean
+peer_candidate_main (gpointer data)
+{
+  PeerEvent *ev = data;
+  g_autoptr (GError) error = NULL;
+
+  if (ev->peer->leg != NULL && ev->peer->fx->relay != NULL)
+    kmg_relay_leg_add_remote_candidate (ev->peer->leg, ev->mline, ev->text, &error);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+peer_on_ice_candidate (GstElement *webrtc, guint mline, const char *cand, gpointer user_data)
+{
+  PeerEvent *ev = g_new0 (PeerEvent, 1);
+  ev->peer = user_data;
+  ev->mline = mline;
+  ev->text = g_strdup (cand);
+  hop (peer_candidate_main, ev);
+}
+
+static gboolean
+peer_sdp_main (gpointer data)
+{
+  PeerEvent *ev = data;
+  g_autoptr (GError) error = NULL;
+
+  if (ev->peer->leg != NULL && ev->peer->fx->relay != NULL)
+    g_assert_true (kmg_relay_leg_set_remote_sdp (ev->peer->leg, ev->type, ev->text, &error));
+  g_assert_no_error (error);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+peer_on_description (GstPromise *promise, gpointer user_data)
+{
+  TestPeer *peer = user_data;
+  const GstStructure *reply = gst_promise_get_reply (promise);
+  GstWebRTCSessionDescription *desc = NULL;
+  const char *field = gst_structure_has_field (reply, "offer") ? "offer" : "answer";
+
+  gst_structure_get (reply, field, GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &desc, NULL);
+  gst_promise_unref (promise);
+  g_assert_nonnull (desc);
+  PeerEvent *ev = g_new0 (PeerEvent, 1);
+  ev->peer = peer;
+  ev->type = g_strdup (field);
+  ev->text = gst_sdp_message_as_text (desc->sdp);
+  hop (peer_sdp_main, ev);
+  g_signal_emit_by_name (peer->webrtc, "set-local-description", desc, NULL);
+  gst_webrtc_session_description_free (desc);
+}
+
+static void
+seller_on_negotiation_needed (GstElement *webrtc, gpointer user_data)
+{
+  GstPromise *p = gst_promise_new_with_change_func (peer_on_description, user_data, NULL);
+  g_signal_emit_by_name (webrtc, "create-offer", NULL, p);
+}
+
+static GstPadProbeReturn
+count_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  g_atomic_int_inc ((gint *) user_data);
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+buyer_on_pad_added (GstElement *webrtc, GstPad *pad, gpointer user_data)
+{
+  TestPeer *peer = user_data;
+
+  if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC)
+    return;
+  GstElement *dec = gst_parse_bin_from_description ("rtpvp8depay ! vp8dec ! fakesink name=out sync=false async=false",
+                                                    TRUE, NULL);
+  g_assert_nonnull (dec);
+  gst_bin_add (GST_BIN (peer->pipeline), dec);
+  gst_element_sync_state_with_parent (dec);
+  g_autoptr (GstElement) sink = gst_bin_get_by_name (GST_BIN (dec), "out");
+  g_autoptr (GstPad) sinkpad = gst_element_get_static_pad (sink, "sink");
+  gst_pad_add_probe (sinkpad, GST_PAD_PROBE_TYPE_BUFFER, count_buffer, &peer->frames, NULL);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_buffer, &peer->rtp_packets, NULL);
+  g_autoptr (GstPad) decpad = gst_element_get_static_pad (dec, "sink");
+  g_assert_cmpint (gst_pad_link (pad, decpad), ==, GST_PAD_LINK_OK);
+}
+
+static TestPeer *
+peer_new (RelayFixture *fx, const char *tag, const char *launch)
+{
+  TestPeer *peer = g_new0 (TestPeer, 1);
+  g_autoptr (GError) error = NULL;
+
+  peer->fx = fx;
+  peer->tag = g_strdup (tag);
+  peer->seconds = g_array_new (FALSE, TRUE, sizeof (KmgDeliveredSecond));
+  GstElement *parsed = gst_parse_launch (launch, &error);
+  g_assert_no_error (error);
+  if (GST_IS_PIPELINE (parsed))
+    peer->pipeline = parsed;
+  else
+    {
+      peer->pipeline = gst_pipeline_new (tag);
+      gst_bin_add (GST_BIN (peer->pipeline), parsed);
+    }
+  peer->webrtc = gst_bin_get_by_name (GST_BIN (peer->pipeline), "w");
+  peer_use_loopback (peer->webrtc);
+  g_signal_connect (peer->webrtc, "on-ice-candidate", G_CALLBACK (peer_on_ice_candidate), peer);
+  return peer;
+}
+
+static void
+peer_free (TestPeer *peer)
+{
+  gst_element_set_state (peer->pipeline, GST_STATE_NULL);
+  gst_object_unref (peer->webrtc);
+  gst_object_unref (peer->pipeline);
+  g_array_unref (peer->seconds);
+  g_free (peer->tag);
+  g_free (peer);
+}
+
+static TestPeer *
+find_peer (RelayFixture *fx, KmgRelayLeg *leg)
+{
+  if (fx->seller != NULL && fx->seller->leg == leg)
+    return fx->seller;
+  for (guint i = 0; i < fx->buyers->len; i++)
+    {
+      TestPeer *p = g_ptr_array_index (fx->buyers, i);
+      if (p->leg == leg)
+        return p;
+    }
+  return NULL;
+}
+
+static void
+on_local_sdp (KmgRelayLeg *leg, const char *type, const char *sdp, gpointer user_data)
+{
+  TestPeer *peer = find_peer (user_data, leg);
+  GstSDPMessage *msg = NULL;
+
+  g_assert_nonnull (peer);
+  g_assert_cmpint (gst_sdp_message_new_from_text (sdp, &msg), ==, GST_SDP_OK);
+  gboolean offer = g_strcmp0 (type, "offer") == 0;
+  GstWebRTCSessionDescription *desc = gst_webrtc_session_description_new (
+      offer ? GST_WEBRTC_SDP_TYPE_OFFER : GST_WEBRTC_SDP_TYPE_ANSWER, msg);
+  g_signal_emit_by_name (peer->webrtc, "set-remote-description", desc, NULL);
+  gst_webrtc_session_description_free (desc);
+  if (offer && !peer->never_answer)
+    {
+      GstPromise *p = gst_promise_new_with_change_func (peer_on_description, peer, NULL);
+      g_signal_emit_by_name (peer->webrtc, "create-answer", NULL, p);
+    }
+}
+
+static void
+on_local_candidate (KmgRelayLeg *leg, guint mline, const char *candidate, gpointer user_data)
+{
+  TestPeer *peer = find_peer (user_data, leg);
+
+  g_assert_nonnull (peer);
+  g_assert_nonnull (strstr (candidate, "127.0.0.1"));
+  g_signal_emit_by_name (peer->webrtc, "add-ice-candidate", mline, candidate);
+}
+
+static void
+on_leg_state (KmgRelayLeg *leg, KmgRelayLegState state, gpointer user_data)
+{
+  RelayFixture *fx = user_data;
+  TestPeer *peer = find_peer (fx, leg);
+
+  if (kmg_relay_leg_get_kind (leg) == KMG_RELAY_LEG_SELLER)
+    fx->seller_state = state;
+  if (peer != NULL)
+    peer->state = state;
+}
+
+static void
+on_first_rtp (KmgRelayLeg *leg, gpointer user_data)
+{
+  TestPeer *peer = find_peer (user_data, leg);
+  if (peer != NULL)
+    peer->first_rtp = TRUE;
+}
+
+static void
+on_delivered_second (KmgRelayLeg *leg, const KmgDeliveredSecond *s, gpointer user_data)
+{
+  TestPeer *peer = find_peer (user_data, leg);
+  if (peer != NULL)
+    g_array_append_val (peer->seconds, *s);
+}
+
+void
+relay_fixture_init (RelayFixture *fx, KmgRelayConfig *config)
+{
+  static const KmgRelayCallbacks cb = {
+    .local_sdp = on_local_sdp,
+    .local_candidate = on_local_candidate,
+    .leg_state = on_leg_state,
+    .first_rtp = on_first_rtp,
+    .delivered_second = on_delivered_second,
+  };
+  g_autoptr (GError) error = NULL;
+
+  memset (fx, 0, sizeof *fx);
+  fx->config = config != NULL ? config : kmg_relay_config_new ();
+  fx->config->allow_loopback = TRUE;
+  fx->buyers = g_ptr_array_new_with_free_func ((GDestroyNotify) peer_free);
+  fx->relay = kmg_relay_new (fx->config, &cb, fx, &error);
+  g_assert_no_error (error);
+}
+
+void
+relay_fixture_clear (RelayFixture *fx)
+{
+  g_clear_pointer (&fx->relay, kmg_relay_free);
+  g_clear_pointer (&fx->buyers, g_ptr_array_unref);
+  g_clear_pointer (&fx->seller, peer_free);
+  g_clear_pointer (&fx->config, kmg_relay_config_free);
+  relay_fixture_run_for (50);
+}
+
+static void
+start_seller (RelayFixture *fx, KmgRelayLeg *seller_leg)
+{
+  fx->seller = peer_new (fx, "seller",
+      "videotestsrc is-live=true pattern=ball ! video/x-raw,width=160,height=120,framerate=15/1 "
+      "! vp8enc deadline=1 keyframe-max-dist=60 ! rtpvp8pay pt=97 "
+      "! application/x-rtp,media=video,encoding-name=VP8,payload=97,clock-rate=90000 "
+      "! webrtcbin name=w latency=0");
+  fx->seller->leg = seller_leg;
+  g_signal_connect (fx->seller->webrtc, "on-negotiation-needed", G_CALLBACK (seller_on_negotiation_needed),
+                    fx->seller);
+  /* Send only: the relay has nothing to send back to a seller. */
+  GArray *transceivers = NULL;
+  g_signal_emit_by_name (fx->seller->webrtc, "get-transceivers", &transceivers);
+  for (guint i = 0; transceivers != NULL && i < transceivers->len; i++)
+    g_object_set (g_array_index (transceivers, GstWebRTCRTPTransceiver *, i), "direction",
+                  GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, NULL);
+  g_clear_pointer (&transceivers, g_array_unref);
+  g_assert_cmpint (gst_element_set_state (fx->seller->pipeline, GST_STATE_PLAYING), !=, GST_STATE_CHANGE_FAILURE);
+}
+
+TestPeer *
+relay_fixture_add_buyer (RelayFixture *fx, const char *tag, gboolean never_answer)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean created = FALSE;
+  TestPeer *peer = peer_new (fx, tag, "webrtcbin name=w latency=0");
+
+  peer->never_answer = never_answer;
+  g_signal_connect (peer->webrtc, "pad-added", G_CALLBACK (buyer_on_pad_added), peer);
+  g_assert_cmpint (gst_element_set_state (peer->pipeline, GST_STATE_PLAYING), !=, GST_STATE_CHANGE_FAILURE);
+  g_ptr_array_add (fx->buyers, peer);
+  peer->leg = kmg_relay_buyer_add (fx->relay, "seller-1", tag, &created, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (peer->leg);
+  if (created)
+    start_seller (fx, kmg_relay_get_seller_leg (fx->relay, "seller-1"));
+  return peer;
+}
+
+static gboolean
+on_timeout (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+gboolean
+relay_fixture_run_until (gboolean (*pred) (gpointer), gpointer data, guint timeout_ms)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add (timeout_ms, on_timeout, &timed_out);
+
+  while (!(pred != NULL && pred (data)) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (id);
+  return pred != NULL && pred (data);
+}
+
+void
+relay_fixture_run_for (guint ms)
+{
+  relay_fixture_run_until (NULL, NULL, ms);
+}

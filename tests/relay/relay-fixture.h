@@ -1,0 +1,43 @@
+/* relay-fixture.h — a two-peer loopback fixture: a test seller webrtcbin sending VP8 and
+ * buyer webrtcbins decoding it, all talking to an in-process KmgRelay on 127.0.0.1. */
+#pragma once
+
+#define GST_USE_UNSTABLE_API 1
+#include <gst/gst.h>
+#include <gst/webrtc/webrtc.h>
+
+#include "kmg-relay.h"
+
+typedef struct _RelayFixture RelayFixture;
+
+typedef struct
+{
+  RelayFixture *fx;
+  char *tag;
+  KmgRelayLeg *leg;
+  GstElement *pipeline;
+  GstElement *webrtc;
+  gboolean never_answer;
+  gint frames;      /* decoded, atomic */
+  gint rtp_packets; /* received from the relay, atomic */
+  gboolean first_rtp;
+  KmgRelayLegState state;
+  GArray *seconds; /* KmgDeliveredSecond */
+} TestPeer;
+
+struct _RelayFixture
+{
+  KmgRelay *relay;
+  KmgRelayConfig *config;
+  TestPeer *seller;
+  GPtrArray *buyers; /* TestPeer */
+  KmgRelayLegState seller_state;
+};
+
+void relay_fixture_init (RelayFixture *fx, KmgRelayConfig *config);
+void relay_fixture_clear (RelayFixture *fx);
+/* Adds a relayed buyer; the seller peer starts when the first buyer creates the seller leg. */
+TestPeer *relay_fixture_add_buyer (RelayFixture *fx, const char *tag, gboolean never_answer);
+/* Runs the default main context until @pred is TRUE or @timeout_ms passes; returns @pred. */
+gboolean relay_fixture_run_until (gboolean (*pred) (gpointer), gpointer data, guint timeout_ms);
+void relay_fixture_run_for (guint ms);

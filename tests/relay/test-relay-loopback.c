@@ -1,0 +1,174 @@
+/* test-relay-loopback.c — the relay end to end on 127.0.0.1: a VP8 seller, buyers that decode,
+ * delivered seconds, stopping one buyer, a buyer that never answers, denied candidates. */
+#include "relay-fixture.h"
+
+static gboolean
+peer_decoded_10 (gpointer data)
+{
+  return g_atomic_int_get (&((TestPeer *) data)->frames) >= 10;
+}
+
+static gboolean
+peer_has_delivered_second (gpointer data)
+{
+  TestPeer *peer = data;
+  for (guint i = 0; i < peer->seconds->len; i++)
+    if (g_array_index (peer->seconds, KmgDeliveredSecond, i).delivered)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+both_decoded (gpointer data)
+{
+  TestPeer **p = data;
+  return peer_decoded_10 (p[0]) && peer_decoded_10 (p[1]);
+}
+
+static void
+test_forward_and_deliver (void)
+{
+  RelayFixture fx;
+  KmgRelayStats stats;
+
+  relay_fixture_init (&fx, NULL);
+  TestPeer *buyer = relay_fixture_add_buyer (&fx, "session-a", FALSE);
+  g_assert_true (relay_fixture_run_until (peer_decoded_10, buyer, 20000));
+  g_assert_true (buyer->first_rtp);
+  g_assert_cmpint (buyer->state, ==, KMG_RELAY_LEG_STATE_CONNECTED);
+  g_assert_cmpint (fx.seller_state, ==, KMG_RELAY_LEG_STATE_CONNECTED);
+
+  /* Receiver reports start a few seconds in; then seconds become delivered. */
+  g_assert_true (relay_fixture_run_until (peer_has_delivered_second, buyer, 20000));
+  for (guint i = 0; i < buyer->seconds->len; i++)
+    {
+      const KmgDeliveredSecond *s = &g_array_index (buyer->seconds, KmgDeliveredSecond, i);
+      g_assert_cmpuint (s->packets, >, 0);
+      g_assert_cmpint (s->second, >, 1600000000);
+      g_assert_cmpint (s->second, <=, g_get_real_time () / G_USEC_PER_SEC);
+      if (s->delivered)
+        {
+          g_assert_cmpint (s->rr_age_ms, >=, 0);
+          g_assert_cmpint (s->rr_age_ms, <, 5000);
+          g_assert_cmpfloat (s->fraction_lost, <, 0.5);
+          g_assert_cmpfloat (s->rtt, >=, 0);
+        }
+    }
+  kmg_relay_get_stats (fx.relay, &stats);
+  g_assert_cmpuint (stats.seller_legs, ==, 1);
+  g_assert_cmpuint (stats.buyer_legs, ==, 1);
+  g_assert_cmpuint (stats.packets, >, 0);
+  g_assert_cmpuint (stats.delivered_seconds, >, 0);
+  g_assert_cmpuint (stats.keyframe_requests_forwarded, >, 0); /* the connect-time request */
+  g_test_message ("seconds reported %u, delivered %" G_GUINT64_FORMAT ", keyframe requests %" G_GUINT64_FORMAT
+                  "/%" G_GUINT64_FORMAT " dropped", buyer->seconds->len, stats.delivered_seconds,
+                  stats.keyframe_requests_forwarded, stats.keyframe_requests_dropped);
+  relay_fixture_clear (&fx);
+}
+
+static void
+test_stop_one_buyer (void)
+{
+  RelayFixture fx;
+  KmgRelayStats stats;
+
+  relay_fixture_init (&fx, NULL);
+  TestPeer *p[2];
+  p[0] = relay_fixture_add_buyer (&fx, "session-a", FALSE);
+  p[1] = relay_fixture_add_buyer (&fx, "session-b", FALSE);
+  g_assert_true (relay_fixture_run_until (both_decoded, p, 20000));
+
+  kmg_relay_buyer_stop (p[0]->leg);
+  p[0]->leg = NULL;
+  /* Packets already inside the buyer's webrtcbin may still arrive for a moment. */
+  relay_fixture_run_for (300);
+  gint a_after_stop = g_atomic_int_get (&p[0]->rtp_packets);
+  gint b_after_stop = g_atomic_int_get (&p[1]->rtp_packets);
+  relay_fixture_run_for (1500);
+  g_assert_cmpint (g_atomic_int_get (&p[0]->rtp_packets), ==, a_after_stop);
+  g_assert_cmpint (g_atomic_int_get (&p[1]->rtp_packets), >, b_after_stop + 10);
+  g_assert_cmpint (p[0]->state, ==, KMG_RELAY_LEG_STATE_CLOSED);
+  kmg_relay_get_stats (fx.relay, &stats);
+  g_assert_cmpuint (stats.buyer_legs, ==, 1);
+  g_assert_cmpuint (stats.seller_legs, ==, 1);
+
+  /* The last buyer leaving takes the seller leg down. */
+  kmg_relay_buyer_stop (p[1]->leg);
+  p[1]->leg = NULL;
+  relay_fixture_run_for (300);
+  kmg_relay_get_stats (fx.relay, &stats);
+  g_assert_cmpuint (stats.buyer_legs, ==, 0);
+  g_assert_cmpuint (stats.seller_legs, ==, 0);
+  g_assert_cmpint (fx.seller_state, ==, KMG_RELAY_LEG_STATE_CLOSED);
+  g_assert_null (kmg_relay_get_seller_leg (fx.relay, "seller-1"));
+  relay_fixture_clear (&fx);
+}
+
+static void
+test_silent_buyer_does_not_stall (void)
+{
+  RelayFixture fx;
+
+  relay_fixture_init (&fx, NULL);
+  TestPeer *silent = relay_fixture_add_buyer (&fx, "session-silent", TRUE);
+  TestPeer *buyer = relay_fixture_add_buyer (&fx, "session-a", FALSE);
+  g_assert_true (relay_fixture_run_until (peer_decoded_10, buyer, 20000));
+  g_assert_cmpint (g_atomic_int_get (&silent->frames), ==, 0);
+  g_assert_false (silent->first_rtp && silent->state == KMG_RELAY_LEG_STATE_CONNECTED);
+  relay_fixture_clear (&fx);
+}
+
+static void
+test_denied_candidates_and_limits (void)
+{
+  RelayFixture fx;
+  g_autoptr (GError) error = NULL;
+  KmgRelayStats stats;
+  KmgRelayConfig *config = kmg_relay_config_new ();
+
+  config->max_legs_per_seller = 1;
+  relay_fixture_init (&fx, config);
+  TestPeer *buyer = relay_fixture_add_buyer (&fx, "session-a", TRUE);
+  KmgRelayLeg *seller_leg = kmg_relay_get_seller_leg (fx.relay, "seller-1");
+  const char *denied[] = {
+    "candidate:1 1 UDP 2122260223 169.254.169.254 5000 typ host",
+    "candidate:1 1 UDP 2122260223 ::ffff:169.254.169.254 5000 typ host",
+    "candidate:1 1 UDP 2122260223 224.0.0.251 5353 typ host",
+    "candidate:1 1 UDP 2122260223 0.0.0.0 9 typ host",
+    "candidate:1 1 UDP 2122260223 fe80::1 5000 typ host",
+    "candidate:1 1 UDP 2122260223 9b36eaac-bb2e-49bb-bb78-21c41c499900.local 5000 typ host",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (denied); i++)
+    {
+      g_assert_false (kmg_relay_leg_add_remote_candidate (seller_leg, 0, denied[i], &error));
+      g_assert_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_DENIED_ADDRESS);
+      g_clear_error (&error);
+    }
+  g_assert_false (kmg_relay_leg_add_remote_candidate (seller_leg, 0, "candidate:garbage", &error));
+  g_assert_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_true (kmg_relay_leg_add_remote_candidate (seller_leg, 0,
+      "candidate:1 1 UDP 2122260223 127.0.0.1 5000 typ host", &error));
+  g_assert_no_error (error);
+  kmg_relay_get_stats (fx.relay, &stats);
+  g_assert_cmpuint (stats.candidates_denied, ==, G_N_ELEMENTS (denied));
+
+  g_assert_false (kmg_relay_leg_set_remote_sdp (buyer->leg, "offer", "v=0", &error));
+  g_assert_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_STATE);
+  g_clear_error (&error);
+  g_assert_null (kmg_relay_buyer_add (fx.relay, "seller-1", "session-b", NULL, &error));
+  g_assert_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_LIMIT);
+  relay_fixture_clear (&fx);
+}
+
+int
+main (int argc, char **argv)
+{
+  gst_init (&argc, &argv);
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/relay/loopback/denied-candidates-and-limits", test_denied_candidates_and_limits);
+  g_test_add_func ("/relay/loopback/forward-and-deliver", test_forward_and_deliver);
+  g_test_add_func ("/relay/loopback/stop-one-buyer", test_stop_one_buyer);
+  g_test_add_func ("/relay/loopback/silent-buyer-does-not-stall", test_silent_buyer_does_not_stall);
+  return g_test_run ();
+}

@@ -1,0 +1,128 @@
+/* test-relay-pure.c — unit tests for the relay's pure parts: denied address ranges,
+ * candidate parsing/rewriting, the delivered-second rule, RR freshness and the throttle. */
+#include "kmg-delivered.h"
+#include "kmg-net-filter.h"
+
+static void
+test_default_denied (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KmgNetFilter) f = kmg_net_filter_new (NULL, FALSE, &error);
+
+  g_assert_no_error (error);
+  const char *denied[] = { "169.254.169.254", "169.254.0.1", "fe80::1", "224.0.0.251", "239.255.255.250",
+                           "ff02::1", "0.0.0.0", "::", "255.255.255.255", "127.0.0.1", "::1",
+                           "::ffff:169.254.169.254", "::ffff:127.0.0.1", "::ffff:224.0.0.1",
+                           "::ffff:0.0.0.0", "host.local", "", "1.2.3", NULL };
+  const char *allowed[] = { "192.0.2.10", "10.1.2.3", "2001:db8::1", "::ffff:192.0.2.10", "8.8.8.8", NULL };
+  for (guint i = 0; denied[i] != NULL; i++)
+    g_assert_true (kmg_net_filter_is_denied (f, denied[i]));
+  for (guint i = 0; allowed[i] != NULL; i++)
+    g_assert_false (kmg_net_filter_is_denied (f, allowed[i]));
+}
+
+static void
+test_loopback_and_custom (void)
+{
+  g_autoptr (GError) error = NULL;
+  const char *custom[] = { "10.0.0.0/8", NULL };
+  g_autoptr (KmgNetFilter) f = kmg_net_filter_new (custom, TRUE, &error);
+
+  g_assert_no_error (error);
+  g_assert_false (kmg_net_filter_is_denied (f, "127.0.0.1"));
+  g_assert_false (kmg_net_filter_is_denied (f, "::ffff:127.0.0.1"));
+  g_assert_true (kmg_net_filter_is_denied (f, "10.9.9.9"));
+  g_assert_true (kmg_net_filter_is_denied (f, "::ffff:10.9.9.9"));
+  g_assert_false (kmg_net_filter_is_denied (f, "169.254.169.254")); /* replaced defaults */
+
+  const char *bad[] = { "10.0.0.0/33", NULL };
+  KmgNetFilter *none = kmg_net_filter_new (bad, FALSE, &error);
+  g_assert_null (none);
+  g_assert_nonnull (error);
+}
+
+static void
+test_candidate_parse (void)
+{
+  g_auto (KmgCandidate) c = { 0 };
+
+  g_assert_true (kmg_candidate_parse ("a=candidate:1 1 UDP 2015363327 192.0.2.5 40000 typ host", &c));
+  g_assert_cmpstr (c.foundation, ==, "1");
+  g_assert_cmpuint (c.component, ==, 1);
+  g_assert_cmpstr (c.transport, ==, "UDP");
+  g_assert_cmpstr (c.address, ==, "192.0.2.5");
+  g_assert_cmpuint (c.port, ==, 40000);
+  g_assert_cmpstr (c.type, ==, "host");
+  kmg_candidate_clear (&c);
+
+  g_assert_true (kmg_candidate_parse ("candidate:2 1 TCP 1 10.0.0.1 9 typ srflx raddr 1.1.1.1 rport 9 tcptype active", &c));
+  g_assert_cmpstr (c.type, ==, "srflx");
+  kmg_candidate_clear (&c);
+  g_assert_false (kmg_candidate_parse ("candidate:1 1 UDP 1 10.0.0.1 99999 typ host", &c));
+  g_assert_false (kmg_candidate_parse ("candidate:1 1 UDP 1 10.0.0.1 9 host", &c));
+  g_assert_false (kmg_candidate_parse ("nonsense", &c));
+  g_assert_false (kmg_candidate_parse ("candidate:", &c));
+
+  g_autofree char *r = kmg_candidate_with_address ("candidate:1 1 UDP 2015363327 10.0.0.5 40000 typ host",
+                                                   "203.0.113.7");
+  g_assert_cmpstr (r, ==, "candidate:1 1 UDP 2015363327 203.0.113.7 40000 typ host");
+}
+
+static void
+test_verdict (void)
+{
+  const gint64 t = KMG_DELIVERED_DEFAULT_RECEIPT_TIMEOUT_MS;
+
+  g_assert_true (kmg_delivered_verdict (1, 0, 0.0, t));
+  g_assert_true (kmg_delivered_verdict (100, t - 1, 0.49, t));
+  g_assert_false (kmg_delivered_verdict (0, 0, 0.0, t));       /* nothing forwarded */
+  g_assert_false (kmg_delivered_verdict (100, t, 0.0, t));     /* RR too old */
+  g_assert_false (kmg_delivered_verdict (100, -1, 0.0, t));    /* no RR yet */
+  g_assert_false (kmg_delivered_verdict (100, 10, 0.5, t));    /* 50 % loss */
+  g_assert_false (kmg_delivered_verdict (100, 10, -1.0, t));   /* loss unknown */
+  g_assert_true (kmg_delivered_verdict (100, 1999, 0.1, 2000)); /* configurable timeout */
+  g_assert_false (kmg_delivered_verdict (100, 2000, 0.1, 2000));
+}
+
+static void
+test_freshness (void)
+{
+  KmgRrFreshness f = { 0 };
+  guint64 a = kmg_rr_fingerprint (100, 1, 2, 3, 0);
+  guint64 b = kmg_rr_fingerprint (180, 1, 2, 3, 0);
+
+  g_assert_cmpuint (a, !=, b);
+  g_assert_cmpint (kmg_rr_freshness_age_ms (&f, 1000), ==, -1);
+  kmg_rr_freshness_update (&f, a, 1000);
+  g_assert_cmpint (kmg_rr_freshness_age_ms (&f, 1500), ==, 500);
+  kmg_rr_freshness_update (&f, a, 4000); /* same report again: not fresher */
+  g_assert_cmpint (kmg_rr_freshness_age_ms (&f, 7000), ==, 6000);
+  kmg_rr_freshness_update (&f, b, 7000);
+  g_assert_cmpint (kmg_rr_freshness_age_ms (&f, 7200), ==, 200);
+  g_assert_cmpint (kmg_rr_freshness_age_ms (&f, 6000), ==, 0); /* clock never goes negative */
+}
+
+static void
+test_throttle (void)
+{
+  gint64 last = G_MININT64;
+
+  g_assert_true (kmg_throttle_allow (&last, 1000, 500));
+  g_assert_false (kmg_throttle_allow (&last, 1200, 500));
+  g_assert_false (kmg_throttle_allow (&last, 1499, 500));
+  g_assert_true (kmg_throttle_allow (&last, 1500, 500));
+  g_assert_cmpint (last, ==, 1500);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/relay/net-filter/default-denied", test_default_denied);
+  g_test_add_func ("/relay/net-filter/loopback-and-custom", test_loopback_and_custom);
+  g_test_add_func ("/relay/candidate/parse-and-rewrite", test_candidate_parse);
+  g_test_add_func ("/relay/delivered/verdict", test_verdict);
+  g_test_add_func ("/relay/delivered/rr-freshness", test_freshness);
+  g_test_add_func ("/relay/delivered/keyframe-throttle", test_throttle);
+  return g_test_run ();
+}
