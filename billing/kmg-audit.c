@@ -1,0 +1,340 @@
+/* kmg-audit.c — the auditor's checks, read-only, over one snapshot of the database.
+ * Recomputes everything from the transfers and evidence; trusts no stored summary. */
+
+#include "kmg-audit.h"
+#include "kmg-audit-private.h"
+
+#include "kmg-canon.h"
+#include "kmg-charging.h"
+
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+#define MAX_PROBLEMS 100
+
+void
+kmg_audit_report_free (KmgAuditReport *r)
+{
+  if (r == NULL)
+    return;
+  g_free (r->first_bad_reason);
+  g_free (r->first_evidence_reason);
+  g_ptr_array_unref (r->problems);
+  g_free (r);
+}
+
+G_GNUC_PRINTF (2, 3)
+static void
+problem (KmgAuditReport *r, const char *fmt, ...)
+{
+  va_list ap;
+
+  r->ok = FALSE;
+  if (r->problems->len >= MAX_PROBLEMS)
+    return;
+  va_start (ap, fmt);
+  g_ptr_array_add (r->problems, g_strdup_vprintf (fmt, ap));
+  va_end (ap);
+}
+
+static void
+bad_transfer (KmgAuditReport *r, gint64 id, const char *why)
+{
+  r->bad_transfers++;
+  if (r->first_bad_transfer == 0)
+    {
+      r->first_bad_transfer = id;
+      r->first_bad_reason = g_strdup (why);
+    }
+  problem (r, "transfer %" G_GINT64_FORMAT ": %s", id, why);
+}
+
+/* Running sum per account; flags a non-external account dipping below zero. */
+static void
+move (KmgAuditReport *r, GHashTable *sums, gint64 account, gint64 delta, gint64 id)
+{
+  gint64 *v = g_hash_table_lookup (sums, &account);
+
+  if (v == NULL)
+    {
+      v = g_new0 (gint64, 2); /* [0] account id (the key), [1] sum */
+      v[0] = account;
+      g_hash_table_insert (sums, &v[0], v);
+    }
+  v[1] += delta;
+  if (v[1] < 0 && account != KMG_ACCOUNT_EXTERNAL)
+    {
+      r->negative_balances++;
+      problem (r, "account %" G_GINT64_FORMAT " is negative (%" G_GINT64_FORMAT
+                  ") after transfer %" G_GINT64_FORMAT,
+               account, v[1], id);
+    }
+}
+
+static void
+check_row (KmgAuditReport *r, sqlite3_stmt *raw, gint64 expect_id, const char *prev,
+           GString *buf)
+{
+  KmgTransferRow row = { 0 };
+  const char *content = (const char *) sqlite3_column_text (raw, 10);
+  const char *prev_hash = (const char *) sqlite3_column_text (raw, 11);
+  const char *hash = (const char *) sqlite3_column_text (raw, 12);
+  char want[KMG_HASH_HEX_LEN + 1];
+
+  row.id = sqlite3_column_int64 (raw, 0);
+  row.debit_account = sqlite3_column_int64 (raw, 1);
+  row.credit_account = sqlite3_column_int64 (raw, 2);
+  row.amount = sqlite3_column_int64 (raw, 3);
+  row.idempotency_key = (const char *) sqlite3_column_text (raw, 5);
+  row.session_id = sqlite3_column_int64 (raw, 6);
+  row.minute_index = sqlite3_column_int64 (raw, 7);
+  row.memo = (const char *) sqlite3_column_text (raw, 8);
+  row.created_at = sqlite3_column_int64 (raw, 9);
+  if (!kmg_transfer_kind_from_string ((const char *) sqlite3_column_text (raw, 4), &row.kind))
+    return bad_transfer (r, row.id, "unknown kind");
+  if (row.id != expect_id)
+    return bad_transfer (r, row.id, "id out of sequence (a row is missing or inserted)");
+  if (g_strcmp0 (prev_hash, prev) != 0)
+    return bad_transfer (r, row.id, "prev_hash does not match the previous row's hash");
+  kmg_transfer_canonical (&row, buf);
+  if (g_strcmp0 (content, buf->str) != 0)
+    return bad_transfer (r, row.id, "columns do not match the hashed content");
+  kmg_transfer_hash (prev_hash, content, strlen (content), want);
+  if (g_strcmp0 (hash, want) != 0)
+    return bad_transfer (r, row.id, "hash does not match SHA-256(prev_hash || content)");
+}
+
+static gboolean
+check_chain (KmgDb *db, KmgAuditReport *r, GHashTable *sums, GError **error)
+{
+  g_autoptr (KmgDbStmt) st = kmg_db_prepare (
+    db,
+    "SELECT id, debit_account, credit_account, amount, kind, idempotency_key, "
+    "IFNULL (session_id, 0), IFNULL (minute_index, -1), memo, created_at, content, prev_hash, "
+    "hash FROM transfers ORDER BY id",
+    error);
+  g_autoptr (GString) buf = g_string_new (NULL);
+  char prev[KMG_HASH_HEX_LEN + 1] = KMG_GENESIS_HASH;
+  gint64 expect_id = 1;
+  sqlite3_stmt *raw;
+  int rc;
+
+  if (st == NULL)
+    return FALSE;
+  raw = kmg_db_stmt_raw (st);
+  while ((rc = kmg_db_step (st, error)) == SQLITE_ROW)
+    {
+      gint64 id = sqlite3_column_int64 (raw, 0);
+      gint64 amount = sqlite3_column_int64 (raw, 3);
+      const char *hash = (const char *) sqlite3_column_text (raw, 12);
+
+      r->transfers++;
+      check_row (r, raw, expect_id, prev, buf);
+      /* Continue from the stored hash so one edited row is reported once, not forever. */
+      g_strlcpy (prev, hash ? hash : "", sizeof prev);
+      expect_id = id + 1;
+      move (r, sums, sqlite3_column_int64 (raw, 1), -amount, id);
+      move (r, sums, sqlite3_column_int64 (raw, 2), amount, id);
+    }
+  return rc == SQLITE_DONE;
+}
+
+static gboolean
+check_balances (KmgDb *db, KmgAuditReport *r, GHashTable *sums, GError **error)
+{
+  g_autoptr (KmgDbStmt) st = kmg_db_prepare (db, "SELECT id, balance FROM accounts ORDER BY id", error);
+  sqlite3_stmt *raw;
+  int rc;
+
+  if (st == NULL)
+    return FALSE;
+  raw = kmg_db_stmt_raw (st);
+  while ((rc = kmg_db_step (st, error)) == SQLITE_ROW)
+    {
+      gint64 id = sqlite3_column_int64 (raw, 0), balance = sqlite3_column_int64 (raw, 1);
+      gint64 *v = g_hash_table_lookup (sums, &id);
+      gint64 sum = v ? v[1] : 0;
+
+      r->accounts++;
+      r->ledger_sum += balance;
+      if (v)
+        g_hash_table_remove (sums, &id);
+      if (balance != sum)
+        {
+          if (r->balance_mismatches++ == 0)
+            r->first_balance_mismatch = id;
+          problem (r, "account %" G_GINT64_FORMAT " balance %" G_GINT64_FORMAT
+                      " but its transfers sum to %" G_GINT64_FORMAT,
+                   id, balance, sum);
+        }
+      if (balance < 0 && id != KMG_ACCOUNT_EXTERNAL)
+        {
+          r->negative_balances++;
+          problem (r, "account %" G_GINT64_FORMAT " has a negative balance", id);
+        }
+    }
+  if (rc != SQLITE_DONE)
+    return FALSE;
+  if (r->ledger_sum != 0)
+    problem (r, "balances sum to %" G_GINT64_FORMAT ", not 0", r->ledger_sum);
+  if (g_hash_table_size (sums) > 0)
+    {
+      r->balance_mismatches += g_hash_table_size (sums);
+      problem (r, "%u accounts appear in transfers but not in accounts", g_hash_table_size (sums));
+    }
+  return TRUE;
+}
+
+static gboolean
+check_duplicates (KmgDb *db, KmgAuditReport *r, GError **error)
+{
+  g_autoptr (KmgDbStmt) st = kmg_db_prepare (
+    db,
+    "SELECT session_id, minute_index, credit_account, COUNT (*) FROM transfers "
+    "WHERE kind = 'charge' GROUP BY session_id, minute_index, credit_account HAVING COUNT (*) > 1",
+    error);
+  sqlite3_stmt *raw;
+  int rc;
+
+  if (st == NULL)
+    return FALSE;
+  raw = kmg_db_stmt_raw (st);
+  while ((rc = kmg_db_step (st, error)) == SQLITE_ROW)
+    {
+      r->duplicate_charges++;
+      problem (r, "session %" G_GINT64_FORMAT " minute %" G_GINT64_FORMAT
+                  " charged %d times to account %" G_GINT64_FORMAT,
+               (gint64) sqlite3_column_int64 (raw, 0), (gint64) sqlite3_column_int64 (raw, 1),
+               sqlite3_column_int (raw, 3), (gint64) sqlite3_column_int64 (raw, 2));
+    }
+  return rc == SQLITE_DONE;
+}
+
+void
+kmg_audit_evidence_mismatch (KmgAuditReport *r, gint64 session_id, const char *why)
+{
+  if (r->evidence_mismatches++ == 0)
+    {
+      r->first_evidence_mismatch = session_id;
+      r->first_evidence_reason = g_strdup (why);
+    }
+  problem (r, "session %" G_GINT64_FORMAT ": %s", session_id, why);
+}
+
+KmgAuditReport *
+kmg_audit_run (KmgDb *db, GError **error)
+{
+  g_autoptr (KmgAuditReport) r = g_new0 (KmgAuditReport, 1);
+  g_autoptr (GHashTable) sums = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_free);
+  gboolean done;
+
+  r->ok = TRUE;
+  r->problems = g_ptr_array_new_with_free_func (g_free);
+  /* A deferred read transaction: every query below sees the same snapshot, and nothing is
+   * written (the database may be opened read-only). */
+  if (!kmg_db_exec (db, "BEGIN", error))
+    return NULL;
+  done = check_chain (db, r, sums, error) && check_balances (db, r, sums, error)
+         && check_duplicates (db, r, error) && kmg_audit_check_evidence (db, r, error);
+  kmg_db_exec (db, "ROLLBACK", NULL);
+  if (!done)
+    return NULL;
+  return g_steal_pointer (&r);
+}
+
+char *
+kmg_audit_report_to_text (const KmgAuditReport *r)
+{
+  GString *s = g_string_new (NULL);
+
+  g_string_append_printf (s, "ledger audit: %s\n", r->ok ? "OK" : "FAILED");
+  g_string_append_printf (s, "  hash chain:        %" G_GUINT64_FORMAT " transfers, ", r->transfers);
+  if (r->first_bad_transfer == 0)
+    g_string_append (s, "intact\n");
+  else
+    g_string_append_printf (s, "%u bad, first bad row id %" G_GINT64_FORMAT " (%s)\n",
+                            r->bad_transfers, r->first_bad_transfer, r->first_bad_reason);
+  g_string_append_printf (s, "  ledger sum:        %" G_GINT64_FORMAT " over %" G_GUINT64_FORMAT
+                             " accounts\n",
+                          r->ledger_sum, r->accounts);
+  if (r->balance_mismatches == 0)
+    g_string_append (s, "  balances:          all equal the sum of their transfers\n");
+  else
+    g_string_append_printf (s, "  balances:          %u mismatched, first account %" G_GINT64_FORMAT "\n",
+                            r->balance_mismatches, r->first_balance_mismatch);
+  g_string_append_printf (s, "  negative balances: %u\n", r->negative_balances);
+  g_string_append_printf (s, "  duplicate charges: %u\n", r->duplicate_charges);
+  g_string_append_printf (s, "  evidence:          %" G_GUINT64_FORMAT " sessions, %" G_GUINT64_FORMAT
+                             " charged minutes, ",
+                          r->sessions, r->charged_minutes);
+  if (r->evidence_mismatches == 0)
+    g_string_append (s, "charges match the evidence\n");
+  else
+    g_string_append_printf (s, "%u sessions differ, first %" G_GINT64_FORMAT " (%s)\n",
+                            r->evidence_mismatches, r->first_evidence_mismatch,
+                            r->first_evidence_reason);
+  for (guint i = 0; i < r->problems->len; i++)
+    g_string_append_printf (s, "  problem: %s\n", (const char *) r->problems->pdata[i]);
+  return g_string_free (s, FALSE);
+}
+
+char *
+kmg_audit_report_to_json (const KmgAuditReport *r)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonNode) root = NULL;
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "ok");
+  json_builder_add_boolean_value (b, r->ok);
+  json_builder_set_member_name (b, "transfers");
+  json_builder_add_int_value (b, (gint64) r->transfers);
+  json_builder_set_member_name (b, "first_bad_transfer");
+  if (r->first_bad_transfer)
+    json_builder_add_int_value (b, r->first_bad_transfer);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "first_bad_reason");
+  json_builder_add_string_value (b, r->first_bad_reason);
+  json_builder_set_member_name (b, "bad_transfers");
+  json_builder_add_int_value (b, r->bad_transfers);
+  json_builder_set_member_name (b, "accounts");
+  json_builder_add_int_value (b, (gint64) r->accounts);
+  json_builder_set_member_name (b, "ledger_sum");
+  json_builder_add_int_value (b, r->ledger_sum);
+  json_builder_set_member_name (b, "balance_mismatches");
+  json_builder_add_int_value (b, r->balance_mismatches);
+  json_builder_set_member_name (b, "first_balance_mismatch");
+  if (r->balance_mismatches)
+    json_builder_add_int_value (b, r->first_balance_mismatch);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "negative_balances");
+  json_builder_add_int_value (b, r->negative_balances);
+  json_builder_set_member_name (b, "duplicate_charges");
+  json_builder_add_int_value (b, r->duplicate_charges);
+  json_builder_set_member_name (b, "sessions");
+  json_builder_add_int_value (b, (gint64) r->sessions);
+  json_builder_set_member_name (b, "charged_minutes");
+  json_builder_add_int_value (b, (gint64) r->charged_minutes);
+  json_builder_set_member_name (b, "evidence_mismatches");
+  json_builder_add_int_value (b, r->evidence_mismatches);
+  json_builder_set_member_name (b, "first_evidence_mismatch");
+  if (r->evidence_mismatches)
+    json_builder_add_int_value (b, r->first_evidence_mismatch);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "first_evidence_reason");
+  json_builder_add_string_value (b, r->first_evidence_reason);
+  json_builder_set_member_name (b, "problems");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < r->problems->len; i++)
+    json_builder_add_string_value (b, r->problems->pdata[i]);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  json_generator_set_pretty (gen, TRUE);
+  return json_generator_to_data (gen, NULL);
+}

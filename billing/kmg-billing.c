@@ -1,0 +1,331 @@
+/* kmg-billing.c — the engine: in-memory meters per active session, batched charging per tick.
+ * Owned by the main context; the database is the truth, memory only holds what is not due yet. */
+
+#include "kmg-billing.h"
+
+typedef struct
+{
+  gint64 id;
+  gint64 buyer_id;
+  gint64 seller_id;
+  gint64 price;
+  guint fee_pct;
+  KmgChargeMeter *meter;
+  gboolean warned; /* low-balance warning already sent */
+} Session;
+
+struct _KmgBilling
+{
+  KmgDb *db;
+  KmgLedger *ledger;
+  KmgBillingRules rules;
+  GHashTable *sessions; /* id → Session */
+  GArray *batch;        /* KmgMinuteCharge scratch */
+};
+
+static void
+session_free (gpointer p)
+{
+  Session *s = p;
+  kmg_charge_meter_free (s->meter);
+  g_free (s);
+}
+
+KmgBilling *
+kmg_billing_new (KmgDb *db, const KmgBillingRules *rules, GError **error)
+{
+  KmgBilling *b;
+
+  if (!kmg_billing_rules_validate (rules, error))
+    return NULL;
+  b = g_new0 (KmgBilling, 1);
+  b->db = db;
+  b->ledger = kmg_ledger_new (db);
+  b->rules = *rules;
+  b->sessions = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, session_free);
+  b->batch = g_array_new (FALSE, FALSE, sizeof (KmgMinuteCharge));
+  return b;
+}
+
+void
+kmg_billing_free (KmgBilling *b)
+{
+  if (b == NULL)
+    return;
+  g_hash_table_unref (b->sessions);
+  g_array_unref (b->batch);
+  kmg_ledger_free (b->ledger);
+  g_free (b);
+}
+
+KmgLedger *
+kmg_billing_get_ledger (KmgBilling *b)
+{
+  return b->ledger;
+}
+
+const KmgBillingRules *
+kmg_billing_get_rules (KmgBilling *b)
+{
+  return &b->rules;
+}
+
+guint
+kmg_billing_active_sessions (KmgBilling *b)
+{
+  return g_hash_table_size (b->sessions);
+}
+
+static gboolean
+seller_price (KmgBilling *b, gint64 seller_id, gint64 *price, GError **error)
+{
+  g_autoptr (KmgDbStmt) st
+    = kmg_db_prepare (b->db, "SELECT price_per_minute FROM users WHERE id = ?1", error);
+  int rc;
+
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (kmg_db_stmt_raw (st), 1, seller_id);
+  if ((rc = kmg_db_step (st, error)) < 0)
+    return FALSE;
+  if (rc == SQLITE_DONE)
+    {
+      g_set_error (error, KMG_BILLING_ERROR, KMG_BILLING_ERROR_NOT_FOUND,
+                   "no seller %" G_GINT64_FORMAT, seller_id);
+      return FALSE;
+    }
+  *price = sqlite3_column_int64 (kmg_db_stmt_raw (st), 0);
+  return TRUE;
+}
+
+static gint64
+start_in_txn (KmgBilling *b, gint64 buyer_id, gint64 seller_id, gint64 now_ms, gint64 *price,
+              GError **error)
+{
+  gint64 balance = 0;
+
+  if (!seller_price (b, seller_id, price, error)
+      || !kmg_ledger_ensure_account (b->ledger, buyer_id, now_ms, error)
+      || !kmg_ledger_ensure_account (b->ledger, seller_id, now_ms, error)
+      || !kmg_ledger_balance (b->ledger, buyer_id, &balance, error))
+    return 0;
+  if (balance < *price)
+    {
+      g_set_error (error, KMG_BILLING_ERROR, KMG_BILLING_ERROR_INSUFFICIENT_CREDITS,
+                   "balance %" G_GINT64_FORMAT " does not cover one minute at %" G_GINT64_FORMAT,
+                   balance, *price);
+      return 0;
+    }
+  return kmg_sessions_create (b->db, buyer_id, seller_id, *price, &b->rules, now_ms, error);
+}
+
+gint64
+kmg_billing_session_start (KmgBilling *b, gint64 buyer_id, gint64 seller_id, gint64 now_ms,
+                           GError **error)
+{
+  gint64 price = 0, id;
+  Session *s;
+
+  if (buyer_id <= 0 || seller_id <= 0 || buyer_id == seller_id)
+    {
+      g_set_error_literal (error, KMG_BILLING_ERROR, KMG_BILLING_ERROR_INVALID,
+                           "a session needs two different users");
+      return 0;
+    }
+  if (!kmg_db_begin (b->db, error))
+    return 0;
+  id = start_in_txn (b, buyer_id, seller_id, now_ms, &price, error);
+  if (id <= 0)
+    {
+      kmg_db_rollback (b->db);
+      return 0;
+    }
+  if (!kmg_db_commit (b->db, error))
+    return 0;
+  s = g_new0 (Session, 1);
+  s->id = id;
+  s->buyer_id = buyer_id;
+  s->seller_id = seller_id;
+  s->price = price;
+  s->fee_pct = b->rules.fee_pct;
+  /* The session's first billable second is the one it started in. */
+  s->meter = kmg_charge_meter_new (b->rules.min_billable_s, b->rules.minute_s, now_ms / 1000);
+  g_hash_table_insert (b->sessions, &s->id, s);
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "MESSAGE", "watch session started",
+                    "KMG_SESSION", "%" G_GINT64_FORMAT, id, "KMG_USER", "%" G_GINT64_FORMAT,
+                    buyer_id);
+  return id;
+}
+
+gboolean
+kmg_billing_session_set_path (KmgBilling *b, gint64 session_id, const char *path,
+                              GError **error)
+{
+  return kmg_sessions_set_path (b->db, session_id, path, error);
+}
+
+KmgMeterVerdict
+kmg_billing_delivered_second (KmgBilling *b, gint64 session_id, const KmgDeliveredSecond *ev,
+                              gint64 now_ms)
+{
+  Session *s = g_hash_table_lookup (b->sessions, &session_id);
+
+  if (s == NULL)
+    return KMG_METER_REJECTED;
+  return kmg_charge_meter_add (s->meter, ev, now_ms);
+}
+
+/* Appends the pending minutes of @s to the batch. */
+static void
+queue_session (KmgBilling *b, Session *s)
+{
+  guint n = kmg_charge_meter_pending (s->meter);
+
+  for (guint i = 0; i < n; i++)
+    {
+      KmgMinuteCharge c = {
+        .session_id = s->id,
+        .buyer_id = s->buyer_id,
+        .seller_id = s->seller_id,
+        .price = s->price,
+        .fee_pct = s->fee_pct,
+        .low_balance_minutes = b->rules.low_balance_minutes,
+        .evidence = *kmg_charge_meter_peek (s->meter, i),
+      };
+      g_array_append_val (b->batch, c);
+    }
+}
+
+static void
+push_event (GArray *events, KmgBillingEventKind kind, const KmgMinuteCharge *c,
+            const char *reason)
+{
+  KmgBillingEvent ev = {
+    .kind = kind,
+    .session_id = c->session_id,
+    .buyer_id = c->buyer_id,
+    .seller_id = c->seller_id,
+    .minute_index = c->evidence.minute_index,
+    .balance = c->balance_after,
+    .end_reason = reason,
+  };
+  g_array_append_val (events, ev);
+}
+
+/* Closes, in the open transaction, the sessions whose buyer could not pay. */
+static gboolean
+close_unpaid (KmgBilling *b, gint64 now_ms, GError **error)
+{
+  for (guint i = 0; i < b->batch->len; i++)
+    {
+      KmgMinuteCharge *c = &g_array_index (b->batch, KmgMinuteCharge, i);
+      Session *s = g_hash_table_lookup (b->sessions, &c->session_id);
+      if (c->status != KMG_CHARGE_INSUFFICIENT || s == NULL)
+        continue;
+      /* Later minutes of the same session in this batch were refused too; close once. */
+      if (i > 0 && c[-1].session_id == c->session_id && c[-1].status == KMG_CHARGE_INSUFFICIENT)
+        continue;
+      if (!kmg_sessions_close (b->db, c->session_id, "insufficient_credits",
+                               kmg_charge_meter_delivered (s->meter), now_ms, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* After COMMIT: settle meters, forget ended sessions, report. */
+static void
+apply_outcomes (KmgBilling *b, GArray *events)
+{
+  for (guint i = 0; i < b->batch->len; i++)
+    {
+      KmgMinuteCharge *c = &g_array_index (b->batch, KmgMinuteCharge, i);
+      Session *s = g_hash_table_lookup (b->sessions, &c->session_id);
+
+      if (s == NULL)
+        continue; /* ended earlier in this batch */
+      switch (c->status)
+        {
+        case KMG_CHARGE_OK:
+        case KMG_CHARGE_REPLAYED:
+          kmg_charge_meter_settle (s->meter, 1);
+          if (c->status == KMG_CHARGE_OK)
+            push_event (events, KMG_BILLING_EVENT_CHARGED, c, NULL);
+          if (c->low_balance && !s->warned)
+            push_event (events, KMG_BILLING_EVENT_LOW_BALANCE, c, NULL);
+          s->warned = c->low_balance;
+          break;
+        case KMG_CHARGE_INSUFFICIENT:
+          push_event (events, KMG_BILLING_EVENT_ENDED, c, "insufficient_credits");
+          g_hash_table_remove (b->sessions, &c->session_id);
+          break;
+        case KMG_CHARGE_CONFLICT:
+        case KMG_CHARGE_NOT_ACTIVE:
+          /* Ended behind our back (admin, another process) or inconsistent: stop billing it. */
+          g_warning ("session %" G_GINT64_FORMAT " minute %u not chargeable (status %d)",
+                     c->session_id, c->evidence.minute_index, c->status);
+          push_event (events, KMG_BILLING_EVENT_ENDED, c, "not_active");
+          g_hash_table_remove (b->sessions, &c->session_id);
+          break;
+        }
+    }
+}
+
+GArray *
+kmg_billing_flush (KmgBilling *b, gint64 now_ms, GError **error)
+{
+  GHashTableIter it;
+  gpointer value;
+  g_autoptr (GArray) events = g_array_new (FALSE, FALSE, sizeof (KmgBillingEvent));
+
+  g_array_set_size (b->batch, 0);
+  g_hash_table_iter_init (&it, b->sessions);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    queue_session (b, value);
+  if (b->batch->len == 0)
+    return g_steal_pointer (&events);
+  if (!kmg_ledger_begin (b->ledger, error))
+    return NULL;
+  if (!kmg_ledger_charge_minutes_in_txn (b->ledger, (KmgMinuteCharge *) b->batch->data,
+                                         b->batch->len, now_ms, error)
+      || !close_unpaid (b, now_ms, error))
+    {
+      kmg_ledger_rollback (b->ledger);
+      return NULL;
+    }
+  if (!kmg_ledger_commit (b->ledger, error))
+    return NULL;
+  apply_outcomes (b, events);
+  return g_steal_pointer (&events);
+}
+
+gboolean
+kmg_billing_session_end (KmgBilling *b, gint64 session_id, const char *reason, gint64 now_ms,
+                         GError **error)
+{
+  Session *s = g_hash_table_lookup (b->sessions, &session_id);
+  g_autoptr (GError) local = NULL;
+  guint64 delivered = 0;
+
+  if (s == NULL)
+    return kmg_sessions_close (b->db, session_id, reason, 0, now_ms, error);
+  g_array_set_size (b->batch, 0);
+  queue_session (b, s);
+  delivered = kmg_charge_meter_delivered (s->meter);
+  if (!kmg_ledger_begin (b->ledger, error))
+    return FALSE;
+  if (!kmg_ledger_charge_minutes_in_txn (b->ledger, (KmgMinuteCharge *) b->batch->data,
+                                         b->batch->len, now_ms, &local)
+      || !kmg_sessions_close (b->db, session_id, reason, delivered, now_ms, &local))
+    {
+      kmg_ledger_rollback (b->ledger);
+      /* Closed elsewhere already (admin, recovery): nothing left to bill. */
+      if (g_error_matches (local, KMG_BILLING_ERROR, KMG_BILLING_ERROR_SESSION_ENDED))
+        g_hash_table_remove (b->sessions, &session_id);
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  if (!kmg_ledger_commit (b->ledger, error))
+    return FALSE;
+  g_hash_table_remove (b->sessions, &session_id);
+  return TRUE;
+}

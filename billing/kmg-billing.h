@@ -1,0 +1,65 @@
+/* kmg-billing.h — the billing engine the server drives: session start/end, delivered-second
+ * ingestion, and a per-tick flush that charges every due minute in one transaction. */
+#pragma once
+
+#include "kmg-billing-types.h"
+#include "kmg-charging.h"
+#include "kmg-ledger.h"
+#include "kmg-sessions.h"
+
+G_BEGIN_DECLS
+
+typedef struct _KmgBilling KmgBilling;
+
+/* Borrows @db. State belongs to the main context: call everything from it. */
+KmgBilling *kmg_billing_new (KmgDb *db, const KmgBillingRules *rules, GError **error);
+void kmg_billing_free (KmgBilling *billing);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KmgBilling, kmg_billing_free)
+
+KmgLedger *kmg_billing_get_ledger (KmgBilling *billing);
+const KmgBillingRules *kmg_billing_get_rules (KmgBilling *billing);
+
+/* Creates a session at the seller's current price, which stays fixed for the session. Fails with
+ * INSUFFICIENT_CREDITS when the buyer cannot pay one minute, NOT_FOUND / INVALID for bad
+ * parties. Returns the session id (> 0). */
+gint64 kmg_billing_session_start (KmgBilling *billing, gint64 buyer_id, gint64 seller_id,
+                                  gint64 now_ms, GError **error);
+/* Records the path the session took ("p2p" or "relay"). */
+gboolean kmg_billing_session_set_path (KmgBilling *billing, gint64 session_id, const char *path,
+                                       GError **error);
+/* One delivered second (from kmg_relay_second_delivered or kmg_buyer_report_seconds). Cheap, no
+ * I/O: due minutes are charged by the next kmg_billing_flush. REJECTED for unknown sessions. */
+KmgMeterVerdict kmg_billing_delivered_second (KmgBilling *billing, gint64 session_id,
+                                              const KmgDeliveredSecond *ev, gint64 now_ms);
+
+typedef enum
+{
+  KMG_BILLING_EVENT_CHARGED,     /* a minute was charged */
+  KMG_BILLING_EVENT_LOW_BALANCE, /* fewer than low_balance_minutes minutes remain: warn buyer */
+  KMG_BILLING_EVENT_ENDED,       /* billing ended the session: stop media now */
+} KmgBillingEventKind;
+
+typedef struct
+{
+  KmgBillingEventKind kind;
+  gint64 session_id;
+  gint64 buyer_id;
+  gint64 seller_id;
+  guint minute_index;     /* CHARGED */
+  gint64 balance;         /* buyer's balance after the event */
+  const char *end_reason; /* ENDED: "insufficient_credits" (static string) */
+} KmgBillingEvent;
+
+/* Charges every due minute of every session in ONE transaction and ends sessions whose buyer
+ * cannot pay. Returns the events (KmgBillingEvent) or NULL with @error, in which case nothing
+ * was charged and the same minutes are tried again next tick. Call once per tick (e.g. 1 s). */
+GArray *kmg_billing_flush (KmgBilling *billing, gint64 now_ms, GError **error);
+
+/* Ends a session for @reason (buyer_left, seller_gone, banned, ...): a minute that was already
+ * due is charged first if the buyer can pay, then the row is closed. */
+gboolean kmg_billing_session_end (KmgBilling *billing, gint64 session_id, const char *reason,
+                                  gint64 now_ms, GError **error);
+
+guint kmg_billing_active_sessions (KmgBilling *billing);
+
+G_END_DECLS
