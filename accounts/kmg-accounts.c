@@ -10,8 +10,6 @@
 
 #include "kmg-token.h"
 
-G_DEFINE_QUARK (kmg-accounts-error-quark, kmg_accounts_error)
-
 /* last_used_at is for the owner's device list, not an audit trail: one write a minute is enough. */
 #define LAST_USED_GRANULARITY_S 60
 #define RATE_WINDOW_MS (5 * 60 * 1000)

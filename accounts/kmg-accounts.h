@@ -65,6 +65,7 @@ void kmg_accounts_register_async (KmgAccounts *accounts, const char *username, c
                                   const char *display_name, const char *device, gint64 now,
                                   GCancellable *cancellable, GAsyncReadyCallback callback,
                                   gpointer user_data);
+/* Finish functions: @accounts is not needed (the result carries everything) and may be NULL. */
 KmgAccountsLogin *kmg_accounts_register_finish (KmgAccounts *accounts, GAsyncResult *result,
                                                 GError **error);
 

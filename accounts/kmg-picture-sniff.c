@@ -116,7 +116,8 @@ sniff_jpeg (const guint8 *d, gsize len, KmgPictureInfo *out, GError **error)
             return bad (error, "JPEG frame header too short");
           out->height = be16 (d + pos + 3);
           out->width = be16 (d + pos + 5);
-          if (out->width == 0 || d[pos + 7] == 0)
+          /* Height 0 (defined later by a DNL marker) is legal JPEG but nothing we want to show. */
+          if (out->width == 0 || out->height == 0 || d[pos + 7] == 0)
             return bad (error, "JPEG has invalid dimensions or no components");
           out->type = KMG_PICTURE_JPEG;
           out->content_type = "image/jpeg";
