@@ -222,6 +222,8 @@ on_leg_state (KmgRelayLeg *leg, KmgRelayLegState state, gpointer user_data)
     fx->seller_state = state;
   if (peer != NULL)
     peer->state = state;
+  if (peer != NULL && state == KMG_RELAY_LEG_STATE_CLOSED)
+    peer->leg = NULL; /* the handle dies after this callback */
 }
 
 static void
