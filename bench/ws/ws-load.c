@@ -1,0 +1,510 @@
+/* ws-load.c — WebSocket load generator for ws-bench-server: raw non-blocking sockets, minimal client
+ * framing. Modes: idle (N connections answering pings, occasional messages; server RSS and CPU)
+ * and fanout (N map subscribers, one change, time until the last subscriber has its diff). */
+
+#include <glib.h>
+#include <glib-unix.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define BUF_SIZE 16384
+
+typedef struct
+{
+  int fd;
+  guint id;
+  gsize len;
+  guint8 *buf;
+  gint64 diff_round; /* last round in which a map.diff arrived */
+  gboolean got_snapshot;
+} Conn;
+
+static gint64
+now_us (void)
+{
+  return g_get_monotonic_time ();
+}
+
+static void
+write_all (int fd, const void *data, gsize len)
+{
+  const guint8 *p = data;
+
+  while (len > 0)
+    {
+      ssize_t n = write (fd, p, len);
+      if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        {
+          g_usleep (100);
+          continue;
+        }
+      if (n <= 0)
+        return;
+      p += n;
+      len -= (gsize) n;
+    }
+}
+
+/* Client frames must be masked (RFC 6455 §5.3); a fixed key is fine for load. */
+static void
+send_frame (int fd, int opcode, const void *payload, gsize len)
+{
+  static const guint8 key[4] = { 0x12, 0x34, 0x56, 0x78 };
+  guint8 hdr[14];
+  gsize h = 0;
+  g_autofree guint8 *masked = g_malloc (len + 1);
+
+  hdr[h++] = (guint8) (0x80 | opcode);
+  if (len < 126)
+    hdr[h++] = (guint8) (0x80 | len);
+  else
+    {
+      hdr[h++] = 0x80 | 126;
+      hdr[h++] = (guint8) (len >> 8);
+      hdr[h++] = (guint8) len;
+    }
+  memcpy (hdr + h, key, 4);
+  h += 4;
+  for (gsize i = 0; i < len; i++)
+    masked[i] = ((const guint8 *) payload)[i] ^ key[i % 4];
+  write_all (fd, hdr, h);
+  write_all (fd, masked, len);
+}
+
+static void
+send_text (int fd, const char *text)
+{
+  send_frame (fd, 0x1, text, strlen (text));
+}
+
+/* Blocking connect + upgrade; leftover bytes after the 101 stay in c->buf. */
+static gboolean
+ws_open (Conn *c, int port, const char *token)
+{
+  struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons ((guint16) port) };
+  g_autofree char *req = NULL;
+  char *end;
+  int one = 1;
+
+  sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  c->fd = socket (AF_INET, SOCK_STREAM, 0);
+  if (c->fd < 0 || connect (c->fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+    return FALSE;
+  setsockopt (c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  req = g_strdup_printf ("GET /api/v1/ws HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+                         "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                         "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: kamegor.v1, bearer.%s\r\n\r\n",
+                         port, token);
+  write_all (c->fd, req, strlen (req));
+  c->buf = g_malloc (BUF_SIZE);
+  c->len = 0;
+  while ((end = g_strstr_len ((char *) c->buf, (gssize) c->len, "\r\n\r\n")) == NULL)
+    {
+      ssize_t n = read (c->fd, c->buf + c->len, BUF_SIZE - 1 - c->len);
+      if (n <= 0)
+        return FALSE;
+      c->len += (gsize) n;
+    }
+  if (strncmp ((char *) c->buf, "HTTP/1.1 101", 12) != 0)
+    return FALSE;
+  end += 4;
+  c->len -= (gsize) (end - (char *) c->buf);
+  memmove (c->buf, end, c->len);
+  return TRUE;
+}
+
+typedef void (*TextFunc) (Conn *c, const char *text, gsize len, gpointer data);
+
+/* Reads what is there and handles complete frames: pings are answered, texts go to @on_text. */
+static gboolean
+ws_pump (Conn *c, TextFunc on_text, gpointer data)
+{
+  for (;;)
+    {
+      ssize_t n = read (c->fd, c->buf + c->len, BUF_SIZE - c->len);
+      if (n == 0)
+        return FALSE;
+      if (n < 0)
+        break;
+      c->len += (gsize) n;
+      if (c->len == BUF_SIZE)
+        break;
+    }
+  for (;;)
+    {
+      gsize need = 2, plen;
+      int opcode;
+
+      if (c->len < 2)
+        break;
+      opcode = c->buf[0] & 0x0f;
+      plen = c->buf[1] & 0x7f;
+      if (plen == 126)
+        {
+          need = 4;
+          if (c->len < need)
+            break;
+          plen = ((gsize) c->buf[2] << 8) | c->buf[3];
+        }
+      else if (plen == 127)
+        return FALSE; /* nothing this big is expected */
+      if (need + plen > BUF_SIZE)
+        return FALSE;
+      if (c->len < need + plen)
+        break;
+      if (opcode == 0x9)
+        send_frame (c->fd, 0xA, c->buf + need, plen);
+      else if (opcode == 0x1 && on_text != NULL)
+        on_text (c, (const char *) c->buf + need, plen, data);
+      else if (opcode == 0x8)
+        return FALSE;
+      memmove (c->buf, c->buf + need + plen, c->len - need - plen);
+      c->len -= need + plen;
+    }
+  return TRUE;
+}
+
+static void
+set_nonblocking (int fd)
+{
+  g_unix_set_fd_nonblocking (fd, TRUE, NULL);
+}
+
+/* ---- server process ---- */
+
+static GPid
+spawn_server (const char *path, int flush_ms, int ping_s, int *port)
+{
+  g_autofree char *flush = g_strdup_printf ("--flush-ms=%d", flush_ms);
+  g_autofree char *ping = g_strdup_printf ("--ping-s=%d", ping_s);
+  char *argv[] = { (char *) path, flush, ping, NULL };
+  g_autoptr (GError) error = NULL;
+  GPid pid;
+  int out;
+  char line[64] = { 0 };
+  gsize used = 0;
+
+  if (!g_spawn_async_with_pipes (NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, NULL, &out, NULL,
+                                 &error))
+    g_error ("spawn %s: %s", path, error->message);
+  while (used < sizeof line - 1 && read (out, line + used, 1) == 1 && line[used] != '\n')
+    used++;
+  if (sscanf (line, "PORT %d", port) != 1)
+    g_error ("server did not report its port");
+  return pid;
+}
+
+static double
+proc_rss_mib (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/status", pid);
+  g_autofree char *text = NULL;
+  const char *p;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL) || (p = strstr (text, "VmRSS:")) == NULL)
+    return 0;
+  return g_ascii_strtod (p + 6, NULL) / 1024.0;
+}
+
+static double
+proc_cpu_s (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", pid);
+  g_autofree char *text = NULL;
+  unsigned long ut = 0, st = 0;
+  char *p;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL) || (p = strrchr (text, ')')) == NULL)
+    return 0;
+  /* Fields after the command: state(3) ... utime(14) stime(15). */
+  if (sscanf (p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+    return 0;
+  return (double) (ut + st) / (double) sysconf (_SC_CLK_TCK);
+}
+
+static int
+cmp_double (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+static double
+percentile (GArray *values, double p)
+{
+  guint i;
+
+  if (values->len == 0)
+    return 0;
+  g_array_sort (values, cmp_double);
+  i = (guint) MIN ((double) values->len - 1, p / 100.0 * (double) values->len);
+  return g_array_index (values, double, i);
+}
+
+/* ---- idle mode: many connections, pings and occasional messages ---- */
+
+static void
+idle_worker (int port, guint first, guint count, int ready_fd, int interval_s)
+{
+  Conn *conns = g_new0 (Conn, count);
+  int ep = epoll_create1 (0);
+  guint opened = 0, tick = 0, period = (guint) MAX (1, interval_s * 10);
+  struct epoll_event events[256];
+
+  for (guint i = 0; i < count; i++)
+    {
+      g_autofree char *token = g_strdup_printf ("u%u", first + i + 1);
+      struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &conns[i] };
+
+      conns[i].id = first + i;
+      if (!ws_open (&conns[i], port, token))
+        break;
+      set_nonblocking (conns[i].fd);
+      epoll_ctl (ep, EPOLL_CTL_ADD, conns[i].fd, &ev);
+      opened++;
+    }
+  write_all (ready_fd, &opened, sizeof opened);
+  for (;;)
+    {
+      int n = epoll_wait (ep, events, G_N_ELEMENTS (events), 100);
+      for (int e = 0; e < n; e++)
+        {
+          Conn *c = events[e].data.ptr;
+          if (!ws_pump (c, NULL, NULL))
+            {
+              epoll_ctl (ep, EPOLL_CTL_DEL, c->fd, NULL);
+              close (c->fd);
+            }
+        }
+      /* Every connection sends one small message per interval, spread evenly over it. */
+      tick++;
+      for (guint i = tick % period; i < opened; i += period)
+        send_text (conns[i].fd, "{\"type\":\"app_state\",\"foreground\":true}");
+    }
+}
+
+static int
+run_idle (const char *server, int n, int procs, int duration_s, int interval_s, int ping_s)
+{
+  int port = 0;
+  GPid spid = spawn_server (server, 200, ping_s, &port);
+  double rss0, rss1, rss2, cpu0, cpu1, setup_s;
+  g_autofree pid_t *kids = g_new0 (pid_t, procs);
+  int pipes[2];
+  guint opened = 0;
+  gint64 t0;
+
+  g_usleep (200000);
+  rss0 = proc_rss_mib (spid);
+  if (pipe (pipes) < 0)
+    return 1;
+  t0 = now_us ();
+  for (int p = 0; p < procs; p++)
+    {
+      guint share = (guint) (n / procs + (p < n % procs ? 1 : 0));
+      guint first = (guint) (p * (n / procs) + MIN (p, n % procs));
+
+      kids[p] = fork ();
+      if (kids[p] == 0)
+        {
+          close (pipes[0]);
+          idle_worker (port, first, share, pipes[1], interval_s);
+          _exit (0);
+        }
+    }
+  close (pipes[1]);
+  for (int p = 0; p < procs; p++)
+    {
+      guint got = 0;
+      if (read (pipes[0], &got, sizeof got) == sizeof got)
+        opened += got;
+    }
+  setup_s = (double) (now_us () - t0) / 1e6;
+  g_usleep (1000000);
+  rss1 = proc_rss_mib (spid);
+  cpu0 = proc_cpu_s (spid);
+  g_usleep ((gulong) duration_s * 1000000);
+  cpu1 = proc_cpu_s (spid);
+  rss2 = proc_rss_mib (spid);
+
+  printf ("connections      %u of %d (%d client processes), set up in %.1f s\n", opened, n, procs, setup_s);
+  printf ("server RSS       %.1f MiB idle -> %.1f MiB connected (%.1f MiB after %d s)\n", rss0, rss1, rss2,
+          duration_s);
+  printf ("RSS/connection   %.1f KiB\n", opened > 0 ? (rss2 - rss0) * 1024.0 / opened : 0.0);
+  printf ("server CPU       %.1f %% of one core over %d s (ping every %d s, one message per connection every %d s"
+          " = %.0f msg/s)\n",
+          100.0 * (cpu1 - cpu0) / duration_s, duration_s, ping_s, interval_s, (double) opened / interval_s);
+
+  for (int p = 0; p < procs; p++)
+    {
+      kill (kids[p], SIGTERM);
+      waitpid (kids[p], NULL, 0);
+    }
+  kill (spid, SIGTERM);
+  waitpid (spid, NULL, 0);
+  return opened == (guint) n ? 0 : 1;
+}
+
+/* ---- fanout mode: N subscribers, one change, time to the last diff ---- */
+
+typedef struct
+{
+  guint snapshots;
+  guint received;
+  gint64 round;
+  gint64 t0;
+  gint64 last;
+  GArray *each; /* ms */
+} Fanout;
+
+static void
+fanout_text (Conn *c, const char *text, gsize len, gpointer data)
+{
+  Fanout *f = data;
+
+  if (g_strstr_len (text, (gssize) MIN (len, 40), "map.snapshot") != NULL)
+    f->snapshots++;
+  else if (g_strstr_len (text, (gssize) MIN (len, 40), "map.diff") != NULL && c->diff_round != f->round)
+    {
+      double ms;
+      c->diff_round = f->round;
+      f->received++;
+      f->last = now_us ();
+      ms = (double) (f->last - f->t0) / 1000.0;
+      g_array_append_val (f->each, ms);
+    }
+}
+
+static void
+pump_until (int ep, Fanout *f, guint *counter, guint target, gint64 timeout_us)
+{
+  struct epoll_event events[512];
+  gint64 deadline = now_us () + timeout_us;
+
+  while (*counter < target && now_us () < deadline)
+    {
+      int n = epoll_wait (ep, events, G_N_ELEMENTS (events), 50);
+      for (int e = 0; e < n; e++)
+        ws_pump (events[e].data.ptr, fanout_text, f);
+    }
+}
+
+static int
+run_fanout (const char *server, int n, int rounds, int flush_ms, gboolean distinct)
+{
+  int port = 0;
+  GPid spid = spawn_server (server, flush_ms, 10, &port);
+  Conn *conns = g_new0 (Conn, n + 1);
+  Conn *trigger = &conns[n];
+  int ep = epoll_create1 (0);
+  Fanout f = { .each = g_array_new (FALSE, FALSE, sizeof (double)) };
+  g_autoptr (GArray) lasts = g_array_new (FALSE, FALSE, sizeof (double));
+  double cpu0, cpu1, rss0;
+  guint complete = 0;
+
+  g_usleep (200000);
+  rss0 = proc_rss_mib (spid);
+  for (int i = 0; i <= n; i++)
+    {
+      g_autofree char *token = g_strdup_printf ("u%d", i + 1);
+      /* Distinct viewports defeat the per-flush query cache: every subscriber costs one map query. */
+      g_autofree char *sub = g_strdup_printf ("{\"type\":\"map.subscribe\",\"bbox\":{\"south\":%.6f,\"west\":2.0,"
+                                              "\"north\":49.5,\"east\":3.0},\"zoom\":12}",
+                                              distinct ? 48.0 + i * 1e-6 : 48.0);
+      struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &conns[i] };
+
+      if (!ws_open (&conns[i], port, token))
+        g_error ("connection %d failed", i);
+      set_nonblocking (conns[i].fd);
+      epoll_ctl (ep, EPOLL_CTL_ADD, conns[i].fd, &ev);
+      if (i < n)
+        send_text (conns[i].fd, sub);
+    }
+  pump_until (ep, &f, &f.snapshots, (guint) n, 60 * G_USEC_PER_SEC);
+  printf ("subscribers      %u of %d subscribed (%s viewports), server RSS %.1f -> %.1f MiB\n", f.snapshots, n,
+          distinct ? "distinct" : "identical", rss0, proc_rss_mib (spid));
+
+  cpu0 = proc_cpu_s (spid);
+  for (int r = 1; r <= rounds; r++)
+    {
+      f.round = r;
+      f.received = 0;
+      f.t0 = now_us ();
+      send_text (trigger->fd, "{\"type\":\"bench.move\"}");
+      pump_until (ep, &f, &f.received, (guint) n, 10 * G_USEC_PER_SEC);
+      if (f.received == (guint) n)
+        {
+          double ms = (double) (f.last - f.t0) / 1000.0;
+          g_array_append_val (lasts, ms);
+          complete++;
+        }
+      g_usleep (100000);
+    }
+  cpu1 = proc_cpu_s (spid);
+
+  printf ("rounds           %u of %d delivered to every subscriber (map.flush_ms = %d)\n", complete, rounds, flush_ms);
+  printf ("last delivery    p50 %.1f ms  p99 %.1f ms  (change -> last subscriber has its diff)\n",
+          percentile (lasts, 50), percentile (lasts, 99));
+  printf ("each delivery    p50 %.1f ms  p99 %.1f ms\n", percentile (f.each, 50), percentile (f.each, 99));
+  printf ("server CPU       %.1f ms per change\n", 1000.0 * (cpu1 - cpu0) / rounds);
+
+  kill (spid, SIGTERM);
+  waitpid (spid, NULL, 0);
+  g_array_unref (f.each);
+  return complete == (guint) rounds ? 0 : 1;
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autofree char *mode = g_strdup ("idle");
+  g_autofree char *server = NULL;
+  int connections = 2000, procs = 0, duration = 20, interval = 10, ping_s = 10;
+  int subscribers = 10000, rounds = 20, flush_ms = 200;
+  gboolean distinct = FALSE;
+  GOptionEntry entries[] = {
+    { "mode", 0, 0, G_OPTION_ARG_STRING, &mode, "idle or fanout", "MODE" },
+    { "server", 0, 0, G_OPTION_ARG_FILENAME, &server, "ws-bench-server path (default: next to this program)", "PATH" },
+    { "connections", 'n', 0, G_OPTION_ARG_INT, &connections, "idle: connections (default 2000; up to 19000)", "N" },
+    { "procs", 0, 0, G_OPTION_ARG_INT, &procs, "idle: client processes (default: one per 9000)", "N" },
+    { "duration", 0, 0, G_OPTION_ARG_INT, &duration, "idle: measuring time in seconds", "S" },
+    { "interval", 0, 0, G_OPTION_ARG_INT, &interval, "idle: seconds between messages of one connection", "S" },
+    { "ping-s", 0, 0, G_OPTION_ARG_INT, &ping_s, "server ping interval", "S" },
+    { "subscribers", 0, 0, G_OPTION_ARG_INT, &subscribers, "fanout: map subscribers (default 10000)", "N" },
+    { "rounds", 0, 0, G_OPTION_ARG_INT, &rounds, "fanout: changes to measure", "N" },
+    { "flush-ms", 0, 0, G_OPTION_ARG_INT, &flush_ms, "fanout: server map.flush_ms", "MS" },
+    { "distinct", 0, 0, G_OPTION_ARG_NONE, &distinct, "fanout: every subscriber has its own viewport", NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("- WebSocket load for ws-bench-server");
+  g_autoptr (GError) error = NULL;
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      return 2;
+    }
+  signal (SIGPIPE, SIG_IGN);
+  if (server == NULL)
+    {
+      g_autofree char *dir = g_path_get_dirname (argv[0]);
+      server = g_build_filename (dir, "ws-bench-server", NULL);
+    }
+  if (procs <= 0)
+    procs = (connections + 8999) / 9000;
+  if (g_strcmp0 (mode, "fanout") == 0)
+    return run_fanout (server, subscribers, rounds, flush_ms, distinct);
+  return run_idle (server, connections, procs, duration, interval, ping_s);
+}
