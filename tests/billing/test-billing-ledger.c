@@ -1,0 +1,632 @@
+/* test-billing-ledger.c — ledger, engine, recovery, audit and tamper detection, ratings and
+ * wallet on a real temporary database with a fake clock. */
+
+#include "billing-test-util.h"
+#include "ctl-billing.h"
+#include "kmg-audit.h"
+#include "kmg-billing.h"
+#include "kmg-ratings.h"
+#include "kmg-wallet.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+
+#define T0 G_GINT64_CONSTANT (1700000000000) /* fake clock origin, unix ms */
+
+typedef struct
+{
+  BillingTestDb *t;
+  KmgLedger *ledger;
+  gint64 buyer, seller, other;
+  gint64 now;
+} Fx;
+
+static void
+fx_setup (Fx *fx, gconstpointer data)
+{
+  fx->t = billing_test_db_new ();
+  fx->ledger = kmg_ledger_new (fx->t->db);
+  fx->buyer = billing_test_add_user (fx->t->db, "buyer", 0);
+  fx->seller = billing_test_add_user (fx->t->db, "seller", 10);
+  fx->other = billing_test_add_user (fx->t->db, "other", 0);
+  fx->now = T0;
+}
+
+static void
+fx_teardown (Fx *fx, gconstpointer data)
+{
+  kmg_ledger_free (fx->ledger);
+  billing_test_db_free (fx->t);
+}
+
+static gint64
+balance (Fx *fx, gint64 account)
+{
+  g_autoptr (GError) error = NULL;
+  gint64 b = -12345;
+
+  g_assert_true (kmg_ledger_balance (fx->ledger, account, &b, &error));
+  g_assert_no_error (error);
+  return b;
+}
+
+static void
+grant (Fx *fx, gint64 user, gint64 amount)
+{
+  g_autoptr (GError) error = NULL;
+  g_assert_true (kmg_ledger_grant (fx->ledger, user, amount, "test credit", 0, NULL, fx->now, NULL,
+                                   &error));
+  g_assert_no_error (error);
+}
+
+static KmgAuditReport *
+audit (Fx *fx)
+{
+  g_autoptr (GError) error = NULL;
+  KmgAuditReport *r = kmg_audit_run (fx->t->db, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (r);
+  return r;
+}
+
+static void
+assert_audit_ok (Fx *fx)
+{
+  g_autoptr (KmgAuditReport) r = audit (fx);
+  if (!r->ok)
+    {
+      g_autofree char *text = kmg_audit_report_to_text (r);
+      g_test_message ("%s", text);
+    }
+  g_assert_true (r->ok);
+  g_assert_cmpint (r->ledger_sum, ==, 0);
+}
+
+static void
+test_transfer_balances (Fx *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  KmgTransferResult res = { 0 };
+
+  grant (fx, fx->buyer, 1000);
+  g_assert_cmpint (balance (fx, fx->buyer), ==, 1000);
+  g_assert_cmpint (balance (fx, KMG_ACCOUNT_EXTERNAL), ==, -1000);
+  g_assert_true (kmg_ledger_ensure_account (fx->ledger, fx->other, fx->now, &error));
+  g_assert_true (kmg_ledger_transfer (fx->ledger, fx->buyer, fx->other, 300, KMG_TRANSFER_REFUND,
+                                      "t-1", "manual", fx->now, &res, &error));
+  g_assert_no_error (error);
+  g_assert_false (res.replayed);
+  g_assert_cmpint (balance (fx, fx->buyer), ==, 700);
+  g_assert_cmpint (balance (fx, fx->other), ==, 300);
+  g_assert_cmpint (billing_test_scalar (fx->t->db, "SELECT SUM (balance) FROM accounts"), ==, 0);
+  assert_audit_ok (fx);
+}
+
+static void
+test_idempotency (Fx *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  KmgTransferResult first = { 0 }, again = { 0 };
+
+  grant (fx, fx->buyer, 1000);
+  kmg_ledger_ensure_account (fx->ledger, fx->other, fx->now, NULL);
+  g_assert_true (kmg_ledger_transfer (fx->ledger, fx->buyer, fx->other, 100, KMG_TRANSFER_REFUND,
+                                      "same-key", "m", fx->now, &first, &error));
+  fx->now += 5000;
+  g_assert_true (kmg_ledger_transfer (fx->ledger, fx->buyer, fx->other, 100, KMG_TRANSFER_REFUND,
+                                      "same-key", "m", fx->now, &again, &error));
+  g_assert_no_error (error);
+  g_assert_true (again.replayed);
+  g_assert_cmpint (again.transfer_id, ==, first.transfer_id);
+  g_assert_cmpint (balance (fx, fx->buyer), ==, 900);
+  g_assert_false (kmg_ledger_transfer (fx->ledger, fx->buyer, fx->other, 101,
+                                       KMG_TRANSFER_REFUND, "same-key", "m", fx->now, NULL,
+                                       &error));
+  g_assert_error (error, KMG_BILLING_ERROR, KMG_BILLING_ERROR_IDEMPOTENCY_CONFLICT);
+  g_assert_cmpint (balance (fx, fx->buyer), ==, 900);
+  g_assert_cmpint (billing_test_scalar (fx->t->db, "SELECT COUNT (*) FROM transfers"), ==, 2);
+}
+
+static void
+test_never_negative (Fx *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  grant (fx, fx->buyer, 50);
+  kmg_ledger_ensure_account (fx->ledger, fx->other, fx->now, NULL);
+  g_assert_false (kmg_ledger_transfer (fx->ledger, fx->buyer, fx->other, 51, KMG_TRANSFER_REFUND,
+                                       "too-much", "", fx->now, NULL, &error));
+  g_assert_error (error, KMG_BILLING_ERROR, KMG_BILLING_ERROR_INSUFFICIENT_CREDITS);
+  g_assert_cmpint (balance (fx, fx->buyer), ==, 50);
+  g_assert_cmpint (balance (fx, fx->other), ==, 0);
+  g_assert_cmpint (billing_test_scalar (fx->t->db, "SELECT COUNT (*) FROM transfers"), ==, 1);
+  assert_audit_ok (fx);
+}
+
+static gint64
+start_session (Fx *fx, KmgBilling *b)
+{
+  g_autoptr (GError) error = NULL;
+  gint64 id = kmg_billing_session_start (b, fx->buyer, fx->seller, fx->now, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpint (id, >, 0);
+  return id;
+}
+
+/* Delivers @n new seconds (each sent twice, pairs swapped) and advances the clock. */
+static void
+deliver (Fx *fx, KmgBilling *b, gint64 session, gint64 *next_second, guint n)
+{
+  for (guint i = 0; i < n; i += 2)
+    {
+      gint64 s0 = *next_second, s1 = *next_second + 1;
+      KmgDeliveredSecond e0 = { .second = s0, .packets = 40, .bytes = 40000 };
+      KmgDeliveredSecond e1 = { .second = s1, .packets = 40, .bytes = 40000 };
+      fx->now = (s1 + 1) * 1000;
+      g_assert_cmpint (kmg_billing_delivered_second (b, session, &e1, fx->now), ==,
+                       KMG_METER_COUNTED);
+      g_assert_cmpint (kmg_billing_delivered_second (b, session, &e0, fx->now), ==,
+                       KMG_METER_COUNTED);
+      g_assert_cmpint (kmg_billing_delivered_second (b, session, &e1, fx->now), ==,
+                       KMG_METER_DUPLICATE);
+      g_assert_cmpint (kmg_billing_delivered_second (b, session, &e0, fx->now), ==,
+                       KMG_METER_DUPLICATE);
+      *next_second += 2;
+    }
+}
+
+static KmgBilling *
+engine (Fx *fx, guint minute_s, guint min_billable_s)
+{
+  g_autoptr (GError) error = NULL;
+  KmgBillingRules rules;
+  KmgBilling *b;
+
+  kmg_billing_rules_init (&rules);
+  rules.minute_s = minute_s;
+  rules.min_billable_s = min_billable_s;
+  b = kmg_billing_new (fx->t->db, &rules, &error);
+  g_assert_no_error (error);
+  return b;
+}
+
+static guint
+count_events (GArray *events, KmgBillingEventKind kind)
+{
+  guint n = 0;
+  for (guint i = 0; i < events->len; i++)
+    n += g_array_index (events, KmgBillingEvent, i).kind == kind;
+  return n;
+}
+
+static void
+test_engine_flow (Fx *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KmgBilling) b = engine (fx, 20, 4);
+  g_autoptr (GArray) ev = NULL;
+  g_autoptr (KmgSessionInfo) info = NULL;
+  gint64 sid, next = T0 / 1000;
+  guint charged = 0, low = 0, ended = 0;
+
+  /* Not even one minute: refused. */
+  g_assert_cmpint (kmg_billing_session_start (b, fx->buyer, fx->seller, fx->now, &error), ==, 0);
+  g_assert_error (error, KMG_BILLING_ERROR, KMG_BILLING_ERROR_INSUFFICIENT_CREDITS);
+  g_clear_error (&error);
+  grant (fx, fx->buyer, 45); /* price 10: four minutes and a half */
+  sid = start_session (fx, b);
+  for (guint tick = 0; tick < 60 && ended == 0; tick++)
+    {
+      deliver (fx, b, sid, &next, 2);
+      ev = kmg_billing_flush (b, fx->now, &error);
+      g_assert_no_error (error);
+      charged += count_events (ev, KMG_BILLING_EVENT_CHARGED);
+      low += count_events (ev, KMG_BILLING_EVENT_LOW_BALANCE);
+      ended += count_events (ev, KMG_BILLING_EVENT_ENDED);
+      g_clear_pointer (&ev, g_array_unref);
+    }
+  g_assert_cmpuint (charged, ==, 4);
+  g_assert_cmpuint (low, ==, 1); /* once, when less than two minutes remained */
+  g_assert_cmpuint (ended, ==, 1);
+  g_assert_cmpint (balance (fx, fx->buyer), ==, 5);
+  g_assert_cmpint (balance (fx, fx->seller), ==, 4 * 8);
+  g_assert_cmpint (balance (fx, KMG_ACCOUNT_PLATFORM), ==, 4 * 2);
+  info = kmg_sessions_get (fx->t->db, sid, &error);
+  g_assert_cmpstr (info->end_reason, ==, "insufficient_credits");
+  g_assert_cmpuint (info->charged_minutes, ==, 4);
+  g_assert_cmpint (billing_test_scalar (fx->t->db, "SELECT COUNT (*) FROM measured_minutes"), ==, 4);
+  g_assert_cmpuint (kmg_billing_active_sessions (b), ==, 0);
+  /* The ended session takes no more seconds. */
+  g_assert_cmpint (kmg_billing_delivered_second (b, sid, &(KmgDeliveredSecond){ .second = next },
+                                                 fx->now + 1000),
+                   ==, KMG_METER_REJECTED);
+  assert_audit_ok (fx);
+}
+
+static int
+count_commit (void *data)
+{
+  (*(guint *) data)++;
+  return 0; /* let it commit */
+}
+
+static void
+test_batch_one_commit (Fx *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KmgBilling) b = engine (fx, 60, 10);
+  g_autoptr (GArray) ev = NULL;
+  gint64 sids[20];
+  gint64 start = T0 / 1000;
+  guint commits = 0;
+
+  grant (fx, fx->buyer, 100000);
+  for (guint i = 0; i < G_N_ELEMENTS (sids); i++)
+    sids[i] = start_session (fx, b);
+  for (guint i = 0; i < G_N_ELEMENTS (sids); i++)
+    {
+      gint64 next = start;
+      deliver (fx, b, sids[i], &next, 10);
+    }
+  sqlite3_commit_hook (kmg_db_handle (fx->t->db), count_commit, &commits);
+  ev = kmg_billing_flush (b, fx->now, &error);
+  sqlite3_commit_hook (kmg_db_handle (fx->t->db), NULL, NULL);
+  g_assert_no_error (error);
+  g_assert_cmpuint (commits, ==, 1);
+  g_assert_cmpuint (count_events (ev, KMG_BILLING_EVENT_CHARGED), ==, G_N_ELEMENTS (sids));
+  g_assert_cmpint (balance (fx, fx->buyer), ==, 100000 - 20 * 10);
+  /* Nothing more is due: the next tick writes nothing. */
+  g_clear_pointer (&ev, g_array_unref);
+  ev = kmg_billing_flush (b, fx->now, &error);
+  g_assert_cmpuint (commits, ==, 1);
+  g_assert_cmpuint (ev->len, ==, 0);
+  assert_audit_ok (fx);
+}
+
+static void
+test_idempotent_charge (Fx *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  KmgBillingRules rules;
+  gint64 sid;
+  KmgMinuteCharge c = { 0 };
+
+  kmg_billing_rules_init (&rules);
+  grant (fx, fx->buyer, 100);
+  kmg_ledger_ensure_account (fx->ledger, fx->seller, fx->now, NULL);
+  sid = kmg_sessions_create (fx->t->db, fx->buyer, fx->seller, 10, &rules, fx->now, &error);
+  g_assert_no_error (error);
+  c = (KmgMinuteCharge){ .session_id = sid, .buyer_id = fx->buyer, .seller_id = fx->seller,
+                         .price = 10, .fee_pct = rules.fee_pct, .low_balance_minutes = 2 };
+  c.evidence = (KmgMinuteEvidence){ .minute_index = 0, .first_second = T0 / 1000,
+                                    .last_second = T0 / 1000 + 9, .delivered_seconds = 10,
+                                    .total_seconds = 10, .jitter_ms = -1, .rtt_ms = -1 };
+  g_assert_true (kmg_ledger_charge_minutes (fx->ledger, &c, 1, fx->now, &error));
+  g_assert_cmpint (c.status, ==, KMG_CHARGE_OK);
+  g_assert_cmpint (c.balance_after, ==, 90);
+  /* A retry of the same (session, minute) has no effect. */
+  g_assert_true (kmg_ledger_charge_minutes (fx->ledger, &c, 1, fx->now + 1000, &error));
+  g_assert_cmpint (c.status, ==, KMG_CHARGE_REPLAYED);
+  g_assert_cmpint (balance (fx, fx->buyer), ==, 90);
+  /* Same key, different content. */
+  c.price = 20;
+  g_assert_true (kmg_ledger_charge_minutes (fx->ledger, &c, 1, fx->now + 2000, &error));
+  g_assert_cmpint (c.status, ==, KMG_CHARGE_CONFLICT);
+  g_assert_no_error (error);
+  g_assert_cmpint (balance (fx, fx->buyer), ==, 90);
+  g_assert_cmpint (billing_test_scalar (fx->t->db, "SELECT COUNT (*) FROM measured_minutes"), ==, 1);
+  assert_audit_ok (fx);
+}
+
+static void
+test_end_charges_due (Fx *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KmgBilling) b = engine (fx, 60, 10);
+  g_autoptr (KmgSessionInfo) info = NULL;
+  gint64 sid, next = T0 / 1000;
+
+  grant (fx, fx->buyer, 100);
+  sid = start_session (fx, b);
+  deliver (fx, b, sid, &next, 12); /* minute 0 due, no tick yet */
+  g_assert_true (kmg_billing_session_end (b, sid, "buyer_left", fx->now, &error));
+  g_assert_no_error (error);
+  info = kmg_sessions_get (fx->t->db, sid, &error);
+  g_assert_cmpstr (info->end_reason, ==, "buyer_left");
+  g_assert_cmpuint (info->charged_minutes, ==, 1);
+  g_assert_cmpuint (info->delivered_seconds, ==, 12);
+  g_assert_cmpint (balance (fx, fx->buyer), ==, 90);
+  g_assert_false (kmg_billing_session_end (b, sid, "buyer_left", fx->now, &error));
+  g_assert_error (error, KMG_BILLING_ERROR, KMG_BILLING_ERROR_SESSION_ENDED);
+  assert_audit_ok (fx);
+}
+
+static void
+test_recover (Fx *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  KmgBilling *b = engine (fx, 60, 10);
+  g_autoptr (KmgBilling) b2 = NULL;
+  g_autoptr (GArray) ev = NULL;
+  g_autoptr (KmgSessionInfo) info = NULL;
+  gint64 sid, sid2, next = T0 / 1000, next2 = T0 / 1000;
+  gint64 paid;
+
+  grant (fx, fx->buyer, 1000);
+  sid = start_session (fx, b);
+  sid2 = start_session (fx, b);
+  deliver (fx, b, sid, &next, 70);
+  deliver (fx, b, sid2, &next2, 4);
+  ev = kmg_billing_flush (b, fx->now, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (count_events (ev, KMG_BILLING_EVENT_CHARGED), ==, 2);
+  paid = balance (fx, fx->buyer);
+  deliver (fx, b, sid, &next, 60); /* minute 2 due but never flushed: the process "dies" */
+  kmg_billing_free (b);
+
+  g_assert_cmpint (kmg_billing_recover (fx->t->db, fx->now + 5000, &error), ==, 2);
+  g_assert_no_error (error);
+  info = kmg_sessions_get (fx->t->db, sid, &error);
+  g_assert_cmpstr (info->end_reason, ==, "server_restart");
+  g_assert_cmpuint (info->charged_minutes, ==, 2);
+  g_assert_cmpint (balance (fx, fx->buyer), ==, paid);
+  g_assert_cmpint (kmg_billing_recover (fx->t->db, fx->now + 6000, &error), ==, 0);
+  /* A new engine knows nothing of the closed sessions and charges nothing for them. */
+  b2 = engine (fx, 60, 10);
+  g_assert_cmpint (kmg_billing_delivered_second (b2, sid, &(KmgDeliveredSecond){ .second = next },
+                                                 fx->now + 7000),
+                   ==, KMG_METER_REJECTED);
+  g_clear_pointer (&ev, g_array_unref);
+  ev = kmg_billing_flush (b2, fx->now + 8000, &error);
+  g_assert_cmpuint (ev->len, ==, 0);
+  g_assert_cmpint (balance (fx, fx->buyer), ==, paid);
+  assert_audit_ok (fx);
+}
+
+/* A few sessions' worth of charges, for the audit tests. */
+static void
+make_history (Fx *fx)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KmgBilling) b = engine (fx, 30, 5);
+  g_autoptr (GArray) ev = NULL;
+  gint64 sid, next = T0 / 1000;
+
+  grant (fx, fx->buyer, 500);
+  sid = start_session (fx, b);
+  deliver (fx, b, sid, &next, 100);
+  ev = kmg_billing_flush (b, fx->now, &error);
+  g_assert_no_error (error);
+  g_assert_true (kmg_billing_session_end (b, sid, "buyer_left", fx->now, &error));
+  g_assert_cmpint (billing_test_scalar (fx->t->db, "SELECT COUNT (*) FROM transfers"), ==, 1 + 4 * 2);
+}
+
+static void
+test_tamper_amount (Fx *fx, gconstpointer data)
+{
+  g_autoptr (KmgAuditReport) r = NULL;
+  g_autoptr (KmgDb) ro = NULL;
+  g_autoptr (GError) error = NULL;
+
+  make_history (fx);
+  assert_audit_ok (fx);
+  /* With the triggers in place the row cannot even be edited. */
+  g_assert_cmpint (sqlite3_exec (kmg_db_handle (fx->t->db),
+                                 "UPDATE transfers SET amount = 1 WHERE id = 4", NULL, NULL, NULL),
+                   !=, SQLITE_OK);
+  billing_test_raw_exec (fx->t->path, "DROP TRIGGER transfers_no_update; "
+                                      "UPDATE transfers SET amount = amount + 1 WHERE id = 4;");
+  r = audit (fx);
+  g_assert_false (r->ok);
+  g_assert_cmpint (r->first_bad_transfer, ==, 4);
+  g_assert_cmpuint (r->bad_transfers, ==, 1);
+  g_assert_cmpuint (r->balance_mismatches, >, 0);
+  /* kamegorctl audit on a read-only open says so by its exit code. */
+  ro = kmg_db_open_readonly (fx->t->path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (kmg_ctl_audit (ro, TRUE), ==, 1);
+}
+
+static void
+test_tamper_rehashed (Fx *fx, gconstpointer data)
+{
+  g_autoptr (KmgAuditReport) r = NULL;
+
+  make_history (fx);
+  /* An intruder who rewrites content and hash of row 3 still breaks row 4's link. */
+  billing_test_raw_exec (fx->t->path,
+                         "DROP TRIGGER transfers_no_update; "
+                         "UPDATE transfers SET hash = '1111111111111111111111111111111111111111111111111111111111111111' WHERE id = 3;");
+  r = audit (fx);
+  g_assert_false (r->ok);
+  g_assert_cmpint (r->first_bad_transfer, ==, 3);
+  g_clear_pointer (&r, kmg_audit_report_free);
+  billing_test_raw_exec (fx->t->path, "DROP TRIGGER transfers_no_delete; "
+                                      "DELETE FROM transfers WHERE id = 3;");
+  r = audit (fx);
+  g_assert_false (r->ok);
+  g_assert_cmpint (r->first_bad_transfer, ==, 4); /* the row after the gap */
+}
+
+static void
+test_tamper_evidence (Fx *fx, gconstpointer data)
+{
+  g_autoptr (KmgAuditReport) r = NULL;
+  g_autofree char *text = NULL;
+  gint64 sid;
+
+  make_history (fx);
+  sid = billing_test_scalar (fx->t->db, "SELECT MAX (id) FROM watch_sessions");
+  billing_test_raw_exec (fx->t->path, "UPDATE measured_minutes SET delivered_seconds = 40, "
+                                      "total_seconds = 40 WHERE minute_index = 0");
+  r = audit (fx);
+  g_assert_false (r->ok);
+  g_assert_cmpint (r->first_bad_transfer, ==, 0); /* the chain itself is fine */
+  g_assert_cmpint (r->first_evidence_mismatch, ==, sid);
+  text = kmg_audit_report_to_text (r);
+  g_assert_nonnull (strstr (text, "FAILED"));
+}
+
+static void
+test_refund (Fx *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  KmgTransferResult res = { 0 };
+  gint64 sid;
+
+  make_history (fx);
+  sid = billing_test_scalar (fx->t->db, "SELECT MAX (id) FROM watch_sessions");
+  g_assert_false (kmg_ledger_refund (fx->ledger, sid, "  ", 0, fx->now, &res, &error));
+  g_assert_error (error, KMG_BILLING_ERROR, KMG_BILLING_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_true (kmg_ledger_refund (fx->ledger, sid, "stream was black", 0, fx->now, &res, &error));
+  g_assert_no_error (error);
+  g_assert_false (res.replayed);
+  g_assert_cmpint (balance (fx, fx->buyer), ==, 500);
+  g_assert_cmpint (balance (fx, fx->seller), ==, 0);
+  g_assert_cmpint (balance (fx, KMG_ACCOUNT_PLATFORM), ==, 0);
+  g_assert_true (kmg_ledger_refund (fx->ledger, sid, "stream was black", 0, fx->now, &res, &error));
+  g_assert_true (res.replayed);
+  g_assert_cmpint (balance (fx, fx->buyer), ==, 500);
+  g_assert_cmpint (billing_test_scalar (fx->t->db,
+                                        "SELECT COUNT (*) FROM admin_actions WHERE action = 'refund'"),
+                   ==, 1);
+  assert_audit_ok (fx);
+}
+
+static void
+test_grant_reason (Fx *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_false (kmg_ledger_grant (fx->ledger, fx->buyer, 10, "", 0, NULL, fx->now, NULL, &error));
+  g_assert_error (error, KMG_BILLING_ERROR, KMG_BILLING_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (kmg_ledger_grant (fx->ledger, 9999, 10, "why", 0, NULL, fx->now, NULL, &error));
+  g_assert_error (error, KMG_BILLING_ERROR, KMG_BILLING_ERROR_NOT_FOUND);
+  g_assert_cmpint (kmg_ctl_grant (fx->t->db, fx->buyer, 25, "welcome bonus"), ==, 0);
+  g_assert_cmpint (kmg_ctl_grant (fx->t->db, fx->buyer, 25, ""), ==, 2);
+  g_assert_cmpint (balance (fx, fx->buyer), ==, 25);
+  g_assert_cmpint (billing_test_scalar (fx->t->db, "SELECT COUNT (*) FROM admin_actions "
+                                                   "WHERE action = 'grant' AND reason = 'welcome bonus' "
+                                                   "AND admin_id IS NULL"),
+                   ==, 1);
+}
+
+static void
+test_ratings (Fx *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KmgBilling) b = engine (fx, 60, 10);
+  g_autoptr (GArray) hist = NULL;
+  g_autofree char *line = NULL;
+  KmgReputation rep;
+  gint64 sid, empty, next = T0 / 1000;
+
+  grant (fx, fx->buyer, 1000);
+  sid = start_session (fx, b);
+  empty = start_session (fx, b);
+  deliver (fx, b, sid, &next, 20);
+  g_assert_false (kmg_ratings_rate (fx->t->db, sid, fx->buyer, 5, fx->now, &error));
+  g_assert_error (error, KMG_BILLING_ERROR, KMG_BILLING_ERROR_NOT_RATEABLE); /* still active */
+  g_clear_error (&error);
+  g_assert_true (kmg_billing_session_end (b, sid, "buyer_left", fx->now, &error));
+  g_assert_true (kmg_billing_session_end (b, empty, "buyer_left", fx->now, &error));
+  g_assert_false (kmg_ratings_rate (fx->t->db, empty, fx->buyer, 5, fx->now, &error));
+  g_assert_error (error, KMG_BILLING_ERROR, KMG_BILLING_ERROR_NOT_RATEABLE); /* nothing billed */
+  g_clear_error (&error);
+  g_assert_false (kmg_ratings_rate (fx->t->db, sid, fx->other, 5, fx->now, &error));
+  g_assert_error (error, KMG_BILLING_ERROR, KMG_BILLING_ERROR_FORBIDDEN);
+  g_clear_error (&error);
+  g_assert_false (kmg_ratings_rate (fx->t->db, sid, fx->buyer, 6, fx->now, &error));
+  g_assert_error (error, KMG_BILLING_ERROR, KMG_BILLING_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_true (kmg_ratings_rate (fx->t->db, sid, fx->buyer, 4, fx->now, &error));
+  g_assert_no_error (error);
+  g_assert_false (kmg_ratings_rate (fx->t->db, sid, fx->buyer, 5, fx->now, &error));
+  g_assert_error (error, KMG_BILLING_ERROR, KMG_BILLING_ERROR_ALREADY_RATED);
+  g_clear_error (&error);
+  g_assert_true (kmg_ratings_seller_summary (fx->t->db, fx->seller, &rep, &error));
+  g_assert_cmpuint (rep.count, ==, 1);
+  g_assert_cmpfloat (rep.average, ==, 4.0);
+  g_assert_cmpuint (rep.delivered_minutes, ==, 1);
+  g_assert_cmpuint (rep.tier, ==, KMG_TIER_NEW);
+  hist = kmg_ratings_history (fx->t->db, fx->seller, 0, 10, &error);
+  g_assert_cmpuint (hist->len, ==, 1); /* the unbilled session is not history */
+  line = kmg_history_row_format (&g_array_index (hist, KmgHistoryRow, 0));
+  g_assert_cmpstr (line, ==, "streamed 1 min on 2023-11-14 — rated 4");
+}
+
+static void
+test_wallet_paging (Fx *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KmgWalletPage) p1 = NULL;
+  g_autoptr (KmgWalletPage) p2 = NULL;
+
+  for (int i = 0; i < 5; i++)
+    grant (fx, fx->buyer, 10 + i);
+  grant (fx, fx->other, 7); /* not the buyer's */
+  p1 = kmg_wallet_page (fx->t->db, fx->buyer, 0, 3, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (p1->balance, ==, 60);
+  g_assert_cmpuint (p1->entries->len, ==, 3);
+  g_assert_cmpint (g_array_index (p1->entries, KmgWalletEntry, 0).amount, ==, 14);
+  g_assert_cmpint (p1->next_before_id, >, 0);
+  p2 = kmg_wallet_page (fx->t->db, fx->buyer, p1->next_before_id, 3, &error);
+  g_assert_cmpuint (p2->entries->len, ==, 2);
+  g_assert_cmpint (g_array_index (p2->entries, KmgWalletEntry, 1).amount, ==, 10);
+  g_assert_cmpint (p2->next_before_id, ==, 0);
+}
+
+static void
+test_export_csv (Fx *fx, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (fx->t->dir, "out.csv", NULL);
+  g_autofree char *csv = NULL;
+  g_auto (GStrv) lines = NULL;
+  FILE *f;
+  gint64 sid;
+
+  make_history (fx);
+  sid = billing_test_scalar (fx->t->db, "SELECT MAX (id) FROM watch_sessions");
+  f = fopen (path, "w");
+  g_assert_cmpint (kmg_ctl_export_session (fx->t->db, sid, f), ==, 0);
+  fclose (f);
+  g_assert_true (g_file_get_contents (path, &csv, NULL, NULL));
+  lines = g_strsplit (csv, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 1 + 4 + 1); /* header, 4 minutes, trailing "" */
+  g_assert_true (g_str_has_prefix (lines[1], "1,0,relay_measured,"));
+  g_assert_true (g_str_has_suffix (lines[1], ",10"));
+  f = fopen (path, "w");
+  g_assert_cmpint (kmg_ctl_export_session (fx->t->db, 999, f), ==, 2);
+  fclose (f);
+  g_unlink (path);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+#define ADD(path, fn) g_test_add ("/billing/" path, Fx, NULL, fx_setup, fn, fx_teardown)
+  ADD ("ledger/transfer-balances", test_transfer_balances);
+  ADD ("ledger/idempotency", test_idempotency);
+  ADD ("ledger/never-negative", test_never_negative);
+  ADD ("ledger/idempotent-charge", test_idempotent_charge);
+  ADD ("ledger/refund", test_refund);
+  ADD ("ledger/grant-reason", test_grant_reason);
+  ADD ("engine/flow-until-insufficient", test_engine_flow);
+  ADD ("engine/batch-one-commit", test_batch_one_commit);
+  ADD ("engine/end-charges-due", test_end_charges_due);
+  ADD ("engine/recover", test_recover);
+  ADD ("audit/tamper-amount", test_tamper_amount);
+  ADD ("audit/tamper-rehashed-and-deleted", test_tamper_rehashed);
+  ADD ("audit/tamper-evidence", test_tamper_evidence);
+  ADD ("ratings/rules", test_ratings);
+  ADD ("wallet/paging", test_wallet_paging);
+  ADD ("ctl/export-csv", test_export_csv);
+#undef ADD
+  return g_test_run ();
+}

@@ -1,0 +1,19 @@
+/* ctl-billing.h — kamegorctl's billing commands: audit, grant, export of a session's evidence.
+ * Each returns the process exit code: 0 success, 1 audit failed, 2 error (message on stderr). */
+#pragma once
+
+#include <stdio.h>
+
+#include "kmg-db.h"
+
+G_BEGIN_DECLS
+
+/* `kamegorctl audit [--json]`: read-only; prints the report to stdout. 0 = ledger verified. */
+int kmg_ctl_audit (KmgDb *db, gboolean json);
+/* `kamegorctl grant USER AMOUNT REASON`: credits from the external account, recorded as an
+ * admin action done from the command line. */
+int kmg_ctl_grant (KmgDb *db, gint64 user, gint64 amount, const char *reason);
+/* `kamegorctl export-session ID`: the session's measured minutes as CSV on @out. */
+int kmg_ctl_export_session (KmgDb *db, gint64 session_id, FILE *out);
+
+G_END_DECLS
