@@ -3,6 +3,7 @@
 
 #include "kmg-api-error.h"
 
+#include "kmg-accounts-error.h"
 #include "kmg-db.h"
 #include "kmg-json.h"
 
@@ -23,6 +24,20 @@ static const Row rows[] = {
   { kmg_json_error_quark, KMG_JSON_ERROR_RANGE, 400, "out_of_range" },
   { kmg_db_error_quark, KMG_DB_ERROR_CONSTRAINT, 409, "conflict" },
   { kmg_db_error_quark, KMG_DB_ERROR_BUSY, 503, "busy" },
+  { kmg_accounts_error_quark, KMG_ACCOUNTS_ERROR_INVALID_USERNAME, 400, "invalid_username" },
+  { kmg_accounts_error_quark, KMG_ACCOUNTS_ERROR_INVALID_PASSWORD, 400, "invalid_password" },
+  { kmg_accounts_error_quark, KMG_ACCOUNTS_ERROR_USERNAME_TAKEN, 409, "username_taken" },
+  { kmg_accounts_error_quark, KMG_ACCOUNTS_ERROR_INVALID_CREDENTIALS, 401, "invalid_credentials" },
+  { kmg_accounts_error_quark, KMG_ACCOUNTS_ERROR_RATE_LIMITED, 429, "rate_limited" },
+  { kmg_accounts_error_quark, KMG_ACCOUNTS_ERROR_BANNED, 403, "banned" },
+  { kmg_accounts_error_quark, KMG_ACCOUNTS_ERROR_NOT_FOUND, 404, "not_found" },
+  { kmg_accounts_error_quark, KMG_ACCOUNTS_ERROR_INVALID_VALUE, 400, "invalid_value" },
+  { kmg_accounts_error_quark, KMG_ACCOUNTS_ERROR_CONSENT_REQUIRED, 400, "consent_required" },
+  { kmg_accounts_error_quark, KMG_ACCOUNTS_ERROR_BAD_PICTURE, 415, "bad_picture" },
+  { kmg_accounts_error_quark, KMG_ACCOUNTS_ERROR_PICTURE_TOO_LARGE, 413, "body_too_large" },
+  { kmg_accounts_error_quark, KMG_ACCOUNTS_ERROR_BUSY, 503, "busy" },
+  { kmg_accounts_error_quark, KMG_ACCOUNTS_ERROR_UNAUTHORIZED, 401, "unauthorized" },
+  { kmg_accounts_error_quark, KMG_ACCOUNTS_ERROR_CLOSED, 503, "unavailable" },
 };
 
 KmgApiError

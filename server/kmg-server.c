@@ -3,6 +3,8 @@
 
 #include "kmg-server.h"
 
+#include "kmg-accounts.h"
+#include "kmg-routes-accounts.h"
 #include "kmg-routes-ops.h"
 
 #include <glib/gstdio.h>
@@ -50,6 +52,22 @@ port_of (SoupServer *server)
   return addr ? g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (addr)) : 0;
 }
 
+static gboolean
+start_accounts (KmgApp *app, GError **error)
+{
+  const KmgConfig *c = app->config;
+  KmgAccountsConfig cfg;
+
+  kmg_accounts_config_init (&cfg);
+  cfg.max_concurrent_hashes = c->max_concurrent_hashes;
+  cfg.token_ttl_s = c->token_ttl_s;
+  cfg.login_per_user_per_5min = c->login_per_user_per_5min;
+  cfg.login_per_addr_per_5min = c->login_per_addr_per_5min;
+  cfg.picture_max_bytes = c->picture_max_bytes;
+  app->accounts = kmg_accounts_new (app->db, c->data_dir, &cfg, error);
+  return app->accounts != NULL;
+}
+
 KmgServer *
 kmg_server_new (KmgConfig *config, GError **error)
 {
@@ -83,7 +101,13 @@ kmg_server_new (KmgConfig *config, GError **error)
   else
     app->admin_router = app->router;
 
+  if (!start_accounts (app, error))
+    return NULL;
+
   kmg_routes_ops_register (app->router, app);
+  kmg_routes_accounts_register (app->router, app);
+  if (app->admin_router != app->router)
+    kmg_router_set_auth (app->admin_router, kmg_routes_accounts_auth, app);
 
   app->http = listen_on (config->listen, error);
   if (app->http == NULL)
@@ -116,6 +140,7 @@ kmg_server_free (KmgServer *self)
   if (app->admin_router != app->router)
     kmg_router_free (app->admin_router);
   kmg_router_free (app->router);
+  kmg_accounts_free (app->accounts);
   kmg_metrics_free (app->metrics);
   kmg_db_close (app->db);
   kmg_config_free (app->config);
