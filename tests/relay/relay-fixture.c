@@ -120,7 +120,9 @@ buyer_on_pad_added (GstElement *webrtc, GstPad *pad, gpointer user_data)
 
   if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC)
     return;
-  GstElement *dec = gst_parse_bin_from_description ("rtpvp8depay ! vp8dec ! fakesink name=out sync=false async=false",
+  GstElement *dec = gst_parse_bin_from_description (peer->fx->count_only
+                                                    ? "fakesink name=out sync=false async=false"
+                                                    : "rtpvp8depay ! vp8dec ! fakesink name=out sync=false async=false",
                                                     TRUE, NULL);
   g_assert_nonnull (dec);
   gst_bin_add (GST_BIN (peer->pipeline), dec);
@@ -275,11 +277,13 @@ relay_fixture_clear (RelayFixture *fx)
 static void
 start_seller (RelayFixture *fx, KmgRelayLeg *seller_leg)
 {
-  fx->seller = peer_new (fx, "seller",
-      "videotestsrc is-live=true pattern=ball ! video/x-raw,width=160,height=120,framerate=15/1 "
-      "! vp8enc deadline=1 keyframe-max-dist=60 ! rtpvp8pay pt=97 "
+  g_autofree char *launch = g_strdup_printf (
+      "videotestsrc is-live=true %s keyframe-max-dist=60 ! rtpvp8pay pt=97 "
       "! application/x-rtp,media=video,encoding-name=VP8,payload=97,clock-rate=90000 "
-      "! webrtcbin name=w latency=0");
+      "! webrtcbin name=w latency=0",
+      fx->seller_video != NULL ? fx->seller_video
+                               : "pattern=ball ! video/x-raw,width=160,height=120,framerate=15/1 ! vp8enc deadline=1");
+  fx->seller = peer_new (fx, "seller", launch);
   fx->seller->leg = seller_leg;
   g_signal_connect (fx->seller->webrtc, "on-negotiation-needed", G_CALLBACK (seller_on_negotiation_needed),
                     fx->seller);

@@ -32,6 +32,8 @@ struct _RelayFixture
   TestPeer *seller;
   GPtrArray *buyers; /* TestPeer */
   KmgRelayLegState seller_state;
+  gboolean count_only; /* buyers count RTP without decoding (load runs) */
+  const char *seller_video; /* raw caps + encoder options override (load runs); NULL = tiny */
 };
 
 void relay_fixture_init (RelayFixture *fx, KmgRelayConfig *config);
