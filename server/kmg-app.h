@@ -12,8 +12,12 @@
 G_BEGIN_DECLS
 
 typedef struct _KmgAccounts KmgAccounts;
+typedef struct _KmgSignaling KmgSignaling;
+typedef struct _KmgMap KmgMap;
+typedef struct _KmgRealtime KmgRealtime;
+typedef struct _KmgApp KmgApp;
 
-typedef struct _KmgApp
+struct _KmgApp
 {
   KmgConfig *config;
   KmgDb *db;
@@ -26,6 +30,15 @@ typedef struct _KmgApp
   gint64 started_at_us;
 
   KmgAccounts *accounts;
-} KmgApp;
+  KmgSignaling *signaling;
+  KmgMap *map;
+  KmgRealtime *realtime;
+
+  /* Hooks between modules, set by the server wiring (may be NULL). presence_changed's state and
+   * reason arguments are KmgPresenceState / KmgPresenceReason. */
+  void (*on_presence_changed) (KmgApp *app, gint64 user_id, int old_state, int new_state,
+                               int reason);
+  void (*on_connection_closed) (KmgApp *app, guint64 conn_id, gint64 user_id);
+};
 
 G_END_DECLS

@@ -5,6 +5,7 @@
 
 #include "kmg-accounts.h"
 #include "kmg-routes-accounts.h"
+#include "kmg-realtime.h"
 #include "kmg-routes-ops.h"
 
 #include <glib/gstdio.h>
@@ -113,6 +114,10 @@ kmg_server_new (KmgConfig *config, GError **error)
   if (app->http == NULL)
     return NULL;
   kmg_router_attach (app->router, app->http, "/");
+  app->realtime = kmg_realtime_new (app, error);
+  if (app->realtime == NULL)
+    return NULL;
+  kmg_routes_map_register (app->router, app);
   if (app->admin_router != app->router)
     {
       app->admin_http = listen_on (config->admin_listen, error);
@@ -131,6 +136,7 @@ kmg_server_free (KmgServer *self)
   if (self == NULL)
     return;
   app = &self->app;
+  g_clear_pointer (&app->realtime, kmg_realtime_free);
   if (app->http)
     soup_server_disconnect (app->http);
   if (app->admin_http)

@@ -1,0 +1,444 @@
+/* kmg-realtime.c — wires the WebSocket hub, presence and the live map together.
+ * Precise fixes stay in this file's table (memory only); the map and every output see displayed
+ * positions. Nothing here logs a position. */
+
+#include "kmg-realtime.h"
+
+#include "kmg-accounts.h"
+#include "kmg-json.h"
+#include "kmg-map.h"
+#include "kmg-ratings.h"
+#include "kmg-signaling.h"
+
+#include <math.h>
+
+typedef struct
+{
+  gboolean has_fix;
+  double lat, lon;          /* precise: never leaves this struct except into kmg_map_update_seller */
+  gboolean hidden;
+  KmgMapProfile *profile;
+  gint64 profile_at_ms;
+} Seller;
+
+struct _KmgRealtime
+{
+  KmgApp *app;
+  GHashTable *sellers; /* user id → Seller */
+};
+
+static void
+seller_free (gpointer p)
+{
+  Seller *s = p;
+  g_clear_pointer (&s->profile, kmg_map_profile_unref);
+  /* Overwrite the fix so a later heap dump does not hold it. */
+  s->lat = s->lon = 0;
+  g_free (s);
+}
+
+static gint64
+now_ms (void)
+{
+  return g_get_monotonic_time () / 1000;
+}
+
+static Seller *
+seller_get (KmgRealtime *rt, gint64 user_id)
+{
+  Seller *s = g_hash_table_lookup (rt->sellers, &user_id);
+
+  if (s == NULL)
+    {
+      gint64 *key = g_new (gint64, 1);
+      *key = user_id;
+      s = g_new0 (Seller, 1);
+      g_hash_table_insert (rt->sellers, key, s);
+    }
+  return s;
+}
+
+/* Marker data is read from the database at most once a minute per seller, or when told. */
+static KmgMapProfile *
+seller_profile (KmgRealtime *rt, gint64 user_id, Seller *s)
+{
+  g_autoptr (KmgUser) user = NULL;
+  g_autofree char *picture = NULL;
+  KmgReputation rep = { 0 };
+
+  if (s->profile != NULL && now_ms () - s->profile_at_ms < 60000)
+    return s->profile;
+  user = kmg_accounts_get_user (rt->app->accounts, user_id, NULL);
+  if (user == NULL)
+    return s->profile;
+  kmg_ratings_seller_summary (rt->app->db, user_id, &rep, NULL);
+  picture = kmg_accounts_picture_url (user->picture_id);
+  g_clear_pointer (&s->profile, kmg_map_profile_unref);
+  s->profile = kmg_map_profile_new (user->username, picture, rep.average, rep.count);
+  s->profile_at_ms = now_ms ();
+  return s->profile;
+}
+
+static void
+publish_change (KmgRealtime *rt, const KmgMapChange *c)
+{
+  KmgLatLon points[2];
+  guint n = 0;
+
+  if (c->was_visible)
+    points[n++] = (KmgLatLon) { c->old_lat, c->old_lon };
+  if (c->is_visible)
+    points[n++] = (KmgLatLon) { c->lat, c->lon };
+  if (n > 0)
+    kmg_signaling_map_changed (rt->app->signaling, points, n);
+}
+
+/* Puts the seller where presence and its last fix say, or takes it off the map. */
+static void
+sync_seller (KmgRealtime *rt, gint64 user_id)
+{
+  KmgPresenceState state = kmg_signaling_get_state (rt->app->signaling, user_id);
+  Seller *s = g_hash_table_lookup (rt->sellers, &user_id);
+  KmgMapChange change = { 0 };
+  g_autoptr (GError) error = NULL;
+
+  if (s == NULL || !s->has_fix || state == KMG_PRESENCE_OFFLINE)
+    {
+      if (kmg_map_remove_seller (rt->app->map, user_id, &change))
+        publish_change (rt, &change);
+      return;
+    }
+  if (!kmg_map_update_seller (rt->app->map, user_id, s->lat, s->lon,
+                              state == KMG_PRESENCE_STREAMING ? KMG_MAP_STATUS_STREAMING
+                                                              : KMG_MAP_STATUS_ONLINE,
+                              s->hidden, seller_profile (rt, user_id, s), now_ms (), &change,
+                              &error))
+    {
+      g_warning ("map update for a seller failed: %s", error->message);
+      return;
+    }
+  publish_change (rt, &change);
+}
+
+static gboolean
+on_authenticate (const char *token, KmgSignalingAuth *out, gpointer user_data)
+{
+  KmgRealtime *rt = user_data;
+  KmgAccountsAuth auth;
+  g_autoptr (KmgUser) user = NULL;
+
+  if (!kmg_accounts_authenticate (rt->app->accounts, token, g_get_real_time () / G_USEC_PER_SEC,
+                                  &auth))
+    return FALSE;
+  user = kmg_accounts_get_user (rt->app->accounts, auth.user_id, NULL);
+  if (user == NULL)
+    return FALSE;
+  out->user_id = user->id;
+  out->is_seller = user->is_seller;
+  out->banned = user->banned;
+  return TRUE;
+}
+
+static void
+on_location (gint64 user_id, gboolean is_seller, double lat, double lon, double accuracy,
+             gpointer user_data)
+{
+  KmgRealtime *rt = user_data;
+  Seller *s;
+
+  if (!is_seller)
+    return; /* buyers' positions are not needed: keep nothing */
+  s = seller_get (rt, user_id);
+  s->has_fix = TRUE;
+  s->lat = lat;
+  s->lon = lon;
+  sync_seller (rt, user_id);
+}
+
+static void
+on_presence_changed (gint64 user_id, KmgPresenceState old_state, KmgPresenceState new_state,
+                     KmgPresenceReason reason, gpointer user_data)
+{
+  KmgRealtime *rt = user_data;
+
+  sync_seller (rt, user_id);
+  if (new_state == KMG_PRESENCE_OFFLINE)
+    g_hash_table_remove (rt->sellers, &user_id);
+  if (rt->app->on_presence_changed)
+    rt->app->on_presence_changed (rt->app, user_id, (int) old_state, (int) new_state, (int) reason);
+}
+
+static JsonObject *
+item_to_json (const KmgMapItem *it)
+{
+  JsonObject *o = json_object_new ();
+
+  json_object_set_string_member (o, "id", it->id);
+  json_object_set_string_member (o, "kind", it->kind == KMG_MAP_ITEM_CLUSTER ? "cluster" : "marker");
+  json_object_set_double_member (o, "lat", it->lat);
+  json_object_set_double_member (o, "lon", it->lon);
+  if (it->kind == KMG_MAP_ITEM_CLUSTER)
+    {
+      json_object_set_int_member (o, "count", it->count);
+      json_object_set_int_member (o, "streaming_count", it->streaming_count);
+      return o;
+    }
+  json_object_set_int_member (o, "user_id", it->user_id);
+  json_object_set_string_member (o, "status",
+                                 it->status == KMG_MAP_STATUS_STREAMING ? "streaming" : "online");
+  if (it->profile)
+    {
+      json_object_set_string_member (o, "username", it->profile->username);
+      if (it->profile->picture_url)
+        json_object_set_string_member (o, "picture_url", it->profile->picture_url);
+      else
+        json_object_set_null_member (o, "picture_url");
+      json_object_set_double_member (o, "rating", round (it->profile->rating * 100) / 100);
+      json_object_set_int_member (o, "rating_count", it->profile->rating_count);
+    }
+  return o;
+}
+
+static JsonArray *
+query_json (KmgRealtime *rt, double south, double west, double north, double east, int zoom,
+            gboolean *truncated, GError **error)
+{
+  KmgMapViewport vp;
+  g_autoptr (KmgMapResult) res = NULL;
+  JsonArray *items;
+
+  if (!kmg_map_viewport_init (&vp, south, west, north, east, zoom, error))
+    return NULL;
+  res = kmg_map_query (rt->app->map, &vp, 0);
+  items = json_array_sized_new (res->n_items);
+  for (guint i = 0; i < res->n_items; i++)
+    json_array_add_object_element (items, item_to_json (&res->items[i]));
+  if (truncated)
+    *truncated = res->truncated;
+  return items;
+}
+
+static JsonArray *
+on_map_query (const KmgBbox *bbox, int zoom, gpointer user_data, GError **error)
+{
+  return query_json (user_data, bbox->south, bbox->west, bbox->north, bbox->east, zoom, NULL,
+                     error);
+}
+
+static gboolean
+on_can_watch (gint64 viewer_id, gint64 seller_id, gpointer user_data, GError **error)
+{
+  KmgRealtime *rt = user_data;
+  g_autoptr (KmgUser) user = kmg_accounts_get_user (rt->app->accounts, seller_id, NULL);
+
+  if (user == NULL || !user->is_seller || user->banned)
+    {
+      g_set_error (error, KMG_SIGNALING_ERROR, KMG_SIGNALING_ERROR_NOT_FOUND, "no such seller");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+on_connection_closed (guint64 conn_id, gint64 user_id, gpointer user_data)
+{
+  KmgRealtime *rt = user_data;
+
+  if (rt->app->on_connection_closed)
+    rt->app->on_connection_closed (rt->app, conn_id, user_id);
+}
+
+/* {"type":"map.visibility","hidden":true}: a seller hides its marker without going offline. */
+static void
+on_visibility (KmgSignaling *sig, guint64 conn_id, gint64 user_id, JsonNode *ref, JsonObject *msg,
+               gpointer user_data)
+{
+  KmgRealtime *rt = user_data;
+  static const char *const allowed[] = { "type", "ref", "hidden", NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) body = json_object_new ();
+  gboolean hidden = FALSE;
+  Seller *s;
+
+  if (!kmg_json_check_fields (msg, allowed, &error)
+      || !kmg_json_get_bool (msg, "hidden", TRUE, &hidden, &error))
+    {
+      kmg_signaling_reply_gerror (sig, conn_id, ref, error);
+      return;
+    }
+  s = seller_get (rt, user_id);
+  s->hidden = hidden;
+  sync_seller (rt, user_id);
+  json_object_set_boolean_member (body, "hidden", hidden);
+  kmg_signaling_reply (sig, conn_id, ref, "map.visibility", body);
+}
+
+static void
+collect (KmgMetrics *m, gpointer user_data)
+{
+  KmgRealtime *rt = user_data;
+
+  kmg_metrics_set (m, "kamegor_map_sellers", "status=\"visible\"",
+                   kmg_map_get_n_visible (rt->app->map));
+  kmg_metrics_set (m, "kamegor_map_sellers", "status=\"streaming\"",
+                   kmg_map_get_n_streaming (rt->app->map));
+}
+
+KmgRealtime *
+kmg_realtime_new (KmgApp *app, GError **error)
+{
+  const KmgConfig *c = app->config;
+  g_autoptr (KmgRealtime) rt = g_new0 (KmgRealtime, 1);
+  KmgMapConfig mcfg;
+  KmgSignalingConfig scfg;
+  KmgSignalingCallbacks cb = {
+    .authenticate = on_authenticate,
+    .presence_changed = on_presence_changed,
+    .location = on_location,
+    .map_query = on_map_query,
+    .can_watch = on_can_watch,
+    .connection_closed = on_connection_closed,
+  };
+
+  rt->app = app;
+  rt->sellers = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, seller_free);
+
+  kmg_map_config_init (&mcfg);
+  mcfg.online_precision = c->online_precision;
+  mcfg.streaming_decimals = c->streaming_decimals;
+  mcfg.max_items = c->max_items;
+  mcfg.min_update_ms = 0; /* the hub already refuses fixes closer than map.min_update_s */
+  app->map = kmg_map_new (&mcfg, error);
+  if (app->map == NULL)
+    return NULL;
+
+  kmg_signaling_config_init (&scfg);
+  scfg.allowed_origins = c->allowed_origins;
+  scfg.max_message_bytes = c->ws_max_message_bytes;
+  scfg.messages_per_s = c->ws_messages_per_s;
+  scfg.burst = c->ws_burst;
+  scfg.ping_ms = c->ping_s * 1000;
+  scfg.grace_ms = c->grace_s * 1000;
+  scfg.min_location_ms = c->min_update_s * 1000;
+  scfg.flush_ms = c->flush_ms;
+  scfg.max_connections = c->ws_max_connections;
+  scfg.metrics = app->metrics;
+  app->signaling = kmg_signaling_new (app->http, &scfg, &cb, rt);
+  kmg_signaling_add_handler (app->signaling, "map.visibility", on_visibility, rt);
+
+  kmg_metrics_declare (app->metrics, "kamegor_map_sellers", KMG_METRIC_GAUGE,
+                       "Sellers on the map (visible), and how many of them stream", NULL, 0);
+  kmg_metrics_add_collector (app->metrics, collect, rt);
+  return g_steal_pointer (&rt);
+}
+
+void
+kmg_realtime_free (KmgRealtime *rt)
+{
+  if (rt == NULL)
+    return;
+  g_clear_pointer (&rt->app->signaling, kmg_signaling_free);
+  g_clear_pointer (&rt->app->map, kmg_map_free);
+  g_clear_pointer (&rt->sellers, g_hash_table_unref);
+  g_free (rt);
+}
+
+void
+kmg_realtime_user_changed (KmgRealtime *rt, gint64 user_id)
+{
+  g_autoptr (KmgUser) user = kmg_accounts_get_user (rt->app->accounts, user_id, NULL);
+  Seller *s = g_hash_table_lookup (rt->sellers, &user_id);
+
+  if (user == NULL)
+    return;
+  kmg_signaling_set_seller (rt->app->signaling, user_id, user->is_seller && !user->banned);
+  if (s != NULL)
+    s->profile_at_ms = G_MININT64 / 2; /* re-read marker data */
+  if (!user->is_seller && s != NULL)
+    s->has_fix = FALSE;
+  sync_seller (rt, user_id);
+}
+
+void
+kmg_realtime_user_banned (KmgRealtime *rt, gint64 user_id)
+{
+  KmgMapChange change = { 0 };
+
+  if (kmg_map_remove_seller (rt->app->map, user_id, &change))
+    publish_change (rt, &change);
+  g_hash_table_remove (rt->sellers, &user_id);
+  kmg_signaling_stop_live (rt->app->signaling, user_id);
+  kmg_signaling_disconnect_user (rt->app->signaling, user_id, KMG_WS_CLOSE_BANNED, "banned");
+}
+
+const char *
+kmg_realtime_status (KmgRealtime *rt, gint64 user_id)
+{
+  switch (kmg_signaling_get_state (rt->app->signaling, user_id))
+    {
+    case KMG_PRESENCE_STREAMING:
+      return "streaming";
+    case KMG_PRESENCE_ONLINE:
+      return "online";
+    default:
+      return "offline";
+    }
+}
+
+/* GET /api/v1/map?south=&west=&north=&east=&zoom= — the same items a map.subscribe snapshot has. */
+static gboolean
+query_double (KmgHttpRequest *req, const char *name, double *out)
+{
+  const char *v = kmg_http_request_query (req, name);
+  char *end = NULL;
+
+  if (v == NULL || *v == '\0')
+    {
+      kmg_http_reply_error (req, 400, "missing_field", "query parameter '%s' is required", name);
+      return FALSE;
+    }
+  *out = g_ascii_strtod (v, &end);
+  if (end == v || *end != '\0' || !isfinite (*out))
+    {
+      kmg_http_reply_error (req, 400, "bad_type", "query parameter '%s' must be a number", name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+get_map (KmgHttpRequest *req, gpointer user_data)
+{
+  KmgApp *app = user_data;
+  double s, w, n, e, z;
+  gboolean truncated = FALSE;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonArray) items = NULL;
+  g_autoptr (JsonObject) out = NULL;
+
+  if (!query_double (req, "south", &s) || !query_double (req, "west", &w)
+      || !query_double (req, "north", &n) || !query_double (req, "east", &e)
+      || !query_double (req, "zoom", &z))
+    return;
+  if (z != floor (z) || z < 0 || z > 22)
+    {
+      kmg_http_reply_error (req, 400, "out_of_range", "zoom must be an integer from 0 to 22");
+      return;
+    }
+  items = query_json (app->realtime, s, w, n, e, (int) z, &truncated, &error);
+  if (items == NULL)
+    {
+      kmg_http_reply_error (req, 400, "bad_viewport", "%s", error->message);
+      return;
+    }
+  out = json_object_new ();
+  json_object_set_array_member (out, "items", json_array_ref (items));
+  json_object_set_boolean_member (out, "truncated", truncated);
+  kmg_http_reply_object (req, 200, out);
+}
+
+void
+kmg_routes_map_register (KmgRouter *router, KmgApp *app)
+{
+  kmg_router_add (router, "GET", "/api/v1/map", KMG_ROUTE_PUBLIC, 0, get_map, app);
+}
