@@ -2,6 +2,7 @@
  * server/ is the only place that wires modules together; routes receive this object, never globals. */
 #pragma once
 
+#include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
 #include "kmg-config.h"
@@ -39,6 +40,10 @@ struct _KmgApp
   void (*on_presence_changed) (KmgApp *app, gint64 user_id, int old_state, int new_state,
                                int reason);
   void (*on_connection_closed) (KmgApp *app, guint64 conn_id, gint64 user_id);
+  /* A user's profile, picture or seller flag changed. */
+  void (*on_user_changed) (KmgApp *app, gint64 user_id);
+  /* Adds live status, rating summary and history to a public seller profile. */
+  void (*decorate_seller) (KmgApp *app, gint64 seller_id, JsonObject *profile);
 };
 
 G_END_DECLS

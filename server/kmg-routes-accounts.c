@@ -224,9 +224,13 @@ route_me_patch (KmgHttpRequest *req, gpointer user_data)
                                     now_s (), &error);
   kmg_profile_patch_clear (&patch);
   if (!ok)
-    kmg_http_reply_gerror (req, error);
-  else
-    reply_me (req, app);
+    {
+      kmg_http_reply_gerror (req, error);
+      return;
+    }
+  if (app->on_user_changed)
+    app->on_user_changed (app, kmg_http_request_auth (req)->user_id);
+  reply_me (req, app);
 }
 
 static void
@@ -241,9 +245,13 @@ route_picture_put (KmgHttpRequest *req, gpointer user_data)
   id = kmg_accounts_set_picture (app->accounts, kmg_http_request_auth (req)->user_id, body,
                                  now_s (), &error);
   if (id == NULL)
-    kmg_http_reply_gerror (req, error);
-  else
-    reply_me (req, app);
+    {
+      kmg_http_reply_gerror (req, error);
+      return;
+    }
+  if (app->on_user_changed)
+    app->on_user_changed (app, kmg_http_request_auth (req)->user_id);
+  reply_me (req, app);
 }
 
 static void
@@ -274,9 +282,13 @@ route_seller_get (KmgHttpRequest *req, gpointer user_data)
     return;
   profile = kmg_accounts_seller_profile (app->accounts, id, &error);
   if (profile == NULL)
-    kmg_http_reply_gerror (req, error);
-  else
-    kmg_http_reply_object (req, 200, profile);
+    {
+      kmg_http_reply_gerror (req, error);
+      return;
+    }
+  if (app->decorate_seller)
+    app->decorate_seller (app, id, profile);
+  kmg_http_reply_object (req, 200, profile);
 }
 
 void
