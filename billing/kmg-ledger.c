@@ -15,6 +15,7 @@ struct _KmgLedger
   gint64 tail_id;                   /* last transfer id in this transaction */
   char tail_hash[KMG_HASH_HEX_LEN + 1];
   GString *buf;                     /* canonical text scratch */
+  gint64 platform_due;              /* fees of the current charge batch, credited once */
 };
 
 typedef struct
@@ -704,10 +705,10 @@ charge_one (KmgLedger *l, KmgMinuteCharge *c, gint64 now_ms, GError **error)
   if (!debit_account (l, c->buyer_id, c->price, error)
       || (share > 0 && (!credit_account (l, c->seller_id, share, error)
                         || !insert_row (l, &seller_leg, now_ms, NULL, error)))
-      || (fee > 0 && (!credit_account (l, KMG_ACCOUNT_PLATFORM, fee, error)
-                      || !insert_row (l, &fee_leg, now_ms, NULL, error)))
+      || (fee > 0 && !insert_row (l, &fee_leg, now_ms, NULL, error))
       || !insert_evidence (l, c->session_id, &c->evidence, now_ms, error))
     return FALSE;
+  l->platform_due += fee;
   c->balance_after = balance - c->price;
   c->status = KMG_CHARGE_OK;
   return TRUE;
@@ -718,6 +719,8 @@ kmg_ledger_charge_minutes_in_txn (KmgLedger *l, KmgMinuteCharge *charges, guint 
                                   gint64 now_ms, GError **error)
 {
   g_return_val_if_fail (l->in_txn, FALSE);
+  /* The platform row would be rewritten by every charge of a tick: credit its total once. */
+  l->platform_due = 0;
   for (guint i = 0; i < n; i++)
     {
       if (charges[i].price < KMG_PRICE_MIN || charges[i].price > KMG_PRICE_MAX
@@ -733,7 +736,7 @@ kmg_ledger_charge_minutes_in_txn (KmgLedger *l, KmgMinuteCharge *charges, guint 
           return FALSE;
         }
     }
-  return TRUE;
+  return l->platform_due == 0 || credit_account (l, KMG_ACCOUNT_PLATFORM, l->platform_due, error);
 }
 
 gboolean

@@ -62,7 +62,6 @@ CREATE TABLE transfers (
 );
 CREATE INDEX transfers_debit ON transfers (debit_account, id);
 CREATE INDEX transfers_credit ON transfers (credit_account, id);
-CREATE INDEX transfers_session ON transfers (session_id) WHERE session_id IS NOT NULL;
 -- At most one charge leg per (session, minute, receiving account).
 CREATE UNIQUE INDEX transfers_charge_once
   ON transfers (session_id, minute_index, credit_account) WHERE kind = 'charge';
