@@ -4,6 +4,7 @@
 #include "kmg-api-error.h"
 
 #include "kmg-accounts-error.h"
+#include "kmg-billing-types.h"
 #include "kmg-db.h"
 #include "kmg-json.h"
 
@@ -38,6 +39,16 @@ static const Row rows[] = {
   { kmg_accounts_error_quark, KMG_ACCOUNTS_ERROR_BUSY, 503, "busy" },
   { kmg_accounts_error_quark, KMG_ACCOUNTS_ERROR_UNAUTHORIZED, 401, "unauthorized" },
   { kmg_accounts_error_quark, KMG_ACCOUNTS_ERROR_CLOSED, 503, "unavailable" },
+  { kmg_billing_error_quark, KMG_BILLING_ERROR_INVALID, 400, "invalid_value" },
+  { kmg_billing_error_quark, KMG_BILLING_ERROR_INSUFFICIENT_CREDITS, 402, "insufficient_credits" },
+  { kmg_billing_error_quark, KMG_BILLING_ERROR_IDEMPOTENCY_CONFLICT, 409, "idempotency_conflict" },
+  { kmg_billing_error_quark, KMG_BILLING_ERROR_NOT_FOUND, 404, "not_found" },
+  { kmg_billing_error_quark, KMG_BILLING_ERROR_FORBIDDEN, 403, "forbidden" },
+  { kmg_billing_error_quark, KMG_BILLING_ERROR_BAD_SIGNATURE, 401, "bad_signature" },
+  { kmg_billing_error_quark, KMG_BILLING_ERROR_STALE, 401, "stale_timestamp" },
+  { kmg_billing_error_quark, KMG_BILLING_ERROR_NOT_RATEABLE, 409, "not_rateable" },
+  { kmg_billing_error_quark, KMG_BILLING_ERROR_ALREADY_RATED, 409, "already_rated" },
+  { kmg_billing_error_quark, KMG_BILLING_ERROR_SESSION_ENDED, 409, "session_ended" },
 };
 
 KmgApiError

@@ -16,6 +16,7 @@ typedef struct _KmgAccounts KmgAccounts;
 typedef struct _KmgSignaling KmgSignaling;
 typedef struct _KmgMap KmgMap;
 typedef struct _KmgRealtime KmgRealtime;
+typedef struct _KmgBilling KmgBilling;
 typedef struct _KmgApp KmgApp;
 
 struct _KmgApp
@@ -34,6 +35,8 @@ struct _KmgApp
   KmgSignaling *signaling;
   KmgMap *map;
   KmgRealtime *realtime;
+  KmgBilling *billing;
+  guint billing_tick;
 
   /* Hooks between modules, set by the server wiring (may be NULL). presence_changed's state and
    * reason arguments are KmgPresenceState / KmgPresenceReason. */
@@ -44,6 +47,10 @@ struct _KmgApp
   void (*on_user_changed) (KmgApp *app, gint64 user_id);
   /* Adds live status, rating summary and history to a public seller profile. */
   void (*decorate_seller) (KmgApp *app, gint64 seller_id, JsonObject *profile);
+  /* Is @seller_id a public seller (a seller, not banned)? */
+  gboolean (*seller_exists) (KmgApp *app, gint64 seller_id);
+  /* Billing ended a session (e.g. insufficient_credits): stop its media now. */
+  void (*on_billing_ended) (KmgApp *app, gint64 session_id, const char *reason);
 };
 
 G_END_DECLS

@@ -6,6 +6,7 @@
 #include "kmg-accounts.h"
 #include "kmg-routes-accounts.h"
 #include "kmg-realtime.h"
+#include "kmg-routes-billing.h"
 #include "kmg-routes-ops.h"
 
 #include <glib/gstdio.h>
@@ -69,6 +70,19 @@ start_accounts (KmgApp *app, GError **error)
   return app->accounts != NULL;
 }
 
+static void
+on_user_changed (KmgApp *app, gint64 user_id)
+{
+  kmg_realtime_user_changed (app->realtime, user_id);
+}
+
+static gboolean
+seller_exists (KmgApp *app, gint64 seller_id)
+{
+  g_autoptr (KmgUser) user = kmg_accounts_get_user (app->accounts, seller_id, NULL);
+  return user != NULL && user->is_seller && !user->banned;
+}
+
 KmgServer *
 kmg_server_new (KmgConfig *config, GError **error)
 {
@@ -118,6 +132,12 @@ kmg_server_new (KmgConfig *config, GError **error)
   if (app->realtime == NULL)
     return NULL;
   kmg_routes_map_register (app->router, app);
+  if (!kmg_billing_wiring_start (app, error))
+    return NULL;
+  kmg_routes_billing_register (app->router, app);
+  app->decorate_seller = kmg_billing_decorate_seller;
+  app->on_user_changed = on_user_changed;
+  app->seller_exists = seller_exists;
   if (app->admin_router != app->router)
     {
       app->admin_http = listen_on (config->admin_listen, error);
@@ -136,6 +156,7 @@ kmg_server_free (KmgServer *self)
   if (self == NULL)
     return;
   app = &self->app;
+  kmg_billing_wiring_stop (app);
   g_clear_pointer (&app->realtime, kmg_realtime_free);
   if (app->http)
     soup_server_disconnect (app->http);
