@@ -90,6 +90,14 @@ kmg_accounts_dummy_hash (KmgAccounts *accounts)
   return g_once (&accounts->dummy_once, make_dummy_hash, NULL);
 }
 
+/* Thread function: only touches dummy_once, which g_once guards. */
+gpointer
+kmg_accounts_dummy_warmup (gpointer accounts)
+{
+  kmg_accounts_dummy_hash (accounts);
+  return NULL;
+}
+
 static gboolean main_stage (gpointer data);
 
 /* Pool thread. Only the job's own fields are touched; the instance is used for the dummy hash,

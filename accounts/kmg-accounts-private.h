@@ -26,6 +26,7 @@ struct _KmgAccounts
   KmgAccountsLink *link;
   /* Verified against when the username is unknown, so that path costs one real hash too. */
   GOnce dummy_once;
+  GThread *dummy_warmup; /* builds it at start, so the first unknown-user login is not slower */
 };
 
 /* Common statement helpers (kmg-accounts.c). */
@@ -44,6 +45,7 @@ gboolean kmg_accounts_consent_state (KmgAccounts *accounts, gint64 user_id, gboo
 
 /* Hashing (kmg-accounts-login.c). */
 const char *kmg_accounts_dummy_hash (KmgAccounts *accounts);
+gpointer kmg_accounts_dummy_warmup (gpointer accounts);
 /* GThreadPool function: @data is a GTask whose task data starts with a KmgHashJob. */
 void kmg_accounts_hash_worker (gpointer data, gpointer accounts);
 char *kmg_accounts_hash_password (const char *password, GError **error);

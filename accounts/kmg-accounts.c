@@ -63,6 +63,7 @@ kmg_accounts_new (KmgDb *db, const char *data_dir, const KmgAccountsConfig *cfg,
                                          (gint) cfg->max_concurrent_hashes, FALSE, error);
   if (a->hash_pool == NULL)
     return NULL;
+  a->dummy_warmup = g_thread_try_new ("kmg-pw-warmup", kmg_accounts_dummy_warmup, a, NULL);
   return g_steal_pointer (&a);
 }
 
@@ -79,6 +80,8 @@ kmg_accounts_free (KmgAccounts *accounts)
   /* Lets queued hashes finish; their main-context halves find the link cleared. */
   if (accounts->hash_pool != NULL)
     g_thread_pool_free (accounts->hash_pool, FALSE, TRUE);
+  if (accounts->dummy_warmup != NULL)
+    g_thread_join (accounts->dummy_warmup);
   kmg_rate_limit_free (accounts->login_by_user);
   kmg_rate_limit_free (accounts->login_by_addr);
   g_free ((char *) accounts->dummy_once.retval);

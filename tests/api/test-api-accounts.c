@@ -111,6 +111,8 @@ test_register_errors (Fixture *f, gconstpointer data)
 {
   g_autofree char *tok = register_user (f, "alice", NULL);
   g_autofree char *big = NULL;
+
+  g_assert_nonnull (tok);
   const char *reg = "/api/v1/auth/register";
 
   expect_error (f, "POST", reg, NULL, "{\"username\":\"ALICE\",\"password\":\"correct horse battery\"}",
