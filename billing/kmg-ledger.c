@@ -589,7 +589,8 @@ kmg_ledger_refund (KmgLedger *l, gint64 session_id, const char *reason, gint64 a
 }
 
 /* Claims minute c->evidence.minute_index of an active session whose price, fee and parties
- * match: the row's charged_minutes must be exactly that index, so minutes go in order. */
+ * match, if the buyer's balance covers it: the row's charged_minutes must be exactly that index,
+ * so minutes go in order and a minute already charged can never be claimed again. */
 static gboolean
 claim_session_minute (KmgLedger *l, const KmgMinuteCharge *c, gboolean *ok, GError **error)
 {
@@ -598,7 +599,8 @@ claim_session_minute (KmgLedger *l, const KmgMinuteCharge *c, gboolean *ok, GErr
     "UPDATE watch_sessions SET charged_minutes = charged_minutes + 1, "
     "delivered_seconds = MAX (delivered_seconds, ?7) "
     "WHERE id = ?1 AND ended_at IS NULL AND buyer_id = ?2 AND seller_id = ?3 "
-    "AND price_per_minute = ?4 AND fee_pct = ?5 AND charged_minutes = ?6",
+    "AND price_per_minute = ?4 AND fee_pct = ?5 AND charged_minutes = ?6 "
+    "AND (SELECT balance FROM accounts WHERE id = ?2) >= ?4",
     error);
   sqlite3_stmt *raw;
 
@@ -616,6 +618,33 @@ claim_session_minute (KmgLedger *l, const KmgMinuteCharge *c, gboolean *ok, GErr
     return FALSE;
   *ok = kmg_db_changes (l->db) == 1;
   return TRUE;
+}
+
+/* Debits the buyer (already known to cover it) and returns the new balance. */
+static gboolean
+debit_buyer (KmgLedger *l, gint64 buyer, gint64 price, gint64 *after, GError **error)
+{
+  g_autoptr (KmgDbStmt) st = kmg_db_prepare (
+    l->db,
+    "UPDATE accounts SET balance = balance - ?2 WHERE id = ?1 AND balance >= ?2 "
+    "RETURNING balance",
+    error);
+  int rc;
+
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (kmg_db_stmt_raw (st), 1, buyer);
+  sqlite3_bind_int64 (kmg_db_stmt_raw (st), 2, price);
+  if ((rc = kmg_db_step (st, error)) < 0)
+    return FALSE;
+  if (rc == SQLITE_ROW)
+    {
+      *after = sqlite3_column_int64 (kmg_db_stmt_raw (st), 0);
+      return TRUE;
+    }
+  g_set_error (error, KMG_BILLING_ERROR, KMG_BILLING_ERROR_INSUFFICIENT_CREDITS,
+               "account %" G_GINT64_FORMAT " cannot pay %" G_GINT64_FORMAT, buyer, price);
+  return FALSE;
 }
 
 static gboolean
@@ -651,10 +680,39 @@ insert_evidence (KmgLedger *l, gint64 session_id, const KmgMinuteEvidence *e, gi
   return kmg_db_step (st, error) >= 0;
 }
 
+/* Why a minute could not be claimed: already charged (replay or conflict), no money, or the
+ * session is not (or no longer) the one described. Only runs on the rare refused path. */
+static gboolean
+explain_refusal (KmgLedger *l, KmgMinuteCharge *c, const Spec *probe, GError **error)
+{
+  gint64 ignored = 0;
+
+  if (!kmg_ledger_balance (l, c->buyer_id, &c->balance_after, error))
+    return FALSE;
+  switch (find_by_key (l, probe, &ignored, error))
+    {
+    case KEY_ERROR:
+      return FALSE;
+    case KEY_SAME:
+      c->status = KMG_CHARGE_REPLAYED;
+      return TRUE;
+    case KEY_CONFLICT:
+      c->status = KMG_CHARGE_CONFLICT;
+      return TRUE;
+    case KEY_NEW:
+      break;
+    }
+  c->status = kmg_charge_decide (c->balance_after, c->price, 0, NULL)
+                  == KMG_CHARGE_DECISION_END_INSUFFICIENT
+                ? KMG_CHARGE_INSUFFICIENT
+                : KMG_CHARGE_NOT_ACTIVE;
+  return TRUE;
+}
+
 static gboolean
 charge_one (KmgLedger *l, KmgMinuteCharge *c, gint64 now_ms, GError **error)
 {
-  gint64 share, fee, balance = 0, ignored = 0;
+  gint64 share, fee;
   gint64 minute = c->evidence.minute_index;
   char k_seller[96], k_fee[96];
   gboolean claimed = FALSE;
@@ -670,46 +728,22 @@ charge_one (KmgLedger *l, KmgMinuteCharge *c, gint64 now_ms, GError **error)
   fee_leg = (Spec){ c->buyer_id, KMG_ACCOUNT_PLATFORM, fee, KMG_TRANSFER_CHARGE, k_fee, "",
                     c->session_id, minute };
   c->low_balance = FALSE;
-  /* The key (session, minute) is probed on the leg that always exists (price >= 1). */
-  switch (find_by_key (l, share > 0 ? &seller_leg : &fee_leg, &ignored, error))
-    {
-    case KEY_ERROR:
-      return FALSE;
-    case KEY_SAME:
-      c->status = KMG_CHARGE_REPLAYED;
-      return kmg_ledger_balance (l, c->buyer_id, &c->balance_after, error);
-    case KEY_CONFLICT:
-      c->status = KMG_CHARGE_CONFLICT;
-      return kmg_ledger_balance (l, c->buyer_id, &c->balance_after, error);
-    case KEY_NEW:
-      break;
-    }
-  if (!kmg_ledger_balance (l, c->buyer_id, &balance, error))
-    return FALSE;
-  c->balance_after = balance;
-  if (kmg_charge_decide (balance, c->price, c->low_balance_minutes, &c->low_balance)
-      == KMG_CHARGE_DECISION_END_INSUFFICIENT)
-    {
-      c->status = KMG_CHARGE_INSUFFICIENT;
-      return TRUE;
-    }
+  /* The claim is the idempotency gate: it succeeds once per (session, minute), and only when
+   * the balance covers the price. The key is probed only when it fails. */
   if (!claim_session_minute (l, c, &claimed, error))
     return FALSE;
   if (!claimed)
-    {
-      c->low_balance = FALSE;
-      c->status = KMG_CHARGE_NOT_ACTIVE;
-      return TRUE;
-    }
-  /* From here every step must succeed or the whole batch is rolled back. */
-  if (!debit_account (l, c->buyer_id, c->price, error)
+    return explain_refusal (l, c, share > 0 ? &seller_leg : &fee_leg, error);
+  /* From here every step must succeed or the whole batch is rolled back. A leg whose key exists
+   * although the claim succeeded (rows edited by hand) fails the insert: UNIQUE. */
+  if (!debit_buyer (l, c->buyer_id, c->price, &c->balance_after, error)
       || (share > 0 && (!credit_account (l, c->seller_id, share, error)
                         || !insert_row (l, &seller_leg, now_ms, NULL, error)))
       || (fee > 0 && !insert_row (l, &fee_leg, now_ms, NULL, error))
       || !insert_evidence (l, c->session_id, &c->evidence, now_ms, error))
     return FALSE;
   l->platform_due += fee;
-  c->balance_after = balance - c->price;
+  c->low_balance = c->balance_after < c->price * (gint64) c->low_balance_minutes;
   c->status = KMG_CHARGE_OK;
   return TRUE;
 }
