@@ -9,9 +9,10 @@
 
 G_DEFINE_QUARK (kmg-json-error-quark, kmg_json_error)
 
-/* Scans brackets outside strings; JSON strings cannot contain raw quotes, so escapes are the only subtlety. */
+/* Scans brackets outside strings; JSON strings cannot contain raw quotes, so escapes are the only
+ * subtlety. Also refuses the escape \u0000: json-glib would silently cut the string there. */
 static gboolean
-depth_ok (const char *data, gsize len)
+scan_ok (const char *data, gsize len, gboolean *has_nul_escape)
 {
   int depth = 0;
   gboolean in_string = FALSE;
@@ -22,7 +23,14 @@ depth_ok (const char *data, gsize len)
       if (in_string)
         {
           if (c == '\\')
-            i++;
+            {
+              if (i + 5 < len && memcmp (data + i + 1, "u0000", 5) == 0)
+                {
+                  *has_nul_escape = TRUE;
+                  return FALSE;
+                }
+              i++;
+            }
           else if (c == '"')
             in_string = FALSE;
           continue;
@@ -64,10 +72,16 @@ kmg_json_parse_object (const char *data, gsize len, GError **error)
       g_set_error_literal (error, KMG_JSON_ERROR, KMG_JSON_ERROR_SYNTAX, "body is not valid UTF-8");
       return NULL;
     }
-  if (!depth_ok (data, len))
+  gboolean nul_escape = FALSE;
+
+  if (!scan_ok (data, len, &nul_escape))
     {
-      g_set_error (error, KMG_JSON_ERROR, KMG_JSON_ERROR_SYNTAX, "JSON nested deeper than %d levels",
-                   KMG_JSON_MAX_DEPTH);
+      if (nul_escape)
+        g_set_error_literal (error, KMG_JSON_ERROR, KMG_JSON_ERROR_SYNTAX,
+                             "strings must not contain \\u0000");
+      else
+        g_set_error (error, KMG_JSON_ERROR, KMG_JSON_ERROR_SYNTAX,
+                     "JSON nested deeper than %d levels", KMG_JSON_MAX_DEPTH);
       return NULL;
     }
 

@@ -4,6 +4,7 @@
 #include "kmg-api-error.h"
 
 #include "kmg-accounts-error.h"
+#include "kmg-admin.h"
 #include "kmg-billing-types.h"
 #include "kmg-db.h"
 #include "kmg-json.h"
@@ -39,6 +40,10 @@ static const Row rows[] = {
   { kmg_accounts_error_quark, KMG_ACCOUNTS_ERROR_BUSY, 503, "busy" },
   { kmg_accounts_error_quark, KMG_ACCOUNTS_ERROR_UNAUTHORIZED, 401, "unauthorized" },
   { kmg_accounts_error_quark, KMG_ACCOUNTS_ERROR_CLOSED, 503, "unavailable" },
+  { kmg_admin_error_quark, KMG_ADMIN_ERROR_REASON_REQUIRED, 400, "reason_required" },
+  { kmg_admin_error_quark, KMG_ADMIN_ERROR_NOT_FOUND, 404, "not_found" },
+  { kmg_admin_error_quark, KMG_ADMIN_ERROR_INVALID, 400, "invalid_value" },
+  { kmg_admin_error_quark, KMG_ADMIN_ERROR_CONSENT_REQUIRED, 409, "consent_required" },
   { kmg_billing_error_quark, KMG_BILLING_ERROR_INVALID, 400, "invalid_value" },
   { kmg_billing_error_quark, KMG_BILLING_ERROR_INSUFFICIENT_CREDITS, 402, "insufficient_credits" },
   { kmg_billing_error_quark, KMG_BILLING_ERROR_IDEMPOTENCY_CONFLICT, 409, "idempotency_conflict" },

@@ -51,6 +51,10 @@ struct _KmgApp
   gboolean (*seller_exists) (KmgApp *app, gint64 seller_id);
   /* Billing ended a session (e.g. insufficient_credits): stop its media now. */
   void (*on_billing_ended) (KmgApp *app, gint64 session_id, const char *reason);
+  /* Ends a live watch session now (admin); FALSE when it is not live. */
+  gboolean (*end_session) (KmgApp *app, gint64 session_id, const char *reason);
+  /* A user was banned: end its sessions (reason "banned"). */
+  void (*on_user_banned) (KmgApp *app, gint64 user_id);
 };
 
 G_END_DECLS

@@ -274,7 +274,6 @@ get_history (KmgHttpRequest *req, gpointer user_data)
 {
   KmgApp *app = user_data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (JsonObject) profile = NULL;
   g_autoptr (JsonObject) out = NULL;
   JsonArray *items;
   gboolean ok;

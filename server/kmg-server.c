@@ -6,6 +6,7 @@
 #include "kmg-accounts.h"
 #include "kmg-routes-accounts.h"
 #include "kmg-realtime.h"
+#include "kmg-routes-admin.h"
 #include "kmg-routes-billing.h"
 #include "kmg-routes-ops.h"
 
@@ -135,6 +136,7 @@ kmg_server_new (KmgConfig *config, GError **error)
   if (!kmg_billing_wiring_start (app, error))
     return NULL;
   kmg_routes_billing_register (app->router, app);
+  kmg_routes_admin_register (app->admin_router, app);
   app->decorate_seller = kmg_billing_decorate_seller;
   app->on_user_changed = on_user_changed;
   app->seller_exists = seller_exists;

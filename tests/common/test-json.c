@@ -135,6 +135,19 @@ test_rejects_nul_and_bad_utf8 (void)
   g_assert_error (e2, KMG_JSON_ERROR, KMG_JSON_ERROR_SYNTAX);
 }
 
+static void
+test_rejects_nul_escape (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) ok = parse ("{\"a\":\"\\\\u0000\"}", NULL);
+
+  g_assert_null (parse ("{\"a\":\"pass\\u0000word\"}", &error));
+  g_assert_error (error, KMG_JSON_ERROR, KMG_JSON_ERROR_SYNTAX);
+  /* an escaped backslash followed by the letters u0000 is a normal string */
+  g_assert_nonnull (ok);
+  g_assert_cmpstr (json_object_get_string_member (ok, "a"), ==, "\\u0000");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -147,5 +160,6 @@ main (int argc, char **argv)
   g_test_add_func ("/common/json/types-and-ranges", test_types_and_ranges);
   g_test_add_func ("/common/json/string-length-characters", test_string_length_counts_characters);
   g_test_add_func ("/common/json/nul-and-bad-utf8", test_rejects_nul_and_bad_utf8);
+  g_test_add_func ("/common/json/nul-escape", test_rejects_nul_escape);
   return g_test_run ();
 }
