@@ -1,0 +1,82 @@
+/* kmg-session-private.h — the session and manager structs shared by the manager's files.
+ * Not installed for other modules: they go through kmg-session-manager.h. */
+#pragma once
+
+#include "kmg-session-manager.h"
+
+G_BEGIN_DECLS
+
+#define KMG_NO_DEADLINE G_MAXINT64
+
+/* Transports whose ICE state is tracked for the grace period (bit mask). */
+enum
+{
+  TRANSPORT_BUYER_PC = 1 << 0,   /* buyer's peer connection (to seller or to relay) */
+  TRANSPORT_SELLER_PC = 1 << 1,  /* seller's peer connection (to buyer or to relay) */
+  TRANSPORT_RELAY_BUYER = 1 << 2,
+  TRANSPORT_RELAY_SELLER = 1 << 3,
+};
+
+struct _KmgWatchSession
+{
+  gint64 id, buyer, seller, price;
+  guint64 buyer_conn, seller_conn;
+  KmgSessionState state;
+  KmgSessionPath path;
+  KmgSessionEndReason end_reason;
+  gboolean buyer_always_relay, seller_always_relay;
+  gboolean fell_back;
+  gboolean relay_started;   /* relay_stop_buyer owed */
+  gboolean billing_started; /* billing_session_ended owed */
+  gboolean buyer_ice_connected, first_frame; /* on the current path */
+  guint disconnected;       /* TRANSPORT_* bits */
+  gint64 created_ms, active_ms, ended_ms;
+  gint64 state_deadline;    /* answer / p2p / connect timeout */
+  gint64 grace_deadline;    /* ICE restart grace */
+  gint64 free_at;           /* ended sessions */
+  gpointer data;
+  GDestroyNotify destroy;
+};
+
+struct _KmgSessionManager
+{
+  KmgSessionConfig config; /* denied_cidrs deep-copied */
+  KmgSessionEffects fx;
+  gpointer user_data;
+  KmgSessionsDenyList *deny;
+  GHashTable *sessions; /* gint64 id -> KmgWatchSession, owned */
+  gint64 next_id;
+  gboolean busy;        /* inside an entry point: effects must not re-enter */
+};
+
+/* Re-entrancy guard for every entry point; a re-entrant call is a programmer error. */
+gboolean kmg_session_enter (KmgSessionManager *mgr);
+void kmg_session_leave (KmgSessionManager *mgr);
+
+/* Looks up @id for @user: NOT_FOUND, NOT_PARTICIPANT, or SESSION_ENDED (when !@allow_ended). */
+KmgWatchSession *kmg_session_lookup (KmgSessionManager *mgr, gint64 id, gint64 user, gboolean allow_ended,
+                                     KmgSessionRole *role, GError **error);
+gboolean kmg_session_is_live (const KmgWatchSession *s);
+
+void kmg_session_set_state (KmgSessionManager *mgr, KmgWatchSession *s, KmgSessionState state, gint64 now_ms);
+/* FALSE when @s had already ended. */
+gboolean kmg_session_end (KmgSessionManager *mgr, KmgWatchSession *s, KmgSessionEndReason reason, gint64 now_ms);
+void kmg_session_start_p2p (KmgSessionManager *mgr, KmgWatchSession *s, gint64 now_ms);
+void kmg_session_start_relay (KmgSessionManager *mgr, KmgWatchSession *s, gboolean fallback, gint64 now_ms);
+/* P2P ICE failure: relay under policy auto, else end ice_failed. */
+void kmg_session_p2p_failed (KmgSessionManager *mgr, KmgWatchSession *s, gint64 now_ms);
+void kmg_session_transport_state (KmgSessionManager *mgr, KmgWatchSession *s, guint transport,
+                                  KmgSessionIceState state, gint64 now_ms);
+void kmg_session_maybe_activate (KmgSessionManager *mgr, KmgWatchSession *s, gint64 now_ms);
+
+/* Sends @msg (consumed) to the party of @s in @role. */
+void kmg_session_send (KmgSessionManager *mgr, KmgWatchSession *s, KmgSessionRole role, JsonObject *msg);
+
+/* Message builders (kmg-session-messages.c); each returns a new object with "type" set. */
+JsonObject *kmg_session_msg_offer (const KmgWatchSession *s, gint64 answer_within_ms);
+JsonObject *kmg_session_msg_state (const KmgWatchSession *s, KmgSessionRole role);
+JsonObject *kmg_session_msg_path (const KmgWatchSession *s, KmgSessionRole role, gboolean fallback);
+JsonObject *kmg_session_msg_signal (gint64 session_id, const char *from, KmgSessionPath path,
+                                    const KmgSessionSignal *signal);
+
+G_END_DECLS

@@ -1,0 +1,236 @@
+/* kmg-session-server.c — events the server feeds on behalf of presence, moderation, billing and
+ * the relay: users gone, stop live, ban, exhausted balance, relay leg states and relay signaling. */
+
+#include "kmg-session-private.h"
+
+typedef gboolean (*Match) (const KmgWatchSession *s, gint64 user);
+
+static gboolean
+match_seller (const KmgWatchSession *s, gint64 user)
+{
+  return s->seller == user;
+}
+
+static gboolean
+match_buyer (const KmgWatchSession *s, gint64 user)
+{
+  return s->buyer == user;
+}
+
+static gboolean
+match_any (const KmgWatchSession *s, gint64 user)
+{
+  return s->seller == user || s->buyer == user;
+}
+
+static gboolean
+match_all (const KmgWatchSession *s, gint64 user)
+{
+  return TRUE;
+}
+
+static gint
+compare_ids (gconstpointer a, gconstpointer b)
+{
+  gint64 x = (*(KmgWatchSession *const *) a)->id, y = (*(KmgWatchSession *const *) b)->id;
+
+  return x < y ? -1 : x > y;
+}
+
+/* Live sessions matching @user, in id order so effects come out deterministically. */
+static GPtrArray *
+select_live (KmgSessionManager *mgr, Match match, gint64 user)
+{
+  GPtrArray *out = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, mgr->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (kmg_session_is_live (value) && match (value, user))
+      g_ptr_array_add (out, value);
+  g_ptr_array_sort (out, compare_ids);
+  return out;
+}
+
+static guint
+end_matching (KmgSessionManager *mgr, Match match, gint64 user, KmgSessionEndReason reason, gint64 now_ms)
+{
+  g_autoptr (GPtrArray) list = NULL;
+  guint n = 0;
+
+  if (!kmg_session_enter (mgr))
+    return 0;
+  list = select_live (mgr, match, user);
+  for (guint i = 0; i < list->len; i++)
+    n += kmg_session_end (mgr, list->pdata[i], reason, now_ms);
+  kmg_session_leave (mgr);
+  return n;
+}
+
+guint
+kmg_session_manager_seller_gone (KmgSessionManager *mgr, gint64 seller_id, gint64 now_ms)
+{
+  return end_matching (mgr, match_seller, seller_id, KMG_SESSION_END_SELLER_GONE, now_ms);
+}
+
+guint
+kmg_session_manager_buyer_gone (KmgSessionManager *mgr, gint64 buyer_id, gint64 now_ms)
+{
+  return end_matching (mgr, match_buyer, buyer_id, KMG_SESSION_END_BUYER_GONE, now_ms);
+}
+
+guint
+kmg_session_manager_presence_gone (KmgSessionManager *mgr, gint64 user_id, gint64 now_ms)
+{
+  return kmg_session_manager_seller_gone (mgr, user_id, now_ms)
+         + kmg_session_manager_buyer_gone (mgr, user_id, now_ms);
+}
+
+guint
+kmg_session_manager_stop_live (KmgSessionManager *mgr, gint64 seller_id, gint64 now_ms)
+{
+  return end_matching (mgr, match_seller, seller_id, KMG_SESSION_END_SELLER_LEFT, now_ms);
+}
+
+guint
+kmg_session_manager_ban (KmgSessionManager *mgr, gint64 user_id, gint64 now_ms)
+{
+  return end_matching (mgr, match_any, user_id, KMG_SESSION_END_BANNED, now_ms);
+}
+
+guint
+kmg_session_manager_shutdown (KmgSessionManager *mgr, gint64 now_ms)
+{
+  return end_matching (mgr, match_all, 0, KMG_SESSION_END_SERVER_RESTART, now_ms);
+}
+
+/* A live session by id, for server-side events (no participant check: the server is trusted). */
+static KmgWatchSession *
+live_session (KmgSessionManager *mgr, gint64 id)
+{
+  KmgWatchSession *s = g_hash_table_lookup (mgr->sessions, &id);
+
+  return s != NULL && kmg_session_is_live (s) ? s : NULL;
+}
+
+gboolean
+kmg_session_manager_end (KmgSessionManager *mgr, gint64 session_id, KmgSessionEndReason reason, gint64 now_ms)
+{
+  KmgWatchSession *s;
+  gboolean ended = FALSE;
+
+  g_return_val_if_fail (reason != KMG_SESSION_END_NONE, FALSE);
+  if (!kmg_session_enter (mgr))
+    return FALSE;
+  s = live_session (mgr, session_id);
+  if (s != NULL)
+    ended = kmg_session_end (mgr, s, reason, now_ms);
+  kmg_session_leave (mgr);
+  return ended;
+}
+
+gboolean
+kmg_session_manager_billing_exhausted (KmgSessionManager *mgr, gint64 session_id, gint64 now_ms)
+{
+  return kmg_session_manager_end (mgr, session_id, KMG_SESSION_END_INSUFFICIENT_CREDITS, now_ms);
+}
+
+gboolean
+kmg_session_manager_relay_error (KmgSessionManager *mgr, gint64 session_id, gint64 now_ms)
+{
+  return kmg_session_manager_end (mgr, session_id, KMG_SESSION_END_RELAY_ERROR, now_ms);
+}
+
+gboolean
+kmg_session_manager_relay_leg_failed (KmgSessionManager *mgr, gint64 session_id, gint64 now_ms)
+{
+  return kmg_session_manager_relay_leg_state (mgr, session_id, KMG_SESSION_ICE_FAILED, now_ms);
+}
+
+/* Relay legs exist only for sessions on the relay path; late callbacks of a stopped leg are dropped. */
+static void
+relay_transport (KmgSessionManager *mgr, KmgWatchSession *s, guint transport, KmgSessionIceState state,
+                 gint64 now_ms)
+{
+  if (s->path != KMG_SESSION_PATH_RELAY || !s->relay_started)
+    return;
+  kmg_session_transport_state (mgr, s, transport, state, now_ms);
+}
+
+gboolean
+kmg_session_manager_relay_leg_state (KmgSessionManager *mgr, gint64 session_id, KmgSessionIceState state,
+                                     gint64 now_ms)
+{
+  KmgWatchSession *s;
+
+  if (!kmg_session_enter (mgr))
+    return FALSE;
+  s = live_session (mgr, session_id);
+  if (s != NULL)
+    relay_transport (mgr, s, TRANSPORT_RELAY_BUYER, state, now_ms);
+  kmg_session_leave (mgr);
+  return s != NULL;
+}
+
+guint
+kmg_session_manager_relay_seller_leg_state (KmgSessionManager *mgr, gint64 seller_id,
+                                            KmgSessionIceState state, gint64 now_ms)
+{
+  g_autoptr (GPtrArray) list = NULL;
+
+  if (!kmg_session_enter (mgr))
+    return 0;
+  list = select_live (mgr, match_seller, seller_id);
+  for (guint i = 0; i < list->len; i++)
+    relay_transport (mgr, list->pdata[i], TRANSPORT_RELAY_SELLER, state, now_ms);
+  kmg_session_leave (mgr);
+  return list->len;
+}
+
+gboolean
+kmg_session_manager_relay_to_buyer (KmgSessionManager *mgr, gint64 session_id, const KmgSessionSignal *signal,
+                                    gint64 now_ms)
+{
+  KmgWatchSession *s;
+  gboolean sent = FALSE;
+
+  g_return_val_if_fail (signal != NULL, FALSE);
+  if (!kmg_session_enter (mgr))
+    return FALSE;
+  s = live_session (mgr, session_id);
+  if (s != NULL && s->path == KMG_SESSION_PATH_RELAY && s->relay_started)
+    {
+      kmg_session_send (mgr, s, KMG_SESSION_ROLE_BUYER,
+                        kmg_session_msg_signal (s->id, "relay", KMG_SESSION_PATH_RELAY, signal));
+      sent = TRUE;
+    }
+  kmg_session_leave (mgr);
+  return sent;
+}
+
+gboolean
+kmg_session_manager_relay_to_seller (KmgSessionManager *mgr, gint64 seller_id, const KmgSessionSignal *signal,
+                                     gint64 now_ms)
+{
+  g_autoptr (GPtrArray) list = NULL;
+  gboolean sent = FALSE;
+
+  g_return_val_if_fail (signal != NULL, FALSE);
+  if (!kmg_session_enter (mgr))
+    return FALSE;
+  list = select_live (mgr, match_seller, seller_id);
+  /* The seller leg is shared: one message, on the connection of the seller's first relayed session. */
+  for (guint i = 0; i < list->len && !sent; i++)
+    {
+      KmgWatchSession *s = list->pdata[i];
+
+      if (s->path != KMG_SESSION_PATH_RELAY || !s->relay_started)
+        continue;
+      kmg_session_send (mgr, s, KMG_SESSION_ROLE_SELLER,
+                        kmg_session_msg_signal (0, "relay", KMG_SESSION_PATH_RELAY, signal));
+      sent = TRUE;
+    }
+  kmg_session_leave (mgr);
+  return sent;
+}
