@@ -9,6 +9,7 @@
 #include "kmg-routes-admin.h"
 #include "kmg-routes-billing.h"
 #include "kmg-routes-ops.h"
+#include "kmg-routes-web.h"
 
 #include <glib/gstdio.h>
 
@@ -137,6 +138,10 @@ kmg_server_new (KmgConfig *config, GError **error)
     return NULL;
   kmg_routes_billing_register (app->router, app);
   kmg_routes_admin_register (app->admin_router, app);
+  kmg_routes_web_register (app->router, app);
+  /* The admin console must reach the admin API from its own origin. */
+  if (app->admin_router != app->router)
+    kmg_routes_web_register (app->admin_router, app);
   app->decorate_seller = kmg_billing_decorate_seller;
   app->on_user_changed = on_user_changed;
   app->seller_exists = seller_exists;
