@@ -1,0 +1,132 @@
+// harness.mjs — a real kamegord on a free loopback port with a temp data dir, kamegorctl, and
+// headless Chromium clients with a fake camera.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const sourceDir = process.env.KMG_SOURCE_DIR || resolve(here, '../../..');
+const buildDir = process.env.KMG_BUILD_DIR || join(sourceDir, 'build');
+export const kamegordPath = process.env.KAMEGORD || join(buildDir, 'server/kamegord');
+export const kamegorctlPath = process.env.KAMEGORCTL || join(buildDir, 'tools/kamegorctl');
+export const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
+export const artifactsDir = process.env.KMG_ARTIFACTS || join(sourceDir, 'tests/artifacts/browser');
+
+// Flags known to work for a headless Chromium talking WebRTC on this kind of machine.
+const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  // Hidden or occluded pages must keep running timers and media like a foreground app.
+  '--disable-background-timer-throttling', '--disable-renderer-backgrounding',
+  '--disable-backgrounding-occluded-windows',
+];
+
+export const PHONE = { width: 390, height: 844 };
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export async function startServer(extraSets = []) {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'kmg-browser-'));
+  const url = `http://127.0.0.1:${port}`;
+  const sets = [
+    `server.allowed_origins=${url}`,
+    'billing.minute_s=6',
+    'billing.min_billable_s=2',
+    ...extraSets,
+  ];
+  const args = ['-l', `127.0.0.1:${port}`, '-d', dataDir, '--log-level', 'info'];
+  for (const s of sets) args.push('--set', s);
+  const proc = spawn(kamegordPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = [];
+  proc.stdout.on('data', (d) => log.push(d.toString()));
+  proc.stderr.on('data', (d) => log.push(d.toString()));
+  let exited = null;
+  proc.on('exit', (code, sig) => { exited = { code, sig }; });
+
+  for (let i = 0; i < 100; i++) {
+    if (exited) throw new Error(`kamegord exited (${JSON.stringify(exited)}):\n${log.join('')}`);
+    try {
+      const r = await fetch(`${url}/healthz`);
+      if (r.ok) break;
+    } catch { /* not listening yet */ }
+    await sleep(100);
+  }
+
+  const server = {
+    url, port, dataDir, proc, log,
+    ctl(cmdArgs, input) {
+      const r = spawnSync(kamegorctlPath, ['-d', dataDir, ...cmdArgs], { input, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`kamegorctl ${cmdArgs.join(' ')}: ${r.stderr}${r.stdout}`);
+      return r.stdout;
+    },
+    async stop() {
+      if (!exited) {
+        proc.kill('SIGTERM');
+        for (let i = 0; i < 50 && !exited; i++) await sleep(100);
+        if (!exited) proc.kill('SIGKILL');
+      }
+      if (process.env.KMG_KEEP_DATA) console.log('data kept in', dataDir);
+      else rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return server;
+}
+
+export async function createAdmin(server, username, password) {
+  const out = server.ctl(['create-admin', username], `${password}\n`);
+  const m = out.match(/id (\d+)/);
+  return m ? Number(m[1]) : null;
+}
+
+export function grant(server, userId, amount, reason = 'browser test credits') {
+  server.ctl(['grant', String(userId), String(amount), reason]);
+}
+
+export async function launchBrowser() {
+  return chromium.launch({ executablePath: chromiumPath, headless: true, args: CHROMIUM_ARGS });
+}
+
+// One "device": its own context (own sessionStorage), phone-sized, camera allowed.
+export async function newClient(browser, server, name) {
+  const context = await browser.newContext({ viewport: PHONE, deviceScaleFactor: 1 });
+  await context.grantPermissions(['camera', 'microphone', 'geolocation'], { origin: server.url });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.log(`[${name}] page error:`, e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') console.log(`[${name}] console.${m.type()}:`, m.text());
+  });
+  await page.goto(server.url + '/');
+  return { name, context, page };
+}
+
+export async function shot(page, name) {
+  mkdirSync(artifactsDir, { recursive: true });
+  const path = join(artifactsDir, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+export function writeArtifact(name, text) {
+  mkdirSync(artifactsDir, { recursive: true });
+  writeFileSync(join(artifactsDir, name), text);
+}
+
+export { sleep };
