@@ -88,13 +88,13 @@ send_text (int fd, const char *text)
   send_frame (fd, 0x1, text, strlen (text));
 }
 
-/* Blocking connect + upgrade; leftover bytes after the 101 stay in c->buf. */
+/* Blocking connect and upgrade request; ws_open_finish() reads the 101. Split so a batch of
+ * handshakes is in flight at once (the server then handles several per main-loop pass). */
 static gboolean
-ws_open (Conn *c, int port, const char *token)
+ws_open_start (Conn *c, int port, const char *token)
 {
   struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons ((guint16) port) };
   g_autofree char *req = NULL;
-  char *end;
   int one = 1;
 
   sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
@@ -107,6 +107,15 @@ ws_open (Conn *c, int port, const char *token)
                          "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: kamegor.v1, bearer.%s\r\n\r\n",
                          port, token);
   write_all (c->fd, req, strlen (req));
+  return TRUE;
+}
+
+/* Leftover bytes after the 101 stay in c->buf. */
+static gboolean
+ws_open_finish (Conn *c)
+{
+  char *end;
+
   c->buf = g_malloc (BUF_SIZE);
   c->len = 0;
   while ((end = g_strstr_len ((char *) c->buf, (gssize) c->len, "\r\n\r\n")) == NULL)
@@ -122,6 +131,37 @@ ws_open (Conn *c, int port, const char *token)
   c->len -= (gsize) (end - (char *) c->buf);
   memmove (c->buf, end, c->len);
   return TRUE;
+}
+
+/* The listener's accept backlog is small (GSocket default 10): keep batches below it. */
+#define OPEN_BATCH 8
+
+/* Opens conns[first..first+count) with tokens "u<id+1>"; returns how many opened. */
+static guint
+ws_open_many (Conn *conns, guint first, guint count, int port, void (*between) (gpointer), gpointer data)
+{
+  guint opened = 0;
+
+  for (guint b = 0; b < count; b += OPEN_BATCH)
+    {
+      guint end = MIN (count, b + OPEN_BATCH);
+      for (guint i = b; i < end; i++)
+        {
+          g_autofree char *token = g_strdup_printf ("u%u", first + i + 1);
+          conns[i].id = first + i;
+          if (!ws_open_start (&conns[i], port, token))
+            return opened;
+        }
+      for (guint i = b; i < end; i++)
+        {
+          if (!ws_open_finish (&conns[i]))
+            return opened;
+          opened++;
+        }
+      if (between != NULL)
+        between (data);
+    }
+  return opened;
 }
 
 typedef void (*TextFunc) (Conn *c, const char *text, gsize len, gpointer data);
@@ -262,17 +302,12 @@ idle_worker (int port, guint first, guint count, int ready_fd, int interval_s)
   guint opened = 0, tick = 0, period = (guint) MAX (1, interval_s * 10);
   struct epoll_event events[256];
 
-  for (guint i = 0; i < count; i++)
+  opened = ws_open_many (conns, first, count, port, NULL, NULL);
+  for (guint i = 0; i < opened; i++)
     {
-      g_autofree char *token = g_strdup_printf ("u%u", first + i + 1);
       struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &conns[i] };
-
-      conns[i].id = first + i;
-      if (!ws_open (&conns[i], port, token))
-        break;
       set_nonblocking (conns[i].fd);
       epoll_ctl (ep, EPOLL_CTL_ADD, conns[i].fd, &ev);
-      opened++;
     }
   write_all (ready_fd, &opened, sizeof opened);
   for (;;)
@@ -362,6 +397,7 @@ typedef struct
 {
   guint snapshots;
   guint received;
+  guint lost;
   gint64 round;
   gint64 t0;
   gint64 last;
@@ -392,12 +428,53 @@ pump_until (int ep, Fanout *f, guint *counter, guint target, gint64 timeout_us)
   struct epoll_event events[512];
   gint64 deadline = now_us () + timeout_us;
 
-  while (*counter < target && now_us () < deadline)
+  do
     {
-      int n = epoll_wait (ep, events, G_N_ELEMENTS (events), 50);
+      int n = epoll_wait (ep, events, G_N_ELEMENTS (events), timeout_us > 0 ? 50 : 0);
       for (int e = 0; e < n; e++)
-        ws_pump (events[e].data.ptr, fanout_text, f);
+        {
+          Conn *c = events[e].data.ptr;
+          if (!ws_pump (c, fanout_text, f))
+            {
+              f->lost++;
+              epoll_ctl (ep, EPOLL_CTL_DEL, c->fd, NULL);
+            }
+        }
     }
+  while (*counter < target && now_us () < deadline);
+}
+
+typedef struct
+{
+  Conn *conns;
+  int ep;
+  Fanout *f;
+  guint done; /* connections registered and subscribed so far */
+  int n;
+  gboolean distinct;
+} FanoutSetup;
+
+/* After each batch: register the new connections, subscribe them, answer pending pings. */
+static void
+fanout_between (gpointer data)
+{
+  FanoutSetup *s = data;
+
+  for (; s->done <= (guint) s->n && s->conns[s->done].buf != NULL; s->done++)
+    {
+      Conn *c = &s->conns[s->done];
+      struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+      /* Distinct viewports defeat the per-flush query cache: every subscriber costs one map query. */
+      g_autofree char *sub = g_strdup_printf ("{\"type\":\"map.subscribe\",\"bbox\":{\"south\":%.6f,\"west\":2.0,"
+                                              "\"north\":49.5,\"east\":3.0},\"zoom\":12}",
+                                              s->distinct ? 48.0 + s->done * 1e-6 : 48.0);
+
+      set_nonblocking (c->fd);
+      epoll_ctl (s->ep, EPOLL_CTL_ADD, c->fd, &ev);
+      if (s->done < (guint) s->n)
+        send_text (c->fd, sub);
+    }
+  pump_until (s->ep, s->f, &s->f->snapshots, (guint) s->n, 0);
 }
 
 static int
@@ -413,27 +490,21 @@ run_fanout (const char *server, int n, int rounds, int flush_ms, gboolean distin
   double cpu0, cpu1, rss0;
   guint complete = 0;
 
+  gint64 t_setup;
+
   g_usleep (200000);
   rss0 = proc_rss_mib (spid);
-  for (int i = 0; i <= n; i++)
-    {
-      g_autofree char *token = g_strdup_printf ("u%d", i + 1);
-      /* Distinct viewports defeat the per-flush query cache: every subscriber costs one map query. */
-      g_autofree char *sub = g_strdup_printf ("{\"type\":\"map.subscribe\",\"bbox\":{\"south\":%.6f,\"west\":2.0,"
-                                              "\"north\":49.5,\"east\":3.0},\"zoom\":12}",
-                                              distinct ? 48.0 + i * 1e-6 : 48.0);
-      struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &conns[i] };
-
-      if (!ws_open (&conns[i], port, token))
-        g_error ("connection %d failed", i);
-      set_nonblocking (conns[i].fd);
-      epoll_ctl (ep, EPOLL_CTL_ADD, conns[i].fd, &ev);
-      if (i < n)
-        send_text (conns[i].fd, sub);
-    }
+  t_setup = now_us ();
+  {
+    FanoutSetup setup = { conns, ep, &f, 0, n, distinct };
+    if (ws_open_many (conns, 0, (guint) n + 1, port, fanout_between, &setup) != (guint) n + 1)
+      g_error ("could not open %d connections", n + 1);
+    fanout_between (&setup);
+  }
   pump_until (ep, &f, &f.snapshots, (guint) n, 60 * G_USEC_PER_SEC);
-  printf ("subscribers      %u of %d subscribed (%s viewports), server RSS %.1f -> %.1f MiB\n", f.snapshots, n,
-          distinct ? "distinct" : "identical", rss0, proc_rss_mib (spid));
+  printf ("subscribers      %u of %d subscribed (%s viewports) in %.1f s, server RSS %.1f -> %.1f MiB\n",
+          f.snapshots, n, distinct ? "distinct" : "identical", (double) (now_us () - t_setup) / 1e6, rss0,
+          proc_rss_mib (spid));
 
   cpu0 = proc_cpu_s (spid);
   for (int r = 1; r <= rounds; r++)
@@ -453,6 +524,8 @@ run_fanout (const char *server, int n, int rounds, int flush_ms, gboolean distin
     }
   cpu1 = proc_cpu_s (spid);
 
+  if (f.lost > 0)
+    printf ("lost             %u connections closed by the server\n", f.lost);
   printf ("rounds           %u of %d delivered to every subscriber (map.flush_ms = %d)\n", complete, rounds, flush_ms);
   printf ("last delivery    p50 %.1f ms  p99 %.1f ms  (change -> last subscriber has its diff)\n",
           percentile (lasts, 50), percentile (lasts, 99));
@@ -497,6 +570,7 @@ main (int argc, char **argv)
       return 2;
     }
   signal (SIGPIPE, SIG_IGN);
+  setvbuf (stdout, NULL, _IOLBF, 0);
   if (server == NULL)
     {
       g_autofree char *dir = g_path_get_dirname (argv[0]);
