@@ -28,6 +28,7 @@ const CHROMIUM_ARGS = [
 ];
 
 export const PHONE = { width: 390, height: 844 };
+export const DESKTOP = { width: 1280, height: 800 };
 
 function freePort() {
   return new Promise((res, rej) => {
@@ -105,15 +106,15 @@ export async function launchBrowser() {
 }
 
 // One "device": its own context (own sessionStorage), phone-sized, camera allowed.
-export async function newClient(browser, server, name) {
-  const context = await browser.newContext({ viewport: PHONE, deviceScaleFactor: 1 });
+export async function newClient(browser, server, name, { viewport = PHONE, path = '/' } = {}) {
+  const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
   await context.grantPermissions(['camera', 'microphone', 'geolocation'], { origin: server.url });
   const page = await context.newPage();
   page.on('pageerror', (e) => console.log(`[${name}] page error:`, e.message));
   page.on('console', (m) => {
     if (m.type() === 'error' || m.type() === 'warning') console.log(`[${name}] console.${m.type()}:`, m.text());
   });
-  await page.goto(server.url + '/');
+  await page.goto(server.url + path);
   return { name, context, page };
 }
 

@@ -1,7 +1,12 @@
 // api.js — REST calls to /api/v1 with the session's bearer token; errors keep the server's
 // code and message so forms can show them verbatim.
 
-const TOKEN_KEY = 'kmg.token';
+let TOKEN_KEY = 'kmg.token';
+
+// The admin console keeps its own token, so one browser can hold both roles in two tabs.
+export function useTokenKey(key) {
+  TOKEN_KEY = key;
+}
 
 export class ApiError extends Error {
   constructor(status, code, message) {
