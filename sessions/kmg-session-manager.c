@@ -217,7 +217,8 @@ kmg_session_start_relay (KmgSessionManager *mgr, KmgWatchSession *s, gboolean fa
     {
       g_autofree char *id = g_strdup_printf ("%" G_GINT64_FORMAT, s->id);
 
-      g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "KMG_SESSION", id, "MESSAGE",
+      /* An operational event (relay full, leg limit), not a bug: message level. */
+      g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "KMG_SESSION", id, "MESSAGE",
                         "session %s: relay refused the buyer leg: %s", id,
                         error != NULL ? error->message : "no relay");
       json_object_unref (buyer_msg);

@@ -311,7 +311,7 @@ parse_extensions (char **tok, guint n, KmgSessionsCandidate *out, GError **error
 
       if (g_str_equal (name, "raddr"))
         {
-          if (!check_address (NULL, value, FALSE, &mdns, error)
+          if (!check_address (NULL, value, FALSE, &mdns, NULL)
               || !copy_token (out->raddr, sizeof out->raddr, value))
             return invalid (error, "raddr must be an IP address or .local name");
         }
