@@ -18,6 +18,8 @@ struct _KmgServer
   KmgApp app;
 };
 
+/* Binds our own socket so the accept backlog is large: a reconnect storm after a network blip
+ * must not stall on SYN retries (GSocket's default backlog is 10). */
 static SoupServer *
 listen_on (const char *listen, GError **error)
 {
@@ -26,13 +28,20 @@ listen_on (const char *listen, GError **error)
   g_autofree char *host = NULL;
   g_autoptr (GInetAddress) inet = NULL;
   g_autoptr (GSocketAddress) addr = NULL;
+  g_autoptr (GSocket) sock = NULL;
   guint16 port;
 
   if (!kmg_config_parse_listen (listen, &host, &port, error))
     return NULL;
   inet = g_inet_address_new_from_string (host);
   addr = g_inet_socket_address_new (inet, port);
-  if (!soup_server_listen (server, addr, 0, error))
+  sock = g_socket_new (g_inet_address_get_family (inet), G_SOCKET_TYPE_STREAM,
+                       G_SOCKET_PROTOCOL_TCP, error);
+  if (sock == NULL)
+    return NULL;
+  g_socket_set_listen_backlog (sock, 4096);
+  if (!g_socket_bind (sock, addr, TRUE, error) || !g_socket_listen (sock, error)
+      || !soup_server_listen_socket (server, sock, 0, error))
     {
       g_prefix_error (error, "cannot listen on %s: ", listen);
       return NULL;
