@@ -20,7 +20,7 @@ typedef struct
   double jitter;        /* seconds; -1: unknown */
   double rtt;           /* seconds; -1: unknown */
   gboolean delivered;
-} KmgDeliveredSecond;
+} KmgRelaySecond;
 
 /* ≥ 1 video packet forwarded, last RR fresher than @receipt_timeout_ms, loss < 50 %. */
 gboolean kmg_delivered_verdict (guint64 packets, gint64 rr_age_ms, double fraction_lost,

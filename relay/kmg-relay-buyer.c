@@ -148,7 +148,7 @@ void
 kmg_relay_buyer_on_meter (KmgRelayLeg *leg, const GstStructure *s)
 {
   KmgRelay *relay = leg->seller->relay;
-  KmgDeliveredSecond ds = { 0 };
+  KmgRelaySecond ds = { 0 };
 
   if (leg->stopped)
     return;

@@ -67,7 +67,7 @@ typedef struct
   void (*local_candidate) (KmgRelayLeg *leg, guint mline, const char *candidate, gpointer user_data);
   void (*leg_state) (KmgRelayLeg *leg, KmgRelayLegState state, gpointer user_data);
   void (*first_rtp) (KmgRelayLeg *leg, gpointer user_data);
-  void (*delivered_second) (KmgRelayLeg *leg, const KmgDeliveredSecond *second, gpointer user_data);
+  void (*delivered_second) (KmgRelayLeg *leg, const KmgRelaySecond *second, gpointer user_data);
 } KmgRelayCallbacks;
 
 typedef struct

@@ -143,7 +143,7 @@ peer_new (RelayFixture *fx, const char *tag, const char *launch)
 
   peer->fx = fx;
   peer->tag = g_strdup (tag);
-  peer->seconds = g_array_new (FALSE, TRUE, sizeof (KmgDeliveredSecond));
+  peer->seconds = g_array_new (FALSE, TRUE, sizeof (KmgRelaySecond));
   GstElement *parsed = gst_parse_launch (launch, &error);
   g_assert_no_error (error);
   if (GST_IS_PIPELINE (parsed))
@@ -237,7 +237,7 @@ on_first_rtp (KmgRelayLeg *leg, gpointer user_data)
 }
 
 static void
-on_delivered_second (KmgRelayLeg *leg, const KmgDeliveredSecond *s, gpointer user_data)
+on_delivered_second (KmgRelayLeg *leg, const KmgRelaySecond *s, gpointer user_data)
 {
   TestPeer *peer = find_peer (user_data, leg);
   if (peer != NULL)

@@ -22,7 +22,7 @@ typedef struct
   gint rtp_packets; /* received from the relay, atomic */
   gboolean first_rtp;
   KmgRelayLegState state;
-  GArray *seconds; /* KmgDeliveredSecond */
+  GArray *seconds; /* KmgRelaySecond */
 } TestPeer;
 
 struct _RelayFixture

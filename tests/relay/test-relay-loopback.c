@@ -13,7 +13,7 @@ peer_has_delivered_second (gpointer data)
 {
   TestPeer *peer = data;
   for (guint i = 0; i < peer->seconds->len; i++)
-    if (g_array_index (peer->seconds, KmgDeliveredSecond, i).delivered)
+    if (g_array_index (peer->seconds, KmgRelaySecond, i).delivered)
       return TRUE;
   return FALSE;
 }
@@ -42,7 +42,7 @@ test_forward_and_deliver (void)
   g_assert_true (relay_fixture_run_until (peer_has_delivered_second, buyer, 20000));
   for (guint i = 0; i < buyer->seconds->len; i++)
     {
-      const KmgDeliveredSecond *s = &g_array_index (buyer->seconds, KmgDeliveredSecond, i);
+      const KmgRelaySecond *s = &g_array_index (buyer->seconds, KmgRelaySecond, i);
       g_assert_cmpuint (s->packets, >, 0);
       g_assert_cmpint (s->second, >, 1600000000);
       g_assert_cmpint (s->second, <=, g_get_real_time () / G_USEC_PER_SEC);
