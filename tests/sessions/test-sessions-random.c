@@ -18,9 +18,16 @@ typedef struct
   guint relay_starts, relay_stops, billing_starts, billing_ends;
 } Shadow;
 
+/* How far the walks got, so a walk that never reaches the interesting states fails. */
+typedef struct
+{
+  guint active_p2p, active_relay, fallbacks, relay_signals, p2p_signals;
+} Coverage;
+
 typedef struct
 {
   SessionFx fx;
+  Coverage *cov;
   GRand *rand;
   GHashTable *shadow; /* id -> Shadow */
   GArray *ids;        /* gint64, every id ever created */
@@ -89,6 +96,7 @@ check_send (gpointer p, gint64 user, JsonObject *msg)
       s = kmg_session_manager_get (run->fx.mgr, id);
       g_assert_cmpint (kmg_watch_session_get_path (s), ==, KMG_SESSION_PATH_P2P);
       g_assert_false (sh->private_party);
+      run->cov->p2p_signals++;
     }
   if (sh->private_party)
     {
@@ -118,6 +126,9 @@ absorb_calls (Run *run, guint from)
         {
           /* Nothing leaves ended. */
           g_assert_null (strstr (c, ":ended>"));
+          run->cov->active_p2p += g_str_has_suffix (c, ":connecting_p2p>active");
+          run->cov->active_relay += g_str_has_suffix (c, ":connecting_relay>active");
+          run->cov->fallbacks += g_str_has_suffix (c, "p2p>connecting_relay");
           continue;
         }
       if (g_str_has_prefix (c, "relay_start:"))
@@ -126,7 +137,7 @@ absorb_calls (Run *run, guint from)
         shadow_of (run, id)->relay_stops++;
       else if (g_str_has_prefix (c, "billing_end:"))
         shadow_of (run, id)->billing_ends++;
-      else if (g_str_has_prefix (c, "relay_signal:"))
+      else if (g_str_has_prefix (c, "relay_signal:") && ++run->cov->relay_signals)
         g_assert_cmpint (kmg_watch_session_get_path (kmg_session_manager_get (run->fx.mgr, id)), ==,
                          KMG_SESSION_PATH_RELAY);
     }
@@ -138,23 +149,41 @@ pick_user (Run *run)
   return g_rand_int_range (run->rand, 1, N_USERS + 1);
 }
 
+/* Mostly one of the newest sessions (older ones have usually ended), sometimes any id at all. */
 static gint64
 pick_session (Run *run)
 {
-  if (run->ids->len == 0 || g_rand_int_range (run->rand, 0, 20) == 0)
+  guint n = run->ids->len;
+
+  if (n == 0 || g_rand_int_range (run->rand, 0, 20) == 0)
     return g_rand_int_range (run->rand, 1, 500);
-  return g_array_index (run->ids, gint64, g_rand_int_range (run->rand, 0, run->ids->len));
+  if (g_rand_int_range (run->rand, 0, 4) > 0)
+    return g_array_index (run->ids, gint64, n - 1 - (guint) g_rand_int_range (run->rand, 0, MIN (n, 3)));
+  return g_array_index (run->ids, gint64, g_rand_int_range (run->rand, 0, n));
 }
 
-/* A participant of @id most of the time, anyone sometimes. */
+/* Usually the party that would send this event (@role), sometimes the other one or anyone. */
 static gint64
-pick_actor (Run *run, gint64 id)
+pick_actor (Run *run, gint64 id, int role)
 {
   Shadow *sh = g_hash_table_lookup (run->shadow, &id);
+  int dice = g_rand_int_range (run->rand, 0, 10);
 
-  if (sh == NULL || g_rand_int_range (run->rand, 0, 8) == 0)
+  if (sh == NULL || dice == 0)
     return pick_user (run);
-  return g_rand_boolean (run->rand) ? sh->buyer : sh->seller;
+  if (role < 0 || dice < 3)
+    return g_rand_boolean (run->rand) ? sh->buyer : sh->seller;
+  return role == KMG_SESSION_ROLE_BUYER ? sh->buyer : sh->seller;
+}
+
+static KmgSessionIceState
+pick_ice (Run *run)
+{
+  static const KmgSessionIceState states[] = {
+    KMG_SESSION_ICE_CONNECTED, KMG_SESSION_ICE_CONNECTED, KMG_SESSION_ICE_CONNECTED, KMG_SESSION_ICE_CONNECTED,
+    KMG_SESSION_ICE_DISCONNECTED, KMG_SESSION_ICE_FAILED, KMG_SESSION_ICE_CHECKING, KMG_SESSION_ICE_CLOSED,
+  };
+  return states[g_rand_int_range (run->rand, 0, G_N_ELEMENTS (states))];
 }
 
 static KmgSessionPath
@@ -173,6 +202,8 @@ do_signal (Run *run, gint64 id, gint64 user, GError **error)
 
   if (g_rand_int_range (run->rand, 0, 4) == 0)
     sig.path = pick_path (run);
+  else if (g_rand_int_range (run->rand, 0, 10) == 0)
+    sig.candidate = "candidate:1 1 udp 1 ::ffff:169.254.169.254 80 typ host"; /* always refused */
   kmg_session_manager_signal (run->fx.mgr, id, user, 0, &sig, run->fx.now, error);
 }
 
@@ -192,49 +223,88 @@ do_watch (Run *run, GError **error)
                                    error);
 }
 
+/* Event weights: constructive events dominate so walks reach active sessions and fallbacks. */
+enum { EV_WATCH, EV_ACCEPT, EV_DECLINE, EV_SIGNAL, EV_ICE, EV_FRAME, EV_STATS, EV_LEAVE, EV_SERVER, EV_TIME, EV_N };
+static const guint weights[EV_N] = { 3, 4, 1, 6, 6, 5, 2, 1, 3, 3 };
+
+static guint
+pick_event (Run *run)
+{
+  guint total = 0, r;
+
+  for (guint i = 0; i < EV_N; i++)
+    total += weights[i];
+  r = g_rand_int_range (run->rand, 0, total);
+  for (guint i = 0; i < EV_N; i++)
+    {
+      if (r < weights[i])
+        return i;
+      r -= weights[i];
+    }
+  return EV_TIME;
+}
+
+static void
+server_event (Run *run, gint64 id, gint64 user)
+{
+  KmgSessionManager *mgr = run->fx.mgr;
+  gint64 now = run->fx.now;
+  KmgSessionSignal relay_sig = { .kind = KMG_SESSION_SIGNAL_ICE_CANDIDATE,
+                                 .candidate = "candidate:9 1 udp 1 192.0.2.200 3478 typ host", .mline_index = 0 };
+
+  switch (g_rand_int_range (run->rand, 0, 14))
+    {
+    case 0: kmg_session_manager_presence_gone (mgr, user, now); break;
+    case 1: kmg_session_manager_stop_live (mgr, user, now); break;
+    case 2: kmg_session_manager_ban (mgr, user, now); break;
+    case 3: kmg_session_manager_billing_exhausted (mgr, id, now); break;
+    case 4: case 5: kmg_session_manager_relay_leg_state (mgr, id, pick_ice (run), now); break;
+    case 6: case 7: kmg_session_manager_relay_seller_leg_state (mgr, user, pick_ice (run), now); break;
+    case 8: kmg_session_manager_relay_error (mgr, id, now); break;
+    case 9: case 10: kmg_session_manager_relay_to_buyer (mgr, id, &relay_sig, now); break;
+    case 11: case 12: kmg_session_manager_relay_to_seller (mgr, user, &relay_sig, now); break;
+    default: kmg_session_manager_end (mgr, id, KMG_SESSION_END_ADMIN, now); break;
+    }
+}
+
 static void
 step (Run *run)
 {
   g_autoptr (GError) error = NULL;
   KmgSessionManager *mgr = run->fx.mgr;
-  gint64 now = run->fx.now, id = pick_session (run), user = pick_actor (run, id);
-  KmgSessionIceState ice = g_rand_int_range (run->rand, 0, KMG_SESSION_ICE_CLOSED + 1);
+  gint64 now = run->fx.now, id = pick_session (run);
   KmgSessionStats stats = { .frames_decoded = g_rand_int (run->rand), .timestamp_ms = now };
-  KmgSessionSignal relay_sig = { .kind = KMG_SESSION_SIGNAL_ICE_CANDIDATE,
-                                 .candidate = "candidate:9 1 udp 1 192.0.2.200 3478 typ host", .mline_index = 0 };
   guint sent = run->fx.sent->len;
-  gboolean client_event = TRUE;
+  guint ev = pick_event (run);
 
   run->fx.relay_fails = g_rand_int_range (run->rand, 0, 10) == 0;
-  switch (g_rand_int_range (run->rand, 0, 22))
+  switch (ev)
     {
-    case 0: case 1: case 2: do_watch (run, &error); break;
-    case 3: case 4: kmg_session_manager_accept (mgr, id, user, 0, now, &error); break;
-    case 5: kmg_session_manager_decline (mgr, id, user, 0, now, &error); break;
-    case 6: case 7: do_signal (run, id, user, &error); break;
-    case 8: case 9: kmg_session_manager_ice_state (mgr, id, user, 0, pick_path (run), ice, now, &error); break;
-    case 10: kmg_session_manager_first_frame (mgr, id, user, 0, pick_path (run), now, &error); break;
-    case 11: kmg_session_manager_stats (mgr, id, user, &stats, now, &error); break;
-    case 12: kmg_session_manager_leave (mgr, id, user, now, &error); break;
-    default:
-      client_event = FALSE;
-      switch (g_rand_int_range (run->rand, 0, 12))
-        {
-        case 0: kmg_session_manager_presence_gone (mgr, user, now); break;
-        case 1: kmg_session_manager_stop_live (mgr, user, now); break;
-        case 2: kmg_session_manager_ban (mgr, user, now); break;
-        case 3: kmg_session_manager_billing_exhausted (mgr, id, now); break;
-        case 4: kmg_session_manager_relay_leg_state (mgr, id, ice, now); break;
-        case 5: kmg_session_manager_relay_seller_leg_state (mgr, user, ice, now); break;
-        case 6: kmg_session_manager_relay_error (mgr, id, now); break;
-        case 7: kmg_session_manager_relay_to_buyer (mgr, id, &relay_sig, now); break;
-        case 8: kmg_session_manager_relay_to_seller (mgr, user, &relay_sig, now); break;
-        case 9: kmg_session_manager_end (mgr, id, KMG_SESSION_END_ADMIN, now); break;
-        default: session_fx_advance (&run->fx, g_rand_int_range (run->rand, 0, 8000)); break;
-        }
+    case EV_WATCH: do_watch (run, &error); break;
+    case EV_ACCEPT:
+      kmg_session_manager_accept (mgr, id, pick_actor (run, id, KMG_SESSION_ROLE_SELLER), 0, now, &error);
+      break;
+    case EV_DECLINE:
+      kmg_session_manager_decline (mgr, id, pick_actor (run, id, KMG_SESSION_ROLE_SELLER), 0, now, &error);
+      break;
+    case EV_SIGNAL: do_signal (run, id, pick_actor (run, id, -1), &error); break;
+    case EV_ICE:
+      kmg_session_manager_ice_state (mgr, id, pick_actor (run, id, -1), 0, pick_path (run), pick_ice (run), now,
+                                     &error);
+      break;
+    case EV_FRAME:
+      kmg_session_manager_first_frame (mgr, id, pick_actor (run, id, KMG_SESSION_ROLE_BUYER), 0, pick_path (run),
+                                       now, &error);
+      break;
+    case EV_STATS:
+      kmg_session_manager_stats (mgr, id, pick_actor (run, id, KMG_SESSION_ROLE_BUYER), &stats, now, &error);
+      break;
+    case EV_LEAVE: kmg_session_manager_leave (mgr, id, pick_actor (run, id, -1), now, &error); break;
+    case EV_SERVER: server_event (run, id, pick_actor (run, id, -1)); break;
+    default: session_fx_advance (&run->fx, g_rand_int_range (run->rand, 0, 8000)); break;
     }
   /* A refusal is a KMG_SESSIONS_ERROR and changes nothing. */
-  if (client_event && error != NULL)
+  if (error != NULL)
     {
       g_assert_true (error->domain == KMG_SESSIONS_ERROR);
       g_assert_cmpuint (run->fx.sent->len, ==, sent);
@@ -259,9 +329,9 @@ check_final (Run *run)
 }
 
 static void
-one_run (guint32 seed)
+one_run (guint32 seed, Coverage *cov)
 {
-  Run run = { 0 };
+  Run run = { .cov = cov };
 
   session_fx_init (&run.fx, (KmgSessionPolicy) (seed % 3));
   run.fx.config.max_sessions_per_seller = seed % 4;
@@ -298,12 +368,23 @@ test_random_invariants (void)
   const char *env = g_getenv ("KMG_TEST_SEED");
   guint32 base = env != NULL ? (guint32) g_ascii_strtoull (env, NULL, 10) : g_random_int ();
   guint runs = env != NULL ? 1 : N_RUNS;
+  Coverage cov = { 0 };
 
   g_printerr ("# sessions random walk: base seed %u (replay with KMG_TEST_SEED=<seed of a run>)\n", base);
   for (guint i = 0; i < runs; i++)
     {
       g_test_message ("run seed %u", base + i);
-      one_run (base + i);
+      one_run (base + i, &cov);
+    }
+  g_printerr ("# active p2p %u, active relay %u, fallbacks %u, p2p signals %u, relay signals %u\n",
+              cov.active_p2p, cov.active_relay, cov.fallbacks, cov.p2p_signals, cov.relay_signals);
+  if (env == NULL)
+    {
+      g_assert_cmpuint (cov.active_p2p, >, 0);
+      g_assert_cmpuint (cov.active_relay, >, 0);
+      g_assert_cmpuint (cov.fallbacks, >, 0);
+      g_assert_cmpuint (cov.p2p_signals, >, 0);
+      g_assert_cmpuint (cov.relay_signals, >, 0);
     }
 }
 
