@@ -17,6 +17,7 @@ typedef struct _KmgSignaling KmgSignaling;
 typedef struct _KmgMap KmgMap;
 typedef struct _KmgRealtime KmgRealtime;
 typedef struct _KmgBilling KmgBilling;
+typedef struct _KmgWatch KmgWatch;
 typedef struct _KmgApp KmgApp;
 
 struct _KmgApp
@@ -37,6 +38,7 @@ struct _KmgApp
   KmgRealtime *realtime;
   KmgBilling *billing;
   guint billing_tick;
+  KmgWatch *watch;
 
   /* Hooks between modules, set by the server wiring (may be NULL). presence_changed's state and
    * reason arguments are KmgPresenceState / KmgPresenceReason. */

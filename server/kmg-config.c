@@ -64,6 +64,7 @@ static const KeyDef keys[] = {
   I ("relay", "rtp_port_max", rtp_port_max, 0, 65535),
   S ("relay", "public_ip", public_ip),
   B ("relay", "ice_tcp", ice_tcp),
+  B ("relay", "allow_loopback", relay_allow_loopback),
   I ("relay", "stun_port", stun_port, 0, 65535),
   S ("relay", "stun_server", stun_server),
   L ("relay", "denied_peer_cidrs", denied_peer_cidrs),

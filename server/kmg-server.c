@@ -8,6 +8,7 @@
 #include "kmg-realtime.h"
 #include "kmg-routes-admin.h"
 #include "kmg-routes-billing.h"
+#include "kmg-watch.h"
 #include "kmg-routes-ops.h"
 #include "kmg-routes-web.h"
 
@@ -147,6 +148,10 @@ kmg_server_new (KmgConfig *config, GError **error)
     return NULL;
   kmg_routes_billing_register (app->router, app);
   kmg_routes_admin_register (app->admin_router, app);
+  app->watch = kmg_watch_new (app, error);
+  if (app->watch == NULL)
+    return NULL;
+  kmg_routes_watch_register (app->router, app);
   kmg_routes_web_register (app->router, app);
   /* The admin console must reach the admin API from its own origin. */
   if (app->admin_router != app->router)
@@ -172,6 +177,8 @@ kmg_server_free (KmgServer *self)
   if (self == NULL)
     return;
   app = &self->app;
+  /* Sessions end first (server_restart, billing told), then billing charges what is due. */
+  g_clear_pointer (&app->watch, kmg_watch_free);
   kmg_billing_wiring_stop (app);
   g_clear_pointer (&app->realtime, kmg_realtime_free);
   if (app->http)

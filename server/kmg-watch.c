@@ -1,0 +1,921 @@
+/* kmg-watch.c — watch sessions end to end: WebSocket messages → session manager → relay legs and
+ * billing. Relay callbacks arrive on the main context (the relay hops them there), so everything
+ * here runs on the main context. */
+
+#include "kmg-watch.h"
+
+#include "kmg-accounts.h"
+#include "kmg-billing.h"
+#include "kmg-charging.h"
+#include "kmg-json.h"
+#include "kmg-ledger.h"
+#include "kmg-presence.h"
+#include "kmg-relay.h"
+#include "kmg-session-manager.h"
+#include "kmg-signaling.h"
+#include "kmg-stun-server.h"
+
+#include <string.h>
+
+struct _KmgWatch
+{
+  KmgApp *app;
+  KmgSessionManager *mgr;
+  KmgRelay *relay;
+  KmgStunServer *stun;
+  GHashTable *legs;        /* session id → KmgRelayLeg* (buyer legs) */
+  GHashTable *last_report; /* session id → KmgBuyerStatsReport (P2P billing) */
+  GHashTable *gone_timers; /* user id → source id: buyer connections gone, waiting out the grace */
+  guint tick;
+  gboolean in_event;       /* re-entrancy guard: effects must not call the manager */
+  GQueue deferred;         /* events raised from inside effects, run after */
+};
+
+static gint64
+now_ms (void)
+{
+  return g_get_real_time () / 1000;
+}
+
+static char *
+seller_key (gint64 seller_id)
+{
+  return g_strdup_printf ("seller:%" G_GINT64_FORMAT, seller_id);
+}
+
+static gint64
+id_from_tag (const char *tag, const char *prefix)
+{
+  guint64 v;
+  if (tag == NULL || !g_str_has_prefix (tag, prefix)
+      || !g_ascii_string_to_unsigned (tag + strlen (prefix), 10, 1, G_MAXINT64, &v, NULL))
+    return 0;
+  return (gint64) v;
+}
+
+/* ---- timers -------------------------------------------------------------------------------- */
+
+static gboolean on_tick (gpointer user_data);
+
+static void
+reschedule (KmgWatch *w)
+{
+  gint64 next = kmg_session_manager_next_deadline (w->mgr);
+
+  g_clear_handle_id (&w->tick, g_source_remove);
+  if (next >= 0)
+    w->tick = g_timeout_add ((guint) CLAMP (next - now_ms (), 0, 60000), on_tick, w);
+}
+
+static gboolean
+on_tick (gpointer user_data)
+{
+  KmgWatch *w = user_data;
+
+  w->tick = 0;
+  kmg_session_manager_tick (w->mgr, now_ms ());
+  reschedule (w);
+  return G_SOURCE_REMOVE;
+}
+
+/* ---- effects (called by the manager) ------------------------------------------------------- */
+
+static void
+fx_send (gint64 user_id, guint64 conn_hint, JsonObject *msg, gpointer user_data)
+{
+  KmgWatch *w = user_data;
+
+  if (conn_hint == 0 || kmg_signaling_send_to_conn (w->app->signaling, conn_hint, msg) == 0)
+    kmg_signaling_send_to_user (w->app->signaling, user_id, msg);
+}
+
+static gboolean
+fx_balance_ok (gint64 buyer_id, gint64 price, gpointer user_data)
+{
+  KmgWatch *w = user_data;
+  gint64 balance = 0;
+
+  return kmg_ledger_balance (kmg_billing_get_ledger (w->app->billing), buyer_id, &balance, NULL)
+         && balance >= price;
+}
+
+static gboolean
+fx_billing_started (KmgWatchSession *s, gint64 *out_id, gpointer user_data, GError **error)
+{
+  KmgWatch *w = user_data;
+  gint64 id = kmg_billing_session_start (w->app->billing, kmg_watch_session_get_buyer (s),
+                                         kmg_watch_session_get_seller (s), now_ms (), error);
+  if (id <= 0)
+    return FALSE;
+  *out_id = id;
+  return TRUE;
+}
+
+static void
+fx_billing_ended (KmgWatchSession *s, KmgSessionEndReason reason, gpointer user_data)
+{
+  KmgWatch *w = user_data;
+  gint64 id = kmg_watch_session_get_id (s);
+  g_autoptr (GError) error = NULL;
+
+  g_hash_table_remove (w->last_report, &id);
+  if (!kmg_billing_session_end (w->app->billing, id, kmg_session_end_reason_to_string (reason),
+                                now_ms (), &error))
+    g_warning ("closing the billing of a session failed: %s", error->message);
+}
+
+static void
+fx_p2p_stats (KmgWatchSession *s, const KmgSessionStats *report, gpointer user_data)
+{
+  KmgWatch *w = user_data;
+  gint64 id = kmg_watch_session_get_id (s);
+  KmgBuyerStatsReport cur = { .at_ms = now_ms (),
+                              .frames_decoded = report->frames_decoded,
+                              .bytes_received = report->bytes_received,
+                              .loss = 0,
+                              .jitter_ms = -1,
+                              .rtt_ms = -1 };
+  KmgBuyerStatsReport *prev = g_hash_table_lookup (w->last_report, &id);
+  g_autoptr (GArray) seconds = g_array_new (FALSE, FALSE, sizeof (KmgDeliveredSecond));
+
+  if (prev != NULL)
+    {
+      /* Counters only grow; a client that resets them attests nothing for that interval. */
+      if (cur.frames_decoded >= prev->frames_decoded && cur.bytes_received >= prev->bytes_received)
+        kmg_buyer_report_seconds (prev, &cur, 5, seconds);
+      for (guint i = 0; i < seconds->len; i++)
+        kmg_billing_delivered_second (w->app->billing, id,
+                                      &g_array_index (seconds, KmgDeliveredSecond, i), cur.at_ms);
+      *prev = cur;
+      return;
+    }
+  {
+    gint64 *key = g_new (gint64, 1);
+    *key = id;
+    g_hash_table_insert (w->last_report, key, g_memdup2 (&cur, sizeof cur));
+  }
+}
+
+static gboolean
+fx_relay_start_buyer (KmgWatchSession *s, gboolean *seller_offer_needed, JsonObject *buyer_msg,
+                      JsonObject *seller_msg, gpointer user_data, GError **error)
+{
+  KmgWatch *w = user_data;
+  gint64 id = kmg_watch_session_get_id (s);
+  g_autofree char *key = seller_key (kmg_watch_session_get_seller (s));
+  g_autofree char *tag = g_strdup_printf ("session:%" G_GINT64_FORMAT, id);
+  KmgRelayLeg *leg;
+  gint64 *k;
+
+  leg = kmg_relay_buyer_add (w->relay, key, tag, seller_offer_needed, error);
+  if (leg == NULL)
+    return FALSE;
+  k = g_new (gint64, 1);
+  *k = id;
+  g_hash_table_insert (w->legs, k, leg);
+  kmg_metrics_add (w->app->metrics, "kamegor_relay_sessions_total", NULL, 1);
+  return TRUE;
+}
+
+static void
+fx_relay_stop_buyer (KmgWatchSession *s, gpointer user_data)
+{
+  KmgWatch *w = user_data;
+  gint64 id = kmg_watch_session_get_id (s);
+  KmgRelayLeg *leg = g_hash_table_lookup (w->legs, &id);
+
+  /* The relay drops the buyer's packets before this returns: enforcement is on the media path. */
+  if (leg != NULL)
+    {
+      g_hash_table_remove (w->legs, &id);
+      kmg_relay_buyer_stop (leg);
+    }
+}
+
+static void
+fx_relay_signal (KmgWatchSession *s, KmgSessionRole role, const KmgSessionSignal *sig,
+                 gpointer user_data)
+{
+  KmgWatch *w = user_data;
+  gint64 id = kmg_watch_session_get_id (s);
+  g_autoptr (GError) error = NULL;
+  KmgRelayLeg *leg;
+
+  if (role == KMG_SESSION_ROLE_BUYER)
+    leg = g_hash_table_lookup (w->legs, &id);
+  else
+    {
+      g_autofree char *key = seller_key (kmg_watch_session_get_seller (s));
+      leg = kmg_relay_get_seller_leg (w->relay, key);
+    }
+  if (leg == NULL)
+    return;
+  if (sig->kind == KMG_SESSION_SIGNAL_ICE_CANDIDATE)
+    kmg_relay_leg_add_remote_candidate (leg, sig->mline_index >= 0 ? (guint) sig->mline_index : 0,
+                                        sig->candidate, &error);
+  else
+    kmg_relay_leg_set_remote_sdp (leg,
+                                  sig->kind == KMG_SESSION_SIGNAL_SDP_OFFER ? "offer" : "answer",
+                                  sig->sdp, &error);
+  if (error != NULL)
+    g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "MESSAGE", "relay refused signaling: %s",
+                      error->message, "KMG_SESSION", "%" G_GINT64_FORMAT, id);
+}
+
+static void
+fx_relay_restart_ice (KmgWatchSession *s, gpointer user_data)
+{
+  KmgWatch *w = user_data;
+  gint64 id = kmg_watch_session_get_id (s);
+  KmgRelayLeg *leg = g_hash_table_lookup (w->legs, &id);
+
+  if (leg != NULL)
+    kmg_relay_leg_restart_ice (leg, NULL);
+}
+
+static void
+fx_state_changed (KmgWatchSession *s, KmgSessionState old_state, gpointer user_data)
+{
+  KmgWatch *w = user_data;
+  KmgSessionPath path = kmg_watch_session_get_path (s);
+
+  if (path != KMG_SESSION_PATH_NONE && kmg_watch_session_get_state (s) != KMG_SESSION_ENDED)
+    kmg_billing_session_set_path (w->app->billing, kmg_watch_session_get_id (s),
+                                  kmg_session_path_to_string (path), NULL);
+}
+
+/* ---- relay callbacks ----------------------------------------------------------------------- */
+
+static KmgSessionIceState
+ice_of (KmgRelayLegState state)
+{
+  switch (state)
+    {
+    case KMG_RELAY_LEG_STATE_CONNECTED:
+      return KMG_SESSION_ICE_CONNECTED;
+    case KMG_RELAY_LEG_STATE_DISCONNECTED:
+      return KMG_SESSION_ICE_DISCONNECTED;
+    case KMG_RELAY_LEG_STATE_FAILED:
+      return KMG_SESSION_ICE_FAILED;
+    case KMG_RELAY_LEG_STATE_CLOSED:
+      return KMG_SESSION_ICE_CLOSED;
+    case KMG_RELAY_LEG_STATE_CONNECTING:
+      return KMG_SESSION_ICE_CHECKING;
+    default:
+      return KMG_SESSION_ICE_NEW;
+    }
+}
+
+static void
+relay_signal_out (KmgWatch *w, KmgRelayLeg *leg, KmgSessionSignal *sig)
+{
+  if (kmg_relay_leg_get_kind (leg) == KMG_RELAY_LEG_BUYER)
+    kmg_session_manager_relay_to_buyer (w->mgr, id_from_tag (kmg_relay_leg_get_tag (leg), "session:"),
+                                        sig, now_ms ());
+  else
+    kmg_session_manager_relay_to_seller (
+        w->mgr, id_from_tag (kmg_relay_leg_get_seller_key (leg), "seller:"), sig, now_ms ());
+  reschedule (w);
+}
+
+static void
+on_local_sdp (KmgRelayLeg *leg, const char *type, const char *sdp, gpointer user_data)
+{
+  KmgSessionSignal sig = { .kind = g_str_equal (type, "offer") ? KMG_SESSION_SIGNAL_SDP_OFFER
+                                                               : KMG_SESSION_SIGNAL_SDP_ANSWER,
+                           .sdp = sdp,
+                           .mline_index = -1,
+                           .path = KMG_SESSION_PATH_RELAY };
+  relay_signal_out (user_data, leg, &sig);
+}
+
+static void
+on_local_candidate (KmgRelayLeg *leg, guint mline, const char *candidate, gpointer user_data)
+{
+  KmgSessionSignal sig = { .kind = KMG_SESSION_SIGNAL_ICE_CANDIDATE,
+                           .candidate = candidate,
+                           .mline_index = (gint) mline,
+                           .path = KMG_SESSION_PATH_RELAY };
+  relay_signal_out (user_data, leg, &sig);
+}
+
+static void
+on_leg_state (KmgRelayLeg *leg, KmgRelayLegState state, gpointer user_data)
+{
+  KmgWatch *w = user_data;
+  gint64 t = now_ms ();
+
+  if (kmg_relay_leg_get_kind (leg) == KMG_RELAY_LEG_BUYER)
+    {
+      gint64 id = id_from_tag (kmg_relay_leg_get_tag (leg), "session:");
+      if (state == KMG_RELAY_LEG_STATE_CLOSED)
+        {
+          /* The handle dies now: forget it if the session did not already. */
+          if (g_hash_table_lookup (w->legs, &id) == leg)
+            g_hash_table_remove (w->legs, &id);
+        }
+      if (state == KMG_RELAY_LEG_STATE_FAILED)
+        kmg_session_manager_relay_leg_failed (w->mgr, id, t);
+      else if (state != KMG_RELAY_LEG_STATE_CLOSED)
+        kmg_session_manager_relay_leg_state (w->mgr, id, ice_of (state), t);
+    }
+  else if (state != KMG_RELAY_LEG_STATE_CLOSED)
+    kmg_session_manager_relay_seller_leg_state (
+        w->mgr, id_from_tag (kmg_relay_leg_get_seller_key (leg), "seller:"), ice_of (state), t);
+  reschedule (w);
+}
+
+static void
+on_delivered_second (KmgRelayLeg *leg, const KmgRelaySecond *sec, gpointer user_data)
+{
+  KmgWatch *w = user_data;
+  gint64 id = id_from_tag (kmg_relay_leg_get_tag (leg), "session:");
+  KmgDeliveredSecond ev = { .second = sec->second,
+                            .source = KMG_DELIVERY_RELAY_MEASURED,
+                            .packets = sec->packets,
+                            .bytes = sec->bytes,
+                            .loss = sec->fraction_lost < 0 ? 0 : sec->fraction_lost,
+                            .jitter_ms = sec->jitter < 0 ? -1 : sec->jitter * 1000,
+                            .rtt_ms = sec->rtt < 0 ? -1 : sec->rtt * 1000 };
+
+  if (!sec->delivered || id == 0)
+    return;
+  kmg_metrics_add (w->app->metrics, "kamegor_relay_delivered_seconds_total", NULL, 1);
+  kmg_billing_delivered_second (w->app->billing, id, &ev, now_ms ());
+}
+
+/* ---- WebSocket messages -------------------------------------------------------------------- */
+
+static gboolean
+get_session_id (JsonObject *msg, gint64 *id, GError **error)
+{
+  return kmg_json_get_int (msg, "session_id", TRUE, 1, G_MAXINT64, id, error);
+}
+
+static void
+finish (KmgWatch *w, KmgSignaling *sig, guint64 conn, JsonNode *ref, gboolean ok, GError *error,
+        const char *reply_type, JsonObject *body)
+{
+  if (!ok)
+    {
+      const char *code = error && error->domain == KMG_SESSIONS_ERROR
+                             ? kmg_sessions_error_code (error)
+                             : NULL;
+      if (code != NULL)
+        kmg_signaling_reply_error (sig, conn, ref, code, error->message);
+      else
+        kmg_signaling_reply_gerror (sig, conn, ref, error);
+    }
+  else if (reply_type != NULL)
+    kmg_signaling_reply (sig, conn, ref, reply_type, body);
+  else if (ref != NULL)
+    kmg_signaling_reply (sig, conn, ref, "ack", NULL);
+  reschedule (w);
+}
+
+static void
+on_watch_start (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
+                gpointer user_data)
+{
+  static const char *const allowed[] = { "type", "ref", "seller_id", NULL };
+  KmgWatch *w = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KmgUser) buyer = NULL;
+  g_autoptr (KmgUser) seller = NULL;
+  g_autoptr (JsonObject) body = NULL;
+  KmgWatchRequest req = { 0 };
+  gint64 seller_id = 0, id = 0;
+
+  if (kmg_json_check_fields (msg, allowed, &error)
+      && kmg_json_get_int (msg, "seller_id", TRUE, 1, G_MAXINT64, &seller_id, &error))
+    {
+      buyer = kmg_accounts_get_user (w->app->accounts, user, NULL);
+      seller = kmg_accounts_get_user (w->app->accounts, seller_id, NULL);
+      if (seller == NULL || buyer == NULL)
+        g_set_error (&error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_NOT_SELLER, "no such seller");
+      else
+        {
+          req.streaming
+              = kmg_signaling_get_state (w->app->signaling, seller_id) == KMG_PRESENCE_STREAMING;
+          req.is_seller = seller->is_seller;
+          req.seller_banned = seller->banned;
+          req.buyer_banned = buyer->banned;
+          req.price_per_minute = seller->price_per_minute;
+          req.seller_always_relay = seller->always_relay;
+          req.buyer_always_relay = buyer->always_relay;
+          id = kmg_session_manager_watch_start (w->mgr, user, conn, seller_id, &req, now_ms (),
+                                                &error);
+        }
+    }
+  if (id > 0)
+    {
+      body = json_object_new ();
+      json_object_set_int_member (body, "session_id", id);
+      json_object_set_int_member (body, "seller_id", seller_id);
+      json_object_set_int_member (body, "price_per_minute", req.price_per_minute);
+    }
+  finish (w, sig, conn, ref, id > 0, error, id > 0 ? "watch.started" : NULL, body);
+}
+
+static void
+on_accept_or_decline (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref,
+                      JsonObject *msg, gpointer user_data, gboolean accept)
+{
+  static const char *const allowed[] = { "type", "ref", "session_id", NULL };
+  KmgWatch *w = user_data;
+  g_autoptr (GError) error = NULL;
+  gint64 id = 0;
+  gboolean ok = kmg_json_check_fields (msg, allowed, &error) && get_session_id (msg, &id, &error)
+                && (accept ? kmg_session_manager_accept (w->mgr, id, user, conn, now_ms (), &error)
+                           : kmg_session_manager_decline (w->mgr, id, user, conn, now_ms (), &error));
+  finish (w, sig, conn, ref, ok, error, NULL, NULL);
+}
+
+static void
+on_accept (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
+           gpointer user_data)
+{
+  on_accept_or_decline (sig, conn, user, ref, msg, user_data, TRUE);
+}
+
+static void
+on_decline (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
+            gpointer user_data)
+{
+  on_accept_or_decline (sig, conn, user, ref, msg, user_data, FALSE);
+}
+
+static gboolean
+get_path (JsonObject *msg, KmgSessionPath *path, GError **error)
+{
+  const char *p = NULL;
+
+  *path = KMG_SESSION_PATH_NONE;
+  if (!kmg_json_get_string (msg, "path", FALSE, 16, &p, error))
+    return FALSE;
+  if (p != NULL && (!kmg_session_path_from_string (p, path) || *path == KMG_SESSION_PATH_NONE))
+    {
+      g_set_error (error, KMG_JSON_ERROR, KMG_JSON_ERROR_RANGE, "path must be p2p or relay");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+missing (GError **error, const char *field)
+{
+  g_set_error (error, KMG_JSON_ERROR, KMG_JSON_ERROR_MISSING, "field '%s' is required", field);
+  return FALSE;
+}
+
+static void
+on_signal (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
+           gpointer user_data)
+{
+  static const char *const allowed[] = { "type",      "ref",     "session_id",      "kind", "sdp",
+                                         "candidate", "sdp_mid", "sdp_mline_index", "path", NULL };
+  KmgWatch *w = user_data;
+  g_autoptr (GError) error = NULL;
+  KmgSessionSignal s = { .mline_index = -1 };
+  const char *kind = NULL;
+  gint64 id = 0, mline = -1;
+  gboolean ok = kmg_json_check_fields (msg, allowed, &error) && get_session_id (msg, &id, &error)
+                && kmg_json_get_string (msg, "kind", TRUE, 32, &kind, &error)
+                && kmg_json_get_string (msg, "sdp", FALSE, 0, &s.sdp, &error)
+                && kmg_json_get_string (msg, "candidate", FALSE, 0, &s.candidate, &error)
+                && kmg_json_get_string (msg, "sdp_mid", FALSE, 64, &s.sdp_mid, &error)
+                && kmg_json_get_int (msg, "sdp_mline_index", FALSE, 0, 64, &mline, &error)
+                && get_path (msg, &s.path, &error);
+
+  if (ok && !kmg_session_signal_kind_from_string (kind, &s.kind))
+    {
+      g_set_error (&error, KMG_JSON_ERROR, KMG_JSON_ERROR_RANGE,
+                   "kind must be sdp_offer, sdp_answer or ice_candidate");
+      ok = FALSE;
+    }
+  s.mline_index = (gint) mline;
+  if (ok && s.kind == KMG_SESSION_SIGNAL_ICE_CANDIDATE && s.candidate == NULL)
+    ok = missing (&error, "candidate");
+  if (ok && s.kind != KMG_SESSION_SIGNAL_ICE_CANDIDATE && s.sdp == NULL)
+    ok = missing (&error, "sdp");
+  if (ok)
+    ok = kmg_session_manager_signal (w->mgr, id, user, conn, &s, now_ms (), &error);
+  finish (w, sig, conn, ref, ok, error, NULL, NULL);
+}
+
+static void
+on_ice_state (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
+              gpointer user_data)
+{
+  static const char *const allowed[] = { "type", "ref", "session_id", "state", "path", NULL };
+  KmgWatch *w = user_data;
+  g_autoptr (GError) error = NULL;
+  const char *state = NULL;
+  KmgSessionIceState st = KMG_SESSION_ICE_NEW;
+  KmgSessionPath path;
+  gint64 id = 0;
+  gboolean ok = kmg_json_check_fields (msg, allowed, &error) && get_session_id (msg, &id, &error)
+                && kmg_json_get_string (msg, "state", TRUE, 32, &state, &error)
+                && get_path (msg, &path, &error);
+
+  if (ok && !kmg_session_ice_state_from_string (state, &st))
+    {
+      g_set_error (&error, KMG_JSON_ERROR, KMG_JSON_ERROR_RANGE,
+                   "state must be new, checking, connected, completed, disconnected, failed "
+                   "or closed");
+      ok = FALSE;
+    }
+  if (ok)
+    ok = kmg_session_manager_ice_state (w->mgr, id, user, conn, path, st, now_ms (), &error);
+  finish (w, sig, conn, ref, ok, error, NULL, NULL);
+}
+
+static void
+on_first_frame (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
+                gpointer user_data)
+{
+  static const char *const allowed[] = { "type", "ref", "session_id", "path", NULL };
+  KmgWatch *w = user_data;
+  g_autoptr (GError) error = NULL;
+  KmgSessionPath path;
+  gint64 id = 0;
+  gboolean ok = kmg_json_check_fields (msg, allowed, &error) && get_session_id (msg, &id, &error)
+                && get_path (msg, &path, &error)
+                && kmg_session_manager_first_frame (w->mgr, id, user, conn, path, now_ms (), &error);
+  finish (w, sig, conn, ref, ok, error, NULL, NULL);
+}
+
+static void
+on_stats (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
+          gpointer user_data)
+{
+  static const char *const allowed[] = { "type", "ref", "session_id", "frames_decoded",
+                                         "bytes_received", "timestamp_ms", NULL };
+  KmgWatch *w = user_data;
+  g_autoptr (GError) error = NULL;
+  gint64 id = 0, frames = 0, bytes = 0, ts = 0;
+  KmgSessionStats st;
+  gboolean ok = kmg_json_check_fields (msg, allowed, &error) && get_session_id (msg, &id, &error)
+                && kmg_json_get_int (msg, "frames_decoded", TRUE, 0, G_MAXINT64, &frames, &error)
+                && kmg_json_get_int (msg, "bytes_received", TRUE, 0, G_MAXINT64, &bytes, &error)
+                && kmg_json_get_int (msg, "timestamp_ms", FALSE, 0, G_MAXINT64, &ts, &error);
+
+  st.frames_decoded = (guint64) frames;
+  st.bytes_received = (guint64) bytes;
+  st.timestamp_ms = ts;
+  if (ok)
+    ok = kmg_session_manager_stats (w->mgr, id, user, &st, now_ms (), &error);
+  finish (w, sig, conn, ref, ok, error, NULL, NULL);
+}
+
+static void
+on_leave (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
+          gpointer user_data)
+{
+  static const char *const allowed[] = { "type", "ref", "session_id", NULL };
+  KmgWatch *w = user_data;
+  g_autoptr (GError) error = NULL;
+  gint64 id = 0;
+  gboolean ok = kmg_json_check_fields (msg, allowed, &error) && get_session_id (msg, &id, &error)
+                && kmg_session_manager_leave (w->mgr, id, user, now_ms (), &error);
+  finish (w, sig, conn, ref, ok, error, NULL, NULL);
+}
+
+/* ---- app hooks ----------------------------------------------------------------------------- */
+
+static void
+remove_source (gpointer id)
+{
+  g_source_remove (GPOINTER_TO_UINT (id));
+}
+
+typedef struct
+{
+  gint64 user_id;
+  gboolean found;
+} FindUser;
+
+static void
+find_user (gint64 user_id, KmgPresenceState state, gboolean is_seller, guint n, gpointer data)
+{
+  FindUser *f = data;
+  if (user_id == f->user_id && n > 0)
+    f->found = TRUE;
+}
+
+typedef struct
+{
+  KmgWatch *w;
+  gint64 user_id;
+} GoneCheck;
+
+/* A buyer's last connection closed: after the grace, with no connection back, its sessions end. */
+static gboolean
+on_gone_check (gpointer data)
+{
+  GoneCheck *g = data;
+  FindUser f = { g->user_id, FALSE };
+
+  kmg_presence_foreach (kmg_signaling_get_presence (g->w->app->signaling), find_user, &f);
+  if (!f.found)
+    {
+      kmg_session_manager_buyer_gone (g->w->mgr, g->user_id, now_ms ());
+      reschedule (g->w);
+    }
+  {
+    gpointer key = NULL;
+    /* Steal: the source is finishing by itself, its destroy notify frees @g after we return. */
+    if (g_hash_table_steal_extended (g->w->gone_timers, &g->user_id, &key, NULL))
+      g_free (key);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_connection_closed (KmgApp *app, guint64 conn_id, gint64 user_id)
+{
+  KmgWatch *w = app->watch;
+  GoneCheck *g;
+  gint64 *key;
+
+  if (user_id <= 0 || g_hash_table_contains (w->gone_timers, &user_id))
+    return;
+  g = g_new (GoneCheck, 1);
+  g->w = w;
+  g->user_id = user_id;
+  key = g_new (gint64, 1);
+  *key = user_id;
+  g_hash_table_insert (w->gone_timers, key,
+                       GUINT_TO_POINTER (g_timeout_add_full (
+                           G_PRIORITY_DEFAULT, (guint) (app->config->grace_s * 1000 + 500),
+                           on_gone_check, g, g_free)));
+}
+
+static void
+on_presence_changed (KmgApp *app, gint64 user_id, int old_state, int new_state, int reason)
+{
+  KmgWatch *w = app->watch;
+
+  if (old_state != KMG_PRESENCE_STREAMING || new_state == KMG_PRESENCE_STREAMING)
+    return;
+  if (reason == KMG_PRESENCE_REASON_STOP_LIVE)
+    kmg_session_manager_stop_live (w->mgr, user_id, now_ms ());
+  else
+    kmg_session_manager_seller_gone (w->mgr, user_id, now_ms ());
+  reschedule (w);
+}
+
+static void
+on_billing_ended (KmgApp *app, gint64 session_id, const char *reason)
+{
+  kmg_session_manager_billing_exhausted (app->watch->mgr, session_id, now_ms ());
+  reschedule (app->watch);
+}
+
+static gboolean
+end_session (KmgApp *app, gint64 session_id, const char *reason)
+{
+  gboolean ok = kmg_session_manager_end (app->watch->mgr, session_id, KMG_SESSION_END_ADMIN,
+                                         now_ms ());
+  reschedule (app->watch);
+  return ok;
+}
+
+static void
+on_user_banned (KmgApp *app, gint64 user_id)
+{
+  kmg_session_manager_ban (app->watch->mgr, user_id, now_ms ());
+  reschedule (app->watch);
+}
+
+static void
+collect (KmgMetrics *m, gpointer user_data)
+{
+  KmgWatch *w = user_data;
+  guint by_state[KMG_SESSION_N_STATES] = { 0 };
+  guint by_path[KMG_SESSION_N_PATHS] = { 0 };
+  KmgRelayStats rs = { 0 };
+
+  kmg_session_manager_count (w->mgr, by_state, by_path);
+  for (int p = 0; p < KMG_SESSION_N_PATHS; p++)
+    {
+      g_autofree char *labels = g_strdup_printf ("path=\"%s\"", kmg_session_path_to_string (p));
+      kmg_metrics_set (m, "kamegor_sessions", labels, by_path[p]);
+    }
+  kmg_relay_get_stats (w->relay, &rs);
+  kmg_metrics_set (m, "kamegor_relay_legs", "role=\"seller\"", rs.seller_legs);
+  kmg_metrics_set (m, "kamegor_relay_legs", "role=\"buyer\"", rs.buyer_legs);
+  kmg_metrics_set (m, "kamegor_relay_packets_total", NULL, (double) rs.packets);
+  kmg_metrics_set (m, "kamegor_relay_bytes_total", NULL, (double) rs.bytes);
+  kmg_metrics_set (m, "kamegor_relay_keyframe_requests_total", "outcome=\"forwarded\"",
+                   (double) rs.keyframe_requests_forwarded);
+  kmg_metrics_set (m, "kamegor_relay_keyframe_requests_total", "outcome=\"dropped\"",
+                   (double) rs.keyframe_requests_dropped);
+  kmg_metrics_set (m, "kamegor_relay_candidates_denied_total", NULL, (double) rs.candidates_denied);
+}
+
+static void
+declare_metrics (KmgMetrics *m)
+{
+  kmg_metrics_declare (m, "kamegor_sessions", KMG_METRIC_GAUGE,
+                       "Live watch sessions by path (none = not yet chosen)", NULL, 0);
+  kmg_metrics_declare (m, "kamegor_relay_sessions_total", KMG_METRIC_COUNTER,
+                       "Watch sessions that used the relay", NULL, 0);
+  kmg_metrics_declare (m, "kamegor_relay_legs", KMG_METRIC_GAUGE, "Relay legs by role", NULL, 0);
+  kmg_metrics_declare (m, "kamegor_relay_packets_total", KMG_METRIC_COUNTER,
+                       "RTP packets forwarded to buyers", NULL, 0);
+  kmg_metrics_declare (m, "kamegor_relay_bytes_total", KMG_METRIC_COUNTER,
+                       "RTP payload bytes forwarded to buyers", NULL, 0);
+  kmg_metrics_declare (m, "kamegor_relay_delivered_seconds_total", KMG_METRIC_COUNTER,
+                       "Relayed seconds that met the delivered-second rule", NULL, 0);
+  kmg_metrics_declare (m, "kamegor_relay_keyframe_requests_total", KMG_METRIC_COUNTER,
+                       "Keyframe requests from buyers, forwarded to the seller or throttled", NULL,
+                       0);
+  kmg_metrics_declare (m, "kamegor_relay_candidates_denied_total", KMG_METRIC_COUNTER,
+                       "Remote ICE candidates dropped for a denied address", NULL, 0);
+}
+
+static KmgRelay *
+relay_new (KmgApp *app, KmgWatch *w, GError **error)
+{
+  const KmgConfig *c = app->config;
+  g_autoptr (KmgRelayConfig) rc = kmg_relay_config_new ();
+  KmgRelayCallbacks cb = {
+    .local_sdp = on_local_sdp,
+    .local_candidate = on_local_candidate,
+    .leg_state = on_leg_state,
+    .delivered_second = on_delivered_second,
+  };
+
+  rc->min_port = (guint) c->rtp_port_min;
+  rc->max_port = (guint) c->rtp_port_max;
+  g_clear_pointer (&rc->public_ip, g_free);
+  if (*c->public_ip)
+    rc->public_ip = g_strdup (c->public_ip);
+  rc->ice_tcp = c->ice_tcp;
+  g_clear_pointer (&rc->stun_server, g_free);
+  if (*c->stun_server)
+    rc->stun_server = g_strdup_printf ("stun://%s", c->stun_server);
+  g_clear_pointer (&rc->denied_cidrs, g_strfreev);
+  rc->denied_cidrs = g_strdupv (c->denied_peer_cidrs);
+  rc->max_legs_per_seller = (guint) c->max_legs_per_seller;
+  rc->max_legs_total = (guint) c->max_legs_total;
+  rc->allow_loopback = c->relay_allow_loopback;
+  rc->receipt_timeout_ms = c->receipt_timeout_s * 1000;
+  return kmg_relay_new (rc, &cb, w, error);
+}
+
+KmgWatch *
+kmg_watch_new (KmgApp *app, GError **error)
+{
+  const KmgConfig *c = app->config;
+  g_autoptr (KmgWatch) w = g_new0 (KmgWatch, 1);
+  KmgSessionConfig sc;
+  KmgSessionEffects fx = {
+    .send = fx_send,
+    .balance_ok = fx_balance_ok,
+    .billing_session_started = fx_billing_started,
+    .billing_session_ended = fx_billing_ended,
+    .p2p_stats = fx_p2p_stats,
+    .relay_start_buyer = fx_relay_start_buyer,
+    .relay_stop_buyer = fx_relay_stop_buyer,
+    .relay_signal = fx_relay_signal,
+    .relay_restart_ice = fx_relay_restart_ice,
+    .state_changed = fx_state_changed,
+  };
+  static const struct
+  {
+    const char *type;
+    KmgSignalingHandler fn;
+  } handlers[] = {
+    { "watch.start", on_watch_start },   { "session.accept", on_accept },
+    { "session.decline", on_decline },   { "signal", on_signal },
+    { "ice_state", on_ice_state },       { "first_frame", on_first_frame },
+    { "stats", on_stats },               { "session.leave", on_leave },
+  };
+
+  w->app = app;
+  w->legs = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  w->last_report = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+  w->gone_timers = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+
+  kmg_session_config_init (&sc);
+  sc.policy = c->relay_policy == KMG_RELAY_POLICY_ALWAYS  ? KMG_SESSION_POLICY_ALWAYS
+              : c->relay_policy == KMG_RELAY_POLICY_NEVER ? KMG_SESSION_POLICY_NEVER
+                                                          : KMG_SESSION_POLICY_AUTO;
+  sc.p2p_timeout_ms = c->p2p_timeout_ms;
+  sc.ice_grace_ms = c->grace_s * 1000;
+  sc.denied_cidrs = c->denied_peer_cidrs;
+  sc.allow_loopback = c->relay_allow_loopback;
+  w->mgr = kmg_session_manager_new (&sc, &fx, w, error);
+  if (w->mgr == NULL)
+    return NULL;
+  w->relay = relay_new (app, w, error);
+  if (w->relay == NULL)
+    return NULL;
+  if (c->stun_port > 0)
+    {
+      g_autofree char *host = NULL;
+      if (!kmg_config_parse_listen (c->listen, &host, NULL, error))
+        return NULL;
+      w->stun = kmg_stun_server_new (host, (guint) c->stun_port, 20,
+                                     (const char *const *) c->denied_peer_cidrs,
+                                     c->relay_allow_loopback || g_str_has_prefix (host, "127."),
+                                     error);
+      if (w->stun == NULL)
+        {
+          g_prefix_error (error, "relay.stun_port %" G_GINT64_FORMAT ": ", c->stun_port);
+          return NULL;
+        }
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (handlers); i++)
+    kmg_signaling_add_handler (app->signaling, handlers[i].type, handlers[i].fn, w);
+  declare_metrics (app->metrics);
+  kmg_metrics_add_collector (app->metrics, collect, w);
+  app->on_presence_changed = on_presence_changed;
+  app->on_connection_closed = on_connection_closed;
+  app->on_billing_ended = on_billing_ended;
+  app->end_session = end_session;
+  app->on_user_banned = on_user_banned;
+  return g_steal_pointer (&w);
+}
+
+void
+kmg_watch_free (KmgWatch *w)
+{
+  if (w == NULL)
+    return;
+  if (w->mgr)
+    kmg_session_manager_shutdown (w->mgr, now_ms ());
+  g_clear_handle_id (&w->tick, g_source_remove);
+  if (w->gone_timers)
+    {
+      GHashTableIter it;
+      gpointer value;
+      g_hash_table_iter_init (&it, w->gone_timers);
+      while (g_hash_table_iter_next (&it, NULL, &value))
+        remove_source (value);
+      g_clear_pointer (&w->gone_timers, g_hash_table_unref);
+    }
+  g_clear_pointer (&w->stun, kmg_stun_server_free);
+  g_clear_pointer (&w->relay, kmg_relay_free);
+  g_clear_pointer (&w->mgr, kmg_session_manager_free);
+  g_clear_pointer (&w->legs, g_hash_table_unref);
+  g_clear_pointer (&w->last_report, g_hash_table_unref);
+  g_free (w);
+}
+
+guint
+kmg_watch_get_stun_port (KmgWatch *w)
+{
+  return w->stun ? kmg_stun_server_get_port (w->stun) : 0;
+}
+
+/* GET /api/v1/rtc — what a client needs before creating peer connections. */
+static void
+get_rtc (KmgHttpRequest *req, gpointer user_data)
+{
+  KmgApp *app = user_data;
+  const KmgConfig *c = app->config;
+  g_autoptr (JsonObject) out = json_object_new ();
+  JsonArray *servers = json_array_new ();
+  g_autofree char *url = NULL;
+
+  if (*c->stun_server)
+    url = g_strdup_printf ("stun:%s", c->stun_server);
+  else if (kmg_watch_get_stun_port (app->watch) > 0)
+    {
+      /* The host the client used to reach us is the one it can reach our STUN port on. */
+      const char *host = kmg_http_request_header (req, "Host");
+      g_autofree char *name = NULL;
+      if (host == NULL)
+        host = "127.0.0.1";
+      name = host[0] == '[' ? g_strndup (host, strcspn (host, "]") + 1)
+                            : g_strndup (host, strcspn (host, ":"));
+      url = g_strdup_printf ("stun:%s:%u", *c->public_ip ? c->public_ip : name,
+                             kmg_watch_get_stun_port (app->watch));
+    }
+  if (url)
+    {
+      JsonObject *s = json_object_new ();
+      JsonArray *urls = json_array_new ();
+      json_array_add_string_element (urls, url);
+      json_object_set_array_member (s, "urls", urls);
+      json_array_add_object_element (servers, s);
+    }
+  json_object_set_array_member (out, "ice_servers", servers);
+  json_object_set_string_member (out, "relay_policy",
+                                 c->relay_policy == KMG_RELAY_POLICY_ALWAYS  ? "always"
+                                 : c->relay_policy == KMG_RELAY_POLICY_NEVER ? "never"
+                                                                             : "auto");
+  json_object_set_int_member (out, "p2p_timeout_ms", c->p2p_timeout_ms);
+  json_object_set_int_member (out, "stats_interval_ms", 2000);
+  kmg_http_reply_object (req, 200, out);
+}
+
+void
+kmg_routes_watch_register (KmgRouter *router, KmgApp *app)
+{
+  kmg_router_add (router, "GET", "/api/v1/rtc", KMG_ROUTE_AUTH, 0, get_rtc, app);
+}
