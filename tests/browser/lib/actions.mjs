@@ -68,10 +68,17 @@ export const markerSel = (userId) => `.kmg-marker[data-user-id="${userId}"]`;
 
 export async function openMap(page) {
   await go(page, '/map');
-  await page.waitForSelector('#map .leaflet-pane');
+  await page.waitForSelector('#map.leaflet-container');
 }
 
 export async function openProfile(page, sellerId) {
   await go(page, `/seller/${sellerId}`);
   await page.waitForSelector('#profile-name');
+}
+
+export async function uploadPicture(page, png) {
+  await go(page, '/settings');
+  await page.setInputFiles('#set-picture', { name: 'me.png', mimeType: 'image/png', buffer: png });
+  await page.click('#set-profile-save');
+  await page.waitForSelector('.pic-now img.avatar');
 }

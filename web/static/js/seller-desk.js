@@ -1,7 +1,7 @@
 // seller-desk.js — the seller's side of streaming, kept across screens: camera, live state,
 // incoming watch sessions and their peer connections, earnings.
 
-import { SessionPeer } from './rtc.js';
+import { MSG, PathPeer, iceServers } from './rtc.js';
 
 export class SellerDesk {
   constructor(ctx) {
@@ -10,7 +10,8 @@ export class SellerDesk {
     this.live = false;
     this.startedAt = 0;
     this.earned = 0;
-    this.sessions = new Map(); // session_id -> { peer, buyer_id, state, path }
+    this.sessions = new Map(); // session_id -> { peer, buyer_id, state, path, minutes }
+    this.relayLeg = null;      // one shared leg to the relay for all relayed viewers
     this.listeners = new Set();
     const rt = ctx.rt;
     rt.on('presence', (msg) => {
@@ -24,6 +25,9 @@ export class SellerDesk {
     rt.on('session.offer', (msg) => this.onOffer(msg));
     rt.on('session.state', (msg) => this.onState(msg));
     rt.on('session.ended', (msg) => this.onEnded(msg));
+    rt.on('session.use_p2p', (msg) => this.onUseP2p(msg));
+    rt.on('session.use_relay', (msg) => this.onUseRelay(msg));
+    rt.on('signal', (msg) => this.onSignal(msg));
     rt.on('billing.earned', (msg) => {
       const s = this.sessions.get(msg.session_id);
       if (s) s.minutes = msg.minutes_charged;
@@ -74,8 +78,10 @@ export class SellerDesk {
     try {
       await this.ctx.rt.request('stop_live');
     } finally {
-      for (const s of this.sessions.values()) s.peer.close();
+      for (const s of this.sessions.values()) s.peer?.close();
       this.sessions.clear();
+      this.relayLeg?.close();
+      this.relayLeg = null;
       this.live = false;
       this.closeCamera();
     }
@@ -83,20 +89,50 @@ export class SellerDesk {
 
   async onOffer(msg) {
     if (!this.live || !this.stream) {
-      this.ctx.rt.send('session.decline', { session_id: msg.session_id });
+      this.ctx.rt.send(MSG.decline, { session_id: msg.session_id });
       return;
     }
-    const peer = new SessionPeer(this.ctx.rt, msg.session_id, 'seller', { stream: this.stream });
-    this.sessions.set(msg.session_id, { peer, buyer_id: msg.buyer_id, state: 'requested', minutes: 0 });
+    this.sessions.set(msg.session_id, { peer: null, buyer_id: msg.buyer_id, state: 'requested', minutes: 0 });
     this.changed();
     try {
-      await this.ctx.rt.request('session.accept', { session_id: msg.session_id });
+      await this.ctx.rt.request(MSG.accept, { session_id: msg.session_id });
     } catch (e) {
       console.warn('accept refused:', e.message);
-      peer.close();
       this.sessions.delete(msg.session_id);
       this.changed();
     }
+  }
+
+  // P2P: the seller offers its camera straight to the buyer.
+  onUseP2p(msg) {
+    const s = this.sessions.get(msg.session_id);
+    if (!s || !this.stream) return;
+    s.peer?.close();
+    s.path = 'p2p';
+    s.peer = new PathPeer(this.ctx.rt, { sessionId: msg.session_id, path: 'p2p', role: 'seller',
+                                        stream: this.stream, servers: iceServers(msg) });
+    s.peer.offer().catch((e) => console.warn('p2p offer:', e.message));
+  }
+
+  // Relay: the P2P peer of that session goes; the shared leg to the relay is (re)made on request.
+  onUseRelay(msg) {
+    const s = this.sessions.get(msg.session_id);
+    if (s) {
+      s.peer?.close();
+      s.peer = null;
+      s.path = 'relay';
+    }
+    if (!this.stream || (!msg.offer_needed && this.relayLeg)) return;
+    this.relayLeg?.close();
+    this.relayLeg = new PathPeer(this.ctx.rt, { sessionId: msg.session_id, path: 'relay', role: 'seller',
+                                               stream: this.stream, servers: iceServers(msg) });
+    this.relayLeg.offer().catch((e) => console.warn('relay offer:', e.message));
+  }
+
+  onSignal(msg) {
+    const s = msg.session_id !== undefined ? this.sessions.get(msg.session_id) : null;
+    const peer = msg.path === 'relay' ? this.relayLeg : s?.peer;
+    if (peer) peer.handle(msg).catch((e) => console.warn('signal:', e.message));
   }
 
   onState(msg) {
@@ -110,8 +146,12 @@ export class SellerDesk {
   onEnded(msg) {
     const s = this.sessions.get(msg.session_id);
     if (!s) return;
-    s.peer.close();
+    s.peer?.close();
     this.sessions.delete(msg.session_id);
+    if (this.sessions.size === 0 && !this.live) {
+      this.relayLeg?.close();
+      this.relayLeg = null;
+    }
     this.changed();
   }
 }
