@@ -119,21 +119,17 @@ kmg_json_check_fields (JsonObject *obj, const char *const *allowed, GError **err
   return TRUE;
 }
 
-/* Returns the member, NULL when absent (or null and optional); sets @error when required and absent. */
-static JsonNode *
-lookup (JsonObject *obj, const char *name, gboolean required, GError **error)
+/* TRUE with *@node set when the member is present and not null. FALSE otherwise, with @error set
+ * when it was required: callers return "!error set" — absent optional members are fine. */
+static gboolean
+member (JsonObject *obj, const char *name, gboolean required, JsonNode **node, GError **error)
 {
-  JsonNode *node = json_object_get_member (obj, name);
-
-  if (node != NULL && JSON_NODE_HOLDS_NULL (node) && !required)
-    return NULL;
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
-    {
-      if (required)
-        g_set_error (error, KMG_JSON_ERROR, KMG_JSON_ERROR_MISSING, "field '%s' is required", name);
-      return NULL;
-    }
-  return node;
+  *node = json_object_get_member (obj, name);
+  if (*node != NULL && !JSON_NODE_HOLDS_NULL (*node))
+    return TRUE;
+  if (required)
+    g_set_error (error, KMG_JSON_ERROR, KMG_JSON_ERROR_MISSING, "field '%s' is required", name);
+  return FALSE;
 }
 
 static gboolean
@@ -147,17 +143,12 @@ gboolean
 kmg_json_get_string (JsonObject *obj, const char *name, gboolean required, gsize max_len,
                      const char **out, GError **error)
 {
-  g_autoptr (GError) local = NULL;
-  JsonNode *node = lookup (obj, name, required, &local);
+  JsonNode *node = NULL;
+  gboolean present = member (obj, name, required, &node, error);
   const char *s;
 
-  if (local != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&local));
-      return FALSE;
-    }
-  if (node == NULL)
-    return TRUE;
+  if (!present)
+    return !required; /* absent: fine unless required (then @error is set) */
   if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
     return type_error (name, "a string", error);
   s = json_node_get_string (node);
@@ -175,17 +166,12 @@ gboolean
 kmg_json_get_int (JsonObject *obj, const char *name, gboolean required, gint64 min, gint64 max,
                   gint64 *out, GError **error)
 {
-  g_autoptr (GError) local = NULL;
-  JsonNode *node = lookup (obj, name, required, &local);
+  JsonNode *node = NULL;
+  gboolean present = member (obj, name, required, &node, error);
   gint64 v;
 
-  if (local != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&local));
-      return FALSE;
-    }
-  if (node == NULL)
-    return TRUE;
+  if (!present)
+    return !required; /* absent: fine unless required (then @error is set) */
   if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
     return type_error (name, "an integer", error);
   v = json_node_get_int (node);
@@ -204,18 +190,13 @@ gboolean
 kmg_json_get_double (JsonObject *obj, const char *name, gboolean required, double min, double max,
                      double *out, GError **error)
 {
-  g_autoptr (GError) local = NULL;
-  JsonNode *node = lookup (obj, name, required, &local);
+  JsonNode *node = NULL;
+  gboolean present = member (obj, name, required, &node, error);
   double v;
   GType t;
 
-  if (local != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&local));
-      return FALSE;
-    }
-  if (node == NULL)
-    return TRUE;
+  if (!present)
+    return !required; /* absent: fine unless required (then @error is set) */
   t = JSON_NODE_HOLDS_VALUE (node) ? json_node_get_value_type (node) : G_TYPE_INVALID;
   if (t != G_TYPE_DOUBLE && t != G_TYPE_INT64)
     return type_error (name, "a number", error);
@@ -234,16 +215,11 @@ gboolean
 kmg_json_get_bool (JsonObject *obj, const char *name, gboolean required, gboolean *out,
                    GError **error)
 {
-  g_autoptr (GError) local = NULL;
-  JsonNode *node = lookup (obj, name, required, &local);
+  JsonNode *node = NULL;
+  gboolean present = member (obj, name, required, &node, error);
 
-  if (local != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&local));
-      return FALSE;
-    }
-  if (node == NULL)
-    return TRUE;
+  if (!present)
+    return !required; /* absent: fine unless required (then @error is set) */
   if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
     return type_error (name, "true or false", error);
   *out = json_node_get_boolean (node);
@@ -254,16 +230,11 @@ gboolean
 kmg_json_get_object (JsonObject *obj, const char *name, gboolean required, JsonObject **out,
                      GError **error)
 {
-  g_autoptr (GError) local = NULL;
-  JsonNode *node = lookup (obj, name, required, &local);
+  JsonNode *node = NULL;
+  gboolean present = member (obj, name, required, &node, error);
 
-  if (local != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&local));
-      return FALSE;
-    }
-  if (node == NULL)
-    return TRUE;
+  if (!present)
+    return !required; /* absent: fine unless required (then @error is set) */
   if (!JSON_NODE_HOLDS_OBJECT (node))
     return type_error (name, "an object", error);
   *out = json_node_get_object (node);
@@ -274,16 +245,11 @@ gboolean
 kmg_json_get_array (JsonObject *obj, const char *name, gboolean required, JsonArray **out,
                     GError **error)
 {
-  g_autoptr (GError) local = NULL;
-  JsonNode *node = lookup (obj, name, required, &local);
+  JsonNode *node = NULL;
+  gboolean present = member (obj, name, required, &node, error);
 
-  if (local != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&local));
-      return FALSE;
-    }
-  if (node == NULL)
-    return TRUE;
+  if (!present)
+    return !required; /* absent: fine unless required (then @error is set) */
   if (!JSON_NODE_HOLDS_ARRAY (node))
     return type_error (name, "an array", error);
   *out = json_node_get_array (node);
