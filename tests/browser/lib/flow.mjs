@@ -4,7 +4,7 @@
 // the admin bans the seller and the marker leaves the buyer's map.
 
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, newClient, shot, createAdmin, grant, sleep, makePng, DESKTOP } from './harness.mjs';
+import { startServer, launchBrowser, newClient, shot, createAdmin, grant, sleep, makePng, writeArtifact, DESKTOP } from './harness.mjs';
 import * as act from './actions.mjs';
 
 // Each step names itself in the failure, so a report says exactly where the flow stopped.
@@ -34,7 +34,7 @@ async function relayPackets(server) {
 }
 
 export async function wholeFlow({ label, sets = [], price, credits, endBy, expectPath }) {
-  const server = await startServer(sets);
+  const server = await startServer(['server.log_level=debug', ...sets]);
   const browser = await launchBrowser();
   const name = (s) => `${label}-${s}`;
   try {
@@ -176,6 +176,9 @@ export async function wholeFlow({ label, sets = [], price, credits, endBy, expec
       await shot(ap, name('17-admin-ledger'));
     });
     return { seller: s, buyer: b, session };
+  } catch (e) {
+    writeArtifact(`${label}-server.log`, server.log.join(''));
+    throw e;
   } finally {
     await browser.close();
     await server.stop();

@@ -4,6 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +26,8 @@ const CHROMIUM_ARGS = [
   // Hidden or occluded pages must keep running timers and media like a foreground app.
   '--disable-background-timer-throttling', '--disable-renderer-backgrounding',
   '--disable-backgrounding-occluded-windows',
+  // Real host addresses in ICE candidates (no mDNS names: nothing resolves them here).
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
 ];
 
 export const PHONE = { width: 390, height: 844 };
@@ -41,6 +44,17 @@ function freePort() {
   });
 }
 
+function freeUdpPort() {
+  return new Promise((res, rej) => {
+    const s = createSocket('udp4');
+    s.once('error', rej);
+    s.bind(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export async function startServer(extraSets = []) {
@@ -51,6 +65,8 @@ export async function startServer(extraSets = []) {
     `server.allowed_origins=${url}`,
     'billing.minute_s=6',
     'billing.min_billable_s=2',
+    // Its own STUN port, so several servers (other suites) can run on one machine.
+    `relay.stun_port=${await freeUdpPort()}`,
     ...extraSets,
   ];
   const args = ['-l', `127.0.0.1:${port}`, '-d', dataDir, '--log-level', 'info'];

@@ -5,6 +5,7 @@ import { get, getToken, setToken, post } from './api.js';
 import { Realtime } from './ws.js';
 import { LocationReporter } from './location.js';
 import { SellerDesk } from './seller-desk.js';
+import { setIceServers } from './rtc.js';
 import { h, clear } from './ui.js';
 import * as auth from './auth.js';
 import * as settings from './settings.js';
@@ -96,9 +97,10 @@ function reportAppState() {
   rt.send('app_state', { foreground: document.visibilityState === 'visible' });
 }
 
-rt.on('ready', () => rt.send('hello', {
-  foreground: document.visibilityState === 'visible', platform: 'web', app_version: '1',
-}));
+rt.on('ready', () => {
+  rt.send('hello', { foreground: document.visibilityState === 'visible', platform: 'web', app_version: '1' });
+  get('/api/v1/rtc').then((r) => setIceServers(r.ice_servers)).catch(() => {});
+});
 rt.on('link', ({ state }) => {
   banner.hidden = state === 'ready' || !ctx.me;
   banner.textContent = state === 'connecting' ? 'Connecting…' : 'Connection lost, retrying…';
@@ -112,6 +114,8 @@ rt.on('fatal', (msg) => {
     ctx.navigate('/login');
   }
 });
+// Replies to fire-and-forget messages have no ref: log them so problems are visible.
+rt.on('error', (msg) => { if (msg.ref === undefined) console.warn('server:', msg.code, msg.message); });
 document.addEventListener('visibilitychange', reportAppState);
 window.addEventListener('hashchange', route);
 

@@ -8,14 +8,21 @@ export const MSG = {
   accept: 'session.accept',
   decline: 'session.decline',
   signal: 'signal',
-  iceState: 'session.ice_state',
-  firstFrame: 'session.first_frame',
-  stats: 'session.stats',
+  iceState: 'ice_state',
+  firstFrame: 'first_frame',
+  stats: 'stats',
   leave: 'session.leave',
 };
 
+// ICE servers from GET /api/v1/rtc (fetched at sign-in); a session message may bring its own.
+let defaultIceServers = [];
+
+export function setIceServers(list) {
+  defaultIceServers = Array.isArray(list) ? list : [];
+}
+
 function iceServers(msg) {
-  return Array.isArray(msg?.ice_servers) ? msg.ice_servers : [];
+  return Array.isArray(msg?.ice_servers) ? msg.ice_servers : defaultIceServers;
 }
 
 // A peer connection bound to one (session, path). role: 'buyer' receives, 'seller' sends.

@@ -29,7 +29,7 @@ function ratingPrompt(sessionId) {
           row.remove();
           done.textContent = `Thanks! You rated ${n} star${n > 1 ? 's' : ''}.`;
         } catch (e) { err.show(e); }
-      } }, '★'.repeat(n)));
+      } }, `${n} ★`));
   }
   box.append(row, err, done);
   return box;
@@ -54,7 +54,8 @@ export function render(ctx, root, { sellerId }) {
 
   const stat = (label, id, value) => h('div', { class: 'stat' }, h('dt', {}, label), h('dd', { id }, value));
   const draw = () => clear(stats,
-    stat('Elapsed', 'watch-elapsed', formatDuration(s.activeAt ? (Date.now() - s.activeAt) / 1000 : 0)),
+    stat('Elapsed', 'watch-elapsed',
+         formatDuration(s.activeAt ? ((s.endedAt || Date.now()) - s.activeAt) / 1000 : 0)),
     stat('Minutes charged', 'watch-minutes', String(s.minutes)),
     stat('Balance', 'watch-balance', s.balance === null ? '…' : `${s.balance} credits`));
   const tick = setInterval(draw, 1000);
@@ -103,7 +104,7 @@ export function render(ctx, root, { sellerId }) {
           bytes += r.bytesReceived || 0;
         }
       });
-      rt.send(MSG.stats, { session_id: s.id, path, frames_decoded: frames, bytes_received: bytes,
+      rt.send(MSG.stats, { session_id: s.id, frames_decoded: frames, bytes_received: bytes,
                            timestamp_ms: Date.now() });
     }
   }, 2000);
@@ -111,6 +112,7 @@ export function render(ctx, root, { sellerId }) {
   const finish = (msg) => {
     if (s.ended) return;
     s.ended = true;
+    s.endedAt = Date.now();
     s.state = 'ended';
     for (const peer of s.peers.values()) peer.close();
     s.peers.clear();
