@@ -52,6 +52,8 @@ test_metrics_count_requests (void)
   g_autoptr (KmgTestResponse) m = kmg_test_request (ts, "GET", "/metrics", NULL, NULL);
   g_autofree char *text = g_strndup (g_bytes_get_data (m->body, NULL), g_bytes_get_size (m->body));
 
+  g_assert_cmpuint (a->status, ==, 200);
+  g_assert_cmpuint (b->status, ==, 404);
   g_assert_cmpuint (m->status, ==, 200);
   g_assert_nonnull (
       strstr (text, "kamegor_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} 1"));
