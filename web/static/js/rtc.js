@@ -25,6 +25,18 @@ function iceServers(msg) {
   return Array.isArray(msg?.ice_servers) ? msg.ice_servers : defaultIceServers;
 }
 
+// VP8 first: every browser decodes it and the relay forwards it unchanged to any buyer; the
+// other codecs stay listed after it as fallbacks.
+function preferVp8(pc) {
+  const caps = window.RTCRtpSender?.getCapabilities?.('video');
+  if (!caps) return;
+  const rank = (c) => (/vp8/i.test(c.mimeType) ? 0 : /rtx|red|ulpfec/i.test(c.mimeType) ? 1 : 2);
+  const codecs = [...caps.codecs].sort((a, b) => rank(a) - rank(b));
+  for (const t of pc.getTransceivers()) {
+    try { t.setCodecPreferences(codecs); } catch { /* not supported: keep the defaults */ }
+  }
+}
+
 // A peer connection bound to one (session, path). role: 'buyer' receives, 'seller' sends.
 export class PathPeer {
   constructor(rt, { sessionId, path, role, stream, servers, onTrack, onIceState }) {
@@ -36,6 +48,7 @@ export class PathPeer {
     this.pendingCandidates = [];
     if (stream) for (const track of stream.getTracks()) this.pc.addTrack(track, stream);
     else this.pc.addTransceiver('video', { direction: 'recvonly' });
+    preferVp8(this.pc);
     this.pc.onicecandidate = (ev) => this.sendSignal('ice_candidate', {
       candidate: ev.candidate ? ev.candidate.candidate : '',
       sdp_mid: ev.candidate?.sdpMid ?? undefined,
