@@ -33,7 +33,7 @@ async function relayPackets(server) {
   return total;
 }
 
-export async function wholeFlow({ label, sets = [], price, credits, endBy, expectPath }) {
+export async function wholeFlow({ label, sets = [], price, credits, endBy, expectPath, expectLow }) {
   const server = await startServer(['server.log_level=debug', ...sets]);
   const browser = await launchBrowser();
   const name = (s) => `${label}-${s}`;
@@ -111,9 +111,13 @@ export async function wholeFlow({ label, sets = [], price, credits, endBy, expec
     });
 
     await step(endBy === 'balance' ? 'balance runs low, then out' : 'buyer ends the session', async () => {
-      if (endBy === 'balance') {
+      await sp.waitForFunction(() => /^[1-9]\d* credits$/.test(document.querySelector('#live-earned')?.textContent),
+                               null, { timeout: 10000 });
+      if (expectLow || endBy === 'balance') {
         await bp.waitForSelector('#low-balance:not([hidden])', { timeout: 40000 });
         await shot(bp, name('08-low-balance'));
+      }
+      if (endBy === 'balance') {
         await bp.waitForSelector('#watch-state[data-reason="insufficient_credits"]', { timeout: 40000 });
       } else {
         await bp.click('#watch-end');

@@ -1,6 +1,7 @@
 // seller-desk.js — the seller's side of streaming, kept across screens: camera, live state,
 // incoming watch sessions and their peer connections, earnings.
 
+import { get } from './api.js';
 import { MSG, PathPeer, iceServers } from './rtc.js';
 
 export class SellerDesk {
@@ -10,6 +11,7 @@ export class SellerDesk {
     this.live = false;
     this.startedAt = 0;
     this.earned = 0;
+    this.balanceAtStart = null;
     this.sessions = new Map(); // session_id -> { peer, buyer_id, state, path, minutes }
     this.relayLeg = null;      // one shared leg to the relay for all relayed viewers
     this.listeners = new Set();
@@ -31,8 +33,7 @@ export class SellerDesk {
     rt.on('billing.earned', (msg) => {
       const s = this.sessions.get(msg.session_id);
       if (s) s.minutes = msg.minutes_charged;
-      this.earned += msg.amount ?? 0;
-      this.changed();
+      this.refreshEarned();
     });
   }
 
@@ -65,8 +66,21 @@ export class SellerDesk {
     this.changed();
   }
 
+  // Earnings of this stream: the wallet balance now minus the balance when it started (the
+  // seller's share after the platform fee is what the ledger credited).
+  async refreshEarned() {
+    try {
+      const w = await get('/api/v1/me/wallet?limit=1');
+      if (this.balanceAtStart === null) this.balanceAtStart = w.balance;
+      this.earned = w.balance - this.balanceAtStart;
+      this.changed();
+    } catch { /* shown at the next charge */ }
+  }
+
   async goLive() {
     await this.openCamera();
+    this.balanceAtStart = null;
+    await this.refreshEarned();
     await this.ctx.rt.request('go_live');
     this.live = true;
     this.startedAt = Date.now();
