@@ -16,6 +16,15 @@ after(async () => {
   await server?.stop();
 });
 
+// What a phone does when the app goes to the background (tab switch, screen locked).
+async function setVisibility(page, state) {
+  await page.evaluate((s) => {
+    Object.defineProperty(document, 'visibilityState', { value: s, configurable: true });
+    Object.defineProperty(document, 'hidden', { value: s === 'hidden', configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, state);
+}
+
 async function expectState(page, status, button) {
   await page.waitForSelector(`#profile-status:has-text("Status: ${status}")`, { timeout: 15000 });
   await page.waitForSelector(`#watch-button:has-text("${button}")`, { timeout: 5000 });
@@ -45,6 +54,12 @@ test('profile status and watch button follow the seller', async () => {
   await shot(buyer.page, 'status-3-streaming');
 
   await act.stopLive(seller.page);
+  await expectState(buyer.page, 'Online', 'Not currently streaming');
+
+  // The app going to the background hides the seller at once; back in front, online again.
+  await setVisibility(seller.page, 'hidden');
+  await expectState(buyer.page, 'Offline', 'Offline');
+  await setVisibility(seller.page, 'visible');
   await expectState(buyer.page, 'Online', 'Not currently streaming');
 
   await seller.page.click('#logout');

@@ -100,10 +100,14 @@ export function render(ctx, root) {
   }
 
   function renderList() {
-    const markers = [...items.values()].map((e) => e.item).filter((it) => it.kind !== 'cluster');
+    const all = [...items.values()].map((e) => e.item);
+    const markers = all.filter((it) => it.kind !== 'cluster');
+    const clustered = all.filter((it) => it.kind === 'cluster').reduce((n, c) => n + c.count, 0);
     markers.sort((a, b) => (b.status === 'streaming') - (a.status === 'streaming')
                             || a.username.localeCompare(b.username));
-    clear(list, markers.length === 0 ? h('li', { class: 'empty' }, 'No sellers in this area right now.') : null,
+    clear(list, markers.length === 0 && clustered === 0
+      ? h('li', { class: 'empty' }, 'No sellers in this area right now.') : null,
+    clustered > 0 ? h('li', { class: 'muted' }, `${clustered} more in groups: zoom in to see them.`) : null,
       markers.map((it) => h('li', {},
         h('button', { type: 'button', class: 'link', dataset: { userId: it.user_id },
                       onclick: () => showPreview(it.id) },
