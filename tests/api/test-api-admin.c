@@ -490,6 +490,7 @@ test_audit_ok (Fixture *f, gconstpointer data)
   JsonArray *items;
 
   expect (f, "POST", grant, f->admin, "{\"amount\":70,\"reason\":\"promo\"}", 201, NULL);
+  g_assert_cmpint (balance_of (f, user), ==, 70);
   r = kmg_test_get (f->ts, f->admin, 200, "/api/v1/admin/audit");
   g_assert_true (json_object_get_boolean_member (kmg_test_response_object (r), "ok"));
   ledger = kmg_test_get (f->ts, f->admin, 200, "/api/v1/admin/ledger");
