@@ -266,6 +266,11 @@ on_visibility (KmgSignaling *sig, guint64 conn_id, gint64 user_id, JsonNode *ref
       kmg_signaling_reply_gerror (sig, conn_id, ref, error);
       return;
     }
+  if (!kmg_presence_is_seller (kmg_signaling_get_presence (sig), user_id))
+    {
+      kmg_signaling_reply_error (sig, conn_id, ref, "forbidden", "only sellers have a marker");
+      return;
+    }
   s = seller_get (rt, user_id);
   s->hidden = hidden;
   sync_seller (rt, user_id);
