@@ -330,8 +330,9 @@ kmg_http_reply_text (KmgHttpRequest *req, guint status, const char *content_type
 void
 kmg_http_reply_node (KmgHttpRequest *req, guint status, JsonNode *node)
 {
-  g_autofree char *text = kmg_json_to_string (node);
-  g_autoptr (GBytes) b = g_bytes_new_take (g_steal_pointer (&text), strlen (text));
+  char *text = kmg_json_to_string (node);
+  gsize len = strlen (text);
+  g_autoptr (GBytes) b = g_bytes_new_take (text, len);
   kmg_http_reply_bytes (req, status, "application/json", b, NULL);
 }
 
