@@ -2,7 +2,7 @@
  * billing. Relay callbacks arrive on the main context (the relay hops them there), so everything
  * here runs on the main context. */
 
-#include "kmg-watch.h"
+#include "kmg-watch-private.h"
 
 #include "kmg-accounts.h"
 #include "kmg-billing.h"
@@ -17,22 +17,9 @@
 
 #include <string.h>
 
-struct _KmgWatch
-{
-  KmgApp *app;
-  KmgSessionManager *mgr;
-  KmgRelay *relay;
-  KmgStunServer *stun;
-  GHashTable *legs;        /* session id → KmgRelayLeg* (buyer legs) */
-  GHashTable *last_report; /* session id → KmgBuyerStatsReport (P2P billing) */
-  GHashTable *gone_timers; /* user id → source id: buyer connections gone, waiting out the grace */
-  guint tick;
-  gboolean in_event;       /* re-entrancy guard: effects must not call the manager */
-  GQueue deferred;         /* events raised from inside effects, run after */
-};
 
-static gint64
-now_ms (void)
+gint64
+kmg_watch_now_ms (void)
 {
   return g_get_real_time () / 1000;
 }
@@ -57,14 +44,14 @@ id_from_tag (const char *tag, const char *prefix)
 
 static gboolean on_tick (gpointer user_data);
 
-static void
-reschedule (KmgWatch *w)
+void
+kmg_watch_reschedule (KmgWatch *w)
 {
   gint64 next = kmg_session_manager_next_deadline (w->mgr);
 
   g_clear_handle_id (&w->tick, g_source_remove);
   if (next >= 0)
-    w->tick = g_timeout_add ((guint) CLAMP (next - now_ms (), 0, 60000), on_tick, w);
+    w->tick = g_timeout_add ((guint) CLAMP (next - kmg_watch_now_ms (), 0, 60000), on_tick, w);
 }
 
 static gboolean
@@ -73,8 +60,8 @@ on_tick (gpointer user_data)
   KmgWatch *w = user_data;
 
   w->tick = 0;
-  kmg_session_manager_tick (w->mgr, now_ms ());
-  reschedule (w);
+  kmg_session_manager_tick (w->mgr, kmg_watch_now_ms ());
+  kmg_watch_reschedule (w);
   return G_SOURCE_REMOVE;
 }
 
@@ -104,7 +91,7 @@ fx_billing_started (KmgWatchSession *s, gint64 *out_id, gpointer user_data, GErr
 {
   KmgWatch *w = user_data;
   gint64 id = kmg_billing_session_start (w->app->billing, kmg_watch_session_get_buyer (s),
-                                         kmg_watch_session_get_seller (s), now_ms (), error);
+                                         kmg_watch_session_get_seller (s), kmg_watch_now_ms (), error);
   if (id <= 0)
     return FALSE;
   *out_id = id;
@@ -120,7 +107,7 @@ fx_billing_ended (KmgWatchSession *s, KmgSessionEndReason reason, gpointer user_
 
   g_hash_table_remove (w->last_report, &id);
   if (!kmg_billing_session_end (w->app->billing, id, kmg_session_end_reason_to_string (reason),
-                                now_ms (), &error))
+                                kmg_watch_now_ms (), &error))
     g_warning ("closing the billing of a session failed: %s", error->message);
 }
 
@@ -129,7 +116,7 @@ fx_p2p_stats (KmgWatchSession *s, const KmgSessionStats *report, gpointer user_d
 {
   KmgWatch *w = user_data;
   gint64 id = kmg_watch_session_get_id (s);
-  KmgBuyerStatsReport cur = { .at_ms = now_ms (),
+  KmgBuyerStatsReport cur = { .at_ms = kmg_watch_now_ms (),
                               .frames_decoded = report->frames_decoded,
                               .bytes_received = report->bytes_received,
                               .loss = 0,
@@ -271,11 +258,11 @@ relay_signal_out (KmgWatch *w, KmgRelayLeg *leg, KmgSessionSignal *sig)
 {
   if (kmg_relay_leg_get_kind (leg) == KMG_RELAY_LEG_BUYER)
     kmg_session_manager_relay_to_buyer (w->mgr, id_from_tag (kmg_relay_leg_get_tag (leg), "session:"),
-                                        sig, now_ms ());
+                                        sig, kmg_watch_now_ms ());
   else
     kmg_session_manager_relay_to_seller (
-        w->mgr, id_from_tag (kmg_relay_leg_get_seller_key (leg), "seller:"), sig, now_ms ());
-  reschedule (w);
+        w->mgr, id_from_tag (kmg_relay_leg_get_seller_key (leg), "seller:"), sig, kmg_watch_now_ms ());
+  kmg_watch_reschedule (w);
 }
 
 static void
@@ -303,7 +290,7 @@ static void
 on_leg_state (KmgRelayLeg *leg, KmgRelayLegState state, gpointer user_data)
 {
   KmgWatch *w = user_data;
-  gint64 t = now_ms ();
+  gint64 t = kmg_watch_now_ms ();
 
   if (kmg_relay_leg_get_kind (leg) == KMG_RELAY_LEG_BUYER)
     {
@@ -322,7 +309,7 @@ on_leg_state (KmgRelayLeg *leg, KmgRelayLegState state, gpointer user_data)
   else if (state != KMG_RELAY_LEG_STATE_CLOSED)
     kmg_session_manager_relay_seller_leg_state (
         w->mgr, id_from_tag (kmg_relay_leg_get_seller_key (leg), "seller:"), ice_of (state), t);
-  reschedule (w);
+  kmg_watch_reschedule (w);
 }
 
 static void
@@ -341,244 +328,7 @@ on_delivered_second (KmgRelayLeg *leg, const KmgRelaySecond *sec, gpointer user_
   if (!sec->delivered || id == 0)
     return;
   kmg_metrics_add (w->app->metrics, "kamegor_relay_delivered_seconds_total", NULL, 1);
-  kmg_billing_delivered_second (w->app->billing, id, &ev, now_ms ());
-}
-
-/* ---- WebSocket messages -------------------------------------------------------------------- */
-
-static gboolean
-get_session_id (JsonObject *msg, gint64 *id, GError **error)
-{
-  return kmg_json_get_int (msg, "session_id", TRUE, 1, G_MAXINT64, id, error);
-}
-
-static void
-finish (KmgWatch *w, KmgSignaling *sig, guint64 conn, JsonNode *ref, gboolean ok, GError *error,
-        const char *reply_type, JsonObject *body)
-{
-  if (!ok)
-    {
-      const char *code = error && error->domain == KMG_SESSIONS_ERROR
-                             ? kmg_sessions_error_code (error)
-                             : NULL;
-      if (code != NULL)
-        kmg_signaling_reply_error (sig, conn, ref, code, error->message);
-      else
-        kmg_signaling_reply_gerror (sig, conn, ref, error);
-    }
-  else if (reply_type != NULL)
-    kmg_signaling_reply (sig, conn, ref, reply_type, body);
-  else if (ref != NULL)
-    kmg_signaling_reply (sig, conn, ref, "ack", NULL);
-  reschedule (w);
-}
-
-static void
-on_watch_start (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
-                gpointer user_data)
-{
-  static const char *const allowed[] = { "type", "ref", "seller_id", NULL };
-  KmgWatch *w = user_data;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (KmgUser) buyer = NULL;
-  g_autoptr (KmgUser) seller = NULL;
-  g_autoptr (JsonObject) body = NULL;
-  KmgWatchRequest req = { 0 };
-  gint64 seller_id = 0, id = 0;
-
-  if (kmg_json_check_fields (msg, allowed, &error)
-      && kmg_json_get_int (msg, "seller_id", TRUE, 1, G_MAXINT64, &seller_id, &error))
-    {
-      buyer = kmg_accounts_get_user (w->app->accounts, user, NULL);
-      seller = kmg_accounts_get_user (w->app->accounts, seller_id, NULL);
-      if (seller == NULL || buyer == NULL)
-        g_set_error (&error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_NOT_SELLER, "no such seller");
-      else
-        {
-          req.streaming
-              = kmg_signaling_get_state (w->app->signaling, seller_id) == KMG_PRESENCE_STREAMING;
-          req.is_seller = seller->is_seller;
-          req.seller_banned = seller->banned;
-          req.buyer_banned = buyer->banned;
-          req.price_per_minute = seller->price_per_minute;
-          req.seller_always_relay = seller->always_relay;
-          req.buyer_always_relay = buyer->always_relay;
-          id = kmg_session_manager_watch_start (w->mgr, user, conn, seller_id, &req, now_ms (),
-                                                &error);
-        }
-    }
-  if (id > 0)
-    {
-      body = json_object_new ();
-      json_object_set_int_member (body, "session_id", id);
-      json_object_set_int_member (body, "seller_id", seller_id);
-      json_object_set_int_member (body, "price_per_minute", req.price_per_minute);
-    }
-  finish (w, sig, conn, ref, id > 0, error, id > 0 ? "watch.started" : NULL, body);
-}
-
-static void
-on_accept_or_decline (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref,
-                      JsonObject *msg, gpointer user_data, gboolean accept)
-{
-  static const char *const allowed[] = { "type", "ref", "session_id", NULL };
-  KmgWatch *w = user_data;
-  g_autoptr (GError) error = NULL;
-  gint64 id = 0;
-  gboolean ok = kmg_json_check_fields (msg, allowed, &error) && get_session_id (msg, &id, &error)
-                && (accept ? kmg_session_manager_accept (w->mgr, id, user, conn, now_ms (), &error)
-                           : kmg_session_manager_decline (w->mgr, id, user, conn, now_ms (), &error));
-  finish (w, sig, conn, ref, ok, error, NULL, NULL);
-}
-
-static void
-on_accept (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
-           gpointer user_data)
-{
-  on_accept_or_decline (sig, conn, user, ref, msg, user_data, TRUE);
-}
-
-static void
-on_decline (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
-            gpointer user_data)
-{
-  on_accept_or_decline (sig, conn, user, ref, msg, user_data, FALSE);
-}
-
-static gboolean
-get_path (JsonObject *msg, KmgSessionPath *path, GError **error)
-{
-  const char *p = NULL;
-
-  *path = KMG_SESSION_PATH_NONE;
-  if (!kmg_json_get_string (msg, "path", FALSE, 16, &p, error))
-    return FALSE;
-  if (p != NULL && (!kmg_session_path_from_string (p, path) || *path == KMG_SESSION_PATH_NONE))
-    {
-      g_set_error (error, KMG_JSON_ERROR, KMG_JSON_ERROR_RANGE, "path must be p2p or relay");
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
-missing (GError **error, const char *field)
-{
-  g_set_error (error, KMG_JSON_ERROR, KMG_JSON_ERROR_MISSING, "field '%s' is required", field);
-  return FALSE;
-}
-
-static void
-on_signal (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
-           gpointer user_data)
-{
-  static const char *const allowed[] = { "type",      "ref",     "session_id",      "kind", "sdp",
-                                         "candidate", "sdp_mid", "sdp_mline_index", "path", NULL };
-  KmgWatch *w = user_data;
-  g_autoptr (GError) error = NULL;
-  KmgSessionSignal s = { .mline_index = -1 };
-  const char *kind = NULL;
-  gint64 id = 0, mline = -1;
-  gboolean ok = kmg_json_check_fields (msg, allowed, &error) && get_session_id (msg, &id, &error)
-                && kmg_json_get_string (msg, "kind", TRUE, 32, &kind, &error)
-                && kmg_json_get_string (msg, "sdp", FALSE, 0, &s.sdp, &error)
-                && kmg_json_get_string (msg, "candidate", FALSE, 0, &s.candidate, &error)
-                && kmg_json_get_string (msg, "sdp_mid", FALSE, 64, &s.sdp_mid, &error)
-                && kmg_json_get_int (msg, "sdp_mline_index", FALSE, 0, 64, &mline, &error)
-                && get_path (msg, &s.path, &error);
-
-  if (ok && !kmg_session_signal_kind_from_string (kind, &s.kind))
-    {
-      g_set_error (&error, KMG_JSON_ERROR, KMG_JSON_ERROR_RANGE,
-                   "kind must be sdp_offer, sdp_answer or ice_candidate");
-      ok = FALSE;
-    }
-  s.mline_index = (gint) mline;
-  if (ok && s.kind == KMG_SESSION_SIGNAL_ICE_CANDIDATE && s.candidate == NULL)
-    ok = missing (&error, "candidate");
-  if (ok && s.kind != KMG_SESSION_SIGNAL_ICE_CANDIDATE && s.sdp == NULL)
-    ok = missing (&error, "sdp");
-  if (ok)
-    ok = kmg_session_manager_signal (w->mgr, id, user, conn, &s, now_ms (), &error);
-  finish (w, sig, conn, ref, ok, error, NULL, NULL);
-}
-
-static void
-on_ice_state (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
-              gpointer user_data)
-{
-  static const char *const allowed[] = { "type", "ref", "session_id", "state", "path", NULL };
-  KmgWatch *w = user_data;
-  g_autoptr (GError) error = NULL;
-  const char *state = NULL;
-  KmgSessionIceState st = KMG_SESSION_ICE_NEW;
-  KmgSessionPath path;
-  gint64 id = 0;
-  gboolean ok = kmg_json_check_fields (msg, allowed, &error) && get_session_id (msg, &id, &error)
-                && kmg_json_get_string (msg, "state", TRUE, 32, &state, &error)
-                && get_path (msg, &path, &error);
-
-  if (ok && !kmg_session_ice_state_from_string (state, &st))
-    {
-      g_set_error (&error, KMG_JSON_ERROR, KMG_JSON_ERROR_RANGE,
-                   "state must be new, checking, connected, completed, disconnected, failed "
-                   "or closed");
-      ok = FALSE;
-    }
-  if (ok)
-    ok = kmg_session_manager_ice_state (w->mgr, id, user, conn, path, st, now_ms (), &error);
-  finish (w, sig, conn, ref, ok, error, NULL, NULL);
-}
-
-static void
-on_first_frame (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
-                gpointer user_data)
-{
-  static const char *const allowed[] = { "type", "ref", "session_id", "path", NULL };
-  KmgWatch *w = user_data;
-  g_autoptr (GError) error = NULL;
-  KmgSessionPath path;
-  gint64 id = 0;
-  gboolean ok = kmg_json_check_fields (msg, allowed, &error) && get_session_id (msg, &id, &error)
-                && get_path (msg, &path, &error)
-                && kmg_session_manager_first_frame (w->mgr, id, user, conn, path, now_ms (), &error);
-  finish (w, sig, conn, ref, ok, error, NULL, NULL);
-}
-
-static void
-on_stats (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
-          gpointer user_data)
-{
-  static const char *const allowed[] = { "type", "ref", "session_id", "frames_decoded",
-                                         "bytes_received", "timestamp_ms", NULL };
-  KmgWatch *w = user_data;
-  g_autoptr (GError) error = NULL;
-  gint64 id = 0, frames = 0, bytes = 0, ts = 0;
-  KmgSessionStats st;
-  gboolean ok = kmg_json_check_fields (msg, allowed, &error) && get_session_id (msg, &id, &error)
-                && kmg_json_get_int (msg, "frames_decoded", TRUE, 0, G_MAXINT64, &frames, &error)
-                && kmg_json_get_int (msg, "bytes_received", TRUE, 0, G_MAXINT64, &bytes, &error)
-                && kmg_json_get_int (msg, "timestamp_ms", FALSE, 0, G_MAXINT64, &ts, &error);
-
-  st.frames_decoded = (guint64) frames;
-  st.bytes_received = (guint64) bytes;
-  st.timestamp_ms = ts;
-  if (ok)
-    ok = kmg_session_manager_stats (w->mgr, id, user, &st, now_ms (), &error);
-  finish (w, sig, conn, ref, ok, error, NULL, NULL);
-}
-
-static void
-on_leave (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
-          gpointer user_data)
-{
-  static const char *const allowed[] = { "type", "ref", "session_id", NULL };
-  KmgWatch *w = user_data;
-  g_autoptr (GError) error = NULL;
-  gint64 id = 0;
-  gboolean ok = kmg_json_check_fields (msg, allowed, &error) && get_session_id (msg, &id, &error)
-                && kmg_session_manager_leave (w->mgr, id, user, now_ms (), &error);
-  finish (w, sig, conn, ref, ok, error, NULL, NULL);
+  kmg_billing_delivered_second (w->app->billing, id, &ev, kmg_watch_now_ms ());
 }
 
 /* ---- app hooks ----------------------------------------------------------------------------- */
@@ -619,8 +369,8 @@ on_gone_check (gpointer data)
   kmg_presence_foreach (kmg_signaling_get_presence (g->w->app->signaling), find_user, &f);
   if (!f.found)
     {
-      kmg_session_manager_buyer_gone (g->w->mgr, g->user_id, now_ms ());
-      reschedule (g->w);
+      kmg_session_manager_buyer_gone (g->w->mgr, g->user_id, kmg_watch_now_ms ());
+      kmg_watch_reschedule (g->w);
     }
   {
     gpointer key = NULL;
@@ -659,33 +409,33 @@ on_presence_changed (KmgApp *app, gint64 user_id, int old_state, int new_state, 
   if (old_state != KMG_PRESENCE_STREAMING || new_state == KMG_PRESENCE_STREAMING)
     return;
   if (reason == KMG_PRESENCE_REASON_STOP_LIVE)
-    kmg_session_manager_stop_live (w->mgr, user_id, now_ms ());
+    kmg_session_manager_stop_live (w->mgr, user_id, kmg_watch_now_ms ());
   else
-    kmg_session_manager_seller_gone (w->mgr, user_id, now_ms ());
-  reschedule (w);
+    kmg_session_manager_seller_gone (w->mgr, user_id, kmg_watch_now_ms ());
+  kmg_watch_reschedule (w);
 }
 
 static void
 on_billing_ended (KmgApp *app, gint64 session_id, const char *reason)
 {
-  kmg_session_manager_billing_exhausted (app->watch->mgr, session_id, now_ms ());
-  reschedule (app->watch);
+  kmg_session_manager_billing_exhausted (app->watch->mgr, session_id, kmg_watch_now_ms ());
+  kmg_watch_reschedule (app->watch);
 }
 
 static gboolean
 end_session (KmgApp *app, gint64 session_id, const char *reason)
 {
   gboolean ok = kmg_session_manager_end (app->watch->mgr, session_id, KMG_SESSION_END_ADMIN,
-                                         now_ms ());
-  reschedule (app->watch);
+                                         kmg_watch_now_ms ());
+  kmg_watch_reschedule (app->watch);
   return ok;
 }
 
 static void
 on_user_banned (KmgApp *app, gint64 user_id)
 {
-  kmg_session_manager_ban (app->watch->mgr, user_id, now_ms ());
-  reschedule (app->watch);
+  kmg_session_manager_ban (app->watch->mgr, user_id, kmg_watch_now_ms ());
+  kmg_watch_reschedule (app->watch);
 }
 
 static void
@@ -788,10 +538,10 @@ kmg_watch_new (KmgApp *app, GError **error)
     const char *type;
     KmgSignalingHandler fn;
   } handlers[] = {
-    { "watch.start", on_watch_start },   { "session.accept", on_accept },
-    { "session.decline", on_decline },   { "signal", on_signal },
-    { "ice_state", on_ice_state },       { "first_frame", on_first_frame },
-    { "stats", on_stats },               { "session.leave", on_leave },
+    { "watch.start", kmg_watch_on_watch_start },   { "session.accept", kmg_watch_on_accept },
+    { "session.decline", kmg_watch_on_decline },   { "signal", kmg_watch_on_signal },
+    { "ice_state", kmg_watch_on_ice_state },       { "first_frame", kmg_watch_on_first_frame },
+    { "stats", kmg_watch_on_stats },               { "session.leave", kmg_watch_on_leave },
   };
 
   w->app = app;
@@ -847,7 +597,7 @@ kmg_watch_free (KmgWatch *w)
   if (w == NULL)
     return;
   if (w->mgr)
-    kmg_session_manager_shutdown (w->mgr, now_ms ());
+    kmg_session_manager_shutdown (w->mgr, kmg_watch_now_ms ());
   g_clear_handle_id (&w->tick, g_source_remove);
   if (w->gone_timers)
     {

@@ -1,0 +1,50 @@
+/* kmg-watch-private.h — what the watch wiring files share: the KmgWatch struct, the clock and the
+ * timer, and the WebSocket message handlers. */
+#pragma once
+
+#include "kmg-watch.h"
+
+#include "kmg-relay.h"
+#include "kmg-session-manager.h"
+#include "kmg-signaling.h"
+#include "kmg-stun-server.h"
+
+G_BEGIN_DECLS
+
+struct _KmgWatch
+{
+  KmgApp *app;
+  KmgSessionManager *mgr;
+  KmgRelay *relay;
+  KmgStunServer *stun;
+  GHashTable *legs;        /* session id → KmgRelayLeg* (buyer legs) */
+  GHashTable *last_report; /* session id → KmgBuyerStatsReport (P2P billing) */
+  GHashTable *gone_timers; /* user id → source id: buyer connections gone, waiting out the grace */
+  guint tick;
+  gboolean in_event;       /* re-entrancy guard: effects must not call the manager */
+  GQueue deferred;         /* events raised from inside effects, run after */
+};
+
+gint64 kmg_watch_now_ms (void);
+/* Re-arms the session manager's timer after any event. */
+void kmg_watch_reschedule (KmgWatch *w);
+
+/* WebSocket handlers (kmg-watch-messages.c); user_data is the KmgWatch. */
+void kmg_watch_on_watch_start (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref,
+                               JsonObject *msg, gpointer user_data);
+void kmg_watch_on_accept (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref,
+                          JsonObject *msg, gpointer user_data);
+void kmg_watch_on_decline (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref,
+                           JsonObject *msg, gpointer user_data);
+void kmg_watch_on_signal (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref,
+                          JsonObject *msg, gpointer user_data);
+void kmg_watch_on_ice_state (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref,
+                             JsonObject *msg, gpointer user_data);
+void kmg_watch_on_first_frame (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref,
+                               JsonObject *msg, gpointer user_data);
+void kmg_watch_on_stats (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref,
+                         JsonObject *msg, gpointer user_data);
+void kmg_watch_on_leave (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref,
+                         JsonObject *msg, gpointer user_data);
+
+G_END_DECLS
