@@ -79,8 +79,8 @@ kmg_billing_active_sessions (KmgBilling *b)
 static gboolean
 seller_price (KmgBilling *b, gint64 seller_id, gint64 *price, GError **error)
 {
-  g_autoptr (KmgDbStmt) st
-    = kmg_db_prepare (b->db, "SELECT price_per_minute FROM users WHERE id = ?1", error);
+  static const char *const sql = "SELECT price_per_minute FROM users WHERE id = ?1";
+  g_autoptr (KmgDbStmt) st = kmg_db_prepare_static (b->db, &sql, error);
   int rc;
 
   if (st == NULL)

@@ -72,8 +72,9 @@ kmg_ledger_get_db (KmgLedger *l)
 static gboolean
 load_tail (KmgLedger *l, GError **error)
 {
+  static const char *const sql = "SELECT id, hash FROM transfers ORDER BY id DESC LIMIT 1";
   g_autoptr (KmgDbStmt) st
-    = kmg_db_prepare (l->db, "SELECT id, hash FROM transfers ORDER BY id DESC LIMIT 1", error);
+    = kmg_db_prepare_static (l->db, &sql, error);
   int rc;
 
   if (st == NULL || (rc = kmg_db_step (st, error)) < 0)
@@ -124,13 +125,12 @@ kmg_ledger_rollback (KmgLedger *l)
 gboolean
 kmg_ledger_ensure_account (KmgLedger *l, gint64 user_id, gint64 now_ms, GError **error)
 {
+  static const char *const sql = "INSERT OR IGNORE INTO accounts (id, kind, balance, created_at) "
+                                  "VALUES (?1, 'user', 0, ?2)";
   g_autoptr (KmgDbStmt) st = NULL;
 
   g_return_val_if_fail (user_id > 0, FALSE);
-  st = kmg_db_prepare (l->db,
-                       "INSERT OR IGNORE INTO accounts (id, kind, balance, created_at) "
-                       "VALUES (?1, 'user', 0, ?2)",
-                       error);
+  st = kmg_db_prepare_static (l->db, &sql, error);
   if (st == NULL)
     return FALSE;
   sqlite3_bind_int64 (kmg_db_stmt_raw (st), 1, user_id);
@@ -141,8 +141,9 @@ kmg_ledger_ensure_account (KmgLedger *l, gint64 user_id, gint64 now_ms, GError *
 gboolean
 kmg_ledger_balance (KmgLedger *l, gint64 account, gint64 *out, GError **error)
 {
+  static const char *const sql = "SELECT balance FROM accounts WHERE id = ?1";
   g_autoptr (KmgDbStmt) st
-    = kmg_db_prepare (l->db, "SELECT balance FROM accounts WHERE id = ?1", error);
+    = kmg_db_prepare_static (l->db, &sql, error);
   int rc;
 
   if (st == NULL)
@@ -157,7 +158,8 @@ kmg_ledger_balance (KmgLedger *l, gint64 account, gint64 *out, GError **error)
 static gboolean
 user_exists (KmgLedger *l, gint64 user_id, GError **error)
 {
-  g_autoptr (KmgDbStmt) st = kmg_db_prepare (l->db, "SELECT 1 FROM users WHERE id = ?1", error);
+  static const char *const sql = "SELECT 1 FROM users WHERE id = ?1";
+  g_autoptr (KmgDbStmt) st = kmg_db_prepare_static (l->db, &sql, error);
   int rc;
 
   if (st == NULL)
@@ -175,11 +177,10 @@ user_exists (KmgLedger *l, gint64 user_id, GError **error)
 static KeyState
 find_by_key (KmgLedger *l, const Spec *s, gint64 *id, GError **error)
 {
-  g_autoptr (KmgDbStmt) st = kmg_db_prepare (
-    l->db,
+  static const char *const sql =
     "SELECT id, debit_account, credit_account, amount, kind, IFNULL (session_id, 0), "
-    "IFNULL (minute_index, -1), memo FROM transfers WHERE idempotency_key = ?1",
-    error);
+    "IFNULL (minute_index, -1), memo FROM transfers WHERE idempotency_key = ?1";
+  g_autoptr (KmgDbStmt) st = kmg_db_prepare_static (l->db, &sql, error);
   sqlite3_stmt *raw;
   int rc;
   gboolean same;
@@ -207,11 +208,11 @@ find_by_key (KmgLedger *l, const Spec *s, gint64 *id, GError **error)
 static gboolean
 debit_account (KmgLedger *l, gint64 account, gint64 amount, GError **error)
 {
+  static const char *const sql =
+    "UPDATE accounts SET balance = balance - ?2 "
+    "WHERE id = ?1 AND (kind = 'external' OR balance >= ?2)";
   g_autoptr (KmgDbStmt) st
-    = kmg_db_prepare (l->db,
-                      "UPDATE accounts SET balance = balance - ?2 "
-                      "WHERE id = ?1 AND (kind = 'external' OR balance >= ?2)",
-                      error);
+    = kmg_db_prepare_static (l->db, &sql, error);
 
   if (st == NULL)
     return FALSE;
@@ -229,8 +230,9 @@ debit_account (KmgLedger *l, gint64 account, gint64 amount, GError **error)
 static gboolean
 credit_account (KmgLedger *l, gint64 account, gint64 amount, GError **error)
 {
+  static const char *const sql = "UPDATE accounts SET balance = balance + ?2 WHERE id = ?1";
   g_autoptr (KmgDbStmt) st
-    = kmg_db_prepare (l->db, "UPDATE accounts SET balance = balance + ?2 WHERE id = ?1", error);
+    = kmg_db_prepare_static (l->db, &sql, error);
 
   if (st == NULL)
     return FALSE;
@@ -249,12 +251,11 @@ credit_account (KmgLedger *l, gint64 account, gint64 amount, GError **error)
 static gboolean
 insert_row (KmgLedger *l, const Spec *s, gint64 now_ms, gint64 *id, GError **error)
 {
-  g_autoptr (KmgDbStmt) st = kmg_db_prepare (
-    l->db,
+  static const char *const sql =
     "INSERT INTO transfers (id, debit_account, credit_account, amount, kind, idempotency_key, "
     "session_id, minute_index, memo, created_at, content, prev_hash, hash) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    error);
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+  g_autoptr (KmgDbStmt) st = kmg_db_prepare_static (l->db, &sql, error);
   KmgTransferRow row = {
     .id = l->tail_id + 1,
     .debit_account = s->debit,
@@ -389,10 +390,10 @@ kmg_ledger_topup (KmgLedger *l, gint64 user_id, gint64 amount, const char *payme
     goto fail;
   if (!res.replayed)
     {
-      st = kmg_db_prepare (l->db,
-                           "INSERT INTO topups (payment_ref, user_id, amount, transfer_id, "
-                           "received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                           error);
+      static const char *const sql =
+        "INSERT INTO topups (payment_ref, user_id, amount, transfer_id, "
+        "received_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+      st = kmg_db_prepare_static (l->db, &sql, error);
       if (st == NULL)
         goto fail;
       sqlite3_bind_text (kmg_db_stmt_raw (st), 1, payment_ref, -1, SQLITE_STATIC);
@@ -419,11 +420,10 @@ record_admin_action (KmgLedger *l, gint64 admin_id, const char *action, gint64 t
                      gint64 transfer_id, const char *reason, gint64 amount, gint64 now_ms,
                      GError **error)
 {
-  g_autoptr (KmgDbStmt) st = kmg_db_prepare (
-    l->db,
+  static const char *const sql =
     "INSERT INTO admin_actions (admin_id, action, target_user, target_ref, reason, detail, "
-    "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    error);
+    "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+  g_autoptr (KmgDbStmt) st = kmg_db_prepare_static (l->db, &sql, error);
   g_autofree char *ref = g_strdup_printf ("transfer:%" G_GINT64_FORMAT, transfer_id);
   g_autofree char *detail = g_strdup_printf ("{\"amount\":%" G_GINT64_FORMAT "}", amount);
   sqlite3_stmt *raw;
@@ -498,15 +498,14 @@ typedef struct
 static gboolean
 load_session_charges (KmgLedger *l, gint64 session_id, SessionCharges *sc, GError **error)
 {
-  g_autoptr (KmgDbStmt) st = kmg_db_prepare (
-    l->db,
+  static const char *const sql =
     "SELECT s.buyer_id, s.seller_id, "
     "IFNULL ((SELECT SUM (amount) FROM transfers t WHERE t.session_id = s.id "
     "AND t.kind = 'charge' AND t.credit_account = s.seller_id), 0), "
     "IFNULL ((SELECT SUM (amount) FROM transfers t WHERE t.session_id = s.id "
     "AND t.kind = 'charge' AND t.credit_account = 0), 0) "
-    "FROM watch_sessions s WHERE s.id = ?1",
-    error);
+    "FROM watch_sessions s WHERE s.id = ?1";
+  g_autoptr (KmgDbStmt) st = kmg_db_prepare_static (l->db, &sql, error);
   sqlite3_stmt *raw;
   int rc;
 
@@ -594,14 +593,13 @@ kmg_ledger_refund (KmgLedger *l, gint64 session_id, const char *reason, gint64 a
 static gboolean
 claim_session_minute (KmgLedger *l, const KmgMinuteCharge *c, gboolean *ok, GError **error)
 {
-  g_autoptr (KmgDbStmt) st = kmg_db_prepare (
-    l->db,
+  static const char *const sql =
     "UPDATE watch_sessions SET charged_minutes = charged_minutes + 1, "
     "delivered_seconds = MAX (delivered_seconds, ?7) "
     "WHERE id = ?1 AND ended_at IS NULL AND buyer_id = ?2 AND seller_id = ?3 "
     "AND price_per_minute = ?4 AND fee_pct = ?5 AND charged_minutes = ?6 "
-    "AND (SELECT balance FROM accounts WHERE id = ?2) >= ?4",
-    error);
+    "AND (SELECT balance FROM accounts WHERE id = ?2) >= ?4";
+  g_autoptr (KmgDbStmt) st = kmg_db_prepare_static (l->db, &sql, error);
   sqlite3_stmt *raw;
 
   if (st == NULL)
@@ -624,11 +622,10 @@ claim_session_minute (KmgLedger *l, const KmgMinuteCharge *c, gboolean *ok, GErr
 static gboolean
 debit_buyer (KmgLedger *l, gint64 buyer, gint64 price, gint64 *after, GError **error)
 {
-  g_autoptr (KmgDbStmt) st = kmg_db_prepare (
-    l->db,
+  static const char *const sql =
     "UPDATE accounts SET balance = balance - ?2 WHERE id = ?1 AND balance >= ?2 "
-    "RETURNING balance",
-    error);
+    "RETURNING balance";
+  g_autoptr (KmgDbStmt) st = kmg_db_prepare_static (l->db, &sql, error);
   int rc;
 
   if (st == NULL)
@@ -651,12 +648,11 @@ static gboolean
 insert_evidence (KmgLedger *l, gint64 session_id, const KmgMinuteEvidence *e, gint64 now_ms,
                  GError **error)
 {
-  g_autoptr (KmgDbStmt) st = kmg_db_prepare (
-    l->db,
+  static const char *const sql =
     "INSERT INTO measured_minutes (session_id, minute_index, source, first_second, "
     "last_second, delivered_seconds, total_seconds, packets, bytes, loss, jitter_ms, rtt_ms, "
-    "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    error);
+    "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+  g_autoptr (KmgDbStmt) st = kmg_db_prepare_static (l->db, &sql, error);
   sqlite3_stmt *raw;
 
   if (st == NULL)

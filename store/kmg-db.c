@@ -1,5 +1,5 @@
 /* kmg-db.c — the SQLite store: opening, pragmas, migrations, statements and transactions.
- * Statements are cached per SQL text, so hot paths prepare once. */
+ * Statements are cached per SQL text, or per address of a static SQL string on hot paths. */
 
 #include "kmg-db.h"
 
@@ -13,7 +13,8 @@ G_DEFINE_QUARK (kmg-db-error-quark, kmg_db_error)
 struct _KmgDb
 {
   sqlite3 *handle;
-  GHashTable *stmts; /* SQL text → KmgDbStmt */
+  GHashTable *stmts;        /* SQL text → KmgDbStmt */
+  GHashTable *static_stmts; /* address of a static SQL string pointer → KmgDbStmt */
   guint64 errors;
   gboolean readonly;
 };
@@ -154,6 +155,7 @@ open_common (const char *path, int flags, GError **error)
   int rc;
 
   db->stmts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, stmt_free);
+  db->static_stmts = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, stmt_free);
   db->readonly = (flags & SQLITE_OPEN_READONLY) != 0;
   rc = sqlite3_open_v2 (path, &db->handle, flags | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc != SQLITE_OK)
@@ -216,6 +218,8 @@ kmg_db_close (KmgDb *db)
     return;
   if (db->stmts)
     g_hash_table_unref (db->stmts);
+  if (db->static_stmts)
+    g_hash_table_unref (db->static_stmts);
   if (db->handle)
     {
       if (!db->readonly)
@@ -237,33 +241,38 @@ kmg_db_error_count (KmgDb *db)
   return (guint64) g_atomic_pointer_get (&db->errors);
 }
 
-KmgDbStmt *
-kmg_db_prepare (KmgDb *db, const char *sql, GError **error)
+/* Hands out the cached statement @s, or, when it is already in use (re-entrant use of the same
+ * SQL, rare), an uncached one that is freed on release. */
+static KmgDbStmt *
+take_cached (KmgDb *db, KmgDbStmt *s, const char *sql, GError **error)
 {
-  KmgDbStmt *s = g_hash_table_lookup (db->stmts, sql);
+  KmgDbStmt *extra;
   int rc;
 
-  if (s != NULL && !s->in_use)
+  if (!s->in_use)
     {
       s->in_use = TRUE;
       return s;
     }
-  if (s != NULL)
+  extra = g_new0 (KmgDbStmt, 1);
+  extra->db = db;
+  rc = sqlite3_prepare_v2 (db->handle, sql, -1, &extra->stmt, NULL);
+  if (rc != SQLITE_OK)
     {
-      /* Re-entrant use of the same SQL (rare): give out an uncached one. */
-      KmgDbStmt *extra = g_new0 (KmgDbStmt, 1);
-      extra->db = db;
-      rc = sqlite3_prepare_v2 (db->handle, sql, -1, &extra->stmt, NULL);
-      if (rc != SQLITE_OK)
-        {
-          g_free (extra);
-          kmg_db_set_error (db, rc, error);
-          return NULL;
-        }
-      extra->in_use = 2; /* marks "not cached": freed on release */
-      return extra;
+      g_free (extra);
+      kmg_db_set_error (db, rc, error);
+      return NULL;
     }
-  s = g_new0 (KmgDbStmt, 1);
+  extra->in_use = 2; /* marks "not cached": freed on release */
+  return extra;
+}
+
+static KmgDbStmt *
+prepare_new (KmgDb *db, const char *sql, GError **error)
+{
+  KmgDbStmt *s = g_new0 (KmgDbStmt, 1);
+  int rc;
+
   s->db = db;
   rc = sqlite3_prepare_v3 (db->handle, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmt, NULL);
   if (rc != SQLITE_OK)
@@ -273,8 +282,33 @@ kmg_db_prepare (KmgDb *db, const char *sql, GError **error)
       g_prefix_error (error, "preparing '%.60s': ", sql);
       return NULL;
     }
-  g_hash_table_insert (db->stmts, g_strdup (sql), s);
   s->in_use = TRUE;
+  return s;
+}
+
+KmgDbStmt *
+kmg_db_prepare (KmgDb *db, const char *sql, GError **error)
+{
+  KmgDbStmt *s = g_hash_table_lookup (db->stmts, sql);
+
+  if (s != NULL)
+    return take_cached (db, s, sql, error);
+  s = prepare_new (db, sql, error);
+  if (s != NULL)
+    g_hash_table_insert (db->stmts, g_strdup (sql), s);
+  return s;
+}
+
+KmgDbStmt *
+kmg_db_prepare_static (KmgDb *db, const char *const *sql_ptr, GError **error)
+{
+  KmgDbStmt *s = g_hash_table_lookup (db->static_stmts, sql_ptr);
+
+  if (s != NULL)
+    return take_cached (db, s, *sql_ptr, error);
+  s = prepare_new (db, *sql_ptr, error);
+  if (s != NULL)
+    g_hash_table_insert (db->static_stmts, (gpointer) sql_ptr, s);
   return s;
 }
 

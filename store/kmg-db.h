@@ -39,6 +39,10 @@ guint64 kmg_db_error_count (KmgDb *db);
  * and its bindings cleared when released with kmg_db_stmt_release (or g_autoptr(KmgDbStmt)). */
 typedef struct _KmgDbStmt KmgDbStmt;
 KmgDbStmt *kmg_db_prepare (KmgDb *db, const char *sql, GError **error);
+/* Same, for hot paths: the cache is keyed by the address @sql_ptr of a static string pointer
+ * (e.g. `static const char *const SQL_X = "...";` passed as &SQL_X), so no text is hashed or
+ * compared per call. The pointed-to SQL must never change for the life of @db. */
+KmgDbStmt *kmg_db_prepare_static (KmgDb *db, const char *const *sql_ptr, GError **error);
 sqlite3_stmt *kmg_db_stmt_raw (KmgDbStmt *stmt);
 void kmg_db_stmt_release (KmgDbStmt *stmt);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KmgDbStmt, kmg_db_stmt_release)
