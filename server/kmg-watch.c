@@ -128,7 +128,8 @@ fx_p2p_stats (KmgWatchSession *s, const KmgSessionStats *report, gpointer user_d
   if (prev != NULL)
     {
       /* Counters only grow; a client that resets them attests nothing for that interval. */
-      if (cur.frames_decoded >= prev->frames_decoded && cur.bytes_received >= prev->bytes_received)
+      if (cur.frames_decoded >= prev->frames_decoded && cur.bytes_received >= prev->bytes_received
+          && kmg_watch_session_get_state (s) == KMG_SESSION_ACTIVE)
         kmg_buyer_report_seconds (prev, &cur, 5, seconds);
       for (guint i = 0; i < seconds->len; i++)
         kmg_billing_delivered_second (w->app->billing, id,
@@ -325,7 +326,13 @@ on_delivered_second (KmgRelayLeg *leg, const KmgRelaySecond *sec, gpointer user_
                             .jitter_ms = sec->jitter < 0 ? -1 : sec->jitter * 1000,
                             .rtt_ms = sec->rtt < 0 ? -1 : sec->rtt * 1000 };
 
-  if (!sec->delivered || id == 0)
+  KmgWatchSession *s = id > 0 ? kmg_session_manager_get (w->mgr, id) : NULL;
+
+  if (!sec->delivered || s == NULL)
+    return;
+  /* Nothing is billed before the buyer has seen its first frame: packets that reach a buyer whose
+   * decoder never starts are not a delivered picture (a stricter reading of DESIGN §6). */
+  if (kmg_watch_session_get_state (s) != KMG_SESSION_ACTIVE)
     return;
   kmg_metrics_add (w->app->metrics, "kamegor_relay_delivered_seconds_total", NULL, 1);
   kmg_billing_delivered_second (w->app->billing, id, &ev, kmg_watch_now_ms ());
