@@ -1,5 +1,5 @@
-/* kmg-signaling-private.h — the hub's internal state, shared by its files (core, presence, map).
- * Everything here belongs to the main context. */
+/* kmg-signaling-private.h — the hub's internal state, shared by its files (core, presence, map, workers).
+ * KmgSignaling and KmgSigConn belong to the main context; a KmgSigWorker owns its sockets on its own. */
 #pragma once
 
 #include "kmg-signaling.h"
@@ -14,20 +14,52 @@ typedef struct
   gboolean dirty;
 } KmgSigMapSub;
 
+/* kmg-sig-mailbox.c: a cross-thread queue drained by a GSource on the consumer's context. */
+typedef struct _KmgSigMailbox KmgSigMailbox;
+typedef void (*KmgSigMailFn) (gpointer item, gpointer user_data);
+KmgSigMailbox *kmg_sig_mailbox_new (GMainContext *context, KmgSigMailFn fn, gpointer user_data,
+                                    GDestroyNotify item_free);
+void kmg_sig_mailbox_post (KmgSigMailbox *mb, gpointer item);
+void kmg_sig_mailbox_free (KmgSigMailbox *mb);
+
+/* kmg-sig-worker.c: owns WebSocket connections (I/O, framing, size and rate limits, pings, liveness,
+ * JSON parsing). Inline workers run on the main context and call the hub directly; threaded ones
+ * run their own loop and talk to the hub through mailboxes. Every function here is called on the
+ * main context. */
+typedef struct _KmgSigWorker KmgSigWorker;
+KmgSigWorker *kmg_sig_worker_new (KmgSignaling *sig, guint index, gboolean threaded);
+/* Closes the worker's connections without telling the hub, stops its thread. Accepts NULL. */
+void kmg_sig_worker_free (KmgSigWorker *w);
+/* Takes over an upgraded connection (@stream and @extensions are taken). */
+void kmg_sig_worker_adopt (KmgSigWorker *w, guint64 conn_id, GIOStream *stream, GUri *uri, const char *origin,
+                           const char *protocol, GList *extensions);
+/* FALSE when the connection is known to be gone (inline workers only; threaded ones queue). */
+gboolean kmg_sig_worker_send (KmgSigWorker *w, guint64 conn_id, const char *text);
+void kmg_sig_worker_close (KmgSigWorker *w, guint64 conn_id, gushort code, const char *reason);
+guint kmg_sig_worker_load (KmgSigWorker *w);
+
+/* What workers report, on the main context. kmg-signaling.c. */
+/* A text frame, parsed: @msg (taken, may be NULL), @type and @ref borrow from it; @error set when
+ * the envelope is invalid. */
+void kmg_sig_hub_message (KmgSignaling *sig, guint64 conn_id, JsonObject *msg, const char *type, JsonNode *ref,
+                          const GError *error);
+/* Nothing heard for two ping intervals: the worker is closing the connection. */
+void kmg_sig_hub_lost (KmgSignaling *sig, guint64 conn_id);
+void kmg_sig_hub_closed (KmgSignaling *sig, guint64 conn_id);
+/* Counts a message in the metrics with a label that is a known type, "error" or "unknown". */
+void kmg_sig_count (KmgMetrics *metrics, const char *family, const char *label);
+
 typedef struct
 {
   KmgSignaling *sig;
   guint64 id;
-  SoupWebsocketConnection *ws;
+  KmgSigWorker *worker;
   gint64 user_id;
   gboolean is_seller;
   gboolean authed;
   gboolean said_bye;
   gboolean gone; /* closed or being closed: send nothing more, handle nothing more */
   guint auth_timer;
-  gint64 last_rx_ms;
-  KmgTokenBucket bucket;
-  guint strikes;
   gint64 last_location_ms; /* -1 before the first one */
   GHashTable *watching;    /* seller ids (gint64*) */
   KmgSigMapSub *sub;
@@ -55,9 +87,12 @@ struct _KmgSignaling
   GHashTable *subs;       /* set of KmgSigConn* with a map subscription */
   guint64 next_conn_id;
 
+  GPtrArray *workers;         /* KmgSigWorker*: one inline worker, or cfg.threads threaded ones */
+  GPtrArray *extension_types; /* GTypeClass* of the WebSocket extensions offered at upgrade */
+  GHashTable *upgrading;      /* set of SoupServerMessage* between the 101 and its "wrote-informational" */
+
   guint presence_timer;
   gint64 presence_deadline;
-  guint liveness_timer;
 
   GArray *pending_points; /* KmgLatLon changed since the last flush */
   gboolean pending_all;

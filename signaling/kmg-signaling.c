@@ -1,5 +1,5 @@
-/* kmg-signaling.c — the hub core: upgrade checks (Origin, bearer subprotocol), connections, auth,
- * envelope dispatch, size and rate limits, liveness, the send API and metrics. */
+/* kmg-signaling.c — the hub core: upgrade checks (Origin, bearer subprotocol) and hand-over to a worker,
+ * connections, auth, envelope dispatch, the send API and metrics. Sockets live in kmg-sig-worker.c. */
 
 #include "kmg-signaling-private.h"
 
@@ -33,6 +33,7 @@ kmg_signaling_config_init (KmgSignalingConfig *config)
   config->min_location_ms = 5000;
   config->flush_ms = 200;
   config->max_watches = 64;
+  config->threads = 0;
 }
 
 /* Metric labels only ever name known types, so a client cannot grow the registry. */
@@ -51,23 +52,28 @@ type_label (KmgSignaling *sig, const char *type)
   return "other";
 }
 
-static void
-count_message (KmgSignaling *sig, const char *family, const char *type)
+void
+kmg_sig_count (KmgMetrics *metrics, const char *family, const char *label)
 {
   g_autofree char *labels = NULL;
 
-  if (sig->metrics == NULL)
+  if (metrics == NULL)
     return;
-  labels = g_strdup_printf ("type=\"%s\"", type_label (sig, type));
-  kmg_metrics_add (sig->metrics, family, labels, 1);
+  labels = g_strdup_printf ("type=\"%s\"", label);
+  kmg_metrics_add (metrics, family, labels, 1);
+}
+
+static void
+count_message (KmgSignaling *sig, const char *family, const char *type)
+{
+  kmg_sig_count (sig->metrics, family, type_label (sig, type));
 }
 
 gboolean
 kmg_sig_conn_send_borrowed (KmgSigConn *conn, const char *type, const char *text)
 {
-  if (conn->gone || soup_websocket_connection_get_state (conn->ws) != SOUP_WEBSOCKET_STATE_OPEN)
+  if (conn->gone || !kmg_sig_worker_send (conn->worker, conn->id, text))
     return FALSE;
-  soup_websocket_connection_send_text (conn->ws, text);
   count_message (conn->sig, "kamegor_ws_messages_out_total", type);
   return TRUE;
 }
@@ -106,8 +112,7 @@ kmg_sig_conn_close (KmgSigConn *conn, gushort code, const char *reason)
   if (conn->gone)
     return;
   conn->gone = TRUE;
-  if (soup_websocket_connection_get_state (conn->ws) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_close (conn->ws, code, reason);
+  kmg_sig_worker_close (conn->worker, conn->id, code, reason);
 }
 
 static KmgSigConn *
@@ -118,22 +123,12 @@ lookup_conn (KmgSignaling *sig, guint64 conn_id)
 
 /* ---- connection lifecycle ---- */
 
-static gboolean
-unref_later (gpointer ws)
-{
-  g_object_unref (ws);
-  return G_SOURCE_REMOVE;
-}
-
 static void
 conn_free (KmgSigConn *conn)
 {
-  g_signal_handlers_disconnect_by_data (conn->ws, conn);
   g_clear_handle_id (&conn->auth_timer, g_source_remove);
   g_clear_pointer (&conn->watching, g_hash_table_unref);
   g_assert (conn->sub == NULL);
-  /* May run inside the connection's own "closed" emission: drop our reference afterwards. */
-  g_idle_add (unref_later, conn->ws);
   g_free (conn);
 }
 
@@ -156,13 +151,13 @@ update_connection_gauge (KmgSignaling *sig)
     kmg_metrics_set (sig->metrics, "kamegor_ws_connections", NULL, g_hash_table_size (sig->conns));
 }
 
-static void
-on_closed (SoupWebsocketConnection *ws, gpointer user_data)
+void
+kmg_sig_hub_closed (KmgSignaling *sig, guint64 id)
 {
-  KmgSigConn *conn = user_data;
-  KmgSignaling *sig = conn->sig;
-  guint64 id = conn->id;
+  KmgSigConn *conn = lookup_conn (sig, id);
 
+  if (conn == NULL)
+    return;
   conn->gone = TRUE;
   if (conn->authed)
     {
@@ -285,74 +280,41 @@ dispatch (KmgSigConn *conn, const char *type, JsonNode *ref, JsonObject *msg)
     kmg_sig_reply_error (conn, ref, "unknown_type", "unknown message type", NULL);
 }
 
-/* Token bucket per connection; persistent abuse (strikes net of accepted messages) closes it. */
-static gboolean
-rate_ok (KmgSigConn *conn, gint64 now)
+void
+kmg_sig_hub_message (KmgSignaling *sig, guint64 conn_id, JsonObject *msg_owned, const char *type, JsonNode *ref,
+                     const GError *error)
 {
-  if (kmg_token_bucket_take (&conn->bucket, now))
-    {
-      if (conn->strikes > 0)
-        conn->strikes--;
-      return TRUE;
-    }
-  if (++conn->strikes >= conn->sig->cfg.max_strikes)
-    {
-      kmg_sig_reply_error (conn, NULL, "rate_limited", "too many messages, closing", NULL);
-      kmg_sig_conn_close (conn, KMG_WS_CLOSE_POLICY, "rate limit");
-    }
-  else
-    kmg_sig_reply_error (conn, NULL, "rate_limited", "too many messages", NULL);
-  return FALSE;
-}
+  g_autoptr (JsonObject) msg = msg_owned;
+  KmgSigConn *conn = lookup_conn (sig, conn_id);
 
-static void
-on_message (SoupWebsocketConnection *ws, gint data_type, GBytes *message, gpointer user_data)
-{
-  KmgSigConn *conn = user_data;
-  g_autoptr (JsonObject) msg = NULL;
-  g_autoptr (GError) error = NULL;
-  const char *type = NULL;
-  JsonNode *ref = NULL;
-  gint64 now = kmg_sig_now_ms ();
-  gsize len;
-  const char *data = g_bytes_get_data (message, &len);
-
-  conn->last_rx_ms = now;
-  if (conn->gone)
+  if (conn == NULL || conn->gone)
     return;
-  if (len > conn->sig->cfg.max_message_bytes)
+  if (error != NULL)
     {
-      kmg_sig_conn_close (conn, SOUP_WEBSOCKET_CLOSE_TOO_BIG, "message too big");
-      return;
-    }
-  if (!rate_ok (conn, now))
-    return;
-  if (data_type != SOUP_WEBSOCKET_DATA_TEXT)
-    {
-      kmg_sig_reply_error (conn, NULL, "bad_request", "binary frames are not accepted", NULL);
-      return;
-    }
-  if (!kmg_ws_envelope_parse (data, len, &msg, &type, &ref, &error))
-    {
-      count_message (conn->sig, "kamegor_ws_messages_in_total", NULL);
+      count_message (sig, "kamegor_ws_messages_in_total", NULL);
       kmg_sig_reply_error (conn, ref, "bad_request", error->message, NULL);
       if (!conn->authed)
         kmg_sig_conn_close (conn, KMG_WS_CLOSE_AUTH_FAILED, "not authenticated");
       return;
     }
-  count_message (conn->sig, "kamegor_ws_messages_in_total", type);
+  count_message (sig, "kamegor_ws_messages_in_total", type);
   if (!conn->authed)
     handle_auth_message (conn, type, ref, msg);
   else
     dispatch (conn, type, ref, msg);
 }
 
-static void
-on_pong (SoupWebsocketConnection *ws, GBytes *message, gpointer user_data)
+void
+kmg_sig_hub_lost (KmgSignaling *sig, guint64 conn_id)
 {
-  KmgSigConn *conn = user_data;
+  KmgSigConn *conn = lookup_conn (sig, conn_id);
 
-  conn->last_rx_ms = kmg_sig_now_ms ();
+  if (conn == NULL || conn->gone)
+    return;
+  if (conn->authed)
+    kmg_presence_lost (sig->presence, conn->id, kmg_sig_now_ms ());
+  conn->gone = TRUE; /* the worker is closing it */
+  kmg_sig_presence_schedule (sig);
 }
 
 /* ---- upgrade ---- */
@@ -396,12 +358,11 @@ bearer_from_protocols (SoupMessageHeaders *headers)
   return token;
 }
 
-/* Runs before libsoup's handshake: setting a status here refuses the upgrade. */
-static void
-on_http_request (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
-                 gpointer user_data)
+/* Origin, connection limit and (when the subprotocol list carries one) the bearer token. FALSE with a
+ * status set on @msg refuses the upgrade. */
+static gboolean
+check_upgrade (KmgSignaling *sig, SoupServerMessage *msg)
 {
-  KmgSignaling *sig = user_data;
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   const char *origin = soup_message_headers_get_one (headers, "Origin");
   g_autofree char *token = NULL;
@@ -410,89 +371,121 @@ on_http_request (SoupServer *server, SoupServerMessage *msg, const char *path, G
   if (origin != NULL && !origin_allowed (sig, origin))
     {
       refuse (msg, SOUP_STATUS_FORBIDDEN, "origin_not_allowed", "origin not allowed");
-      return;
+      return FALSE;
     }
-  if (sig->cfg.max_connections > 0 && g_hash_table_size (sig->conns) >= sig->cfg.max_connections)
+  if (sig->cfg.max_connections > 0 &&
+      g_hash_table_size (sig->conns) + g_hash_table_size (sig->upgrading) >= sig->cfg.max_connections)
     {
       refuse (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "too_many_connections", "try again later");
-      return;
+      return FALSE;
     }
   token = bearer_from_protocols (headers);
   if (token == NULL)
-    return; /* browsers authenticate with the first message */
+    return TRUE; /* browsers authenticate with the first message */
   if (!sig->cb.authenticate (token, &auth, sig->cb_data) || auth.user_id <= 0)
     {
       refuse (msg, SOUP_STATUS_UNAUTHORIZED, "auth_failed", "token is invalid, expired or revoked");
-      return;
+      return FALSE;
     }
   if (auth.banned)
     {
       refuse (msg, SOUP_STATUS_FORBIDDEN, "banned", "this account is banned");
-      return;
+      return FALSE;
     }
   g_object_set_data_full (G_OBJECT (msg), AUTH_DATA_KEY, g_memdup2 (&auth, sizeof auth), g_free);
+  return TRUE;
+}
+
+/* The least loaded worker takes a new connection. */
+static KmgSigWorker *
+pick_worker (KmgSignaling *sig)
+{
+  KmgSigWorker *best = g_ptr_array_index (sig->workers, 0);
+
+  for (guint i = 1; i < sig->workers->len; i++)
+    if (kmg_sig_worker_load (g_ptr_array_index (sig->workers, i)) < kmg_sig_worker_load (best))
+      best = g_ptr_array_index (sig->workers, i);
+  return best;
 }
 
 static void
-on_websocket (SoupServer *server, SoupServerMessage *msg, const char *path, SoupWebsocketConnection *ws,
-              gpointer user_data)
+upgrading_forget (KmgSignaling *sig, SoupServerMessage *msg);
+
+static void
+on_upgrading_gone (gpointer data, GObject *where)
+{
+  KmgSignaling *sig = data;
+
+  g_hash_table_remove (sig->upgrading, where);
+}
+
+static void
+upgrading_forget (KmgSignaling *sig, SoupServerMessage *msg)
+{
+  g_signal_handlers_disconnect_by_data (msg, sig);
+  g_object_weak_unref (G_OBJECT (msg), on_upgrading_gone, sig);
+  g_hash_table_remove (sig->upgrading, msg);
+}
+
+/* The 101 is on the wire: take the socket from the HTTP server and give it to a worker. This is
+ * what libsoup's own websocket handler does, except that the connection object is built on the
+ * worker's context so that its I/O never runs on the main one. */
+static void
+on_upgraded (SoupServerMessage *msg, gpointer user_data)
 {
   KmgSignaling *sig = user_data;
-  KmgSigConn *conn = g_new0 (KmgSigConn, 1);
   const KmgSignalingAuth *auth = g_object_get_data (G_OBJECT (msg), AUTH_DATA_KEY);
-  gint64 now = kmg_sig_now_ms ();
+  SoupMessageHeaders *req = soup_server_message_get_request_headers (msg);
+  SoupMessageHeaders *resp = soup_server_message_get_response_headers (msg);
+  GList *extensions = g_object_steal_data (G_OBJECT (msg), "kmg-signaling-extensions");
+  KmgSigConn *conn = g_new0 (KmgSigConn, 1);
+  GIOStream *stream;
+
+  g_object_ref (msg);
+  upgrading_forget (sig, msg);
+  stream = soup_server_message_steal_connection (msg);
 
   conn->sig = sig;
   conn->id = ++sig->next_conn_id;
-  conn->ws = g_object_ref (ws);
-  conn->last_rx_ms = now;
+  conn->worker = pick_worker (sig);
   conn->last_location_ms = -1;
   conn->watching = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  kmg_token_bucket_init (&conn->bucket, sig->cfg.messages_per_s, sig->cfg.burst, now);
   g_hash_table_insert (sig->conns, &conn->id, conn);
   update_connection_gauge (sig);
-
-  /* libsoup drops the socket on frames over its limit without a clean close frame; keep its limit as
-   * a hard backstop and close cleanly with 1009 ourselves for anything between. */
-  soup_websocket_connection_set_max_incoming_payload_size (ws, 4 * sig->cfg.max_message_bytes);
-  if (sig->cfg.ping_ms > 0)
-    soup_websocket_connection_set_keepalive_interval (ws, MAX (1u, sig->cfg.ping_ms / 1000));
-  g_signal_connect (ws, "message", G_CALLBACK (on_message), conn);
-  g_signal_connect (ws, "pong", G_CALLBACK (on_pong), conn);
-  g_signal_connect (ws, "closed", G_CALLBACK (on_closed), conn);
+  kmg_sig_worker_adopt (conn->worker, conn->id, stream, soup_server_message_get_uri (msg),
+                        soup_message_headers_get_one (req, "Origin"),
+                        soup_message_headers_get_one (resp, "Sec-WebSocket-Protocol"), extensions);
 
   if (auth != NULL)
     conn_authenticated (conn, auth, NULL);
   else
     conn->auth_timer = g_timeout_add (sig->cfg.auth_timeout_ms, on_auth_timeout, conn);
+  g_object_unref (msg);
 }
 
-/* A peer that sent nothing (not even a pong) for two ping intervals is gone: treat it as a loss. */
-static gboolean
-on_liveness_check (gpointer user_data)
+static void
+free_extensions (gpointer list)
+{
+  g_list_free_full (list, g_object_unref);
+}
+
+static void
+on_http_request (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+                 gpointer user_data)
 {
   KmgSignaling *sig = user_data;
-  gint64 now = kmg_sig_now_ms ();
-  /* libsoup pings in whole seconds. */
-  gint64 limit = 2 * 1000 * (gint64) MAX (1u, sig->cfg.ping_ms / 1000);
-  GHashTableIter iter;
-  KmgSigConn *conn;
-  g_autoptr (GPtrArray) dead = g_ptr_array_new ();
+  static char *protocols[] = { (char *) KMG_SIGNALING_SUBPROTOCOL, NULL };
+  GList *extensions = NULL;
 
-  g_hash_table_iter_init (&iter, sig->conns);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &conn))
-    if (!conn->gone && now - conn->last_rx_ms > limit)
-      g_ptr_array_add (dead, conn);
-  for (guint i = 0; i < dead->len; i++)
-    {
-      conn = g_ptr_array_index (dead, i);
-      if (conn->authed)
-        kmg_presence_lost (sig->presence, conn->id, now);
-      kmg_sig_conn_close (conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "ping timeout");
-    }
-  if (dead->len > 0)
-    kmg_sig_presence_schedule (sig);
-  return G_SOURCE_CONTINUE;
+  if (!check_upgrade (sig, msg))
+    return;
+  /* Sets 101 and the handshake headers, or an error status when this is no valid upgrade. */
+  if (!soup_websocket_server_process_handshake (msg, NULL, protocols, sig->extension_types, &extensions))
+    return;
+  g_object_set_data_full (G_OBJECT (msg), "kmg-signaling-extensions", extensions, free_extensions);
+  g_hash_table_add (sig->upgrading, msg);
+  g_object_weak_ref (G_OBJECT (msg), on_upgrading_gone, sig);
+  g_signal_connect (msg, "wrote-informational", G_CALLBACK (on_upgraded), sig);
 }
 
 /* ---- public API ---- */
@@ -502,6 +495,7 @@ kmg_signaling_new (SoupServer *server, const KmgSignalingConfig *config,
                    const KmgSignalingCallbacks *callbacks, gpointer user_data)
 {
   KmgSignaling *sig;
+  guint n_workers;
 
   g_return_val_if_fail (SOUP_IS_SERVER (server), NULL);
   g_return_val_if_fail (config != NULL && callbacks != NULL && callbacks->authenticate != NULL, NULL);
@@ -522,8 +516,12 @@ kmg_signaling_new (SoupServer *server, const KmgSignalingConfig *config,
                                          (GDestroyNotify) g_hash_table_unref);
   sig->handlers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   sig->subs = g_hash_table_new (NULL, NULL);
+  sig->upgrading = g_hash_table_new (NULL, NULL);
   sig->pending_points = g_array_new (FALSE, FALSE, sizeof (KmgLatLon));
   sig->presence_deadline = -1;
+  /* The same offer libsoup's own websocket handler makes. */
+  sig->extension_types = g_ptr_array_new_with_free_func ((GDestroyNotify) g_type_class_unref);
+  g_ptr_array_add (sig->extension_types, g_type_class_ref (SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE));
 
   if (sig->metrics != NULL)
     {
@@ -541,12 +539,14 @@ kmg_signaling_new (SoupServer *server, const KmgSignalingConfig *config,
       update_connection_gauge (sig);
     }
 
+  n_workers = MIN (sig->cfg.threads, KMG_SIGNALING_MAX_THREADS);
+  sig->workers = g_ptr_array_new ();
+  if (n_workers == 0)
+    g_ptr_array_add (sig->workers, kmg_sig_worker_new (sig, 0, FALSE));
+  for (guint i = 0; i < n_workers; i++)
+    g_ptr_array_add (sig->workers, kmg_sig_worker_new (sig, i, TRUE));
+
   soup_server_add_handler (server, KMG_SIGNALING_PATH, on_http_request, sig, NULL);
-  soup_server_add_websocket_handler (server, KMG_SIGNALING_PATH, NULL,
-                                     (char *[]){ (char *) KMG_SIGNALING_SUBPROTOCOL, NULL }, on_websocket,
-                                     sig, NULL);
-  if (sig->cfg.ping_ms > 0)
-    sig->liveness_timer = g_timeout_add (MAX (500u, sig->cfg.ping_ms / 2), on_liveness_check, sig);
   return sig;
 }
 
@@ -555,25 +555,33 @@ kmg_signaling_free (KmgSignaling *sig)
 {
   GHashTableIter iter;
   KmgSigConn *conn;
+  gpointer msg;
 
   if (sig == NULL)
     return;
   soup_server_remove_handler (sig->server, KMG_SIGNALING_PATH);
-  g_clear_handle_id (&sig->liveness_timer, g_source_remove);
+  g_hash_table_iter_init (&iter, sig->upgrading);
+  while (g_hash_table_iter_next (&iter, &msg, NULL))
+    {
+      g_signal_handlers_disconnect_by_data (msg, sig);
+      g_object_weak_unref (msg, on_upgrading_gone, sig);
+    }
   g_clear_handle_id (&sig->presence_timer, g_source_remove);
+  /* Workers close their sockets without reporting back: the hub's state goes in one piece below. */
+  for (guint i = 0; i < sig->workers->len; i++)
+    kmg_sig_worker_free (g_ptr_array_index (sig->workers, i));
   g_hash_table_iter_init (&iter, sig->conns);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &conn))
-    {
-      g_signal_handlers_disconnect_by_data (conn->ws, conn);
-      kmg_sig_conn_close (conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "server shutting down");
-      kmg_sig_map_conn_gone (sig, conn);
-    }
+    kmg_sig_map_conn_gone (sig, conn);
   kmg_sig_map_free (sig);
   g_hash_table_unref (sig->conns);
   g_hash_table_unref (sig->user_conns);
   g_hash_table_unref (sig->watchers);
   g_hash_table_unref (sig->handlers);
   g_hash_table_unref (sig->subs);
+  g_hash_table_unref (sig->upgrading);
+  g_ptr_array_unref (sig->workers);
+  g_ptr_array_unref (sig->extension_types);
   g_array_unref (sig->pending_points);
   kmg_presence_free (sig->presence);
   g_strfreev (sig->cfg.allowed_origins);

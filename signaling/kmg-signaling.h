@@ -13,6 +13,7 @@ G_BEGIN_DECLS
 #define KMG_SIGNALING_PATH "/api/v1/ws"
 #define KMG_SIGNALING_SUBPROTOCOL "kamegor.v1"
 #define KMG_SIGNALING_BEARER_PREFIX "bearer."
+#define KMG_SIGNALING_MAX_THREADS 64
 
 /* Close codes sent by the hub (besides 1000 after bye and 1009 for oversize messages). */
 #define KMG_WS_CLOSE_POLICY 1008        /* rate limit exceeded repeatedly */
@@ -50,6 +51,8 @@ typedef struct
   guint flush_ms;             /* map.flush_ms */
   guint max_connections;      /* 0 = unlimited; above it upgrades get 503 */
   guint max_watches;          /* profiles watched per connection, default 64 */
+  guint threads;              /* ws.threads: 0 = sockets on the main context; N = N socket threads
+                               * (at most KMG_SIGNALING_MAX_THREADS); state stays on the main context */
   KmgMetrics *metrics;        /* optional, borrowed */
 } KmgSignalingConfig;
 
@@ -90,7 +93,10 @@ typedef struct
 typedef void (*KmgSignalingHandler) (KmgSignaling *sig, guint64 conn_id, gint64 user_id, JsonNode *ref,
                                      JsonObject *msg, gpointer user_data);
 
-/* Registers the handlers on @server at KMG_SIGNALING_PATH. @config is copied; @callbacks is copied. */
+/* Registers the handler on @server at KMG_SIGNALING_PATH. @config is copied; @callbacks is copied.
+ * Upgrades are checked and answered on @server's (main) context; the upgraded socket then belongs to
+ * a worker: the main context itself (threads = 0) or one of config->threads socket threads. Every
+ * callback and handler still runs on the main context. */
 KmgSignaling *kmg_signaling_new (SoupServer *server, const KmgSignalingConfig *config,
                                  const KmgSignalingCallbacks *callbacks, gpointer user_data);
 /* Closes every connection (no grace), removes the handlers. Accepts NULL. */

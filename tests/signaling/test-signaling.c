@@ -48,6 +48,8 @@ typedef struct
 } Limits;
 
 static const Limits default_limits = { 200, 50, 10 };
+/* --threads=N runs every case with the sockets on N worker threads. */
+static guint ws_threads;
 static const Limits tight_limits = { 1, 3, 3 };
 
 /* ---- fakes ---- */
@@ -195,6 +197,7 @@ fixture_setup (Fixture *f, gconstpointer data)
   cfg.burst = limits->burst;
   cfg.max_strikes = limits->strikes;
   cfg.max_message_bytes = 16 * 1024;
+  cfg.threads = ws_threads;
   f->sig = kmg_signaling_new (f->server, &cfg, &cb, f);
   kmg_signaling_add_handler (f->sig, "test.echo", on_echo, f);
   f->session = soup_session_new ();
@@ -735,6 +738,12 @@ test_map_subscribe_diff (Fixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
+  for (int i = 1; i < argc; i++)
+    if (g_str_has_prefix (argv[i], "--threads="))
+      {
+        ws_threads = (guint) g_ascii_strtoull (argv[i] + strlen ("--threads="), NULL, 10);
+        argv[i] = (char *) "";
+      }
   g_test_init (&argc, &argv, NULL);
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
   ADD ("/signaling/ws/auth-subprotocol", test_auth_subprotocol);
