@@ -15,8 +15,18 @@ struct _KmgLedger
   gint64 tail_id;                   /* last transfer id in this transaction */
   char tail_hash[KMG_HASH_HEX_LEN + 1];
   GString *buf;                     /* canonical text scratch */
-  gint64 platform_due;              /* fees of the current charge batch, credited once */
+  GHashTable *pending;              /* account id → Pending, for the charge batch in progress */
 };
+
+/* A charge batch moves the same wallets many times (a buyer per minute of each session, a seller
+ * per buyer, the platform per charge): balances move in memory and are written once at the end. */
+typedef struct
+{
+  gint64 id;
+  gint64 delta;   /* not yet written */
+  gint64 balance; /* stored balance + delta; valid when known */
+  gboolean known;
+} Pending;
 
 typedef struct
 {
@@ -49,6 +59,7 @@ kmg_ledger_new (KmgDb *db)
   l = g_new0 (KmgLedger, 1);
   l->db = db;
   l->buf = g_string_sized_new (512);
+  l->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_free);
   return l;
 }
 
@@ -60,6 +71,7 @@ kmg_ledger_free (KmgLedger *l)
   if (l->in_txn)
     kmg_ledger_rollback (l);
   g_string_free (l->buf, TRUE);
+  g_hash_table_unref (l->pending);
   g_free (l);
 }
 
@@ -227,6 +239,7 @@ debit_account (KmgLedger *l, gint64 account, gint64 amount, GError **error)
   return FALSE;
 }
 
+/* Adds @amount (negative: a debit the caller has already checked) to @account. */
 static gboolean
 credit_account (KmgLedger *l, gint64 account, gint64 amount, GError **error)
 {
@@ -588,8 +601,9 @@ kmg_ledger_refund (KmgLedger *l, gint64 session_id, const char *reason, gint64 a
 }
 
 /* Claims minute c->evidence.minute_index of an active session whose price, fee and parties
- * match, if the buyer's balance covers it: the row's charged_minutes must be exactly that index,
- * so minutes go in order and a minute already charged can never be claimed again. */
+ * match (the caller has checked that the buyer's balance covers it): the row's charged_minutes
+ * must be exactly that index, so minutes go in order and a minute already charged can never be
+ * claimed again. */
 static gboolean
 claim_session_minute (KmgLedger *l, const KmgMinuteCharge *c, gboolean *ok, GError **error)
 {
@@ -597,8 +611,7 @@ claim_session_minute (KmgLedger *l, const KmgMinuteCharge *c, gboolean *ok, GErr
     "UPDATE watch_sessions SET charged_minutes = charged_minutes + 1, "
     "delivered_seconds = MAX (delivered_seconds, ?7) "
     "WHERE id = ?1 AND ended_at IS NULL AND buyer_id = ?2 AND seller_id = ?3 "
-    "AND price_per_minute = ?4 AND fee_pct = ?5 AND charged_minutes = ?6 "
-    "AND (SELECT balance FROM accounts WHERE id = ?2) >= ?4";
+    "AND price_per_minute = ?4 AND fee_pct = ?5 AND charged_minutes = ?6";
   g_autoptr (KmgDbStmt) st = kmg_db_prepare_static (l->db, &sql, error);
   sqlite3_stmt *raw;
 
@@ -618,30 +631,59 @@ claim_session_minute (KmgLedger *l, const KmgMinuteCharge *c, gboolean *ok, GErr
   return TRUE;
 }
 
-/* Debits the buyer (already known to cover it) and returns the new balance. */
-static gboolean
-debit_buyer (KmgLedger *l, gint64 buyer, gint64 price, gint64 *after, GError **error)
+static Pending *
+pending_get (KmgLedger *l, gint64 account)
 {
-  static const char *const sql =
-    "UPDATE accounts SET balance = balance - ?2 WHERE id = ?1 AND balance >= ?2 "
-    "RETURNING balance";
-  g_autoptr (KmgDbStmt) st = kmg_db_prepare_static (l->db, &sql, error);
-  int rc;
+  Pending *p = g_hash_table_lookup (l->pending, &account);
 
-  if (st == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (kmg_db_stmt_raw (st), 1, buyer);
-  sqlite3_bind_int64 (kmg_db_stmt_raw (st), 2, price);
-  if ((rc = kmg_db_step (st, error)) < 0)
-    return FALSE;
-  if (rc == SQLITE_ROW)
+  if (p == NULL)
     {
-      *after = sqlite3_column_int64 (kmg_db_stmt_raw (st), 0);
-      return TRUE;
+      p = g_new0 (Pending, 1);
+      p->id = account;
+      g_hash_table_insert (l->pending, &p->id, p);
     }
-  g_set_error (error, KMG_BILLING_ERROR, KMG_BILLING_ERROR_INSUFFICIENT_CREDITS,
-               "account %" G_GINT64_FORMAT " cannot pay %" G_GINT64_FORMAT, buyer, price);
-  return FALSE;
+  return p;
+}
+
+static void
+pending_move (Pending *p, gint64 amount)
+{
+  p->delta += amount;
+  p->balance += amount;
+}
+
+/* The buyer's balance at this point of the batch: read once, then followed in memory. */
+static Pending *
+pending_buyer (KmgLedger *l, gint64 buyer, GError **error)
+{
+  Pending *p = pending_get (l, buyer);
+  gint64 stored = 0;
+
+  if (p->known)
+    return p;
+  if (!kmg_ledger_balance (l, buyer, &stored, error))
+    return NULL;
+  p->balance = stored + p->delta; /* it may have been credited as a seller earlier */
+  p->known = TRUE;
+  return p;
+}
+
+/* Writes the batch's balance changes; the accounts' CHECK still refuses a negative balance. */
+static gboolean
+pending_write (KmgLedger *l, GError **error)
+{
+  GHashTableIter it;
+  gpointer value;
+
+  g_hash_table_iter_init (&it, l->pending);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      Pending *p = value;
+      if (p->delta != 0 && !credit_account (l, p->id, p->delta, error))
+        return FALSE;
+    }
+  g_hash_table_remove_all (l->pending);
+  return TRUE;
 }
 
 static gboolean
@@ -679,12 +721,12 @@ insert_evidence (KmgLedger *l, gint64 session_id, const KmgMinuteEvidence *e, gi
 /* Why a minute could not be claimed: already charged (replay or conflict), no money, or the
  * session is not (or no longer) the one described. Only runs on the rare refused path. */
 static gboolean
-explain_refusal (KmgLedger *l, KmgMinuteCharge *c, const Spec *probe, GError **error)
+explain_refusal (KmgLedger *l, KmgMinuteCharge *c, gint64 balance, const Spec *probe,
+                 GError **error)
 {
   gint64 ignored = 0;
 
-  if (!kmg_ledger_balance (l, c->buyer_id, &c->balance_after, error))
-    return FALSE;
+  c->balance_after = balance;
   switch (find_by_key (l, probe, &ignored, error))
     {
     case KEY_ERROR:
@@ -713,6 +755,10 @@ charge_one (KmgLedger *l, KmgMinuteCharge *c, gint64 now_ms, GError **error)
   char k_seller[96], k_fee[96];
   gboolean claimed = FALSE;
   Spec seller_leg, fee_leg;
+  Pending *buyer = pending_buyer (l, c->buyer_id, error);
+
+  if (buyer == NULL)
+    return FALSE;
 
   kmg_charge_split (c->price, c->fee_pct, &share, &fee);
   g_snprintf (k_seller, sizeof k_seller, "charge:%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT ":seller",
@@ -724,21 +770,22 @@ charge_one (KmgLedger *l, KmgMinuteCharge *c, gint64 now_ms, GError **error)
   fee_leg = (Spec){ c->buyer_id, KMG_ACCOUNT_PLATFORM, fee, KMG_TRANSFER_CHARGE, k_fee, "",
                     c->session_id, minute };
   c->low_balance = FALSE;
-  /* The claim is the idempotency gate: it succeeds once per (session, minute), and only when
-   * the balance covers the price. The key is probed only when it fails. */
-  if (!claim_session_minute (l, c, &claimed, error))
+  /* The claim is the idempotency gate: it succeeds once per (session, minute), and is only tried
+   * when the balance covers the price. The key is probed only when it is refused. */
+  if (buyer->balance >= c->price && !claim_session_minute (l, c, &claimed, error))
     return FALSE;
   if (!claimed)
-    return explain_refusal (l, c, share > 0 ? &seller_leg : &fee_leg, error);
+    return explain_refusal (l, c, buyer->balance, share > 0 ? &seller_leg : &fee_leg, error);
   /* From here every step must succeed or the whole batch is rolled back. A leg whose key exists
    * although the claim succeeded (rows edited by hand) fails the insert: UNIQUE. */
-  if (!debit_buyer (l, c->buyer_id, c->price, &c->balance_after, error)
-      || (share > 0 && (!credit_account (l, c->seller_id, share, error)
-                        || !insert_row (l, &seller_leg, now_ms, NULL, error)))
+  if ((share > 0 && !insert_row (l, &seller_leg, now_ms, NULL, error))
       || (fee > 0 && !insert_row (l, &fee_leg, now_ms, NULL, error))
       || !insert_evidence (l, c->session_id, &c->evidence, now_ms, error))
     return FALSE;
-  l->platform_due += fee;
+  pending_move (buyer, -c->price);
+  pending_move (pending_get (l, c->seller_id), share);
+  pending_move (pending_get (l, KMG_ACCOUNT_PLATFORM), fee);
+  c->balance_after = buyer->balance;
   c->low_balance = c->balance_after < c->price * (gint64) c->low_balance_minutes;
   c->status = KMG_CHARGE_OK;
   return TRUE;
@@ -749,8 +796,7 @@ kmg_ledger_charge_minutes_in_txn (KmgLedger *l, KmgMinuteCharge *charges, guint 
                                   gint64 now_ms, GError **error)
 {
   g_return_val_if_fail (l->in_txn, FALSE);
-  /* The platform row would be rewritten by every charge of a tick: credit its total once. */
-  l->platform_due = 0;
+  g_hash_table_remove_all (l->pending);
   for (guint i = 0; i < n; i++)
     {
       if (charges[i].price < KMG_PRICE_MIN || charges[i].price > KMG_PRICE_MAX
@@ -766,7 +812,7 @@ kmg_ledger_charge_minutes_in_txn (KmgLedger *l, KmgMinuteCharge *charges, guint 
           return FALSE;
         }
     }
-  return l->platform_due == 0 || credit_account (l, KMG_ACCOUNT_PLATFORM, l->platform_due, error);
+  return pending_write (l, error);
 }
 
 gboolean
