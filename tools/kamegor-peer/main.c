@@ -120,6 +120,14 @@ run (PeerOptions *opt)
           return 1;
         }
     }
+  for (guint i = 0; i < parties->len; i++)
+    {
+      PeerParty *p = g_ptr_array_index (parties, i);
+      g_autoptr (JsonObject) f = json_object_new ();
+      json_object_set_int_member (f, "user_id", p->account.user_id);
+      json_object_set_string_member (f, "stun_server", p->account.stun_server ? p->account.stun_server : "");
+      peer_event (p, "account", g_steal_pointer (&f));
+    }
   r.running = parties->len;
   g_unix_signal_add (SIGINT, on_signal, &stopper);
   g_unix_signal_add (SIGTERM, on_signal, &stopper);

@@ -205,7 +205,8 @@ on_reply (PeerParty *p, JsonObject *msg, const char *type)
       json_object_set_int_member (f, "session_id", p->session.id);
       peer_event (p, "session", g_steal_pointer (&f));
     }
-  else if (g_str_equal (type, "error") && g_str_equal (code, "not_streaming"))
+  else if (g_str_equal (type, "error")
+           && (g_str_equal (code, "not_streaming") || g_str_equal (code, "not_seller")))
     {
       /* The seller may be a moment from going live (smoke tests start both at once). */
       p->watch_sent_us = 0;

@@ -73,7 +73,9 @@ peer_http_call (SoupSession *session, const char *method, const char *url, const
           code = json_object_get_string_member_with_default (src, "code", NULL);
           message = json_object_get_string_member_with_default (src, "message", NULL);
         }
-      g_set_error (error, PEER_HTTP_ERROR, PEER_HTTP_ERROR_STATUS, "%s %s: HTTP %u %s%s%s", method,
+      g_set_error (error, PEER_HTTP_ERROR,
+                   status == 409 ? PEER_HTTP_ERROR_CONFLICT : PEER_HTTP_ERROR_STATUS,
+                   "%s %s: HTTP %u %s%s%s", method,
                    url, status, code ? code : "", message ? ": " : "", message ? message : "");
       return NULL;
     }
@@ -149,7 +151,7 @@ peer_account_open (SoupSession *session, const char *server, const char *usernam
       url = g_strconcat (server, "/api/v1/auth/register", NULL);
       login = peer_http_call (session, "POST", url, NULL, creds, &local);
       /* An existing account is fine: log in instead (re-runs of the same smoke test). */
-      if (login == NULL && !g_error_matches (local, PEER_HTTP_ERROR, PEER_HTTP_ERROR_STATUS))
+      if (login == NULL && !g_error_matches (local, PEER_HTTP_ERROR, PEER_HTTP_ERROR_CONFLICT))
         {
           g_propagate_error (error, g_steal_pointer (&local));
           return FALSE;

@@ -13,6 +13,7 @@ GQuark peer_http_error_quark (void);
 typedef enum
 {
   PEER_HTTP_ERROR_STATUS, /* the server answered with an error status */
+  PEER_HTTP_ERROR_CONFLICT, /* HTTP 409 (e.g. the username is taken) */
   PEER_HTTP_ERROR_BODY,   /* the answer is not the expected JSON */
 } PeerHttpError;
 

@@ -174,7 +174,9 @@ peer_party_inject_reply (PeerParty *p, JsonObject *msg, const char *type)
   json_object_set_string_member (r, "reply", g_str_equal (type, "error")
                                                  ? json_object_get_string_member_with_default (msg, "code", "")
                                                  : type);
-  f = json_object_ref (r);
+  f = json_object_new ();
+  json_object_set_string_member (f, "candidate", p->opt->inject[i]);
+  json_object_set_string_member (f, "reply", json_object_get_string_member (r, "reply"));
   json_array_add_object_element (p->inject_replies, r);
   peer_event (p, "inject_reply", g_steal_pointer (&f));
   return TRUE;
@@ -249,10 +251,7 @@ void
 peer_probe_start (PeerParty *p)
 {
   static const PeerWsCallbacks cb = { probe_opened, probe_message, probe_closed };
-  g_autoptr (JsonObject) f = json_object_new ();
 
-  json_object_set_int_member (f, "user_id", p->account.user_id);
-  peer_event (p, "account", g_steal_pointer (&f));
   if (p->opt->send == NULL || p->opt->send[0] == NULL)
     {
       probe_done (p);

@@ -126,8 +126,15 @@ peer_ws_is_open (PeerWs *ws)
 void
 peer_ws_send_text (PeerWs *ws, const char *text)
 {
-  if (ws->conn != NULL && soup_websocket_connection_get_state (ws->conn) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_send_text (ws->conn, text);
+  if (ws->conn == NULL || soup_websocket_connection_get_state (ws->conn) != SOUP_WEBSOCKET_STATE_OPEN)
+    return;
+  soup_websocket_connection_send_text (ws->conn, text);
+  /* Sent lines are marked so a check can tell what a party revealed from what it was told. */
+  if (ws->log != NULL)
+    {
+      fprintf (ws->log, "> %s\n", text);
+      fflush (ws->log);
+    }
 }
 
 void

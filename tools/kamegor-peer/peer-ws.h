@@ -17,7 +17,7 @@ typedef struct
   void (*closed) (PeerWs *ws, const char *why, gpointer user_data);
 } PeerWsCallbacks;
 
-/* @log: may be NULL; not owned, one line per received message. */
+/* @log: may be NULL; not owned. One line per received message; sent ones start with "> ". */
 PeerWs *peer_ws_new (SoupSession *session, const char *server, const char *token, FILE *log,
                      const PeerWsCallbacks *cb, gpointer user_data);
 void peer_ws_free (PeerWs *ws);

@@ -1,0 +1,411 @@
+#!/usr/bin/python3
+# netns-relay.py — watch sessions across real NATs: seller and buyer each behind a NAT namespace,
+# a router, a server namespace running kamegord. Topologies: open (P2P), blocked (fallback to the
+# relay), udp-blocked (relay over ICE-TCP), lossy (5 % loss through the relay). Plus privacy
+# (relay mode: nobody learns the other party's address, candidates or SDP) and abuse checks
+# (metadata-address candidates refused and never contacted; signaling by a stranger refused).
+#
+# Needs root and `ip netns`; exits 77 (skip) otherwise. Namespaces are created and removed here,
+# with unique names, on every exit path.
+# Environment: KAMEGORD, KAMEGORCTL, KAMEGOR_PEER (built binaries), KMG_NETNS_ONLY=open,blocked,...
+# KMG_NETNS_KEEP=1 keeps the work directory (logs).
+
+import atexit
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+SKIP = 77
+PASSWORD = 'correct horse battery'
+P2P_TIMEOUT_MS = 3000
+TAG = 'k%d' % (os.getpid() % 100000)  # unique namespace / interface prefix
+SUB = 100 + os.getpid() % 100         # 10.SUB.x.0/24 on the router side
+NS = {r: '%s-%s' % (TAG, r) for r in ('srv', 'rtr', 'nat1', 'nat2', 'sel', 'buy')}
+SERVER_IP = '10.%d.0.2' % SUB
+WAN = {1: '10.%d.1.2' % SUB, 2: '10.%d.2.2' % SUB}
+LAN = {1: '192.168.71.2', 2: '192.168.72.2'}
+METADATA = ['candidate:1 1 udp 2130706431 169.254.169.254 5000 typ host',
+            'candidate:2 1 udp 2130706431 ::ffff:169.254.169.254 5000 typ host']
+
+failures = []
+procs = []
+workdir = None
+
+
+def log(*a):
+    print(*a, flush=True)
+
+
+def check(cond, what):
+    log(('ok   ' if cond else 'FAIL ') + what)
+    if not cond:
+        failures.append(what)
+
+
+def sh(*args, ns=None, check_rc=True, capture=False):
+    cmd = (['ip', 'netns', 'exec', NS[ns]] if ns else []) + list(args)
+    r = subprocess.run(cmd, stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, text=True)
+    if check_rc and r.returncode != 0:
+        raise RuntimeError('%s: %s' % (' '.join(cmd), r.stderr.strip()))
+    return r.stdout if capture else r.returncode
+
+
+# ---- namespaces --------------------------------------------------------------------------
+
+def cleanup():
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+    for n in NS.values():
+        subprocess.run(['ip', 'netns', 'del', n], stderr=subprocess.DEVNULL)
+    if workdir and not os.environ.get('KMG_NETNS_KEEP'):
+        shutil.rmtree(workdir, ignore_errors=True)
+    elif workdir:
+        log('work directory kept:', workdir)
+
+
+def link(a, a_name, a_addr, b, b_name, b_addr, n):
+    ta, tb = '%s%da' % (TAG, n), '%s%db' % (TAG, n)
+    sh('ip', 'link', 'add', ta, 'type', 'veth', 'peer', 'name', tb)
+    sh('ip', 'link', 'set', ta, 'netns', NS[a], 'name', a_name)
+    sh('ip', 'link', 'set', tb, 'netns', NS[b], 'name', b_name)
+    sh('ip', 'addr', 'add', a_addr, 'dev', a_name, ns=a)
+    sh('ip', 'addr', 'add', b_addr, 'dev', b_name, ns=b)
+    sh('ip', 'link', 'set', a_name, 'up', ns=a)
+    sh('ip', 'link', 'set', b_name, 'up', ns=b)
+
+
+def build_topology():
+    for n in NS.values():
+        sh('ip', 'netns', 'add', n)
+    for r in NS:
+        sh('ip', 'link', 'set', 'lo', 'up', ns=r)
+    link('rtr', 'to-srv', '10.%d.0.1/24' % SUB, 'srv', 'eth0', SERVER_IP + '/24', 0)
+    for i, client in ((1, 'sel'), (2, 'buy')):
+        nat = 'nat%d' % i
+        link('rtr', 'to-nat%d' % i, '10.%d.%d.1/24' % (SUB, i), nat, 'wan', WAN[i] + '/24', i)
+        link(nat, 'lan', '192.168.7%d.1/24' % i, client, 'eth0', LAN[i] + '/24', 10 + i)
+        sh('ip', 'route', 'add', 'default', 'via', '10.%d.%d.1' % (SUB, i), ns=nat)
+        sh('ip', 'route', 'add', 'default', 'via', '192.168.7%d.1' % i, ns=client)
+        sh('sysctl', '-qw', 'net.ipv4.ip_forward=1', ns=nat)
+        sh('iptables', '-t', 'nat', '-A', 'POSTROUTING', '-o', 'wan', '-j', 'MASQUERADE', ns=nat)
+        # Unsolicited packets vanish (a real NAT does not answer with port-unreachable).
+        sh('iptables', '-A', 'INPUT', '-i', 'wan', '-j', 'DROP', ns=nat)
+    sh('ip', 'route', 'add', 'default', 'via', '10.%d.0.1' % SUB, ns='srv')
+    sh('sysctl', '-qw', 'net.ipv4.ip_forward=1', ns='rtr')
+    # Counters: nothing may ever go to the metadata address.
+    for r in ('srv', 'sel', 'buy', 'nat1', 'nat2', 'rtr'):
+        for chain in ('OUTPUT', 'FORWARD'):
+            sh('iptables', '-A', chain, '-d', '169.254.169.254', '-j', 'DROP', ns=r)
+
+
+def metadata_packets():
+    total = 0
+    for r in ('srv', 'sel', 'buy', 'nat1', 'nat2', 'rtr'):
+        out = sh('iptables', '-L', '-v', '-n', '-x', ns=r, capture=True)
+        for line in out.splitlines():
+            if '169.254.169.254' in line:
+                total += int(line.split()[0])
+    return total
+
+
+def set_router_rules(topology):
+    sh('iptables', '-F', 'FORWARD', ns='rtr')
+    sh('iptables', '-A', 'FORWARD', '-d', '169.254.169.254', '-j', 'DROP', ns='rtr')
+    net1, net2 = '10.%d.1.0/24' % SUB, '10.%d.2.0/24' % SUB
+    if topology == 'blocked':
+        sh('iptables', '-A', 'FORWARD', '-s', net1, '-d', net2, '-j', 'DROP', ns='rtr')
+        sh('iptables', '-A', 'FORWARD', '-s', net2, '-d', net1, '-j', 'DROP', ns='rtr')
+    elif topology == 'udp-blocked':
+        sh('iptables', '-A', 'FORWARD', '-p', 'udp', '-j', 'DROP', ns='rtr')
+    elif topology == 'lossy':
+        sh('iptables', '-A', 'FORWARD', '-m', 'statistic', '--mode', 'random', '--probability',
+           '0.05', '-j', 'DROP', ns='rtr')
+
+
+# ---- processes ---------------------------------------------------------------------------
+
+class Proc:
+    """A child in a namespace whose stdout JSON lines are collected as they come."""
+
+    def __init__(self, ns, args, name):
+        self.name = name
+        self.err = open(os.path.join(workdir, name + '.err'), 'w')
+        self.p = subprocess.Popen(['ip', 'netns', 'exec', NS[ns]] + args, stdout=subprocess.PIPE,
+                                  stderr=self.err, text=True)
+        procs.append(self.p)
+        self.lines = []
+        self.cv = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.p.stdout:
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                continue
+            with self.cv:
+                self.lines.append(obj)
+                self.cv.notify_all()
+        with self.cv:
+            self.cv.notify_all()
+
+    def wait_event(self, event, timeout):
+        end = time.time() + timeout
+        with self.cv:
+            while True:
+                for o in self.lines:
+                    if o.get('event') == event:
+                        return o
+                left = end - time.time()
+                if left <= 0 or self.p.poll() is not None:
+                    return None
+                self.cv.wait(min(left, 0.5))
+
+    def finish(self, timeout):
+        try:
+            self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(8)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        time.sleep(0.2)
+        return self.wait_event('summary', 1)
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+        return self.finish(10)
+
+
+def start_server(data, port, stun_port, sets):
+    args = [os.environ['KAMEGORD'], '-l', '%s:%d' % (SERVER_IP, port), '-d', data,
+            '--log-level', 'info',
+            '--set', 'relay.stun_port=%d' % stun_port,
+            '--set', 'relay.p2p_timeout_ms=%d' % P2P_TIMEOUT_MS,
+            '--set', 'relay.ice_tcp=true',
+            '--set', 'billing.minute_s=6', '--set', 'billing.min_billable_s=2'] + \
+        sum((['--set', s] for s in sets), [])
+    err = open(os.path.join(workdir, 'kamegord-%d.log' % port), 'w')
+    p = subprocess.Popen(['ip', 'netns', 'exec', NS['srv']] + args, stdout=err, stderr=err)
+    procs.append(p)
+    for _ in range(100):
+        if p.poll() is not None:
+            raise RuntimeError('kamegord exited, see ' + err.name)
+        if sh('curl', '-sf', '-o', '/dev/null', 'http://%s:%d/healthz' % (SERVER_IP, port),
+              ns='srv', check_rc=False) == 0:
+            return p
+        time.sleep(0.1)
+    raise RuntimeError('kamegord did not come up')
+
+
+def stop_server(p):
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+
+
+def metrics(port):
+    out = sh('curl', '-sf', 'http://%s:%d/metrics' % (SERVER_IP, port), ns='srv', capture=True)
+    m = {}
+    for line in out.splitlines():
+        if line.startswith('#') or not line.strip():
+            continue
+        key, _, val = line.rpartition(' ')
+        m[key] = float(val)
+    return m
+
+
+def peer(ns, url, user, role, *extra, name=None):
+    args = [os.environ['KAMEGOR_PEER'], '--server', url, '--username', user, '--password', PASSWORD,
+            '--role', role, '--json'] + list(extra)
+    return Proc(ns, args, name or user)
+
+
+# ---- checks ------------------------------------------------------------------------------
+
+def sent_secrets(logfile):
+    """What a party revealed: its SDP ufrag/fingerprint and candidate addresses."""
+    secrets = set()
+    for line in open(logfile):
+        if not line.startswith('> '):
+            continue
+        msg = json.loads(line[2:])
+        if msg.get('type') != 'signal':
+            continue
+        for text in (msg.get('sdp', ''), msg.get('candidate', '')):
+            secrets.update(re.findall(r'a=ice-ufrag:(\S+)', text))
+            secrets.update(re.findall(r'a=fingerprint:\S+ (\S+)', text))
+            for c in re.findall(r'candidate:\S+ \d+ \S+ \d+ (\S+) (\d+)', text):
+                secrets.add('%s %s' % c)
+    return secrets
+
+
+def received(logfile):
+    return [l for l in open(logfile) if not l.startswith('> ')]
+
+
+def privacy_check(seller_log, buyer_log):
+    for me, other, other_addrs in (('buyer', seller_log, [LAN[1], WAN[1]]),
+                                   ('seller', buyer_log, [LAN[2], WAN[2]])):
+        mine = received(buyer_log if me == 'buyer' else seller_log)
+        secrets = sent_secrets(other) | set(other_addrs)
+        leaked = sorted(s for s in secrets if any(s in l for l in mine))
+        check(len(secrets) > 2 and not leaked,
+              'privacy: the %s received nothing of the other party (%d secrets checked, leaked: %s)'
+              % (me, len(secrets), leaked))
+
+
+def run_topology(topo, data, port, seller_id, ctx):
+    log('--- topology %s' % topo)
+    set_router_rules(topo)
+    sets = ['relay.policy=always'] if topo == 'lossy' else []
+    srv = start_server(data, port, port + 1, sets)
+    url = 'http://%s:%d' % (SERVER_IP, port)
+    slog = os.path.join(workdir, '%s-seller.msgs' % topo)
+    blog = os.path.join(workdir, '%s-buyer.msgs' % topo)
+    watch_s = 12 if topo == 'lossy' else 6
+    try:
+        seller = peer('sel', url, 'seller', 'seller', '--duration', '60', '--log-messages', slog,
+                      name='%s-seller' % topo)
+        if not seller.wait_event('live', 15):
+            check(False, '%s: seller went live' % topo)
+            return
+        extra = ['--inject-candidate', METADATA[0], '--inject-candidate', METADATA[1]] \
+            if topo in ('open', 'lossy') else []
+        buyer = peer('buy', url, 'buyer', 'buyer', '--seller-id', str(seller_id), '--duration',
+                     str(watch_s), '--timeout', '25', '--log-messages', blog, *extra,
+                     name='%s-buyer' % topo)
+        sess = buyer.wait_event('session', 15)
+        mid = None
+        if sess and buyer.wait_event('first_frame', 25):
+            time.sleep(2)
+            mid = metrics(port)
+            if topo == 'open':
+                probe = peer('sel', url, 'intruder', 'none', '--send', json.dumps(
+                    {'type': 'signal', 'ref': 'x', 'session_id': sess['session_id'],
+                     'kind': 'ice_candidate', 'sdp_mline_index': 0,
+                     'candidate': 'candidate:1 1 udp 2130706431 10.9.9.9 5000 typ host'}),
+                    name='open-intruder')
+                ps = probe.finish(15)
+                codes = [r.get('code') for r in (ps or {}).get('replies', [])]
+                check(codes == ['not_participant'],
+                      'abuse: signaling for a session one is not part of is refused (%s)' % codes)
+        summary = buyer.finish(watch_s + 30)
+        seller.stop()
+        end = metrics(port)
+    finally:
+        stop_server(srv)
+    if not summary:
+        check(False, '%s: buyer printed a summary' % topo)
+        return
+    log('     buyer: ' + json.dumps(summary))
+    ctx[topo] = summary
+    check(summary['ok'] and summary['frames_decoded'] > 0,
+          '%s: buyer decoded frames (%d)' % (topo, summary['frames_decoded']))
+    if topo == 'open':
+        check(summary['path'] == 'p2p' and not summary['fell_back'], 'open: path p2p')
+        check(mid is not None and mid.get('kamegor_relay_legs{role="buyer"}') == 0
+              and mid.get('kamegor_relay_legs{role="seller"}') == 0
+              and end.get('kamegor_relay_sessions_total') == 0,
+              'open: relay idle during the session (legs 0, relayed sessions 0)')
+    elif topo == 'blocked':
+        check(summary['path'] == 'relay' and summary['fell_back'], 'blocked: fell back to the relay')
+        check(0 < summary['ttff_ms'] <= P2P_TIMEOUT_MS + 1000,
+              'blocked: first frame %d ms <= p2p_timeout + 1 s' % summary['ttff_ms'])
+        check(mid is not None and mid.get('kamegor_relay_legs{role="buyer"}') == 1,
+              'blocked: one relayed buyer leg while watching')
+    elif topo == 'udp-blocked':
+        check(summary['path'] == 'relay', 'udp-blocked: relay (over ICE-TCP)')
+    elif topo == 'lossy':
+        check(summary['path'] == 'relay', 'lossy: relay')
+        fps = summary['frames_decoded'] / max(summary['seconds_watched'], 1)
+        check(fps >= 5, 'lossy: frames keep flowing (%.1f frames/s)' % fps)
+        fwd = end.get('kamegor_relay_keyframe_requests_total{outcome="forwarded"}', 0)
+        drop = end.get('kamegor_relay_keyframe_requests_total{outcome="dropped"}', 0)
+        # The relay spaces keyframe requests towards the seller (default at most one per
+        # second or so): over the watch time the forwarded ones stay about one per second.
+        check(fwd <= watch_s + 4, 'lossy: keyframe requests throttled (forwarded %d, dropped %d, '
+              'over %d s)' % (fwd, drop, watch_s))
+        privacy_check(slog, blog)
+    if topo in ('open', 'lossy'):
+        replies = [r['reply'] for r in summary.get('inject_replies', [])]
+        check(replies == ['denied_address', 'denied_address'],
+              '%s: metadata-address candidates refused (%s)' % (topo, replies))
+        check(not any('169.254.169.254' in l for l in received(slog)),
+              '%s: the seller never received the metadata address' % topo)
+    check(metadata_packets() == 0, '%s: no packet ever went to 169.254.169.254' % topo)
+
+
+def main():
+    global workdir
+    if os.geteuid() != 0:
+        log('SKIP: the netns suite needs root')
+        return SKIP
+    if shutil.which('ip') is None or shutil.which('iptables') is None or \
+            subprocess.run(['ip', 'netns', 'list'], capture_output=True).returncode != 0:
+        log('SKIP: ip netns / iptables unavailable')
+        return SKIP
+    for var in ('KAMEGORD', 'KAMEGORCTL', 'KAMEGOR_PEER'):
+        if not os.access(os.environ.get(var, ''), os.X_OK):
+            log('SKIP: %s not set to a built binary' % var)
+            return SKIP
+    workdir = tempfile.mkdtemp(prefix='kmg-netns-')
+    atexit.register(cleanup)
+    for s in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(s, lambda *a: sys.exit(1))
+    try:
+        build_topology()
+    except RuntimeError as e:
+        log('SKIP: cannot build the namespaces:', e)
+        return SKIP
+    data = os.path.join(workdir, 'data')
+    port = 18000 + os.getpid() % 1000 * 2
+    srv = start_server(data, port, port + 1, [])
+    url = 'http://%s:%d' % (SERVER_IP, port)
+    try:
+        ids = {}
+        for user, ns, args in (('seller', 'sel', ['--role', 'seller', '--price', '1', '--duration', '0.1']),
+                               ('buyer', 'buy', ['--role', 'none']),
+                               ('intruder', 'sel', ['--role', 'none'])):
+            p = Proc(ns, [os.environ['KAMEGOR_PEER'], '--server', url, '--username', user,
+                          '--password', PASSWORD, '--register', '--json'] + args, 'setup-' + user)
+            s = p.finish(30)
+            ids[user] = s and s.get('user_id')
+        subprocess.run([os.environ['KAMEGORCTL'], '-d', data, 'grant', str(ids['buyer']), '1000',
+                        'netns test credits'], check=True, stdout=subprocess.DEVNULL)
+    finally:
+        stop_server(srv)
+    check(all(ids.values()), 'accounts set up (%s)' % ids)
+    if failures:
+        return 1
+    only = os.environ.get('KMG_NETNS_ONLY')
+    topologies = only.split(',') if only else ['open', 'blocked', 'udp-blocked', 'lossy']
+    ctx = {}
+    for topo in topologies:
+        run_topology(topo, data, port, ids['seller'], ctx)
+    log('--- time to first frame: ' + ', '.join('%s %s ms (%s)' % (t, s['ttff_ms'], s['path'])
+                                              for t, s in ctx.items()))
+    if failures:
+        log('%d check(s) failed' % len(failures))
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
