@@ -9,6 +9,8 @@
 #include "kmg-signaling-private.h"
 
 #define SHUTDOWN_WAIT_US (500 * 1000)
+/* Commands travel in batches: one mailbox post (and at most one wakeup) per batch. */
+#define BATCH_MAX 512
 
 typedef struct
 {
@@ -33,7 +35,8 @@ typedef struct
 {
   CmdKind kind;
   guint64 id;
-  char *text; /* SEND: the frame; CLOSE: the reason */
+  char *text;   /* SEND: the frame (GRefString, shared by a fan-out) */
+  char *reason; /* CLOSE */
   gushort code;
   GIOStream *stream;
   GUri *uri;
@@ -71,6 +74,8 @@ struct _KmgSigWorker
   KmgSigMailbox *inbox;   /* main -> worker, drained on ctx */
   KmgSigMailbox *outbox;  /* worker -> main, drained on the main context */
   GSource *liveness;
+  GPtrArray *batch;       /* main side: Cmd* not posted yet */
+  GSource *batch_flush;   /* main side: posts the batch at the next main-loop iteration */
   gint load;              /* atomic: connections owned */
   gboolean quitting;
 };
@@ -78,7 +83,8 @@ struct _KmgSigWorker
 static void
 cmd_free (Cmd *cmd)
 {
-  g_free (cmd->text);
+  g_clear_pointer (&cmd->text, g_ref_string_release);
+  g_free (cmd->reason);
   g_clear_object (&cmd->stream);
   g_clear_pointer (&cmd->uri, g_uri_unref);
   g_free (cmd->origin);
@@ -347,10 +353,8 @@ close_all (KmgSigWorker *w)
 }
 
 static void
-on_command (gpointer item, gpointer user_data)
+run_command (KmgSigWorker *w, Cmd *cmd)
 {
-  KmgSigWorker *w = user_data;
-  Cmd *cmd = item;
 
   switch (cmd->kind)
     {
@@ -361,14 +365,73 @@ on_command (gpointer item, gpointer user_data)
       do_send (w, cmd->id, cmd->text);
       break;
     case CMD_CLOSE:
-      do_close (w, cmd->id, cmd->code, cmd->text);
+      do_close (w, cmd->id, cmd->code, cmd->reason);
       break;
     case CMD_QUIT:
       close_all (w);
       g_main_loop_quit (w->loop);
       break;
     }
-  cmd_free (cmd);
+}
+
+static void
+on_batch (gpointer item, gpointer user_data)
+{
+  GPtrArray *batch = item;
+
+  for (guint i = 0; i < batch->len; i++)
+    run_command (user_data, g_ptr_array_index (batch, i));
+  g_ptr_array_unref (batch);
+}
+
+/* ---- main side of the inbox ---- */
+
+static void
+batch_post (KmgSigWorker *w)
+{
+  if (w->batch_flush != NULL)
+    {
+      g_source_destroy (w->batch_flush);
+      g_clear_pointer (&w->batch_flush, g_source_unref);
+    }
+  if (w->batch == NULL)
+    return;
+  kmg_sig_mailbox_post (w->inbox, g_steal_pointer (&w->batch));
+}
+
+static gboolean
+on_batch_flush (gpointer user_data)
+{
+  KmgSigWorker *w = user_data;
+
+  g_clear_pointer (&w->batch_flush, g_source_unref);
+  batch_post (w);
+  return G_SOURCE_REMOVE;
+}
+
+/* Inline workers run the command now; threaded ones queue it, in order, for the worker. */
+static void
+submit (KmgSigWorker *w, Cmd *cmd)
+{
+  if (!w->threaded)
+    {
+      run_command (w, cmd);
+      cmd_free (cmd);
+      return;
+    }
+  if (w->batch == NULL)
+    w->batch = g_ptr_array_new_with_free_func ((GDestroyNotify) cmd_free);
+  g_ptr_array_add (w->batch, cmd);
+  if (w->batch->len >= BATCH_MAX || cmd->kind == CMD_QUIT)
+    batch_post (w);
+  else if (w->batch_flush == NULL)
+    {
+      /* Before the main loop polls again: what one dispatch queued leaves as one batch. */
+      w->batch_flush = g_idle_source_new ();
+      g_source_set_priority (w->batch_flush, G_PRIORITY_HIGH);
+      g_source_set_callback (w->batch_flush, on_batch_flush, w, NULL);
+      g_source_attach (w->batch_flush, g_main_context_get_thread_default ());
+    }
 }
 
 static gpointer
@@ -411,7 +474,7 @@ kmg_sig_worker_new (KmgSignaling *sig, guint index, gboolean threaded)
     {
       g_autofree char *name = g_strdup_printf ("kmg-ws-%u", index);
       w->loop = g_main_loop_new (w->ctx, FALSE);
-      w->inbox = kmg_sig_mailbox_new (w->ctx, on_command, w, (GDestroyNotify) cmd_free);
+      w->inbox = kmg_sig_mailbox_new (w->ctx, on_batch, w, (GDestroyNotify) g_ptr_array_unref);
       w->outbox = kmg_sig_mailbox_new (g_main_context_get_thread_default (), on_event, w, (GDestroyNotify) ev_free);
       w->thread = g_thread_new (name, worker_thread, w);
     }
@@ -427,7 +490,7 @@ kmg_sig_worker_free (KmgSigWorker *w)
     {
       Cmd *cmd = g_new0 (Cmd, 1);
       cmd->kind = CMD_QUIT;
-      kmg_sig_mailbox_post (w->inbox, cmd);
+      submit (w, cmd);
       g_thread_join (w->thread);
       kmg_sig_mailbox_free (w->inbox);
       kmg_sig_mailbox_free (w->outbox);
@@ -460,10 +523,7 @@ kmg_sig_worker_adopt (KmgSigWorker *w, guint64 conn_id, GIOStream *stream, GUri 
   cmd->protocol = g_strdup (protocol);
   cmd->extensions = extensions;
   g_atomic_int_inc (&w->load);
-  if (w->threaded)
-    kmg_sig_mailbox_post (w->inbox, cmd);
-  else
-    on_command (cmd, w);
+  submit (w, cmd);
 }
 
 gboolean
@@ -476,27 +536,36 @@ kmg_sig_worker_send (KmgSigWorker *w, guint64 conn_id, const char *text)
   cmd = g_new0 (Cmd, 1);
   cmd->kind = CMD_SEND;
   cmd->id = conn_id;
-  cmd->text = g_strdup (text);
-  kmg_sig_mailbox_post (w->inbox, cmd);
+  cmd->text = g_ref_string_new (text);
+  submit (w, cmd);
+  return TRUE;
+}
+
+gboolean
+kmg_sig_worker_send_shared (KmgSigWorker *w, guint64 conn_id, char *text)
+{
+  Cmd *cmd;
+
+  if (!w->threaded)
+    return do_send (w, conn_id, text);
+  cmd = g_new0 (Cmd, 1);
+  cmd->kind = CMD_SEND;
+  cmd->id = conn_id;
+  cmd->text = g_ref_string_acquire (text);
+  submit (w, cmd);
   return TRUE;
 }
 
 void
 kmg_sig_worker_close (KmgSigWorker *w, guint64 conn_id, gushort code, const char *reason)
 {
-  Cmd *cmd;
+  Cmd *cmd = g_new0 (Cmd, 1);
 
-  if (!w->threaded)
-    {
-      do_close (w, conn_id, code, reason);
-      return;
-    }
-  cmd = g_new0 (Cmd, 1);
   cmd->kind = CMD_CLOSE;
   cmd->id = conn_id;
   cmd->code = code;
-  cmd->text = g_strdup (reason);
-  kmg_sig_mailbox_post (w->inbox, cmd);
+  cmd->reason = g_strdup (reason);
+  submit (w, cmd);
 }
 
 guint

@@ -16,7 +16,7 @@
 typedef struct
 {
   GHashTable *items; /* NULL when the query failed */
-  GHashTable *diffs; /* old item set (ref held) -> diff text, or "" when unchanged */
+  GHashTable *diffs; /* old item set (ref held) -> diff text (GRefString), or "" when unchanged */
 } QueryResult;
 
 static void
@@ -33,6 +33,7 @@ sub_free (KmgSigMapSub *sub)
   if (sub == NULL)
     return;
   g_clear_pointer (&sub->items, g_hash_table_unref);
+  g_free (sub->key);
   g_free (sub);
 }
 
@@ -95,6 +96,8 @@ on_map_subscribe (KmgSignaling *sig, KmgSigConn *conn, JsonNode *ref, JsonObject
     }
   conn->sub->bbox = bbox;
   conn->sub->zoom = zoom;
+  g_free (conn->sub->key);
+  conn->sub->key = g_strdup_printf ("%.9g,%.9g,%.9g,%.9g,%d", bbox.south, bbox.west, bbox.north, bbox.east, zoom);
   g_clear_pointer (&conn->sub->items, g_hash_table_unref);
   conn->sub->items = g_hash_table_ref (items);
 
@@ -146,9 +149,7 @@ sub_affected (KmgSignaling *sig, KmgSigMapSub *sub)
 static QueryResult *
 cached_query (KmgSignaling *sig, GHashTable *cache, const KmgSigMapSub *sub)
 {
-  g_autofree char *key = g_strdup_printf ("%.9g,%.9g,%.9g,%.9g,%d", sub->bbox.south, sub->bbox.west,
-                                          sub->bbox.north, sub->bbox.east, sub->zoom);
-  QueryResult *r = g_hash_table_lookup (cache, key);
+  QueryResult *r = g_hash_table_lookup (cache, sub->key);
 
   if (r == NULL)
     {
@@ -157,26 +158,28 @@ cached_query (KmgSignaling *sig, GHashTable *cache, const KmgSigMapSub *sub)
       r->items = run_query (sig, &sub->bbox, sub->zoom, &error);
       if (r->items == NULL)
         g_debug ("map re-query failed: %s", error->message);
-      r->diffs = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) g_hash_table_unref, g_free);
-      g_hash_table_insert (cache, g_steal_pointer (&key), r);
+      r->diffs = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) g_hash_table_unref,
+                                        (GDestroyNotify) g_ref_string_release);
+      g_hash_table_insert (cache, sub->key, r);
     }
   return r;
 }
 
-static const char *
+/* A GRefString so that the workers share one copy of the text across a fan-out. */
+static char *
 cached_diff (QueryResult *r, GHashTable *old_items)
 {
-  const char *text = g_hash_table_lookup (r->diffs, old_items);
+  char *text = g_hash_table_lookup (r->diffs, old_items);
 
   if (text == NULL)
     {
-      GString *out = g_string_new ("{\"type\":\"map.diff\",");
+      g_autoptr (GString) out = g_string_new ("{\"type\":\"map.diff\",");
       if (kmg_map_items_diff (old_items, r->items, out))
         g_string_append_c (out, '}');
       else
         g_string_truncate (out, 0);
-      text = out->str;
-      g_hash_table_insert (r->diffs, g_hash_table_ref (old_items), g_string_free (out, FALSE));
+      text = g_ref_string_new_len (out->str, (gssize) out->len);
+      g_hash_table_insert (r->diffs, g_hash_table_ref (old_items), text);
     }
   return text;
 }
@@ -185,7 +188,8 @@ static gboolean
 on_flush (gpointer user_data)
 {
   KmgSignaling *sig = user_data;
-  g_autoptr (GHashTable) cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+  /* Keys borrow the subscribers' keys: none is freed during the flush. */
+  g_autoptr (GHashTable) cache = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                                         (GDestroyNotify) query_result_free);
   GHashTableIter iter;
   KmgSigConn *conn;
@@ -197,7 +201,7 @@ on_flush (gpointer user_data)
     {
       KmgSigMapSub *sub = conn->sub;
       QueryResult *r;
-      const char *diff;
+      char *diff;
 
       if (!sub_affected (sig, sub))
         continue;
@@ -205,12 +209,14 @@ on_flush (gpointer user_data)
       if (r->items == NULL)
         continue;
       diff = cached_diff (r, sub->items);
-      if (diff[0] != '\0' && kmg_sig_conn_send_borrowed (conn, "map.diff", diff))
+      if (diff[0] != '\0' && kmg_sig_conn_send_shared (conn, diff))
         sent++;
       g_hash_table_unref (sub->items);
       sub->items = g_hash_table_ref (r->items);
     }
 
+  if (sig->metrics != NULL && sent > 0)
+    kmg_metrics_add (sig->metrics, "kamegor_ws_messages_out_total", "type=\"map.diff\"", sent);
   if (sig->metrics != NULL && sent > 0)
     kmg_metrics_observe (sig->metrics, "kamegor_ws_fanout_seconds", NULL,
                          (double) (g_get_monotonic_time () - sig->first_change_us) / 1e6);

@@ -11,6 +11,7 @@ typedef struct
   KmgBbox bbox;
   int zoom;
   GHashTable *items; /* last item set sent (shared, immutable), see kmg_map_items_new() */
+  char *key;         /* bbox and zoom as text: subscribers with the same key share one query */
   gboolean dirty;
 } KmgSigMapSub;
 
@@ -35,6 +36,8 @@ void kmg_sig_worker_adopt (KmgSigWorker *w, guint64 conn_id, GIOStream *stream, 
                            const char *protocol, GList *extensions);
 /* FALSE when the connection is known to be gone (inline workers only; threaded ones queue). */
 gboolean kmg_sig_worker_send (KmgSigWorker *w, guint64 conn_id, const char *text);
+/* The same, for a GRefString @text that many connections share (a fan-out). */
+gboolean kmg_sig_worker_send_shared (KmgSigWorker *w, guint64 conn_id, char *text);
 void kmg_sig_worker_close (KmgSigWorker *w, guint64 conn_id, gushort code, const char *reason);
 guint kmg_sig_worker_load (KmgSigWorker *w);
 
@@ -106,6 +109,8 @@ gint64 kmg_sig_now_ms (void);
 /* Queues @text (taken) on @conn; @type labels the outgoing-message metric. */
 gboolean kmg_sig_conn_send_text (KmgSigConn *conn, const char *type, char *text);
 gboolean kmg_sig_conn_send_borrowed (KmgSigConn *conn, const char *type, const char *text);
+/* A fan-out send of a GRefString, not counted in the metrics (the caller counts the batch). */
+gboolean kmg_sig_conn_send_shared (KmgSigConn *conn, char *text);
 void kmg_sig_reply (KmgSigConn *conn, JsonNode *ref, const char *type, JsonObject *body);
 void kmg_sig_reply_error (KmgSigConn *conn, JsonNode *ref, const char *code, const char *message,
                           JsonObject *extra);

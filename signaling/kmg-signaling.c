@@ -86,6 +86,12 @@ kmg_sig_conn_send_text (KmgSigConn *conn, const char *type, char *text)
   return kmg_sig_conn_send_borrowed (conn, type, owned);
 }
 
+gboolean
+kmg_sig_conn_send_shared (KmgSigConn *conn, char *text)
+{
+  return !conn->gone && kmg_sig_worker_send_shared (conn->worker, conn->id, text);
+}
+
 void
 kmg_sig_reply (KmgSigConn *conn, JsonNode *ref, const char *type, JsonObject *body)
 {

@@ -223,12 +223,16 @@ set_nonblocking (int fd)
 
 /* ---- server process ---- */
 
+/* Server ws.threads, passed to every spawned server. */
+static int server_threads;
+
 static GPid
 spawn_server (const char *path, int flush_ms, int ping_s, int *port)
 {
   g_autofree char *flush = g_strdup_printf ("--flush-ms=%d", flush_ms);
   g_autofree char *ping = g_strdup_printf ("--ping-s=%d", ping_s);
-  char *argv[] = { (char *) path, flush, ping, NULL };
+  g_autofree char *threads = g_strdup_printf ("--threads=%d", server_threads);
+  char *argv[] = { (char *) path, flush, ping, threads, NULL };
   g_autoptr (GError) error = NULL;
   GPid pid;
   int out;
@@ -373,7 +377,8 @@ run_idle (const char *server, int n, int procs, int duration_s, int interval_s, 
   cpu1 = proc_cpu_s (spid);
   rss2 = proc_rss_mib (spid);
 
-  printf ("connections      %u of %d (%d client processes), set up in %.1f s\n", opened, n, procs, setup_s);
+  printf ("connections      %u of %d (%d client processes, server ws.threads = %d), set up in %.1f s\n", opened,
+          n, procs, server_threads, setup_s);
   printf ("server RSS       %.1f MiB idle -> %.1f MiB connected (%.1f MiB after %d s)\n", rss0, rss1, rss2,
           duration_s);
   printf ("RSS/connection   %.1f KiB\n", opened > 0 ? (rss2 - rss0) * 1024.0 / opened : 0.0);
@@ -526,7 +531,8 @@ run_fanout (const char *server, int n, int rounds, int flush_ms, gboolean distin
 
   if (f.lost > 0)
     printf ("lost             %u connections closed by the server\n", f.lost);
-  printf ("rounds           %u of %d delivered to every subscriber (map.flush_ms = %d)\n", complete, rounds, flush_ms);
+  printf ("rounds           %u of %d delivered to every subscriber (map.flush_ms = %d, ws.threads = %d)\n",
+          complete, rounds, flush_ms, server_threads);
   printf ("last delivery    p50 %.1f ms  p99 %.1f ms  (change -> last subscriber has its diff)\n",
           percentile (lasts, 50), percentile (lasts, 99));
   printf ("each delivery    p50 %.1f ms  p99 %.1f ms\n", percentile (f.each, 50), percentile (f.each, 99));
@@ -558,6 +564,7 @@ main (int argc, char **argv)
     { "rounds", 0, 0, G_OPTION_ARG_INT, &rounds, "fanout: changes to measure", "N" },
     { "flush-ms", 0, 0, G_OPTION_ARG_INT, &flush_ms, "fanout: server map.flush_ms", "MS" },
     { "distinct", 0, 0, G_OPTION_ARG_NONE, &distinct, "fanout: every subscriber has its own viewport", NULL },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &server_threads, "server ws.threads (default 0)", "N" },
     { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- WebSocket load for ws-bench-server");
