@@ -8,7 +8,8 @@
 # Needs root and `ip netns`; exits 77 (skip) otherwise. Namespaces are created and removed here,
 # with unique names, on every exit path.
 # Environment: KAMEGORD, KAMEGORCTL, KAMEGOR_PEER (built binaries), KMG_NETNS_ONLY=open,blocked,...
-# KMG_NETNS_KEEP=1 keeps the work directory (logs).
+# KMG_NETNS_KEEP=1 keeps the work directory (logs). KMG_NETNS_STUN=reference: clients use
+# `turnserver --stun-only` (coturn) in the server namespace instead of kamegord's STUN port.
 
 import atexit
 import json
@@ -211,6 +212,19 @@ def start_server(data, port, stun_port, sets):
     raise RuntimeError('kamegord did not come up')
 
 
+_stun = {}
+
+
+def reference_stun(port):
+    if port not in _stun:
+        _stun[port] = subprocess.Popen(['ip', 'netns', 'exec', NS['srv'], 'turnserver', '--stun-only',
+                                        '-L', SERVER_IP, '-p', str(port), '--no-cli', '-n'],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(_stun[port])
+        time.sleep(0.5)
+    return port
+
+
 def stop_server(p):
     p.send_signal(signal.SIGTERM)
     try:
@@ -275,6 +289,8 @@ def run_topology(topo, data, port, seller_id, ctx):
     log('--- topology %s' % topo)
     set_router_rules(topo)
     sets = ['relay.policy=always'] if topo == 'lossy' else []
+    if os.environ.get('KMG_NETNS_STUN') == 'reference':
+        sets.append('relay.stun_server=%s:%d' % (SERVER_IP, reference_stun(port + 2)))
     srv = start_server(data, port, port + 1, sets)
     url = 'http://%s:%d' % (SERVER_IP, port)
     slog = os.path.join(workdir, '%s-seller.msgs' % topo)
