@@ -58,6 +58,7 @@ static const KeyDef keys[] = {
   I ("ws", "messages_per_s", ws_messages_per_s, 1, 100000),
   I ("ws", "burst", ws_burst, 1, 100000),
   I ("ws", "max_connections", ws_max_connections, 1, 1000000),
+  I ("ws", "threads", ws_threads, 0, 64),
   { "relay", "policy", T_POLICY, offsetof (KmgConfig, relay_policy), 0, 0 },
   I ("relay", "p2p_timeout_ms", p2p_timeout_ms, 100, 120000),
   I ("relay", "rtp_port_min", rtp_port_min, 0, 65535),
@@ -110,6 +111,7 @@ kmg_config_new_default (void)
   c->ws_messages_per_s = 20;
   c->ws_burst = 40;
   c->ws_max_connections = 19000;
+  c->ws_threads = 0;
   c->relay_policy = KMG_RELAY_POLICY_AUTO;
   c->p2p_timeout_ms = 5000;
   c->rtp_port_min = 0;

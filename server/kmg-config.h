@@ -55,6 +55,7 @@ typedef struct
   gint64 ws_messages_per_s;
   gint64 ws_burst;
   gint64 ws_max_connections;
+  gint64 ws_threads;
   /* [relay] */
   KmgRelayPolicy relay_policy;
   gint64 p2p_timeout_ms;
