@@ -93,7 +93,7 @@ run (PeerOptions *opt)
   g_autoptr (SoupSession) http = soup_session_new_with_options ("timeout", 15, "user-agent",
                                                                "kamegor-peer", NULL);
   Stopper stopper = { &r, parties };
-  guint n = opt->role == PEER_ROLE_BUYER ? (guint) MAX (opt->viewers, 1) : 1;
+  guint n = opt->role == PEER_ROLE_SELLER ? 1 : (guint) MAX (opt->viewers, 1);
 
   r.loop = g_main_loop_new (NULL, FALSE);
   r.http = http;
@@ -176,7 +176,7 @@ main (int argc, char **argv)
     { "log-messages", 0, 0, G_OPTION_ARG_FILENAME, &opt.log_messages, "Append every received message to FILE", "FILE" },
     { "inject-candidate", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt.inject, "Also send this ICE candidate once (abuse checks)", "CAND" },
     { "send", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt.send, "Role none: send this raw JSON message, report the reply", "JSON" },
-    { "viewers", 0, 0, G_OPTION_ARG_INT, &opt.viewers, "Buyer: this many accounts USERNAME1..N, one session each", "N" },
+    { "viewers", 0, 0, G_OPTION_ARG_INT, &opt.viewers, "Buyer or none: this many accounts USERNAME1..N (buyers: one session each)", "N" },
     { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- Kamegor command-line WebRTC peer");

@@ -23,11 +23,18 @@ bytes_total (PeerParty *p)
   return p->bytes_before + (p->session.conn ? peer_conn_get_bytes (p->session.conn) : 0);
 }
 
+static guint64
+packets_total (PeerParty *p)
+{
+  return p->packets_before + (p->session.conn ? peer_conn_get_packets (p->session.conn) : 0);
+}
+
 static void
 drop_conn (PeerParty *p)
 {
   if (p->session.conn == NULL)
     return;
+  p->packets_before += peer_conn_get_packets (p->session.conn);
   p->frames_before += peer_conn_get_frames (p->session.conn);
   p->bytes_before += peer_conn_get_bytes (p->session.conn);
   g_clear_pointer (&p->session.conn, peer_conn_free);
@@ -324,6 +331,7 @@ buyer_done (PeerParty *p)
   json_object_set_int_member (sum, "ttff_ms", since_start_ms (p, p->first_frame_us));
   json_object_set_int_member (sum, "frames_decoded", (gint64) frames_total (p));
   json_object_set_int_member (sum, "bytes_received", (gint64) bytes_total (p));
+  json_object_set_int_member (sum, "packets_received", (gint64) packets_total (p));
   json_object_set_double_member (sum, "seconds_watched",
                                  p->first_frame_us > 0 ? (now - p->first_frame_us) / 1e6 : 0);
   json_object_set_int_member (sum, "minutes_charged", p->minutes_charged);

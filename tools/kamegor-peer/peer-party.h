@@ -84,7 +84,7 @@ struct _PeerParty
   PeerSession session;  /* session.conn: the current connection (P2P or relay) */
   guint stats_timer, timeout_timer, retry_timer;
   gint64 watch_sent_us, first_frame_us, ended_us;
-  guint64 frames_before, bytes_before; /* from connections already closed (P2P before a fallback) */
+  guint64 frames_before, bytes_before, packets_before; /* from connections already closed (P2P before a fallback) */
   gboolean fell_back;
   char *end_reason;
   char *error;
