@@ -8,11 +8,16 @@
 
 #include "kmg-net-filter.h"
 #include "kmg-relay.h"
+#include "kmg-relay-sdp.h"
 
 G_BEGIN_DECLS
 
 GST_DEBUG_CATEGORY_EXTERN (kmg_relay_debug);
 #define GST_CAT_DEFAULT kmg_relay_debug
+
+/* Receive jitterbuffer latency of a seller leg: the longest a gap may hold the stream while
+ * the seller retransmits (see kmg_relay_webrtc_new). */
+#define KMG_RELAY_SELLER_LATENCY_MS 100
 
 typedef struct _KmgSeller KmgSeller;
 

@@ -5,7 +5,6 @@
 #include "kmg-relay-private.h"
 
 #include <nice/agent.h>
-#include <stdlib.h>
 
 /* Hop payloads carry the webrtcbin that produced them: after a buyer rebuild (ICE restart)
  * late events from the old one must be ignored. */
@@ -224,52 +223,11 @@ on_remote_offer_set (GstPromise *promise, gpointer user_data)
   g_signal_emit_by_name (ctx->webrtc, "create-answer", NULL, answer);
 }
 
-/* Codecs the relay forwards; RTX/RED/FEC are left out of the answer. */
-static gboolean
-is_forwarded_codec (const GstStructure *s)
-{
-  const char *name = gst_structure_get_string (s, "encoding-name");
-  return g_strcmp0 (name, "VP8") == 0 || g_strcmp0 (name, "H264") == 0;
-}
-
-/* Receive caps for the offer's first video m-line, keeping the seller's payload types and
- * header extensions; webrtcbin 1.22 rejects an offered m-line with no matching transceiver. */
-static GstCaps *
-offer_video_caps (const GstSDPMessage *sdp)
-{
-  for (guint i = 0; i < gst_sdp_message_medias_len (sdp); i++)
-    {
-      const GstSDPMedia *media = gst_sdp_message_get_media (sdp, i);
-      if (g_strcmp0 (gst_sdp_media_get_media (media), "video") != 0)
-        continue;
-      GstCaps *all = gst_caps_new_empty ();
-      for (guint f = 0; f < gst_sdp_media_formats_len (media); f++)
-        {
-          gint pt = atoi (gst_sdp_media_get_format (media, f));
-          GstCaps *caps = gst_sdp_media_get_caps_from_media (media, pt);
-          if (caps == NULL)
-            continue;
-          caps = gst_caps_make_writable (caps);
-          gst_sdp_media_attributes_to_caps (media, caps);
-          GstStructure *st = gst_caps_get_structure (caps, 0);
-          gst_structure_set_name (st, "application/x-rtp");
-          if (is_forwarded_codec (st))
-            gst_caps_append (all, caps);
-          else
-            gst_caps_unref (caps);
-        }
-      if (!gst_caps_is_empty (all))
-        return all;
-      gst_caps_unref (all);
-    }
-  return NULL;
-}
-
 static void
 add_receive_transceiver (KmgRelayLeg *leg, const GstSDPMessage *sdp)
 {
   GstWebRTCRTPTransceiver *trans = NULL;
-  g_autoptr (GstCaps) caps = offer_video_caps (sdp);
+  g_autoptr (GstCaps) caps = kmg_relay_sdp_offer_video_caps (sdp);
 
   if (caps == NULL)
     return; /* webrtcbin will reject the media; the seller leg then never connects */
@@ -319,7 +277,12 @@ kmg_relay_webrtc_new (KmgRelay *relay, KmgRelayLeg *leg, GError **error)
       return NULL;
     }
   gst_util_set_object_arg (G_OBJECT (webrtc), "bundle-policy", "max-bundle");
-  g_object_set (webrtc, "latency", 0, NULL);
+  /* Seller legs: the receive jitterbuffer releases in-order packets at once, but with do-nack
+   * it declares a packet lost when it is later than its estimated arrival by more than the
+   * latency. At 0 every packet a paced sender delays by a millisecond was dropped ("too
+   * late"), ~10 % of the stream, so no frame was ever complete at the buyer. The latency is
+   * only spent when a packet is really missing, waiting for the seller's retransmission. */
+  g_object_set (webrtc, "latency", leg->kind == KMG_RELAY_LEG_SELLER ? KMG_RELAY_SELLER_LATENCY_MS : 0, NULL);
   if (relay->config->stun_server != NULL)
     g_object_set (webrtc, "stun-server", relay->config->stun_server, NULL);
   configure_ice (relay, webrtc);

@@ -1,0 +1,181 @@
+// relay-chrome.mjs — real Chromium peers on the relay: a seller page (fake camera) and buyer pages
+// signaled through relay-chrome-driver (JSON lines on stdin/stdout). Passes when every buyer
+// decodes frames steadily. Usage: node relay-chrome.mjs DRIVER [--codec VP8|H264] [--buyers N]
+// [--seconds S] [--verbose]. Needs Chromium and tests/browser's node_modules (playwright-core).
+
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import { createInterface } from 'node:readline';
+import { launchBrowser } from '../browser/lib/harness.mjs';
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const driverPath = args[0];
+const codec = opt('--codec', 'VP8');
+const nBuyers = Number(opt('--buyers', '1'));
+const seconds = Number(opt('--seconds', '8'));
+const verbose = args.includes('--verbose');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const log = (...a) => console.error('[relay-chrome]', ...a);
+
+function fail(msg) {
+  log('FAIL:', msg);
+  process.exitCode = 1;
+}
+
+// The pages need a secure context for getUserMedia: a blank page on 127.0.0.1 is one.
+const http = createServer((req, res) => { res.setHeader('content-type', 'text/html'); res.end('<!doctype html><title>relay</title>'); });
+await new Promise((r) => http.listen(0, '127.0.0.1', r));
+const origin = `http://127.0.0.1:${http.address().port}`;
+
+const driver = spawn(driverPath, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+const send = (m) => driver.stdin.write(JSON.stringify(m) + '\n');
+const waiters = [];
+const sdps = {};
+let driverExited = false;
+driver.on('exit', () => { driverExited = true; });
+
+const browser = await launchBrowser();
+const pages = {};
+
+async function newPeer(tag, role) {
+  const context = await browser.newContext();
+  await context.grantPermissions(['camera'], { origin });
+  const page = await context.newPage();
+  page.on('console', (m) => { if (verbose || m.type() === 'error') log(`[${tag}]`, m.text()); });
+  await page.exposeFunction('kmgSend', (m) => send({ ...m, leg: tag }));
+  await page.goto(origin);
+  await page.evaluate(async ({ role, codec }) => {
+    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    window.pc = pc;
+    pc.onicecandidate = (e) => {
+      if (e.candidate && e.candidate.candidate)
+        window.kmgSend({ type: 'candidate', mline: e.candidate.sdpMLineIndex ?? 0, candidate: e.candidate.candidate });
+    };
+    if (role === 'seller') {
+      const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 } });
+      const tr = pc.addTransceiver(stream.getVideoTracks()[0], { direction: 'sendonly', streams: [stream] });
+      const caps = RTCRtpSender.getCapabilities('video').codecs;
+      const first = caps.filter((c) => c.mimeType === `video/${codec}`);
+      tr.setCodecPreferences([...first, ...caps.filter((c) => c.mimeType !== `video/${codec}`)]);
+    }
+  }, { role, codec });
+  pages[tag] = page;
+  return page;
+}
+
+async function onDriver(m) {
+  if (verbose && m.type !== 'candidate') log('driver →', m.type, m.leg ?? '', m.state ?? m.sdp_type ?? '');
+  if (m.type === 'need-offer') {
+    const offer = await pages.seller.evaluate(async () => {
+      await window.pc.setLocalDescription();
+      return window.pc.localDescription.sdp;
+    });
+    sdps['seller-offer'] = offer;
+    send({ type: 'sdp', leg: 'seller', sdp_type: 'offer', sdp: offer });
+  } else if (m.type === 'sdp') {
+    sdps[`${m.leg}-${m.sdp_type}`] = m.sdp;
+    const answer = await pages[m.leg].evaluate(async ({ type, sdp }) => {
+      try {
+        await window.pc.setRemoteDescription({ type, sdp });
+      } catch (e) {
+        return { error: e.message };
+      }
+      if (type !== 'offer') return {};
+      await window.pc.setLocalDescription();
+      return { sdp: window.pc.localDescription.sdp };
+    }, { type: m.sdp_type, sdp: m.sdp });
+    if (answer.error) fail(`${m.leg} rejected the relay's ${m.sdp_type}: ${answer.error}\n${m.sdp}`);
+    if (answer.sdp) {
+      sdps[`${m.leg}-answer`] = answer.sdp;
+      send({ type: 'sdp', leg: m.leg, sdp_type: 'answer', sdp: answer.sdp });
+    }
+  } else if (m.type === 'candidate') {
+    await pages[m.leg]?.evaluate(async ({ mline, candidate }) => {
+      await window.pc.addIceCandidate({ candidate: candidate.replace(/^a=/, ''), sdpMLineIndex: mline });
+    }, m);
+  } else {
+    for (const w of waiters.splice(0)) w(m);
+  }
+}
+
+// Driver lines are handled one at a time, in order: an offer before its candidates.
+let chain = Promise.resolve();
+createInterface({ input: driver.stdout }).on('line', (line) => {
+  const m = JSON.parse(line);
+  chain = chain.then(() => onDriver(m)).catch((e) => fail(`handling ${m.type}: ${e.message}`));
+});
+
+async function inbound(page) {
+  return page.evaluate(async () => {
+    const out = {};
+    (await window.pc.getStats()).forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.kind === 'video') {
+        for (const k of ['packetsReceived', 'packetsLost', 'bytesReceived', 'framesDecoded', 'keyFramesDecoded',
+                         'framesDropped', 'nackCount', 'pliCount', 'firCount', 'frameWidth', 'frameHeight',
+                         'decoderImplementation', 'jitter'])
+          out[k] = r[k];
+        out.ssrc = r.ssrc;
+      }
+      if (r.type === 'codec') out.codec = r.mimeType;
+    });
+    return out;
+  });
+}
+
+async function outbound(page) {
+  return page.evaluate(async () => {
+    const out = {};
+    (await window.pc.getStats()).forEach((r) => {
+      if (r.type === 'outbound-rtp' && r.kind === 'video')
+        for (const k of ['packetsSent', 'retransmittedPacketsSent', 'bytesSent', 'framesEncoded', 'keyFramesEncoded',
+                         'nackCount', 'pliCount', 'firCount', 'targetBitrate', 'encoderImplementation'])
+          out[k] = r[k];
+      if (r.type === 'remote-inbound-rtp' && r.kind === 'video') out.remoteLost = r.packetsLost;
+    });
+    return out;
+  });
+}
+
+try {
+  await newPeer('seller', 'seller');
+  const buyers = [];
+  for (let i = 0; i < nBuyers; i++) buyers.push(`buyer-${i}`);
+  for (const b of buyers) {
+    await newPeer(b, 'buyer');
+    send({ type: 'add-buyer', leg: b });
+  }
+  // Connected and decoding within 20 s, then frames keep coming for the measured span.
+  const first = {};
+  for (let t = 0; t < 200 && Object.keys(first).length < buyers.length && !process.exitCode; t++) {
+    for (const b of buyers) if (!first[b] && (await inbound(pages[b])).framesDecoded > 0) first[b] = await inbound(pages[b]);
+    await sleep(100);
+  }
+  log('seller', JSON.stringify(await outbound(pages.seller)));
+  for (const b of buyers) if (!first[b]) fail(`${b} decoded no frame in 20 s: ${JSON.stringify(await inbound(pages[b]))}`);
+  if (!process.exitCode) {
+    await sleep(seconds * 1000);
+    log('seller', JSON.stringify(await outbound(pages.seller)));
+    for (const b of buyers) {
+      const s = await inbound(pages[b]);
+      const fps = (s.framesDecoded - first[b].framesDecoded) / seconds;
+      log(b, JSON.stringify({ fps, ...s }));
+      if (s.codec !== `video/${codec}`) fail(`${b} decodes ${s.codec}, not ${codec}`);
+      if (fps < 10) fail(`${b} decodes ${fps.toFixed(1)} frames/s`);
+      if (s.packetsLost > s.packetsReceived / 50) fail(`${b} lost ${s.packetsLost} of ${s.packetsReceived} packets`);
+    }
+  }
+} catch (e) {
+  fail(e.stack);
+} finally {
+  if (verbose || process.exitCode) for (const [k, v] of Object.entries(sdps)) log(`--- ${k}\n${v}`);
+  if (!driverExited) send({ type: 'quit' });
+  await browser.close();
+  http.close();
+  for (let i = 0; i < 50 && !driverExited; i++) await sleep(100);
+  if (!driverExited) driver.kill('SIGKILL');
+}
+if (!process.exitCode) log(`PASS (${codec}, ${nBuyers} buyer(s))`);
