@@ -106,8 +106,10 @@ fx_billing_ended (KmgWatchSession *s, KmgSessionEndReason reason, gpointer user_
   g_autoptr (GError) error = NULL;
 
   g_hash_table_remove (w->last_report, &id);
+  /* Billing closes the row itself when the buyer cannot pay, then tells us: nothing to close. */
   if (!kmg_billing_session_end (w->app->billing, id, kmg_session_end_reason_to_string (reason),
-                                kmg_watch_now_ms (), &error))
+                                kmg_watch_now_ms (), &error)
+      && !g_error_matches (error, KMG_BILLING_ERROR, KMG_BILLING_ERROR_SESSION_ENDED))
     g_warning ("closing the billing of a session failed: %s", error->message);
 }
 
