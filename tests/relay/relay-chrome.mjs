@@ -126,6 +126,19 @@ async function inbound(page) {
   });
 }
 
+// What the relay forwards unchanged must be what it declares to the buyer: the seller's payload
+// type first, the seller's SSRC, and the header extensions under the ids the seller uses.
+const mline = (sdp) => sdp.match(/^m=video \d+ \S+ (.*)$/m)[1].trim().split(' ');
+const extmaps = (sdp) => [...sdp.matchAll(/^a=extmap:(\d+)(?:\/\S+)? (\S+)/gm)].map((m) => `${m[1]} ${m[2]}`).sort();
+function checkForwarding(b, sellerAnswer, buyerOffer, ssrc) {
+  if (mline(buyerOffer)[0] !== mline(sellerAnswer)[0])
+    fail(`${b}: offer PT ${mline(buyerOffer)[0]}, seller sends ${mline(sellerAnswer)[0]}`);
+  if (!new RegExp(`^a=ssrc:${ssrc} `, 'm').test(buyerOffer)) fail(`${b}: SSRC ${ssrc} not in the buyer offer`);
+  if (extmaps(buyerOffer).join() !== extmaps(sellerAnswer).join())
+    fail(`${b}: header extensions differ: seller [${extmaps(sellerAnswer)}], buyer [${extmaps(buyerOffer)}]`);
+  if (!extmaps(sellerAnswer).some((e) => e.includes('transport-wide-cc'))) fail('no TWCC with the seller');
+}
+
 async function outbound(page) {
   return page.evaluate(async () => {
     const out = {};
@@ -159,8 +172,10 @@ try {
   if (!process.exitCode) {
     await sleep(seconds * 1000);
     log('seller', JSON.stringify(await outbound(pages.seller)));
+    const answer = sdps['seller-answer'];
     for (const b of buyers) {
       const s = await inbound(pages[b]);
+      checkForwarding(b, answer, sdps[`${b}-offer`], s.ssrc);
       const fps = (s.framesDecoded - first[b].framesDecoded) / seconds;
       log(b, JSON.stringify({ fps, ...s }));
       if (s.codec !== `video/${codec}`) fail(`${b} decodes ${s.codec}, not ${codec}`);
