@@ -5,8 +5,10 @@
 #include "kmg-billing.h"
 
 #include <glib/gstdio.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int opt_sessions = 20000;
 static int opt_ticks = 30;
@@ -20,6 +22,29 @@ static GOptionEntry entries[] = {
   { "no-audit", 0, G_OPTION_FLAG_REVERSE, G_OPTION_ARG_NONE, &opt_audit, "skip the final audit", NULL },
   { NULL },
 };
+
+/* CPU seconds (user + system) used by this process so far: steadier than wall time on a shared
+ * machine. */
+static double
+cpu_seconds (void)
+{
+  struct rusage ru;
+
+  getrusage (RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* Bytes this process has handed to write() so far (WAL and checkpoints), 0 when unknown. */
+static guint64
+written_bytes (void)
+{
+  g_autofree char *text = NULL;
+  const char *p;
+
+  if (!g_file_get_contents ("/proc/self/io", &text, NULL, NULL) || (p = strstr (text, "wchar: ")) == NULL)
+    return 0;
+  return g_ascii_strtoull (p + 7, NULL, 10);
+}
 
 static void
 setup_users (KmgDb *db, KmgLedger *ledger, int buyers, int sellers)
@@ -58,7 +83,8 @@ main (int argc, char **argv)
   KmgBillingRules rules;
   int buyers, sellers = 100;
   gint64 now, second, charges = 0, ticks_done = 0;
-  double flush_s = 0, worst_tick = 0;
+  double flush_s = 0, worst_tick = 0, flush_cpu = 0;
+  guint64 flush_written = 0;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
@@ -95,7 +121,8 @@ main (int argc, char **argv)
     {
       g_autoptr (GArray) events = NULL;
       gint64 t0;
-      double dt;
+      double dt, c0;
+      guint64 w0;
 
       now = (second + 1) * 1000;
       for (guint i = 0; i < sessions->len; i++)
@@ -106,7 +133,11 @@ main (int argc, char **argv)
         }
       second++;
       t0 = g_get_monotonic_time ();
+      c0 = cpu_seconds ();
+      w0 = written_bytes ();
       events = kmg_billing_flush (b, now, &error);
+      flush_cpu += cpu_seconds () - c0;
+      flush_written += written_bytes () - w0;
       if (events == NULL)
         g_error ("flush: %s", error->message);
       dt = (g_get_monotonic_time () - t0) / 1e6;
@@ -121,6 +152,10 @@ main (int argc, char **argv)
   printf ("  minute charges committed: %" G_GINT64_FORMAT " (2 transfers + 1 evidence row each)\n", charges);
   printf ("  flush time total: %.2f s, mean per tick %.1f ms, worst tick %.1f ms\n", flush_s,
           1000 * flush_s / MAX (ticks_done, 1), 1000 * worst_tick);
+  printf ("  flush CPU time (user + system): %.2f s, %.1f us per charge\n", flush_cpu,
+          1e6 * flush_cpu / MAX (charges, 1));
+  printf ("  written by flushes (WAL + checkpoints): %.1f MiB, %.0f bytes per charge\n",
+          flush_written / 1048576.0, (double) flush_written / MAX (charges, 1));
   printf ("  sustained durable charges: %.0f /s\n", charges / flush_s);
   if (opt_audit)
     {
