@@ -4,6 +4,7 @@
 #include "kmg-ledger.h"
 
 #include "kmg-canon.h"
+#include "kmg-ledger-rows.h"
 
 #include <sodium.h>
 #include <string.h>
@@ -16,6 +17,7 @@ struct _KmgLedger
   char tail_hash[KMG_HASH_HEX_LEN + 1];
   GString *buf;                     /* canonical text scratch */
   GHashTable *pending;              /* account id → Pending, for the charge batch in progress */
+  KmgLedgerRows *rows;              /* rows of the charge batch not yet written */
 };
 
 /* A charge batch moves the same wallets many times (a buyer per minute of each session, a seller
@@ -60,6 +62,7 @@ kmg_ledger_new (KmgDb *db)
   l->db = db;
   l->buf = g_string_sized_new (512);
   l->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_free);
+  l->rows = kmg_ledger_rows_new ();
   return l;
 }
 
@@ -72,6 +75,7 @@ kmg_ledger_free (KmgLedger *l)
     kmg_ledger_rollback (l);
   g_string_free (l->buf, TRUE);
   g_hash_table_unref (l->pending);
+  kmg_ledger_rows_free (l->rows);
   g_free (l);
 }
 
@@ -131,6 +135,7 @@ void
 kmg_ledger_rollback (KmgLedger *l)
 {
   l->in_txn = FALSE;
+  kmg_ledger_rows_clear (l->rows);
   kmg_db_rollback (l->db);
 }
 
@@ -260,15 +265,12 @@ credit_account (KmgLedger *l, gint64 account, gint64 amount, GError **error)
   return FALSE;
 }
 
-/* Appends the row at the chain tail. Balances are the caller's job. */
+/* Appends the row at the chain tail. Balances are the caller's job. A @queued row is written
+ * with the batch's next chunk or kmg_ledger_rows_flush; others are written now. */
 static gboolean
-insert_row (KmgLedger *l, const Spec *s, gint64 now_ms, gint64 *id, GError **error)
+insert_row (KmgLedger *l, const Spec *s, gint64 now_ms, gboolean queued, gint64 *id,
+            GError **error)
 {
-  static const char *const sql =
-    "INSERT INTO transfers (id, debit_account, credit_account, amount, kind, idempotency_key, "
-    "session_id, minute_index, memo, created_at, content, prev_hash, hash) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
-  g_autoptr (KmgDbStmt) st = kmg_db_prepare_static (l->db, &sql, error);
   KmgTransferRow row = {
     .id = l->tail_id + 1,
     .debit_account = s->debit,
@@ -282,30 +284,12 @@ insert_row (KmgLedger *l, const Spec *s, gint64 now_ms, gint64 *id, GError **err
     .memo = s->memo ? s->memo : "",
   };
   char hash[KMG_HASH_HEX_LEN + 1];
-  sqlite3_stmt *raw;
 
   g_return_val_if_fail (l->in_txn, FALSE);
-  if (st == NULL)
-    return FALSE;
   kmg_transfer_canonical (&row, l->buf);
   kmg_transfer_hash (l->tail_hash, l->buf->str, l->buf->len, hash);
-  raw = kmg_db_stmt_raw (st);
-  sqlite3_bind_int64 (raw, 1, row.id);
-  sqlite3_bind_int64 (raw, 2, row.debit_account);
-  sqlite3_bind_int64 (raw, 3, row.credit_account);
-  sqlite3_bind_int64 (raw, 4, row.amount);
-  sqlite3_bind_text (raw, 5, kmg_transfer_kind_to_string (row.kind), -1, SQLITE_STATIC);
-  sqlite3_bind_text (raw, 6, row.idempotency_key, -1, SQLITE_STATIC);
-  if (row.session_id > 0)
-    sqlite3_bind_int64 (raw, 7, row.session_id);
-  if (row.minute_index >= 0)
-    sqlite3_bind_int64 (raw, 8, row.minute_index);
-  sqlite3_bind_text (raw, 9, row.memo, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (raw, 10, row.created_at);
-  sqlite3_bind_text (raw, 11, l->buf->str, (int) l->buf->len, SQLITE_STATIC);
-  sqlite3_bind_text (raw, 12, l->tail_hash, KMG_HASH_HEX_LEN, SQLITE_STATIC);
-  sqlite3_bind_text (raw, 13, hash, KMG_HASH_HEX_LEN, SQLITE_STATIC);
-  if (kmg_db_step (st, error) < 0)
+  if (!kmg_ledger_rows_add_transfer (l->rows, l->db, &row, l->buf, l->tail_hash, hash, error)
+      || (!queued && !kmg_ledger_rows_flush (l->rows, l->db, error)))
     return FALSE;
   l->tail_id = row.id;
   memcpy (l->tail_hash, hash, sizeof hash);
@@ -335,7 +319,7 @@ append_in_txn (KmgLedger *l, const Spec *s, gint64 now_ms, KmgTransferResult *ou
     case KEY_NEW:
       if (!debit_account (l, s->debit, s->amount, error)
           || !credit_account (l, s->credit, s->amount, error)
-          || !insert_row (l, s, now_ms, &res.transfer_id, error))
+          || !insert_row (l, s, now_ms, FALSE, &res.transfer_id, error))
         return FALSE;
       break;
     }
@@ -686,38 +670,6 @@ pending_write (KmgLedger *l, GError **error)
   return TRUE;
 }
 
-static gboolean
-insert_evidence (KmgLedger *l, gint64 session_id, const KmgMinuteEvidence *e, gint64 now_ms,
-                 GError **error)
-{
-  static const char *const sql =
-    "INSERT INTO measured_minutes (session_id, minute_index, source, first_second, "
-    "last_second, delivered_seconds, total_seconds, packets, bytes, loss, jitter_ms, rtt_ms, "
-    "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
-  g_autoptr (KmgDbStmt) st = kmg_db_prepare_static (l->db, &sql, error);
-  sqlite3_stmt *raw;
-
-  if (st == NULL)
-    return FALSE;
-  raw = kmg_db_stmt_raw (st);
-  sqlite3_bind_int64 (raw, 1, session_id);
-  sqlite3_bind_int64 (raw, 2, e->minute_index);
-  sqlite3_bind_text (raw, 3, kmg_delivery_source_to_string (e->source), -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (raw, 4, e->first_second);
-  sqlite3_bind_int64 (raw, 5, e->last_second);
-  sqlite3_bind_int64 (raw, 6, e->delivered_seconds);
-  sqlite3_bind_int64 (raw, 7, (gint64) e->total_seconds);
-  sqlite3_bind_int64 (raw, 8, (gint64) MIN (e->packets, (guint64) G_MAXINT64));
-  sqlite3_bind_int64 (raw, 9, (gint64) MIN (e->bytes, (guint64) G_MAXINT64));
-  sqlite3_bind_double (raw, 10, e->loss);
-  if (e->jitter_ms >= 0)
-    sqlite3_bind_double (raw, 11, e->jitter_ms);
-  if (e->rtt_ms >= 0)
-    sqlite3_bind_double (raw, 12, e->rtt_ms);
-  sqlite3_bind_int64 (raw, 13, now_ms / 1000);
-  return kmg_db_step (st, error) >= 0;
-}
-
 /* Why a minute could not be claimed: already charged (replay or conflict), no money, or the
  * session is not (or no longer) the one described. Only runs on the rare refused path. */
 static gboolean
@@ -727,6 +679,9 @@ explain_refusal (KmgLedger *l, KmgMinuteCharge *c, gint64 balance, const Spec *p
   gint64 ignored = 0;
 
   c->balance_after = balance;
+  /* The key may be among the rows this batch has queued. */
+  if (!kmg_ledger_rows_flush (l->rows, l->db, error))
+    return FALSE;
   switch (find_by_key (l, probe, &ignored, error))
     {
     case KEY_ERROR:
@@ -778,9 +733,10 @@ charge_one (KmgLedger *l, KmgMinuteCharge *c, gint64 now_ms, GError **error)
     return explain_refusal (l, c, buyer->balance, share > 0 ? &seller_leg : &fee_leg, error);
   /* From here every step must succeed or the whole batch is rolled back. A leg whose key exists
    * although the claim succeeded (rows edited by hand) fails the insert: UNIQUE. */
-  if ((share > 0 && !insert_row (l, &seller_leg, now_ms, NULL, error))
-      || (fee > 0 && !insert_row (l, &fee_leg, now_ms, NULL, error))
-      || !insert_evidence (l, c->session_id, &c->evidence, now_ms, error))
+  if ((share > 0 && !insert_row (l, &seller_leg, now_ms, TRUE, NULL, error))
+      || (fee > 0 && !insert_row (l, &fee_leg, now_ms, TRUE, NULL, error))
+      || !kmg_ledger_rows_add_evidence (l->rows, l->db, c->session_id, &c->evidence,
+                                        now_ms / 1000, error))
     return FALSE;
   pending_move (buyer, -c->price);
   pending_move (pending_get (l, c->seller_id), share);
@@ -797,6 +753,7 @@ kmg_ledger_charge_minutes_in_txn (KmgLedger *l, KmgMinuteCharge *charges, guint 
 {
   g_return_val_if_fail (l->in_txn, FALSE);
   g_hash_table_remove_all (l->pending);
+  kmg_ledger_rows_clear (l->rows);
   for (guint i = 0; i < n; i++)
     {
       if (charges[i].price < KMG_PRICE_MIN || charges[i].price > KMG_PRICE_MAX
@@ -811,6 +768,11 @@ kmg_ledger_charge_minutes_in_txn (KmgLedger *l, KmgMinuteCharge *charges, guint 
                           charges[i].session_id, charges[i].evidence.minute_index);
           return FALSE;
         }
+    }
+  if (!kmg_ledger_rows_flush (l->rows, l->db, error))
+    {
+      g_prefix_error (error, "writing the charge batch: ");
+      return FALSE;
     }
   return pending_write (l, error);
 }

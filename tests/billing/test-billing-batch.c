@@ -169,6 +169,52 @@ test_seller_then_buyer (Fx *fx, gconstpointer data)
   assert_audit_ok (fx);
 }
 
+/* A batch larger than a write chunk, with a replay of a minute charged in an earlier batch and a
+ * duplicate of a minute charged (not yet written) earlier in the same batch. */
+static void
+test_many_rows (Fx *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  enum { N = 50 };
+  gint64 sids[N];
+  KmgMinuteCharge first, batch[N + 1];
+  guint n = 0;
+  gint64 before;
+
+  grant (fx, fx->a, 1000);
+  for (guint i = 0; i < N; i++)
+    sids[i] = session (fx, fx->a, i % 2 ? fx->b : fx->c);
+  first = minute (sids[0], fx->a, fx->c, 0);
+  g_assert_true (kmg_ledger_charge_minutes (fx->ledger, &first, 1, T0 + 60000, &error));
+  g_assert_cmpint (first.status, ==, KMG_CHARGE_OK);
+  before = billing_test_scalar (fx->t->db, "SELECT COUNT (*) FROM transfers");
+  for (guint i = 1; i < N; i++)
+    {
+      batch[n++] = minute (sids[i], fx->a, i % 2 ? fx->b : fx->c, 0);
+      if (i == 3)
+        batch[n++] = minute (sids[i], fx->a, fx->b, 0); /* duplicate of the previous item */
+      if (i == 30)
+        batch[n++] = first; /* replay */
+    }
+  g_assert_cmpuint (n, ==, N + 1);
+  g_assert_true (kmg_ledger_charge_minutes (fx->ledger, batch, n, T0 + 120000, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < n; i++)
+    {
+      gboolean repeat = i == 3 || i == 31;
+      g_assert_cmpint (batch[i].status, ==, repeat ? KMG_CHARGE_REPLAYED : KMG_CHARGE_OK);
+    }
+  g_assert_cmpint (batch[n - 1].balance_after, ==, 1000 - N * PRICE);
+  g_assert_cmpint (balance (fx, fx->a), ==, 1000 - N * PRICE);
+  g_assert_cmpint (billing_test_scalar (fx->t->db, "SELECT COUNT (*) FROM transfers"), ==,
+                   before + 2 * (N - 1));
+  g_assert_cmpint (billing_test_scalar (fx->t->db, "SELECT COUNT (*) FROM measured_minutes"), ==,
+                   N);
+  g_assert_cmpint (billing_test_scalar (fx->t->db, "SELECT MAX (id) - COUNT (*) FROM transfers"),
+                   ==, 0);
+  assert_audit_ok (fx);
+}
+
 /* A batch that fails in the store writes nothing at all, balances included. */
 static void
 test_failed_batch_writes_nothing (Fx *fx, gconstpointer data)
@@ -208,6 +254,7 @@ main (int argc, char **argv)
 #define ADD(path, fn) g_test_add ("/billing/batch/" path, Fx, NULL, fx_setup, fn, fx_teardown)
   ADD ("shared-buyer", test_shared_buyer);
   ADD ("seller-then-buyer", test_seller_then_buyer);
+  ADD ("many-rows", test_many_rows);
   ADD ("failed-batch-writes-nothing", test_failed_batch_writes_nothing);
   return g_test_run ();
 }
