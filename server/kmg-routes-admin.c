@@ -329,7 +329,7 @@ end_session (KmgHttpRequest *req, gpointer user_data)
       return;
     }
   if (json_object_get_int_member (session, "ended")
-      || app->end_session == NULL || !app->end_session (app, id, "ended_by_admin"))
+      || app->end_session == NULL || !app->end_session (app, id, "admin"))
     {
       kmg_http_reply_error (req, 409, "session_ended", "session %" G_GINT64_FORMAT " is not live",
                             id);
@@ -342,7 +342,7 @@ end_session (KmgHttpRequest *req, gpointer user_data)
     g_warning ("could not record an admin action: %s", error->message);
   out = json_object_new ();
   json_object_set_int_member (out, "id", id);
-  json_object_set_string_member (out, "end_reason", "ended_by_admin");
+  json_object_set_string_member (out, "end_reason", "admin");
   kmg_http_reply_object (req, 200, out);
 }
 

@@ -21,8 +21,8 @@ struct _KmgWatch
   GHashTable *last_report; /* session id → KmgBuyerStatsReport (P2P billing) */
   GHashTable *gone_timers; /* user id → source id: buyer connections gone, waiting out the grace */
   guint tick;
-  gboolean in_event;       /* re-entrancy guard: effects must not call the manager */
-  GQueue deferred;         /* events raised from inside effects, run after */
+  GArray *refused;         /* session ids whose SDP the relay refused: ended from an idle */
+  guint refused_idle;
 };
 
 gint64 kmg_watch_now_ms (void);

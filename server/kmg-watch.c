@@ -182,6 +182,19 @@ fx_relay_stop_buyer (KmgWatchSession *s, gpointer user_data)
     }
 }
 
+static gboolean
+relay_refused_idle (gpointer data)
+{
+  KmgWatch *w = data;
+  g_autoptr (GArray) ids = g_steal_pointer (&w->refused);
+
+  w->refused_idle = 0;
+  for (guint i = 0; ids && i < ids->len; i++)
+    kmg_session_manager_relay_error (w->mgr, g_array_index (ids, gint64, i), kmg_watch_now_ms ());
+  kmg_watch_reschedule (w);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 fx_relay_signal (KmgWatchSession *s, KmgSessionRole role, const KmgSessionSignal *sig,
                  gpointer user_data)
@@ -207,9 +220,20 @@ fx_relay_signal (KmgWatchSession *s, KmgSessionRole role, const KmgSessionSignal
     kmg_relay_leg_set_remote_sdp (leg,
                                   sig->kind == KMG_SESSION_SIGNAL_SDP_OFFER ? "offer" : "answer",
                                   sig->sdp, &error);
-  if (error != NULL)
-    g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "MESSAGE", "relay refused signaling: %s",
-                      error->message, "KMG_SESSION", "%" G_GINT64_FORMAT, id);
+  if (error == NULL)
+    return;
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "MESSAGE", "relay refused signaling: %s",
+                    error->message, "KMG_SESSION", "%" G_GINT64_FORMAT, id);
+  /* An SDP the relay cannot use means the session cannot work: end it now rather than at the
+   * connect timeout. Effects must not re-enter the manager, so this runs from an idle. */
+  if (sig->kind != KMG_SESSION_SIGNAL_ICE_CANDIDATE)
+    {
+      if (w->refused == NULL)
+        w->refused = g_array_new (FALSE, FALSE, sizeof (gint64));
+      g_array_append_val (w->refused, id);
+      if (w->refused_idle == 0)
+        w->refused_idle = g_idle_add (relay_refused_idle, w);
+    }
 }
 
 static void
@@ -397,8 +421,18 @@ on_connection_closed (KmgApp *app, guint64 conn_id, gint64 user_id)
   GoneCheck *g;
   gint64 *key;
 
-  if (user_id <= 0 || g_hash_table_contains (w->gone_timers, &user_id))
+  gpointer existing;
+
+  if (user_id <= 0)
     return;
+  /* Every close restarts the grace: the buyer is gone only once its LAST connection has been
+   * closed for a whole grace period. */
+  existing = g_hash_table_lookup (w->gone_timers, &user_id);
+  if (existing != NULL)
+    {
+      remove_source (existing);
+      g_hash_table_remove (w->gone_timers, &user_id);
+    }
   g = g_new (GoneCheck, 1);
   g->w = w;
   g->user_id = user_id;
@@ -566,6 +600,9 @@ kmg_watch_new (KmgApp *app, GError **error)
   sc.ice_grace_ms = c->grace_s * 1000;
   sc.denied_cidrs = c->denied_peer_cidrs;
   sc.allow_loopback = c->relay_allow_loopback;
+  /* A seller's uplink carries every P2P viewer and the relay's seller leg: cap its sessions like
+   * its relay legs. */
+  sc.max_sessions_per_seller = (guint) c->max_legs_per_seller;
   w->mgr = kmg_session_manager_new (&sc, &fx, w, error);
   if (w->mgr == NULL)
     return NULL;
@@ -608,6 +645,8 @@ kmg_watch_free (KmgWatch *w)
   if (w->mgr)
     kmg_session_manager_shutdown (w->mgr, kmg_watch_now_ms ());
   g_clear_handle_id (&w->tick, g_source_remove);
+  g_clear_handle_id (&w->refused_idle, g_source_remove);
+  g_clear_pointer (&w->refused, g_array_unref);
   if (w->gone_timers)
     {
       GHashTableIter it;
