@@ -26,6 +26,7 @@ struct _KmgRouter
   KmgAuthFunc auth;
   gpointer auth_data;
   KmgMetrics *metrics;
+  gsize default_max_body;
 };
 
 struct _KmgHttpRequest
@@ -60,6 +61,7 @@ kmg_router_new (void)
 {
   KmgRouter *r = g_new0 (KmgRouter, 1);
   r->routes = g_ptr_array_new_with_free_func (route_free);
+  r->default_max_body = KMG_HTTP_MAX_BODY;
   return r;
 }
 
@@ -77,6 +79,13 @@ kmg_router_set_auth (KmgRouter *router, KmgAuthFunc func, gpointer user_data)
 {
   router->auth = func;
   router->auth_data = user_data;
+}
+
+void
+kmg_router_set_default_max_body (KmgRouter *router, gsize max_body)
+{
+  g_return_if_fail (router->routes->len == 0);
+  router->default_max_body = max_body;
 }
 
 void
@@ -101,7 +110,7 @@ kmg_router_add (KmgRouter *router, const char *method, const char *pattern, KmgR
   r->pattern = g_strdup (pattern);
   r->segments = g_strsplit (pattern + 1, "/", -1);
   r->access = access;
-  r->max_body = max_body ? max_body : KMG_HTTP_MAX_BODY;
+  r->max_body = max_body ? max_body : router->default_max_body;
   r->func = func;
   r->user_data = user_data;
   g_ptr_array_add (router->routes, r);
@@ -422,7 +431,7 @@ on_got_headers (SoupServerMessage *msg, gpointer user_data)
   g_autoptr (GHashTable) params = NULL;
   gboolean path_matched;
   const Route *r;
-  gsize max = KMG_HTTP_MAX_BODY;
+  gsize max = router->default_max_body;
 
   r = match (router, soup_server_message_get_method (msg), g_uri_get_path (uri), &params,
              &path_matched, NULL);

@@ -34,6 +34,8 @@ typedef void (*KmgRouteFunc) (KmgHttpRequest *req, gpointer user_data);
 KmgRouter *kmg_router_new (void);
 void kmg_router_free (KmgRouter *router);
 void kmg_router_set_auth (KmgRouter *router, KmgAuthFunc func, gpointer user_data);
+/* Body limit of routes added with max_body 0 (server.max_body_bytes); call before adding routes. */
+void kmg_router_set_default_max_body (KmgRouter *router, gsize max_body);
 /* Metrics are optional: requests counted by route pattern and status when set. */
 void kmg_router_set_metrics (KmgRouter *router, gpointer kmg_metrics);
 /* @pattern: "/api/v1/sellers/{id}" — "{name}" matches one path segment.

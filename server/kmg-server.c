@@ -119,10 +119,12 @@ kmg_server_new (KmgConfig *config, GError **error)
 
   app->metrics = kmg_metrics_new ();
   app->router = kmg_router_new ();
+  kmg_router_set_default_max_body (app->router, (gsize) config->max_body_bytes);
   kmg_router_set_metrics (app->router, app->metrics);
   if (*config->admin_listen)
     {
       app->admin_router = kmg_router_new ();
+      kmg_router_set_default_max_body (app->admin_router, (gsize) config->max_body_bytes);
       kmg_router_set_metrics (app->admin_router, app->metrics);
     }
   else
