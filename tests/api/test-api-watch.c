@@ -599,6 +599,49 @@ test_refusals (Fixture *f, gconstpointer data)
   g_assert_null (strstr (f->sws->raw->str, "session.ended"));
 }
 
+/* One live session per buyer; the seller may decline, and nothing is charged then. */
+static void
+test_decline (Fixture *f, gconstpointer data)
+{
+  g_autoptr (KmgSessionInfo) info = NULL;
+  guint b0 = f->bws->msgs->len, s0 = f->sws->msgs->len;
+  JsonObject *m;
+  gint64 id;
+
+  grant (f, f->buyer_id, 10 * PRICE);
+  kmg_test_ws_send (f->bws, "{\"type\":\"watch.start\",\"ref\":\"w\",\"seller_id\":%" G_GINT64_FORMAT "}",
+                    f->seller_id);
+  m = await (f->bws, b0, "watch.started", 0, "w");
+  g_assert_nonnull (m);
+  id = json_object_get_int_member (m, "session_id");
+  g_assert_nonnull (await (f->sws, s0, "session.offer", id, NULL));
+  kmg_test_ws_send (f->bws, "{\"type\":\"watch.start\",\"ref\":\"w2\",\"seller_id\":%" G_GINT64_FORMAT "}",
+                    f->seller_id);
+  assert_error (f->bws, b0, "w2", "already_watching");
+  /* Only the seller answers, and signaling waits for the answer. */
+  kmg_test_ws_send (f->bws, "{\"type\":\"session.accept\",\"ref\":\"self\",\"session_id\":%" G_GINT64_FORMAT "}",
+                    id);
+  assert_error (f->bws, b0, "self", "forbidden");
+  kmg_test_ws_send (f->sws, "{\"type\":\"signal\",\"ref\":\"early\",\"session_id\":%" G_GINT64_FORMAT
+                    ",\"kind\":\"sdp_offer\",\"sdp\":\"" SDP_JSON "\"}", id);
+  assert_error (f->sws, s0, "early", "bad_state");
+  kmg_test_ws_send (f->sws, "{\"type\":\"session.decline\",\"ref\":\"no\",\"session_id\":%" G_GINT64_FORMAT "}",
+                    id);
+  assert_acked (f->sws, s0, "no");
+  assert_ended (f->bws, b0, id, "declined", WAIT);
+  assert_ended (f->sws, s0, id, "declined", WAIT);
+  kmg_test_ws_send (f->sws, "{\"type\":\"session.accept\",\"ref\":\"late\",\"session_id\":%" G_GINT64_FORMAT "}",
+                    id);
+  assert_error (f->sws, s0, "late", "session_ended");
+  g_assert_cmpuint (signals_since (f->bws, b0, NULL), ==, 0);
+  info = session_row (f, id);
+  g_assert_cmpstr (info->end_reason, ==, "declined");
+  g_assert_cmpuint (info->charged_minutes, ==, 0);
+  g_assert_cmpint (wallet_balance (f, f->buyer), ==, 10 * PRICE);
+  /* The buyer is free to watch again. */
+  g_assert_cmpint (start_session (f), >, id);
+}
+
 /* ---- 3. fallback to the relay ---- */
 
 static void
@@ -634,7 +677,9 @@ test_auto_fallback (Fixture *f, gconstpointer data)
   g_assert_cmpstr (json_object_get_string_member (sm, "role"), ==, "seller");
   g_assert_true (json_object_get_boolean_member (bm, "fallback"));
   g_assert_true (json_object_get_boolean_member (sm, "fallback"));
-  g_assert_true (json_object_has_member (sm, "offer_needed"));
+  /* The first relayed buyer of this seller: the relay needs the seller's offer. */
+  g_assert_true (json_object_get_boolean_member (sm, "offer_needed"));
+  g_assert_false (json_object_has_member (bm, "offer_needed"));
   {
     Want w = { "session.state", id, NULL, "connecting_relay" };
     g_assert_nonnull (await_ms (f->bws, b0, &w, WAIT));
@@ -712,6 +757,11 @@ test_insufficient_mid_session (Fixture *f, gconstpointer data)
     g_assert_nonnull (kmg_test_ws_wait_match (f->bws, match_want, &second, 0));
     g_assert_null (kmg_test_ws_wait_match (f->bws, match_want, &second, 0));
   }
+  /* Nothing left after the first minute: the buyer was warned. */
+  charged = await (f->bws, b0, "billing.low_balance", id, NULL);
+  g_assert_nonnull (charged);
+  g_assert_cmpint (json_object_get_int_member (charged, "balance"), ==, 0);
+  g_assert_null (strstr (f->sws->raw->str, "billing.low_balance"));
   g_assert_cmpint (wallet_balance (f, f->buyer), ==, 0);
   g_assert_cmpint (wallet_balance (f, f->seller), ==, seller_share (f));
   info = session_row (f, id);
@@ -859,6 +909,7 @@ main (int argc, char **argv)
 #define ADD(name, fn) g_test_add ("/api/watch/" name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
   ADD ("p2p-happy-path", test_p2p_happy_path);
   ADD ("refusals", test_refusals);
+  ADD ("decline", test_decline);
   ADD ("auto-fallback", test_auto_fallback);
   ADD ("insufficient-credits-mid-session", test_insufficient_mid_session);
   ADD ("stop-live", test_stop_live);
