@@ -54,9 +54,10 @@ build_bin (KmgRelayLeg *leg, GError **error)
         g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_PIPELINE, "cannot create queue or meter");
       return FALSE;
     }
-  /* Leaky and small: a buyer that is slow or not negotiated yet loses its own packets
-   * instead of blocking the tee and with it every other buyer. */
-  g_object_set (leg->queue, "leaky", 2, "max-size-buffers", 64, "max-size-bytes", 0,
+  /* Leaky: a buyer that is slow or not negotiated yet loses its own packets instead of
+   * blocking the tee and with it every other buyer. Room for a whole keyframe burst (a
+   * 640x480 keyframe is dozens of packets, more at higher resolutions), a few hundred KB. */
+  g_object_set (leg->queue, "leaky", 2, "max-size-buffers", KMG_RELAY_BUYER_QUEUE_PACKETS, "max-size-bytes", 0,
                 "max-size-time", (guint64) 0, NULL);
   g_autofree char *pt = g_strdup_printf ("%u", caps_payload_type (caps));
   g_object_set (leg->meter, "payload-types", pt, NULL);

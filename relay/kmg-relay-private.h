@@ -18,6 +18,8 @@ GST_DEBUG_CATEGORY_EXTERN (kmg_relay_debug);
 /* Receive jitterbuffer latency of a seller leg: the longest a gap may hold the stream while
  * the seller retransmits (see kmg_relay_webrtc_new). */
 #define KMG_RELAY_SELLER_LATENCY_MS 100
+/* Packets a buyer leg's leaky queue holds before it drops the oldest. */
+#define KMG_RELAY_BUYER_QUEUE_PACKETS 256
 
 typedef struct _KmgSeller KmgSeller;
 
