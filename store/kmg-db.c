@@ -179,10 +179,14 @@ kmg_db_open (const char *path, GError **error)
   /* WAL + FULL: a committed transaction survives a power cut, not only a crash.
    * The page cache holds a whole billing tick's working set (32 MiB), so a large transaction
    * neither spills pages to the WAL twice nor re-reads them; statement journals (multi-row
-   * writes) stay in memory instead of a temporary file. Neither changes what COMMIT makes durable. */
+   * writes) stay in memory instead of a temporary file. The WAL is copied back into the database
+   * every 16384 pages (64 MiB at 4 KiB pages) rather than every 1000: the same index pages are
+   * rewritten by every tick, so a rarer checkpoint copies each of them once for several ticks.
+   * None of this changes what COMMIT makes durable. */
   if (!kmg_db_exec (db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
                         "PRAGMA foreign_keys = ON; PRAGMA trusted_schema = OFF; "
-                        "PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;",
+                        "PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY; "
+                        "PRAGMA wal_autocheckpoint = 16384;",
                     error))
     return NULL;
   if (!migrate (db, error))
