@@ -28,7 +28,7 @@ async function relayPackets(server) {
   const text = await (await fetch(`${server.url}/metrics`)).text();
   let total = 0;
   for (const line of text.split('\n')) {
-    if (/^kamegor_relay_packets[a-z_]*total/.test(line) && /out|buyer|sent/.test(line)) total += Number(line.split(' ').pop());
+    if (/^kamegor_relay_packets_total[ {]/.test(line)) total += Number(line.split(' ').pop());
   }
   return total;
 }
