@@ -20,7 +20,9 @@ struct _KmgStunServer
   GSocket *socket;
   GSource *source;
   KmgNetFilter *filter;
-  StunAgent agent;
+  StunAgent agent;         /* RFC 5389 with FINGERPRINT: checks it, and adds it to answers */
+  StunAgent agent_no_fp;   /* RFC 5389 requests without FINGERPRINT (it is optional there) */
+  StunAgent agent_classic; /* RFC 3489 requests, no magic cookie: libnice's srflx discovery */
   guint rate_per_s;
   GHashTable *buckets; /* source IP string → Bucket */
   KmgStunServerStats stats;
@@ -50,10 +52,29 @@ rate_allow (KmgStunServer *server, const char *ip, gint64 now_ms)
   return TRUE;
 }
 
+/* libnice sends its server-reflexive discovery requests in RFC 3489 form (no magic cookie,
+ * no FINGERPRINT) and many RFC 5389 clients omit FINGERPRINT: a single RFC 5389 agent that
+ * requires it rejects them all, so pick the agent that can validate this request. */
+static StunAgent *
+request_agent (KmgStunServer *server, const guint8 *buf, gsize len)
+{
+  static const guint8 cookie[4] = { 0x21, 0x12, 0xa4, 0x42 };
+  static const guint8 fingerprint[4] = { 0x80, 0x28, 0x00, 0x04 };
+
+  if (len < 20 || memcmp (buf + 4, cookie, sizeof cookie) != 0)
+    return &server->agent_classic;
+  /* FINGERPRINT, when present, is the last attribute. */
+  if (len >= 28 && memcmp (buf + len - 8, fingerprint, sizeof fingerprint) == 0)
+    return &server->agent;
+  return &server->agent_no_fp;
+}
+
 static void
 handle_datagram (KmgStunServer *server, const guint8 *buf, gsize len, GSocketAddress *from)
 {
   StunMessage req, resp;
+  StunAgent *agent = request_agent (server, buf, len);
+  gboolean classic = agent == &server->agent_classic;
   guint8 out[STUN_MAX_MESSAGE_SIZE_IPV6];
   struct sockaddr_storage ss;
 
@@ -66,7 +87,7 @@ handle_datagram (KmgStunServer *server, const guint8 *buf, gsize len, GSocketAdd
       server->stats.denied++;
       return;
     }
-  if (stun_agent_validate (&server->agent, &req, buf, len, NULL, NULL) != STUN_VALIDATION_SUCCESS
+  if (stun_agent_validate (agent, &req, buf, len, NULL, NULL) != STUN_VALIDATION_SUCCESS
       || stun_message_get_class (&req) != STUN_REQUEST || stun_message_get_method (&req) != STUN_BINDING)
     {
       server->stats.ignored++;
@@ -77,15 +98,21 @@ handle_datagram (KmgStunServer *server, const guint8 *buf, gsize len, GSocketAdd
       server->stats.rate_limited++;
       return;
     }
+  /* An RFC 3489 client only knows MAPPED-ADDRESS; RFC 5389 answers carry XOR-MAPPED-ADDRESS
+   * and FINGERPRINT (optional to understand, so harmless to clients that did not send one). */
+  agent = classic ? &server->agent_classic : &server->agent;
   if (!g_socket_address_to_native (from, &ss, sizeof ss, NULL)
-      || !stun_agent_init_response (&server->agent, &resp, out, sizeof out, &req)
-      || stun_message_append_xor_addr (&resp, STUN_ATTRIBUTE_XOR_MAPPED_ADDRESS, &ss,
-                                       g_socket_address_get_native_size (from)) != STUN_MESSAGE_RETURN_SUCCESS)
+      || !stun_agent_init_response (agent, &resp, out, sizeof out, &req)
+      || (classic ? stun_message_append_addr (&resp, STUN_ATTRIBUTE_MAPPED_ADDRESS, (struct sockaddr *) &ss,
+                                              g_socket_address_get_native_size (from))
+                  : stun_message_append_xor_addr (&resp, STUN_ATTRIBUTE_XOR_MAPPED_ADDRESS, &ss,
+                                                  g_socket_address_get_native_size (from)))
+             != STUN_MESSAGE_RETURN_SUCCESS)
     {
       server->stats.ignored++;
       return;
     }
-  gsize out_len = stun_agent_finish_message (&server->agent, &resp, NULL, 0);
+  gsize out_len = stun_agent_finish_message (agent, &resp, NULL, 0);
   if (out_len == 0)
     return;
   if (g_socket_send_to (server->socket, from, (const char *) out, out_len, NULL, NULL) > 0)
@@ -146,6 +173,8 @@ kmg_stun_server_new (const char *address, guint port, guint rate_per_s,
   server->buckets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   stun_agent_init (&server->agent, known, STUN_COMPATIBILITY_RFC5389,
                    STUN_AGENT_USAGE_IGNORE_CREDENTIALS | STUN_AGENT_USAGE_USE_FINGERPRINT);
+  stun_agent_init (&server->agent_no_fp, known, STUN_COMPATIBILITY_RFC5389, STUN_AGENT_USAGE_IGNORE_CREDENTIALS);
+  stun_agent_init (&server->agent_classic, known, STUN_COMPATIBILITY_RFC3489, STUN_AGENT_USAGE_IGNORE_CREDENTIALS);
   server->source = g_socket_create_source (server->socket, G_IO_IN, NULL);
   g_source_set_callback (server->source, (GSourceFunc) (void (*) (void)) on_readable, server, NULL);
   g_source_attach (server->source, g_main_context_get_thread_default ());
