@@ -196,6 +196,18 @@ queue_session (KmgBilling *b, Session *s)
     }
 }
 
+/* Oldest session first, its minutes in order. */
+static int
+compare_charges (gconstpointer pa, gconstpointer pb)
+{
+  const KmgMinuteCharge *a = pa, *b = pb;
+
+  if (a->session_id != b->session_id)
+    return a->session_id < b->session_id ? -1 : 1;
+  return a->evidence.minute_index < b->evidence.minute_index ? -1
+         : a->evidence.minute_index > b->evidence.minute_index;
+}
+
 static void
 push_event (GArray *events, KmgBillingEventKind kind, const KmgMinuteCharge *c,
             const char *reason)
@@ -283,6 +295,10 @@ kmg_billing_flush (KmgBilling *b, gint64 now_ms, GError **error)
     queue_session (b, value);
   if (b->batch->len == 0)
     return g_steal_pointer (&events);
+  /* In key order the batch's index inserts land on neighbouring pages (sessions, evidence and
+   * charge keys are all ordered by session), and which of a buyer's sessions is charged first
+   * when money runs short no longer depends on hash table order. */
+  g_array_sort (b->batch, compare_charges);
   if (!kmg_ledger_begin (b->ledger, error))
     return NULL;
   if (!kmg_ledger_charge_minutes_in_txn (b->ledger, (KmgMinuteCharge *) b->batch->data,
