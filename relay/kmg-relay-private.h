@@ -51,6 +51,7 @@ struct _KmgSeller
   GSource *bus_source;
   GstCaps *caps; /* caps of the seller's video pad once known: PT, SSRC, codec */
   GPtrArray *buyers; /* KmgRelayLeg, buyer legs */
+  GPtrArray *stopping; /* KmgRelayLeg, stopped buyers whose teardown is queued: the seller outlives them */
   GstElement *fakesink_bin; /* swallows non-video pads */
 
   GMutex kf_lock; /* streaming threads: keyframe throttle */

@@ -164,6 +164,7 @@ kmg_relay_seller_new (KmgRelay *relay, const char *key, GError **error)
   seller->relay = relay;
   seller->key = g_strdup (key);
   seller->buyers = g_ptr_array_new ();
+  seller->stopping = g_ptr_array_new ();
   seller->kf_last_ms = G_MININT64;
   g_mutex_init (&seller->kf_lock);
   seller->leg = kmg_relay_leg_new (relay, seller, KMG_RELAY_LEG_SELLER, key);
@@ -224,6 +225,7 @@ kmg_relay_seller_free (KmgSeller *seller)
   gst_clear_object (&seller->pipeline);
   gst_clear_caps (&seller->caps);
   g_ptr_array_unref (seller->buyers);
+  g_ptr_array_unref (seller->stopping);
   g_mutex_clear (&seller->kf_lock);
   g_free (seller->key);
   g_free (seller);
@@ -232,7 +234,7 @@ kmg_relay_seller_free (KmgSeller *seller)
 void
 kmg_relay_seller_maybe_close (KmgSeller *seller)
 {
-  if (seller == NULL || seller->buyers->len > 0)
+  if (seller == NULL || seller->buyers->len > 0 || seller->stopping->len > 0)
     return;
   KmgRelay *relay = seller->relay;
   if (relay->destroying)

@@ -121,6 +121,8 @@ kmg_relay_new (const KmgRelayConfig *config, const KmgRelayCallbacks *callbacks,
   return relay;
 }
 
+static gboolean teardown_idle (gpointer user_data);
+
 void
 kmg_relay_free (KmgRelay *relay)
 {
@@ -139,6 +141,9 @@ kmg_relay_free (KmgRelay *relay)
           KmgRelayLeg *leg = g_ptr_array_index (seller->buyers, 0);
           kmg_relay_buyer_stop (leg);
         }
+      /* Teardowns still queued run now, while their seller exists; the idles become no-ops. */
+      while (seller->stopping->len > 0)
+        teardown_idle (g_ptr_array_index (seller->stopping, 0));
       kmg_relay_seller_free (seller);
     }
   g_list_free (sellers);
@@ -305,16 +310,21 @@ kmg_relay_buyer_add (KmgRelay *relay, const char *seller_key, const char *buyer_
   return leg;
 }
 
+/* Runs once per stopped buyer leg. Buyers stopped together each queue one of these: their
+ * seller (kept while seller->stopping is not empty) is freed only after the last one ran. */
 static gboolean
 teardown_idle (gpointer user_data)
 {
   KmgRelayLeg *leg = user_data;
   KmgSeller *seller = leg->seller;
 
+  if (seller == NULL)
+    return G_SOURCE_REMOVE; /* already torn down by kmg_relay_free() */
   kmg_relay_buyer_teardown (leg);
   kmg_relay_leg_set_state (leg, KMG_RELAY_LEG_STATE_CLOSED);
   leg->closed = TRUE;
   leg->seller = NULL;
+  g_ptr_array_remove (seller->stopping, leg);
   kmg_relay_seller_maybe_close (seller);
   return G_SOURCE_REMOVE;
 }
@@ -350,6 +360,7 @@ kmg_relay_buyer_stop (KmgRelayLeg *leg)
       kmg_relay_leg_unref (leg);
       return;
     }
+  g_ptr_array_add (seller->stopping, leg);
   GSource *idle = g_idle_source_new ();
   g_source_set_callback (idle, teardown_idle, leg, (GDestroyNotify) kmg_relay_leg_unref);
   g_source_attach (idle, relay->context);

@@ -103,6 +103,66 @@ test_stop_one_buyer (void)
   relay_fixture_clear (&fx);
 }
 
+static gboolean
+all_decoded (gpointer data)
+{
+  GPtrArray *peers = data;
+  for (guint i = 0; i < peers->len; i++)
+    if (!peer_decoded_10 (g_ptr_array_index (peers, i)))
+      return FALSE;
+  return TRUE;
+}
+
+/* Viewers leaving together: every buyer stopped in the same main-loop iteration queues its
+ * teardown; the seller leg must outlive all of them (it was freed by the first one). */
+static void
+test_stop_buyers_together (void)
+{
+  RelayFixture fx;
+  KmgRelayStats stats;
+  g_autoptr (GPtrArray) peers = g_ptr_array_new ();
+
+  relay_fixture_init (&fx, NULL);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *tag = g_strdup_printf ("session-%u", i);
+      g_ptr_array_add (peers, relay_fixture_add_buyer (&fx, tag, FALSE));
+    }
+  g_assert_true (relay_fixture_run_until (all_decoded, peers, 30000));
+
+  for (guint i = 0; i < peers->len; i++)
+    kmg_relay_buyer_stop (((TestPeer *) g_ptr_array_index (peers, i))->leg);
+  relay_fixture_run_for (300);
+  for (guint i = 0; i < peers->len; i++)
+    {
+      TestPeer *p = g_ptr_array_index (peers, i);
+      g_assert_cmpint (p->state, ==, KMG_RELAY_LEG_STATE_CLOSED);
+      g_assert_null (p->leg);
+    }
+  kmg_relay_get_stats (fx.relay, &stats);
+  g_assert_cmpuint (stats.buyer_legs, ==, 0);
+  g_assert_cmpuint (stats.seller_legs, ==, 0);
+  g_assert_cmpint (fx.seller_state, ==, KMG_RELAY_LEG_STATE_CLOSED);
+  g_assert_null (kmg_relay_get_seller_leg (fx.relay, "seller-1"));
+  relay_fixture_clear (&fx);
+}
+
+/* Buyers stopped just before the relay is freed: their queued teardowns must not run
+ * against the freed seller afterwards. */
+static void
+test_stop_buyers_then_free (void)
+{
+  RelayFixture fx;
+
+  relay_fixture_init (&fx, NULL);
+  TestPeer *a = relay_fixture_add_buyer (&fx, "session-a", FALSE);
+  TestPeer *b = relay_fixture_add_buyer (&fx, "session-b", TRUE);
+  g_assert_true (relay_fixture_run_until (peer_decoded_10, a, 20000));
+  kmg_relay_buyer_stop (a->leg);
+  kmg_relay_buyer_stop (b->leg);
+  relay_fixture_clear (&fx); /* runs the main loop after freeing the relay */
+}
+
 static void
 test_silent_buyer_does_not_stall (void)
 {
@@ -168,6 +228,8 @@ main (int argc, char **argv)
   g_test_add_func ("/relay/loopback/denied-candidates-and-limits", test_denied_candidates_and_limits);
   g_test_add_func ("/relay/loopback/forward-and-deliver", test_forward_and_deliver);
   g_test_add_func ("/relay/loopback/stop-one-buyer", test_stop_one_buyer);
+  g_test_add_func ("/relay/loopback/stop-buyers-together", test_stop_buyers_together);
+  g_test_add_func ("/relay/loopback/stop-buyers-then-free", test_stop_buyers_then_free);
   g_test_add_func ("/relay/loopback/silent-buyer-does-not-stall", test_silent_buyer_does_not_stall);
   return g_test_run ();
 }
