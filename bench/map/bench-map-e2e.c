@@ -618,7 +618,8 @@ main (int argc, char **argv)
   rss1 = rss_kib ();
   printf ("sellers              %d (%d%% streaming, %u visible), inserted in %.2f s\n", opt_sellers,
           opt_streaming_pct, kmg_map_get_n_visible (map), (g_get_monotonic_time () - t0) / 1e6);
-  printf ("server rss           %.1f MiB before the map, %.1f MiB with it\n", rss0 / 1024.0, rss1 / 1024.0);
+  printf ("process rss          %.1f MiB with the server started, %.1f MiB with the map filled\n",
+          rss0 / 1024.0, rss1 / 1024.0);
   make_viewports (&b, rand, cities);
 
   client = g_thread_new ("map-bench-client", client_thread, &b);
