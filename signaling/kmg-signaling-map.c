@@ -53,6 +53,29 @@ run_query (KmgSignaling *sig, const KmgBbox *bbox, int zoom, GError **error)
   return kmg_map_items_from_array (items, error);
 }
 
+/* Subscribers with exactly the same viewport share a re-query per flush. Hex of the bits: exact,
+ * and cheaper than formatting four doubles. */
+static char *
+viewport_key (const KmgBbox *bbox, int zoom)
+{
+  static const char hex[] = "0123456789abcdef";
+  const double v[4] = { bbox->south, bbox->west, bbox->north, bbox->east };
+  char *key = g_malloc (4 * 16 + 3 + 1), *p = key;
+  guint64 bits;
+
+  for (guint i = 0; i < G_N_ELEMENTS (v); i++)
+    {
+      memcpy (&bits, &v[i], sizeof bits);
+      for (int shift = 60; shift >= 0; shift -= 4)
+        *p++ = hex[(bits >> shift) & 0xf];
+    }
+  *p++ = ':';
+  *p++ = hex[(zoom >> 4) & 0xf];
+  *p++ = hex[zoom & 0xf];
+  *p = '\0';
+  return key;
+}
+
 static gboolean
 parse_subscribe (JsonObject *msg, KmgBbox *bbox, int *zoom, GError **error)
 {
@@ -97,7 +120,7 @@ on_map_subscribe (KmgSignaling *sig, KmgSigConn *conn, JsonNode *ref, JsonObject
   conn->sub->bbox = bbox;
   conn->sub->zoom = zoom;
   g_free (conn->sub->key);
-  conn->sub->key = g_strdup_printf ("%.9g,%.9g,%.9g,%.9g,%d", bbox.south, bbox.west, bbox.north, bbox.east, zoom);
+  conn->sub->key = viewport_key (&bbox, zoom);
   g_clear_pointer (&conn->sub->items, g_hash_table_unref);
   conn->sub->items = g_hash_table_ref (items);
 

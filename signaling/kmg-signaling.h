@@ -79,7 +79,8 @@ typedef struct
    * Called before the presence transition it may cause, so the map knows the position first. */
   void (*location) (gint64 user_id, gboolean is_seller, double lat, double lon, double accuracy,
                     gpointer user_data);
-  /* Items shown in a viewport: an array of objects each with a string "id". A GError (any domain)
+  /* Items shown in a viewport: an array of objects each with a string "id", or of such objects
+   * already serialised as strings (see kmg_map_items_from_array). A GError (any domain)
    * is sent to the client as bad_request with its message. */
   JsonArray *(*map_query) (const KmgBbox *bbox, int zoom, gpointer user_data, GError **error);
   /* May @viewer watch @seller's profile status? FALSE with a KMG_SIGNALING_ERROR to refuse. */

@@ -47,10 +47,23 @@ typedef struct
 
 gboolean kmg_bbox_contains (const KmgBbox *bbox, double lat, double lon);
 
+/* Appends @s as a JSON string literal (quotes included); invalid UTF-8 is replaced, not copied. */
+void kmg_ws_append_json_string (GString *out, const char *s);
+/* Appends @v as a JSON number with at most @decimals (0..9) decimals, rounded half away from zero;
+ * trailing zeros are dropped but one decimal is kept, so the value still reads as a double
+ * ("12.5", "3.0"). Non-finite values become null (JSON has no form for them). */
+void kmg_ws_append_fixed (GString *out, double v, guint decimals);
+
+/* Appends @v in decimal (a JSON integer). */
+void kmg_ws_append_int (GString *out, gint64 v);
+
 /* A map item set: item id -> its serialised JSON (GRefString). Immutable once built, so subscribers
  * that saw the same query result share one table. */
 GHashTable *kmg_map_items_new (void);
-/* Builds an item set from a query result; every element must be an object with a string `id`. */
+/* Builds an item set from a query result. Every element is either an object with a string `id`,
+ * or that object already serialised as a string whose first member is its string `id` with no
+ * escapes in it (`{"id":"u:42",...}`, see kmg_ws_append_json_string): producers that write the
+ * text themselves skip a JSON object per item. Serialised elements are trusted as valid JSON. */
 GHashTable *kmg_map_items_from_array (JsonArray *items, GError **error);
 /* Appends `"add":[...],"update":[...],"remove":[...]` for @old -> @new to @out (without braces).
  * Returns FALSE (and appends nothing) when the two sets are equal. */
