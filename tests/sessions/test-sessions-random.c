@@ -329,6 +329,12 @@ check_final (Run *run)
 }
 
 static void
+count_kept (KmgWatchSession *session, gpointer user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+static void
 one_run (guint32 seed, Coverage *cov)
 {
   Run run = { .cov = cov };
@@ -353,7 +359,13 @@ one_run (guint32 seed, Coverage *cov)
     absorb_calls (&run, calls);
   }
   check_final (&run);
-  g_assert_cmpint (kmg_session_manager_next_deadline (run.fx.mgr), >, 0); /* ended ones still kept */
+  {
+    guint kept = 0;
+    kmg_session_manager_foreach (run.fx.mgr, count_kept, &kept);
+    /* Ended sessions are kept a while (a run may also have none left: all freed already). */
+    if (kept > 0)
+      g_assert_cmpint (kmg_session_manager_next_deadline (run.fx.mgr), >, 0);
+  }
   session_fx_advance (&run.fx, run.fx.config.ended_keep_ms);
   g_assert_cmpint (kmg_session_manager_next_deadline (run.fx.mgr), ==, -1);
   g_hash_table_unref (run.shadow);
