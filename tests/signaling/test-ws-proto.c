@@ -4,6 +4,8 @@
 #include "kmg-json.h"
 #include "kmg-ws-proto.h"
 
+#include <math.h>
+
 #include <string.h>
 
 static JsonObject *
@@ -188,6 +190,74 @@ test_map_items_reject_bad (void)
   g_assert_nonnull (error);
 }
 
+static char *
+fixed (double v, guint decimals)
+{
+  GString *out = g_string_new (NULL);
+  kmg_ws_append_fixed (out, v, decimals);
+  return g_string_free (out, FALSE);
+}
+
+static void
+test_append_fixed (void)
+{
+  const struct
+  {
+    double v;
+    guint d;
+    const char *want;
+  } cases[] = {
+    { 12.3456, 6, "12.3456" }, { 3.0, 6, "3.0" },          { -0.0000004, 6, "0.0" },
+    { -45.5, 4, "-45.5" },     { 179.999999, 6, "179.999999" }, { 0.125, 2, "0.13" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *got = fixed (cases[i].v, cases[i].d);
+      g_assert_cmpstr (got, ==, cases[i].want);
+    }
+  {
+    g_autofree char *nan = fixed (NAN, 6);
+    g_assert_cmpstr (nan, ==, "null");
+  }
+}
+
+static void
+test_append_json_string (void)
+{
+  g_autoptr (GString) out = g_string_new (NULL);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  const char *in = "a\"b\\c\n\x01é";
+
+  kmg_ws_append_json_string (out, in);
+  g_assert_true (json_parser_load_from_data (parser, out->str, -1, NULL));
+  g_assert_cmpstr (json_node_get_string (json_parser_get_root (parser)), ==, in);
+  g_string_truncate (out, 0);
+  kmg_ws_append_json_string (out, "bad\xff utf8");
+  g_assert_true (g_utf8_validate (out->str, -1, NULL));
+}
+
+static void
+test_map_items_from_strings (void)
+{
+  g_autoptr (JsonArray) good = json_array_new ();
+  g_autoptr (JsonArray) bad1 = json_array_new ();
+  g_autoptr (JsonArray) bad2 = json_array_new ();
+  g_autoptr (GHashTable) items = NULL;
+  g_autoptr (GError) e1 = NULL, e2 = NULL;
+
+  json_array_add_string_element (good, "{\"id\":\"u:42\",\"lat\":1.5}");
+  items = kmg_map_items_from_array (good, NULL);
+  g_assert_nonnull (items);
+  g_assert_true (g_hash_table_contains (items, "u:42"));
+  json_array_add_string_element (bad1, "{\"lat\":1.5,\"id\":\"u:42\"}");
+  g_assert_null (kmg_map_items_from_array (bad1, &e1));
+  g_assert_nonnull (e1);
+  json_array_add_string_element (bad2, "{\"id\":\"u:\\u0034\"}");
+  g_assert_null (kmg_map_items_from_array (bad2, &e2));
+  g_assert_nonnull (e2);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -199,5 +269,8 @@ main (int argc, char **argv)
   g_test_add_func ("/signaling/proto/bbox-contains", test_bbox_contains);
   g_test_add_func ("/signaling/proto/map-diff", test_map_diff);
   g_test_add_func ("/signaling/proto/map-items-reject-bad", test_map_items_reject_bad);
+  g_test_add_func ("/signaling/proto/append-fixed", test_append_fixed);
+  g_test_add_func ("/signaling/proto/append-json-string", test_append_json_string);
+  g_test_add_func ("/signaling/proto/map-items-from-strings", test_map_items_from_strings);
   return g_test_run ();
 }
