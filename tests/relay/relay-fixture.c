@@ -6,6 +6,102 @@
 
 #include <nice/agent.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Streaming thread of a test peer, entering: note its tid (load runs separate relay CPU). */
+static GstBusSyncReply
+peer_sync_message (GstBus *bus, GstMessage *msg, gpointer user_data)
+{
+  RelayFixture *fx = user_data;
+  GstStreamStatusType type;
+  GstElement *owner = NULL;
+
+  if (GST_MESSAGE_TYPE (msg) != GST_MESSAGE_STREAM_STATUS)
+    return GST_BUS_PASS;
+  gst_message_parse_stream_status (msg, &type, &owner);
+  if (type == GST_STREAM_STATUS_TYPE_ENTER)
+    {
+      g_mutex_lock (&fx->probe_lock);
+      g_hash_table_add (fx->peer_tids, GINT_TO_POINTER ((gint) syscall (SYS_gettid)));
+      g_mutex_unlock (&fx->probe_lock);
+    }
+  return GST_BUS_PASS;
+}
+
+gboolean
+relay_fixture_is_peer_thread (RelayFixture *fx, gint tid)
+{
+  g_mutex_lock (&fx->probe_lock);
+  gboolean found = g_hash_table_contains (fx->peer_tids, GINT_TO_POINTER (tid));
+  g_mutex_unlock (&fx->probe_lock);
+  return found;
+}
+
+static gboolean
+rtp_seq (GstBuffer *buf, guint *seq)
+{
+  guint8 head[4];
+
+  if (gst_buffer_extract (buf, 0, head, sizeof head) != sizeof head || (head[0] >> 6) != 2)
+    return FALSE;
+  *seq = ((guint) head[2] << 8) | head[3];
+  return TRUE;
+}
+
+typedef struct
+{
+  RelayFixture *fx;
+  gboolean sending;
+  gint64 now;
+} SeqVisit;
+
+static gboolean
+visit_seq (GstBuffer **buf, guint idx, gpointer user_data)
+{
+  SeqVisit *v = user_data;
+  guint seq;
+
+  if (!rtp_seq (*buf, &seq))
+    return TRUE;
+  if (v->sending)
+    v->fx->sent_us[seq] = v->now;
+  else if (v->fx->recording && v->fx->sent_us[seq] > 0)
+    {
+      gint64 d = v->now - v->fx->sent_us[seq];
+      g_mutex_lock (&v->fx->probe_lock);
+      g_array_append_val (v->fx->delays_us, d);
+      g_mutex_unlock (&v->fx->probe_lock);
+    }
+  return TRUE;
+}
+
+/* Seller payloader output (sending) and buyer webrtcbin output: RTP passes the relay
+ * unchanged, so the sequence number pairs the two ends. */
+static void
+visit_probe (GstPadProbeInfo *info, RelayFixture *fx, gboolean sending)
+{
+  SeqVisit v = { .fx = fx, .sending = sending, .now = g_get_monotonic_time () };
+
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
+    visit_seq ((GstBuffer **) &info->data, 0, &v);
+  else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
+    gst_buffer_list_foreach (GST_PAD_PROBE_INFO_BUFFER_LIST (info), visit_seq, &v);
+}
+
+static GstPadProbeReturn
+sent_probe (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  visit_probe (info, user_data, TRUE);
+  return GST_PAD_PROBE_OK;
+}
+
+static GstPadProbeReturn
+received_probe (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  visit_probe (info, user_data, FALSE);
+  return GST_PAD_PROBE_OK;
+}
 
 static void
 peer_use_loopback (GstElement *webrtc)
@@ -131,6 +227,9 @@ buyer_on_pad_added (GstElement *webrtc, GstPad *pad, gpointer user_data)
   g_autoptr (GstPad) sinkpad = gst_element_get_static_pad (sink, "sink");
   gst_pad_add_probe (sinkpad, GST_PAD_PROBE_TYPE_BUFFER, count_buffer, &peer->frames, NULL);
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_buffer, &peer->rtp_packets, NULL);
+  if (peer->fx->track_latency)
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, received_probe, peer->fx,
+                       NULL);
   g_autoptr (GstPad) decpad = gst_element_get_static_pad (dec, "sink");
   g_assert_cmpint (gst_pad_link (pad, decpad), ==, GST_PAD_LINK_OK);
 }
@@ -154,6 +253,8 @@ peer_new (RelayFixture *fx, const char *tag, const char *launch)
       gst_bin_add (GST_BIN (peer->pipeline), parsed);
     }
   peer->webrtc = gst_bin_get_by_name (GST_BIN (peer->pipeline), "w");
+  g_autoptr (GstBus) bus = gst_pipeline_get_bus (GST_PIPELINE (peer->pipeline));
+  gst_bus_set_sync_handler (bus, peer_sync_message, fx, NULL);
   peer_use_loopback (peer->webrtc);
   g_signal_connect (peer->webrtc, "on-ice-candidate", G_CALLBACK (peer_on_ice_candidate), peer);
   return peer;
@@ -260,6 +361,10 @@ relay_fixture_init (RelayFixture *fx, KmgRelayConfig *config)
   fx->config = config != NULL ? config : kmg_relay_config_new ();
   fx->config->allow_loopback = TRUE;
   fx->buyers = g_ptr_array_new_with_free_func ((GDestroyNotify) peer_free);
+  g_mutex_init (&fx->probe_lock);
+  fx->peer_tids = g_hash_table_new (NULL, NULL);
+  fx->sent_us = g_new0 (gint64, 65536);
+  fx->delays_us = g_array_new (FALSE, FALSE, sizeof (gint64));
   fx->relay = kmg_relay_new (fx->config, &cb, fx, &error);
   g_assert_no_error (error);
 }
@@ -272,19 +377,29 @@ relay_fixture_clear (RelayFixture *fx)
   g_clear_pointer (&fx->seller, peer_free);
   g_clear_pointer (&fx->config, kmg_relay_config_free);
   relay_fixture_run_for (50);
+  g_clear_pointer (&fx->peer_tids, g_hash_table_unref);
+  g_clear_pointer (&fx->sent_us, g_free);
+  g_clear_pointer (&fx->delays_us, g_array_unref);
+  g_mutex_clear (&fx->probe_lock);
 }
 
 static void
 start_seller (RelayFixture *fx, KmgRelayLeg *seller_leg)
 {
   g_autofree char *launch = g_strdup_printf (
-      "videotestsrc is-live=true %s keyframe-max-dist=60 ! rtpvp8pay pt=97 "
+      "videotestsrc is-live=true %s keyframe-max-dist=60 ! rtpvp8pay name=pay pt=97 "
       "! application/x-rtp,media=video,encoding-name=VP8,payload=97,clock-rate=90000 "
       "! webrtcbin name=w latency=0",
       fx->seller_video != NULL ? fx->seller_video
                                : "pattern=ball ! video/x-raw,width=160,height=120,framerate=15/1 ! vp8enc deadline=1");
   fx->seller = peer_new (fx, "seller", launch);
   fx->seller->leg = seller_leg;
+  if (fx->track_latency)
+    {
+      g_autoptr (GstElement) pay = gst_bin_get_by_name (GST_BIN (fx->seller->pipeline), "pay");
+      g_autoptr (GstPad) src = gst_element_get_static_pad (pay, "src");
+      gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, sent_probe, fx, NULL);
+    }
   g_signal_connect (fx->seller->webrtc, "on-negotiation-needed", G_CALLBACK (seller_on_negotiation_needed),
                     fx->seller);
   /* Send only: the relay has nothing to send back to a seller. */

@@ -34,7 +34,21 @@ struct _RelayFixture
   KmgRelayLegState seller_state;
   gboolean count_only; /* buyers count RTP without decoding (load runs) */
   const char *seller_video; /* raw caps + encoder options override (load runs); NULL = tiny */
+
+  /* Load runs: kernel thread ids of the test peers' streaming threads, so a benchmark can
+   * tell the relay's own CPU from its in-process receivers'. Guarded by probe_lock. */
+  GMutex probe_lock;
+  GHashTable *peer_tids;
+  /* Load runs with track_latency: seller send time per RTP sequence number (µs, monotonic)
+   * and the send → buyer-output delays observed while recording is TRUE. */
+  gboolean track_latency;
+  gboolean recording;
+  gint64 *sent_us; /* 65536 entries */
+  GArray *delays_us; /* gint64 */
 };
+
+/* Streaming threads of the test peers seen so far (tids, as in /proc/self/task). */
+gboolean relay_fixture_is_peer_thread (RelayFixture *fx, gint tid);
 
 void relay_fixture_init (RelayFixture *fx, KmgRelayConfig *config);
 void relay_fixture_clear (RelayFixture *fx);
