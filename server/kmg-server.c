@@ -17,7 +17,24 @@
 struct _KmgServer
 {
   KmgApp app;
+  guint prune_timer;
 };
+
+/* Token rows expired or revoked more than a week ago are of no use to anyone: drop them hourly. */
+static gboolean
+prune_tokens (gpointer user_data)
+{
+  KmgApp *app = user_data;
+  g_autoptr (GError) error = NULL;
+  gint64 before = g_get_real_time () / G_USEC_PER_SEC - 7 * 86400;
+  gint64 n = kmg_accounts_prune_tokens (app->accounts, before, &error);
+
+  if (n < 0)
+    g_warning ("pruning old tokens failed: %s", error->message);
+  else if (n > 0)
+    g_info ("pruned %" G_GINT64_FORMAT " old tokens", n);
+  return G_SOURCE_CONTINUE;
+}
 
 /* Binds our own socket so the accept backlog is large: a reconnect storm after a network blip
  * must not stall on SYN retries (GSocket's default backlog is 10). */
@@ -132,6 +149,7 @@ kmg_server_new (KmgConfig *config, GError **error)
 
   if (!start_accounts (app, error))
     return NULL;
+  self->prune_timer = g_timeout_add_seconds (3600, prune_tokens, app);
 
   kmg_routes_ops_register (app->router, app);
   kmg_routes_accounts_register (app->router, app);
@@ -179,6 +197,7 @@ kmg_server_free (KmgServer *self)
   if (self == NULL)
     return;
   app = &self->app;
+  g_clear_handle_id (&self->prune_timer, g_source_remove);
   /* Sessions end first (server_restart, billing told), then billing charges what is due. */
   g_clear_pointer (&app->watch, kmg_watch_free);
   kmg_billing_wiring_stop (app);
