@@ -23,16 +23,17 @@ rss_mb (void)
   return line != NULL ? g_ascii_strtod (line + 6, NULL) / 1024.0 : 0;
 }
 
-/* Thread classes: test peers (receivers, seller), the RTCP threads every webrtcbin has (one
- * per relay webrtcbin, one per peer webrtcbin: split evenly), everything else is the relay's
- * (including the main loop, which also runs the fixture's signalling: counted against the relay). */
+/* Thread classes: test peers (receivers, seller: their pad tasks are known by tid), the RTCP
+ * threads every webrtcbin has (one per relay webrtcbin, one per peer webrtcbin: split evenly),
+ * everything else is the relay's (including the main loop, which also runs the fixture's
+ * signalling, and the seller leg's jitterbuffer task that pushes into the tee). Jitterbuffer
+ * "timer" threads (one relay, N peers, idle without loss) are counted as the peers'. */
 enum { CLS_RELAY, CLS_PEER, CLS_RTCP, N_CLS };
 
 static int
 thread_class (RelayFixture *fx, gint tid, const char *comm)
 {
-  if (relay_fixture_is_peer_thread (fx, tid) || g_str_has_prefix (comm, "w:") || g_str_equal (comm, "rtpjitterbuffer")
-      || g_str_equal (comm, "timer") || g_str_has_prefix (comm, "videotestsrc"))
+  if (relay_fixture_is_peer_thread (fx, tid) || g_str_has_prefix (comm, "w:") || g_str_equal (comm, "timer") || g_str_has_prefix (comm, "videotestsrc"))
     return CLS_PEER;
   if (g_str_equal (comm, "rtpsession-rtcp"))
     return CLS_RTCP;
