@@ -45,7 +45,9 @@ build_bin (KmgRelayLeg *leg, GError **error)
   GstCaps *caps = leg->seller->caps;
 
   leg->bin = gst_bin_new (NULL);
-  leg->queue = gst_element_factory_make ("queue", NULL);
+  /* Named (unique within the leg's bin): its streaming thread, which forwards every packet of
+   * the leg, then shows as "kmg-leg:src" in top -H and profiles. */
+  leg->queue = gst_element_factory_make ("queue", "kmg-leg");
   leg->meter = gst_element_factory_make ("kamegormeter", NULL);
   leg->webrtc = kmg_relay_webrtc_new (relay, leg, error);
   if (leg->queue == NULL || leg->meter == NULL || leg->webrtc == NULL)
