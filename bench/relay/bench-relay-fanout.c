@@ -66,7 +66,7 @@ typedef struct
   double cpu_pct, rss;
   double cls_pct[N_CLS];
   GHashTable *relay_by_name; /* folded thread name → % of a core */
-  guint64 packets, received, bytes;
+  guint64 packets, received, bytes, sent;
   double seconds;
 } Sample;
 
@@ -110,9 +110,11 @@ measure (RelayFixture *fx, guint seconds)
   g_mutex_lock (&fx->probe_lock);
   g_array_set_size (fx->delays_us, 0);
   g_mutex_unlock (&fx->probe_lock);
+  g_atomic_int_set (&fx->sent_recorded, 0);
   fx->recording = TRUE;
   relay_fixture_run_for (seconds * 1000);
   fx->recording = FALSE;
+  s.sent = (guint) g_atomic_int_get (&fx->sent_recorded) * (guint64) fx->buyers->len;
   s.seconds = (g_get_monotonic_time () - t0) / 1e6;
   s.cpu_pct = 100.0 * (cpu_seconds () - c0) / s.seconds;
   thread_ticks (t1_ticks, t1_names);
@@ -251,25 +253,28 @@ main (int argc, char **argv)
     g_printerr ("warning: not every buyer received media\n");
   Sample many = measure (&fx, (guint) seconds);
 
-  g_print ("phase      legs  cpu%%(process)  cpu%%(relay)  cpu%%(peers)  rss MB  forwarded pkt/s  loss%%\n");
+  /* "due" = seller packets × legs (exact, counted at both ends by the fixture); the relay's own
+   * forwarded count comes from per-second meter messages, so it is only exact to a second. Loss
+   * is end to end (seller payloader → buyer webrtcbin output), relay queue drops included. */
+  g_print ("phase      legs  cpu%%(process)  cpu%%(relay)  cpu%%(peers)  rss MB  due pkt/s  forwarded pkt/s  loss%%\n");
   const Sample *ph[2] = { &one, &many };
   for (guint i = 0; i < 2; i++)
-    g_print ("%-9s  %4d  %13.1f  %11.1f  %11.1f  %6.1f  %15.0f  %5.2f\n", i == 0 ? "1 buyer" : "N buyers",
+    g_print ("%-9s  %4d  %13.1f  %11.1f  %11.1f  %6.1f  %9.0f  %15.0f  %5.2f\n", i == 0 ? "1 buyer" : "N buyers",
              i == 0 ? 1 : legs, ph[i]->cpu_pct, relay_pct (ph[i]), ph[i]->cls_pct[CLS_PEER] + ph[i]->cls_pct[CLS_RTCP] / 2,
-             ph[i]->rss, ph[i]->packets / ph[i]->seconds,
-             ph[i]->packets > 0 ? MAX (0.0, 100.0 * (1.0 - (double) ph[i]->received / ph[i]->packets)) : 0.0);
-  double added_pps = many.packets / many.seconds - one.packets / one.seconds;
+             ph[i]->rss, ph[i]->sent / ph[i]->seconds, ph[i]->packets / ph[i]->seconds,
+             ph[i]->sent > 0 ? MAX (0.0, 100.0 * (1.0 - (double) ph[i]->received / ph[i]->sent)) : 0.0);
+  double added_pps = many.sent / many.seconds - one.sent / one.seconds;
   g_print ("per added leg, relay only: %.2f %% of a core, %.2f MB (process RSS, receivers included)\n",
            (relay_pct (&many) - relay_pct (&one)) / (legs - 1), (many.rss - one.rss) / (legs - 1));
   if (added_pps > 0)
     g_print ("relay CPU per added forwarded packet: %.1f us; at %d legs overall: %.1f us\n",
              (relay_pct (&many) - relay_pct (&one)) / 100.0 / added_pps * 1e6, legs,
-             relay_pct (&many) / 100.0 / (many.packets / many.seconds) * 1e6);
+             relay_pct (&many) / 100.0 / (many.sent / many.seconds) * 1e6);
   /* CPU of threads that ended during the window is only in the process total: bound it. */
   double upper = (many.cpu_pct - many.cls_pct[CLS_PEER] - many.cls_pct[CLS_RTCP] / 2) / 100.0;
   g_print ("upper bound (process minus live peer threads) at %d legs: %.1f us per forwarded packet\n", legs,
-           upper / (many.packets / many.seconds) * 1e6);
-  g_print ("seller packets/s into the relay: %.0f (%.0f kb/s payload)\n", one.packets / one.seconds,
+           upper / (many.sent / many.seconds) * 1e6);
+  g_print ("seller packets/s into the relay: %.0f (≈ %.0f kb/s payload)\n", one.sent / one.seconds,
            8.0 * (double) one.bytes / one.seconds / 1000.0);
   print_relay_threads (&many);
   print_latency (&fx);

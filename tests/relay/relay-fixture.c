@@ -65,7 +65,11 @@ visit_seq (GstBuffer **buf, guint idx, gpointer user_data)
   if (!rtp_seq (*buf, &seq))
     return TRUE;
   if (v->sending)
-    v->fx->sent_us[seq] = v->now;
+    {
+      v->fx->sent_us[seq] = v->now;
+      if (v->fx->recording)
+        g_atomic_int_inc (&v->fx->sent_recorded);
+    }
   else if (v->fx->recording && v->fx->sent_us[seq] > 0)
     {
       gint64 d = v->now - v->fx->sent_us[seq];

@@ -44,6 +44,7 @@ struct _RelayFixture
   gboolean track_latency;
   gboolean recording;
   gint64 *sent_us; /* 65536 entries */
+  gint sent_recorded; /* RTP packets the seller sent while recording, atomic */
   GArray *delays_us; /* gint64 */
 };
 
