@@ -274,7 +274,7 @@ main (int argc, char **argv)
   double upper = (many.cpu_pct - many.cls_pct[CLS_PEER] - many.cls_pct[CLS_RTCP] / 2) / 100.0;
   g_print ("upper bound (process minus live peer threads) at %d legs: %.1f us per forwarded packet\n", legs,
            upper / (many.sent / many.seconds) * 1e6);
-  g_print ("seller packets/s into the relay: %.0f (≈ %.0f kb/s payload)\n", one.sent / one.seconds,
+  g_print ("seller packets/s into the relay: %.0f (~%.0f kb/s payload)\n", one.sent / one.seconds,
            8.0 * (double) one.bytes / one.seconds / 1000.0);
   print_relay_threads (&many);
   print_latency (&fx);
