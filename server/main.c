@@ -7,6 +7,7 @@
 #include <glib-unix.h>
 #include <locale.h>
 #include <stdio.h>
+#include <string.h>
 
 static gboolean
 on_signal (gpointer user_data)
@@ -93,11 +94,15 @@ main (int argc, char **argv)
   kmg_server_get_app (server)->loop = loop;
   g_unix_signal_add (SIGINT, on_signal, loop);
   g_unix_signal_add (SIGTERM, on_signal, loop);
-  g_message ("listening on http://%s:%u/", kmg_server_get_app (server)->config->listen[0] == '['
-                                               ? "[::1]"
-                                               : "127.0.0.1",
-             kmg_server_get_port (server));
-  printf ("kamegord listening on http://%s/\n", kmg_server_get_app (server)->config->listen);
+  {
+    g_autofree char *host = NULL;
+    g_autofree char *url = NULL;
+    kmg_config_parse_listen (kmg_server_get_app (server)->config->listen, &host, NULL, NULL);
+    url = g_strdup_printf (strchr (host, ':') ? "http://[%s]:%u/" : "http://%s:%u/", host,
+                           kmg_server_get_port (server));
+    g_message ("listening on %s", url);
+    printf ("kamegord listening on %s\n", url);
+  }
   fflush (stdout);
   g_main_loop_run (loop);
   g_clear_pointer (&server, kmg_server_free);
