@@ -198,10 +198,13 @@ on_description_created (GstPromise *promise, gpointer user_data)
   ev->type = g_strdup (ctx->field);
   ev->text = gst_sdp_message_as_text (desc->sdp);
   kmg_relay_leg_hop (ctx->leg, on_local_sdp_main, ev, webrtc_event_free);
-  /* With a NULL promise webrtcbin 1.22 leaks the reply structure it builds: give it one. */
+  /* With a NULL promise webrtcbin 1.22 leaks the reply structure it builds: give it one, already
+   * interrupted (nobody waits for it), so the reply is freed on arrival and no pending promise is
+   * ever dropped. */
   {
     GstPromise *done = gst_promise_new ();
     g_signal_emit_by_name (ctx->webrtc, "set-local-description", desc, done);
+    gst_promise_interrupt (done);
     gst_promise_unref (done);
   }
   gst_webrtc_session_description_free (desc);
