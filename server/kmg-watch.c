@@ -664,6 +664,13 @@ kmg_watch_free (KmgWatch *w)
   g_free (w);
 }
 
+gint64
+kmg_watch_session_price (KmgWatch *w, gint64 session_id)
+{
+  KmgWatchSession *s = w ? kmg_session_manager_get (w->mgr, session_id) : NULL;
+  return s ? kmg_watch_session_get_price (s) : 0;
+}
+
 guint
 kmg_watch_get_stun_port (KmgWatch *w)
 {

@@ -14,6 +14,9 @@ KmgWatch *kmg_watch_new (KmgApp *app, GError **error);
 /* Ends live sessions with server_restart (billing told), stops the relay. Accepts NULL. */
 void kmg_watch_free (KmgWatch *watch);
 
+/* Price per minute fixed into a session still known to the manager; 0 when unknown. */
+gint64 kmg_watch_session_price (KmgWatch *watch, gint64 session_id);
+
 /* The STUN port actually bound (0 when off). */
 guint kmg_watch_get_stun_port (KmgWatch *watch);
 

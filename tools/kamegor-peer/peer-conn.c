@@ -158,7 +158,13 @@ on_description_created (GstPromise *promise, gpointer user_data)
       hop (pc, HOP_ERROR, 0, "webrtcbin gave no description", NULL);
       return;
     }
-  g_signal_emit_by_name (pc->webrtc, "set-local-description", desc, NULL);
+  {
+    /* A NULL promise makes webrtcbin 1.22 leak its reply; nobody waits for this one. */
+    GstPromise *done = gst_promise_new ();
+    g_signal_emit_by_name (pc->webrtc, "set-local-description", desc, done);
+    gst_promise_interrupt (done);
+    gst_promise_unref (done);
+  }
   {
     g_autofree char *text = gst_sdp_message_as_text (desc->sdp);
     hop (pc, HOP_SDP, 0, field, text);
