@@ -309,6 +309,14 @@ kmg_presence_get_state (KmgPresence *presence, gint64 user_id)
   return user != NULL ? user->state : KMG_PRESENCE_OFFLINE;
 }
 
+guint
+kmg_presence_get_n_connections (KmgPresence *presence, gint64 user_id)
+{
+  User *user = lookup_user (presence, user_id);
+
+  return user != NULL ? user->conns->len : 0;
+}
+
 gboolean
 kmg_presence_is_seller (KmgPresence *presence, gint64 user_id)
 {

@@ -80,6 +80,8 @@ gint64 kmg_presence_next_deadline (KmgPresence *presence);
 
 KmgPresenceState kmg_presence_get_state (KmgPresence *presence, gint64 user_id);
 gboolean kmg_presence_is_seller (KmgPresence *presence, gint64 user_id);
+/* Connections of @user_id still counted (live, or lost and within the grace). */
+guint kmg_presence_get_n_connections (KmgPresence *presence, gint64 user_id);
 /* Fills @counts[KMG_PRESENCE_N_STATES] with users by state (users without connections are not counted). */
 void kmg_presence_count (KmgPresence *presence, guint counts[KMG_PRESENCE_N_STATES]);
 /* Calls @func for every user with at least one connection (live or in grace). */

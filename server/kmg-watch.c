@@ -374,20 +374,6 @@ remove_source (gpointer id)
 
 typedef struct
 {
-  gint64 user_id;
-  gboolean found;
-} FindUser;
-
-static void
-find_user (gint64 user_id, KmgPresenceState state, gboolean is_seller, guint n, gpointer data)
-{
-  FindUser *f = data;
-  if (user_id == f->user_id && n > 0)
-    f->found = TRUE;
-}
-
-typedef struct
-{
   KmgWatch *w;
   gint64 user_id;
 } GoneCheck;
@@ -397,10 +383,8 @@ static gboolean
 on_gone_check (gpointer data)
 {
   GoneCheck *g = data;
-  FindUser f = { g->user_id, FALSE };
-
-  kmg_presence_foreach (kmg_signaling_get_presence (g->w->app->signaling), find_user, &f);
-  if (!f.found)
+  if (kmg_presence_get_n_connections (kmg_signaling_get_presence (g->w->app->signaling),
+                                      g->user_id) == 0)
     {
       kmg_session_manager_buyer_gone (g->w->mgr, g->user_id, kmg_watch_now_ms ());
       kmg_watch_reschedule (g->w);

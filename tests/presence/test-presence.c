@@ -141,6 +141,7 @@ test_multi_device (Fixture *f, gconstpointer data)
   bring_online (f, 1, 10, FALSE, 0);
   kmg_presence_connect (f->p, 2, 10, FALSE, 10);
   g_assert_cmpuint (f->log->len, ==, 1);
+  g_assert_cmpuint (kmg_presence_get_n_connections (f->p, 10), ==, 2);
 
   /* Phone goes to background, tablet still has no location: offline. */
   kmg_presence_set_foreground (f->p, 1, FALSE, 20);
@@ -153,6 +154,7 @@ test_multi_device (Fixture *f, gconstpointer data)
   g_assert_cmpuint (f->log->len, ==, 3);
   kmg_presence_goodbye (f->p, 2, 50);
   assert_last (f, 10, KMG_PRESENCE_ONLINE, KMG_PRESENCE_OFFLINE, KMG_PRESENCE_REASON_GOODBYE);
+  g_assert_cmpuint (kmg_presence_get_n_connections (f->p, 10), ==, 0);
 
   /* Another user's connections are independent. */
   bring_online (f, 3, 11, FALSE, 60);
