@@ -168,41 +168,10 @@ on_presence_changed (gint64 user_id, KmgPresenceState old_state, KmgPresenceStat
     rt->app->on_presence_changed (rt->app, user_id, (int) old_state, (int) new_state, (int) reason);
 }
 
-static JsonObject *
-item_to_json (const KmgMapItem *it)
-{
-  JsonObject *o = json_object_new ();
-
-  json_object_set_string_member (o, "id", it->id);
-  json_object_set_string_member (o, "kind", it->kind == KMG_MAP_ITEM_CLUSTER ? "cluster" : "marker");
-  json_object_set_double_member (o, "lat", it->lat);
-  json_object_set_double_member (o, "lon", it->lon);
-  if (it->kind == KMG_MAP_ITEM_CLUSTER)
-    {
-      json_object_set_int_member (o, "count", it->count);
-      json_object_set_int_member (o, "streaming_count", it->streaming_count);
-      return o;
-    }
-  json_object_set_int_member (o, "user_id", it->user_id);
-  json_object_set_string_member (o, "status",
-                                 it->status == KMG_MAP_STATUS_STREAMING ? "streaming" : "online");
-  if (it->profile)
-    {
-      json_object_set_string_member (o, "username", it->profile->username);
-      if (it->profile->picture_url)
-        json_object_set_string_member (o, "picture_url", it->profile->picture_url);
-      else
-        json_object_set_null_member (o, "picture_url");
-      json_object_set_double_member (o, "rating", round (it->profile->rating * 100) / 100);
-      json_object_set_int_member (o, "rating_count", it->profile->rating_count);
-    }
-  return o;
-}
-
-/* The same members as item_to_json(), written straight to text for the WebSocket hub (see
- * kmg_map_items_from_array): no JSON object per item, no printf. "id" must come first.
- * 6 decimals (about 0.1 m) are finer than anything displayed: cell centres, 4-decimal live
- * positions, cluster means the map already rounds to 6. */
+/* One map item as JSON text, the single serialisation used by the REST snapshot and the
+ * WebSocket hub (see kmg_map_items_from_array): no JSON object per item, no printf. "id" must come
+ * first. Positions keep 9 decimals so a cell centre is written as the centre itself (to 1e-9°),
+ * not a rounding of it. */
 static void
 item_append_text (GString *out, const KmgMapItem *it)
 {
@@ -210,9 +179,9 @@ item_append_text (GString *out, const KmgMapItem *it)
   kmg_ws_append_json_string (out, it->id);
   g_string_append (out, it->kind == KMG_MAP_ITEM_CLUSTER ? ",\"kind\":\"cluster\",\"lat\":"
                                                           : ",\"kind\":\"marker\",\"lat\":");
-  kmg_ws_append_fixed (out, it->lat, 6);
+  kmg_ws_append_fixed (out, it->lat, 9);
   g_string_append (out, ",\"lon\":");
-  kmg_ws_append_fixed (out, it->lon, 6);
+  kmg_ws_append_fixed (out, it->lon, 9);
   if (it->kind == KMG_MAP_ITEM_CLUSTER)
     {
       g_string_append (out, ",\"count\":");
@@ -252,23 +221,6 @@ run_map_query (KmgRealtime *rt, double south, double west, double north, double 
   if (!kmg_map_viewport_init (&vp, south, west, north, east, zoom, error))
     return NULL;
   return kmg_map_query (rt->app->map, &vp, 0);
-}
-
-static JsonArray *
-query_json (KmgRealtime *rt, double south, double west, double north, double east, int zoom,
-            gboolean *truncated, GError **error)
-{
-  g_autoptr (KmgMapResult) res = run_map_query (rt, south, west, north, east, zoom, error);
-  JsonArray *items;
-
-  if (res == NULL)
-    return NULL;
-  items = json_array_sized_new (res->n_items);
-  for (guint i = 0; i < res->n_items; i++)
-    json_array_add_object_element (items, item_to_json (&res->items[i]));
-  if (truncated)
-    *truncated = res->truncated;
-  return items;
 }
 
 /* The hub's hot path: each item as pre-serialised text (a string element), see item_append_text. */
@@ -485,10 +437,9 @@ get_map (KmgHttpRequest *req, gpointer user_data)
 {
   KmgApp *app = user_data;
   double s, w, n, e, z;
-  gboolean truncated = FALSE;
   g_autoptr (GError) error = NULL;
-  g_autoptr (JsonArray) items = NULL;
-  g_autoptr (JsonObject) out = NULL;
+  g_autoptr (KmgMapResult) res = NULL;
+  g_autoptr (GString) out = NULL;
 
   if (!query_double (req, "south", &s) || !query_double (req, "west", &w)
       || !query_double (req, "north", &n) || !query_double (req, "east", &e)
@@ -499,16 +450,22 @@ get_map (KmgHttpRequest *req, gpointer user_data)
       kmg_http_reply_error (req, 400, "out_of_range", "zoom must be an integer from 0 to 22");
       return;
     }
-  items = query_json (app->realtime, s, w, n, e, (int) z, &truncated, &error);
-  if (items == NULL)
+  res = run_map_query (app->realtime, s, w, n, e, (int) z, &error);
+  if (res == NULL)
     {
       kmg_http_reply_error (req, 400, "bad_viewport", "%s", error->message);
       return;
     }
-  out = json_object_new ();
-  json_object_set_array_member (out, "items", json_array_ref (items));
-  json_object_set_boolean_member (out, "truncated", truncated);
-  kmg_http_reply_object (req, 200, out);
+  out = g_string_sized_new (128 + 160 * res->n_items);
+  g_string_append (out, "{\"items\":[");
+  for (guint i = 0; i < res->n_items; i++)
+    {
+      if (i > 0)
+        g_string_append_c (out, ',');
+      item_append_text (out, &res->items[i]);
+    }
+  g_string_append (out, res->truncated ? "],\"truncated\":true}" : "],\"truncated\":false}");
+  kmg_http_reply_text (req, 200, "application/json", out->str);
 }
 
 void
