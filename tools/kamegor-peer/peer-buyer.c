@@ -114,20 +114,12 @@ on_first_frame (PeerConn *pc, gpointer user_data)
     p->timer = g_timeout_add ((guint) (p->opt->duration_s * 1000), on_watch_timer, p);
 }
 
-static void
-on_conn_error (PeerConn *pc, const char *message, gpointer user_data)
-{
-  g_autoptr (JsonObject) f = json_object_new ();
-  json_object_set_string_member (f, "message", message);
-  peer_event (user_data, "media_error", g_steal_pointer (&f));
-}
-
 static const PeerConnCallbacks conn_cb = {
   .local_sdp = on_local_sdp,
   .local_candidate = on_local_candidate,
   .ice_state = on_ice_state,
   .first_frame = on_first_frame,
-  .error = on_conn_error,
+  .error = peer_party_on_conn_error,
 };
 
 static gboolean
@@ -168,19 +160,11 @@ static void
 on_signal (PeerParty *p, JsonObject *msg)
 {
   const char *path = json_object_get_string_member_with_default (msg, "path", "");
-  const char *kind = json_object_get_string_member_with_default (msg, "kind", "");
-  g_autoptr (GError) error = NULL;
 
   /* Late messages of an abandoned path are ignored. */
   if (p->session.conn == NULL || g_strcmp0 (path, p->session.path) != 0)
     return;
-  if (g_str_equal (kind, "ice_candidate"))
-    peer_conn_add_candidate (p->session.conn,
-                             (guint) json_object_get_int_member_with_default (msg, "sdp_mline_index", 0),
-                             json_object_get_string_member_with_default (msg, "candidate", ""));
-  else if (!peer_conn_set_remote (p->session.conn, g_str_equal (kind, "sdp_offer") ? "offer" : "answer",
-                                  json_object_get_string_member_with_default (msg, "sdp", ""), &error))
-    on_conn_error (p->session.conn, error->message, p);
+  peer_party_apply_signal (p, p->session.conn, msg);
 }
 
 static gboolean
@@ -257,11 +241,8 @@ static void
 on_opened (PeerWs *ws, gpointer user_data)
 {
   PeerParty *p = user_data;
-  JsonObject *hello = json_object_new ();
 
-  json_object_set_boolean_member (hello, "foreground", TRUE);
-  json_object_set_string_member (hello, "platform", "kamegor-peer");
-  peer_ws_send (p->ws, "hello", "hello", hello);
+  peer_party_send_hello (p);
   send_watch_start (p);
 }
 
@@ -270,8 +251,7 @@ on_closed (PeerWs *ws, const char *why, gpointer user_data)
 {
   PeerParty *p = user_data;
 
-  if (p->error == NULL)
-    p->error = g_strdup_printf ("WebSocket %s", why);
+  peer_party_ws_closed (p, why);
   buyer_done (p);
 }
 

@@ -94,12 +94,48 @@ peer_party_new_conn (PeerParty *p, gboolean send, const PeerConnCallbacks *cb)
   PeerConn *pc = peer_conn_new (&c, cb, p, &error);
 
   if (pc == NULL)
-    {
-      g_autoptr (JsonObject) f = json_object_new ();
-      json_object_set_string_member (f, "message", error->message);
-      peer_event (p, "media_error", g_steal_pointer (&f));
-    }
+    peer_party_on_conn_error (NULL, error->message, p);
   return pc;
+}
+
+void
+peer_party_on_conn_error (PeerConn *pc, const char *message, gpointer user_data)
+{
+  g_autoptr (JsonObject) f = json_object_new ();
+
+  json_object_set_string_member (f, "message", message);
+  peer_event (user_data, "media_error", g_steal_pointer (&f));
+}
+
+void
+peer_party_apply_signal (PeerParty *p, PeerConn *pc, JsonObject *msg)
+{
+  const char *kind = json_object_get_string_member_with_default (msg, "kind", "");
+  g_autoptr (GError) error = NULL;
+
+  if (g_str_equal (kind, "ice_candidate"))
+    peer_conn_add_candidate (pc, (guint) json_object_get_int_member_with_default (msg, "sdp_mline_index", 0),
+                             json_object_get_string_member_with_default (msg, "candidate", ""));
+  else if (!peer_conn_set_remote (pc, g_str_equal (kind, "sdp_offer") ? "offer" : "answer",
+                                  json_object_get_string_member_with_default (msg, "sdp", ""), &error))
+    peer_party_on_conn_error (pc, error->message, p);
+}
+
+void
+peer_party_send_hello (PeerParty *p)
+{
+  JsonObject *hello = json_object_new ();
+
+  json_object_set_boolean_member (hello, "foreground", TRUE);
+  json_object_set_string_member (hello, "platform", "kamegor-peer");
+  peer_ws_send (p->ws, "hello", "hello", hello);
+}
+
+void
+peer_party_ws_closed (PeerParty *p, const char *why)
+{
+  if (p->error == NULL)
+    p->error = g_strdup_printf ("WebSocket %s", why);
 }
 
 void

@@ -101,6 +101,15 @@ void peer_event (PeerParty *p, const char *event, JsonObject *fields);
 /* The party is done: prints its summary (consumed) and stops the run after the last one. */
 void peer_party_finish (PeerParty *p, gboolean ok, JsonObject *summary);
 PeerConn *peer_party_new_conn (PeerParty *p, gboolean send, const PeerConnCallbacks *cb);
+/* A PeerConnCallbacks.error for any party (@user_data: the party): prints a media_error event. */
+void peer_party_on_conn_error (PeerConn *pc, const char *message, gpointer user_data);
+/* Hands a "signal" message (candidate, offer or answer) to @pc; a refused description is a
+ * media_error. */
+void peer_party_apply_signal (PeerParty *p, PeerConn *pc, JsonObject *msg);
+/* The first message on a new WebSocket: this client's hello. */
+void peer_party_send_hello (PeerParty *p);
+/* The WebSocket closed: @why becomes the party's error unless an earlier one explains the end. */
+void peer_party_ws_closed (PeerParty *p, const char *why);
 /* Sends --inject candidates once, as this party's own for @session_id on @path. */
 void peer_party_inject (PeerParty *p, gint64 session_id, const char *path);
 /* Records replies to injected candidates; TRUE when @msg was one. */

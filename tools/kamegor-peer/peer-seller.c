@@ -85,21 +85,11 @@ on_ice_state (PeerConn *pc, const char *state, gpointer user_data)
   peer_send_ice_state (p, id, path, state);
 }
 
-static void
-on_conn_error (PeerConn *pc, const char *message, gpointer user_data)
-{
-  PeerParty *p = user_data;
-  g_autoptr (JsonObject) f = json_object_new ();
-
-  json_object_set_string_member (f, "message", message);
-  peer_event (p, "media_error", g_steal_pointer (&f));
-}
-
 static const PeerConnCallbacks conn_cb = {
   .local_sdp = on_local_sdp,
   .local_candidate = on_local_candidate,
   .ice_state = on_ice_state,
-  .error = on_conn_error,
+  .error = peer_party_on_conn_error,
 };
 
 static void
@@ -157,19 +147,11 @@ static void
 on_signal (PeerParty *p, JsonObject *msg)
 {
   const char *path = json_object_get_string_member_with_default (msg, "path", "");
-  const char *kind = json_object_get_string_member_with_default (msg, "kind", "");
   PeerSession *s = session_get (p, msg);
   PeerConn *pc = g_str_equal (path, "relay") ? p->relay_leg : s ? s->conn : NULL;
-  g_autoptr (GError) error = NULL;
 
-  if (pc == NULL)
-    return;
-  if (g_str_equal (kind, "ice_candidate"))
-    peer_conn_add_candidate (pc, (guint) json_object_get_int_member_with_default (msg, "sdp_mline_index", 0),
-                             json_object_get_string_member_with_default (msg, "candidate", ""));
-  else if (!peer_conn_set_remote (pc, g_str_equal (kind, "sdp_offer") ? "offer" : "answer",
-                                  json_object_get_string_member_with_default (msg, "sdp", ""), &error))
-    on_conn_error (pc, error->message, p);
+  if (pc != NULL)
+    peer_party_apply_signal (p, pc, msg);
 }
 
 static void
@@ -283,11 +265,8 @@ static void
 on_opened (PeerWs *ws, gpointer user_data)
 {
   PeerParty *p = user_data;
-  JsonObject *hello = json_object_new ();
 
-  json_object_set_boolean_member (hello, "foreground", TRUE);
-  json_object_set_string_member (hello, "platform", "kamegor-peer");
-  peer_ws_send (p->ws, "hello", "hello", hello);
+  peer_party_send_hello (p);
   send_location (p);
 }
 
@@ -296,8 +275,7 @@ on_closed (PeerWs *ws, const char *why, gpointer user_data)
 {
   PeerParty *p = user_data;
 
-  if (p->error == NULL)
-    p->error = g_strdup_printf ("WebSocket %s", why);
+  peer_party_ws_closed (p, why);
   seller_stopped (p);
 }
 
