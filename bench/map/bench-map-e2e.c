@@ -14,11 +14,11 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench-map-sellers.h"
 #include "kmg-map.h"
 #include "kmg-server.h"
 #include "kmg-signaling.h"
 
-#define N_CITIES 300
 #define PASSWORD "map bench password 1"
 #define DRAIN_TIMEOUT_S 10
 
@@ -31,11 +31,6 @@ static int opt_viewports = 20000;
 static int opt_ws_threads = 0;
 static int opt_streaming_pct = 10;
 static int opt_seed = 42;
-
-typedef struct
-{
-  double lat, lon;
-} Point;
 
 typedef struct _Bench Bench;
 
@@ -90,46 +85,6 @@ cpu_s (clockid_t clock)
   return (double) ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static double
-wrap_lon (double lon)
-{
-  return lon > 180.0 ? lon - 360.0 : lon < -180.0 ? lon + 360.0 : lon;
-}
-
-/* Same population as bench-map: 70 % of sellers near a few hundred cities, the rest spread over
- * inhabited latitudes. */
-static Point
-random_point (GRand *rand, const Point *cities)
-{
-  if (g_rand_int_range (rand, 0, 10) < 7)
-    {
-      const Point *c = &cities[g_rand_int_range (rand, 0, N_CITIES)];
-      double r = 0.3 * sqrt (-2.0 * log (1.0 - g_rand_double (rand)));
-      double a = g_rand_double_range (rand, 0, 2 * G_PI);
-
-      return (Point){ CLAMP (c->lat + r * sin (a), -85.0, 85.0), wrap_lon (c->lon + r * cos (a)) };
-    }
-  return (Point){ g_rand_double_range (rand, -60.0, 70.0), g_rand_double_range (rand, -180.0, 180.0) };
-}
-
-/* A phone- to desktop-sized viewport (400..1920 x 400..1080 px) centred on @c at @zoom. */
-static void
-screen_viewport (GRand *rand, Point c, guint zoom, KmgMapViewport *vp)
-{
-  double world = ldexp (256.0, (int) zoom);
-  double w = g_rand_double_range (rand, 400, 1920), h = g_rand_double_range (rand, 400, 1080);
-  double s = sin (CLAMP (c.lat, -85.0, 85.0) * G_PI / 180.0);
-  double cy = (0.5 - log ((1 + s) / (1 - s)) / (4 * G_PI)) * world;
-  double north = atan (sinh (G_PI * (1 - 2 * MAX (cy - h / 2, 0) / world))) * 180 / G_PI;
-  double south = atan (sinh (G_PI * (1 - 2 * MIN (cy + h / 2, world) / world))) * 180 / G_PI;
-  double half_lon = MIN (w / world * 180.0, 179.99);
-  g_autoptr (GError) error = NULL;
-
-  if (!kmg_map_viewport_init (vp, south, wrap_lon (c.lon - half_lon), north,
-                              wrap_lon (c.lon + half_lon), (gint) zoom, &error))
-    g_error ("viewport: %s", error->message);
-}
-
 /* The message text up to the ref: clients only append "<ref>}". */
 static char *
 subscribe_prefix (const KmgMapViewport *vp)
@@ -144,25 +99,26 @@ subscribe_prefix (const KmgMapViewport *vp)
                           vp->zoom);
 }
 
+/* The same population as bench-map for the same seed. */
 static void
-fill_map (KmgMap *map, GRand *rand, const Point *cities)
+fill_map (KmgMap *map, const KmgBenchSellers *sellers)
 {
-  for (gint i = 0; i < opt_sellers; i++)
+  for (guint i = 0; i < sellers->n_sellers; i++)
     {
-      g_autofree char *name = g_strdup_printf ("seller%d", i);
+      g_autofree char *name = g_strdup_printf ("seller%u", i);
       KmgMapProfile *p = kmg_map_profile_new (name, NULL, 4.2, 10);
-      Point pt = random_point (rand, cities);
-      KmgMapStatus st = g_rand_int_range (rand, 0, 100) < opt_streaming_pct ? KMG_MAP_STATUS_STREAMING
-                                                                              : KMG_MAP_STATUS_ONLINE;
+      const KmgBenchPoint *pt = &sellers->where[i];
+
       /* Ids far above the registered users', so no real account collides with a map seller. */
-      kmg_map_update_seller (map, 1000000000 + i, pt.lat, pt.lon, st, FALSE, p, 0, NULL, NULL);
+      kmg_map_update_seller (map, 1000000000 + (gint) i, pt->lat, pt->lon, sellers->status[i], FALSE,
+                             p, 0, NULL, NULL);
       kmg_map_profile_unref (p);
     }
 }
 
 /* Viewports follow the sellers: most look at cities, at any zoom. */
 static void
-make_viewports (Bench *b, GRand *rand, const Point *cities)
+make_viewports (Bench *b, GRand *rand, const KmgBenchSellers *sellers)
 {
   b->vps = g_new (KmgMapViewport, opt_viewports);
   b->vp_text = g_new0 (char *, opt_viewports + 1);
@@ -170,7 +126,7 @@ make_viewports (Bench *b, GRand *rand, const Point *cities)
     {
       guint zoom = (guint) g_rand_int_range (rand, 0, KMG_MAP_MAX_ZOOM + 1);
 
-      screen_viewport (rand, random_point (rand, cities), zoom, &b->vps[i]);
+      kmg_bench_screen_viewport (rand, kmg_bench_sellers_random_point (sellers, rand), zoom, &b->vps[i]);
       b->vp_text[i] = subscribe_prefix (&b->vps[i]);
     }
 }
@@ -586,10 +542,10 @@ main (int argc, char **argv)
   g_autoptr (KmgServer) server = NULL;
   g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   g_autoptr (GRand) rand = NULL;
+  g_autoptr (KmgBenchSellers) sellers = NULL;
   g_autofree char *dir = NULL;
   g_autofree char *loadavg = NULL;
   Bench b = { 0 };
-  Point cities[N_CITIES];
   KmgMap *map;
   GThread *client;
   long rss0, rss1;
@@ -610,17 +566,16 @@ main (int argc, char **argv)
           loadavg != NULL ? loadavg : "?\n");
 
   rand = g_rand_new_with_seed ((guint32) opt_seed);
-  for (guint i = 0; i < N_CITIES; i++)
-    cities[i] = (Point){ g_rand_double_range (rand, -45, 60), g_rand_double_range (rand, -180, 180) };
+  sellers = kmg_bench_sellers_new (rand, (guint) opt_sellers, (guint) opt_streaming_pct);
   rss0 = rss_kib ();
   t0 = g_get_monotonic_time ();
-  fill_map (map, rand, cities);
+  fill_map (map, sellers);
   rss1 = rss_kib ();
   printf ("sellers              %d (%d%% streaming, %u visible), inserted in %.2f s\n", opt_sellers,
           opt_streaming_pct, kmg_map_get_n_visible (map), (g_get_monotonic_time () - t0) / 1e6);
   printf ("process rss          %.1f MiB with the server started, %.1f MiB with the map filled\n",
           rss0 / 1024.0, rss1 / 1024.0);
-  make_viewports (&b, rand, cities);
+  make_viewports (&b, rand, sellers);
 
   client = g_thread_new ("map-bench-client", client_thread, &b);
   g_main_loop_run (loop);

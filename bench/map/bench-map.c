@@ -1,16 +1,12 @@
 /* bench-map.c — live map index figures: insert, update and viewport query costs, memory.
  * Prints numbers only; run `bench-map --help` for the knobs. */
+#include "bench-map-sellers.h"
 #include "kmg-map-diff.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct
-{
-  double lat, lon;
-} Point;
 
 static double
 now_us (void)
@@ -30,45 +26,6 @@ rss_kib (void)
   return line != NULL ? strtol (line + 6, NULL, 10) : -1;
 }
 
-static double
-wrap_lon (double lon)
-{
-  return lon > 180.0 ? lon - 360.0 : lon < -180.0 ? lon + 360.0 : lon;
-}
-
-/* Most sellers live in cities; the rest are spread over inhabited latitudes. */
-static Point
-random_point (GRand *rand, const Point *cities, guint n_cities)
-{
-  if (g_rand_int_range (rand, 0, 10) < 7)
-    {
-      const Point *c = &cities[g_rand_int_range (rand, 0, (gint32) n_cities)];
-      double r = 0.3 * sqrt (-2.0 * log (1.0 - g_rand_double (rand)));
-      double a = g_rand_double_range (rand, 0, 2 * G_PI);
-
-      return (Point){ CLAMP (c->lat + r * sin (a), -85.0, 85.0), wrap_lon (c->lon + r * cos (a)) };
-    }
-  return (Point){ g_rand_double_range (rand, -60.0, 70.0), g_rand_double_range (rand, -180.0, 180.0) };
-}
-
-/* A screen-sized viewport (phone to desktop) centred on @c at @zoom. */
-static void
-screen_viewport (GRand *rand, Point c, guint zoom, KmgMapViewport *vp)
-{
-  double world = ldexp (256.0, (int) zoom);
-  double w = g_rand_double_range (rand, 400, 1920), h = g_rand_double_range (rand, 400, 1080);
-  double s = sin (CLAMP (c.lat, -85.0, 85.0) * G_PI / 180.0);
-  double cy = (0.5 - log ((1 + s) / (1 - s)) / (4 * G_PI)) * world;
-  double north = atan (sinh (G_PI * (1 - 2 * MAX (cy - h / 2, 0) / world))) * 180 / G_PI;
-  double south = atan (sinh (G_PI * (1 - 2 * MIN (cy + h / 2, world) / world))) * 180 / G_PI;
-  double half_lon = MIN (w / world * 180.0, 179.99);
-  g_autoptr (GError) error = NULL;
-
-  if (!kmg_map_viewport_init (vp, south, wrap_lon (c.lon - half_lon), north,
-                              wrap_lon (c.lon + half_lon), (gint) zoom, &error))
-    g_error ("viewport: %s", error->message);
-}
-
 static int
 cmp_double (const void *a, const void *b)
 {
@@ -79,8 +36,7 @@ cmp_double (const void *a, const void *b)
 
 /* Refresh + diff of many subscribers after a burst of moves, as one map.flush_ms tick would. */
 static void
-bench_subscriptions (KmgMap *map, GRand *rand, const Point *cities, guint n_cities, Point *where,
-                     gint n_sellers)
+bench_subscriptions (KmgMap *map, GRand *rand, KmgBenchSellers *sellers)
 {
   const guint n_subs = 2000;
   g_autoptr (GPtrArray) subs = g_ptr_array_new_with_free_func ((GDestroyNotify) kmg_map_subscription_free);
@@ -92,18 +48,19 @@ bench_subscriptions (KmgMap *map, GRand *rand, const Point *cities, guint n_citi
       KmgMapViewport vp;
       KmgMapDiff *d;
 
-      screen_viewport (rand, random_point (rand, cities, n_cities),
-                       (guint) g_rand_int_range (rand, 3, 17), &vp);
+      kmg_bench_screen_viewport (rand, kmg_bench_sellers_random_point (sellers, rand),
+                                 (guint) g_rand_int_range (rand, 3, 17), &vp);
       g_ptr_array_add (subs, kmg_map_subscription_new (&vp, 0));
       d = kmg_map_subscription_refresh (subs->pdata[i], map);
       kmg_map_diff_free (d);
     }
   for (guint i = 0; i < 20000; i++)
     {
-      gint id = g_rand_int_range (rand, 0, n_sellers);
+      gint id = g_rand_int_range (rand, 0, (gint32) sellers->n_sellers);
+      KmgBenchPoint *p = &sellers->where[id];
 
-      where[id].lat = CLAMP (where[id].lat + g_rand_double_range (rand, -0.05, 0.05), -85.0, 85.0);
-      kmg_map_update_seller (map, id, where[id].lat, where[id].lon, KMG_MAP_STATUS_ONLINE, FALSE,
+      p->lat = CLAMP (p->lat + g_rand_double_range (rand, -0.05, 0.05), -85.0, 85.0);
+      kmg_map_update_seller (map, id, p->lat, p->lon, KMG_MAP_STATUS_ONLINE, FALSE,
                              NULL, G_MAXINT64 / 2 + i, NULL, NULL);
     }
   t0 = now_us ();
@@ -135,14 +92,13 @@ main (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autoptr (GRand) rand = NULL;
   g_autoptr (KmgMap) map = NULL;
-  g_autofree Point *cities = NULL;
-  g_autofree Point *where = NULL;
+  g_autoptr (KmgBenchSellers) sellers = NULL;
+  KmgBenchPoint *where;
   g_autofree double *lat_us = NULL;
   KmgMapConfig cfg;
   long rss0, rss1;
   double t0, t1, items = 0, clusters = 0;
   guint truncated = 0, coarsened = 0;
-  const guint n_cities = 300;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error) || n_sellers < 1 || n_queries < 1
@@ -152,12 +108,8 @@ main (int argc, char **argv)
       return 2;
     }
   rand = g_rand_new_with_seed ((guint32) seed);
-  cities = g_new (Point, n_cities);
-  for (guint i = 0; i < n_cities; i++)
-    cities[i] = (Point){ g_rand_double_range (rand, -45, 60), g_rand_double_range (rand, -180, 180) };
-  where = g_new (Point, n_sellers);
-  for (gint i = 0; i < n_sellers; i++)
-    where[i] = random_point (rand, cities, n_cities);
+  sellers = kmg_bench_sellers_new (rand, (guint) n_sellers, (guint) CLAMP (streaming_pct, 0, 100));
+  where = sellers->where;
 
   kmg_map_config_init (&cfg);
   map = kmg_map_new (&cfg, &error);
@@ -167,10 +119,9 @@ main (int argc, char **argv)
     {
       g_autofree char *name = g_strdup_printf ("seller%d", i);
       KmgMapProfile *p = kmg_map_profile_new (name, NULL, 4.2, 10);
-      KmgMapStatus st = g_rand_int_range (rand, 0, 100) < streaming_pct ? KMG_MAP_STATUS_STREAMING
-                                                                          : KMG_MAP_STATUS_ONLINE;
 
-      kmg_map_update_seller (map, i, where[i].lat, where[i].lon, st, FALSE, p, 0, NULL, NULL);
+      kmg_map_update_seller (map, i, where[i].lat, where[i].lon, sellers->status[i], FALSE, p, 0,
+                             NULL, NULL);
       kmg_map_profile_unref (p);
     }
   t1 = now_us ();
@@ -186,12 +137,12 @@ main (int argc, char **argv)
   for (gint i = 0; i < n_updates; i++)
     {
       gint id = g_rand_int_range (rand, 0, n_sellers);
-      Point *p = &where[id];
+      KmgBenchPoint *p = &where[id];
       KmgMapStatus st = g_rand_int_range (rand, 0, 20) == 0 ? KMG_MAP_STATUS_STREAMING
                                                              : KMG_MAP_STATUS_ONLINE;
 
       p->lat = CLAMP (p->lat + g_rand_double_range (rand, -0.001, 0.001), -85.0, 85.0);
-      p->lon = wrap_lon (p->lon + g_rand_double_range (rand, -0.001, 0.001));
+      p->lon = kmg_bench_wrap_lon (p->lon + g_rand_double_range (rand, -0.001, 0.001));
       kmg_map_update_seller (map, id, p->lat, p->lon, st, FALSE, NULL, (gint64) (i + 1) * 10000,
                              NULL, NULL);
     }
@@ -208,7 +159,7 @@ main (int argc, char **argv)
       double q0;
       KmgMapResult *r;
 
-      screen_viewport (rand, random_point (rand, cities, n_cities), zoom, &vp);
+      kmg_bench_screen_viewport (rand, kmg_bench_sellers_random_point (sellers, rand), zoom, &vp);
       q0 = now_us ();
       r = kmg_map_query (map, &vp, 0);
       lat_us[i] = now_us () - q0;
@@ -229,6 +180,6 @@ main (int argc, char **argv)
           n_queries / ((t1 - t0) / 1e6));
   printf ("query items          %.1f avg (%.1f clusters), %u coarsened, %u truncated\n",
           items / n_queries, clusters / n_queries, coarsened, truncated);
-  bench_subscriptions (map, rand, cities, n_cities, where, n_sellers);
+  bench_subscriptions (map, rand, sellers);
   return 0;
 }
