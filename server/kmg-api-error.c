@@ -56,19 +56,15 @@ static const Row rows[] = {
   { kmg_billing_error_quark, KMG_BILLING_ERROR_SESSION_ENDED, 409, "session_ended" },
 };
 
-KmgApiError
-kmg_api_error_from_gerror (const GError *error)
+gboolean
+kmg_api_error_map (const GError *error, guint *status, const char **code)
 {
-  KmgApiError e = { 500, "internal_error" };
-
-  if (error == NULL)
-    return e;
-  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
+  for (guint i = 0; error != NULL && i < G_N_ELEMENTS (rows); i++)
     if (error->domain == rows[i].domain () && error->code == rows[i].code)
       {
-        e.status = rows[i].status;
-        e.code = rows[i].api_code;
-        break;
+        *status = rows[i].status;
+        *code = rows[i].api_code;
+        return TRUE;
       }
-  return e;
+  return FALSE;
 }

@@ -5,13 +5,7 @@
 
 G_BEGIN_DECLS
 
-typedef struct
-{
-  guint status;     /* HTTP status */
-  const char *code; /* stable API code, e.g. "insufficient_credits" */
-} KmgApiError;
-
-/* Unknown domains map to 500 internal_error. */
-KmgApiError kmg_api_error_from_gerror (const GError *error);
+/* KmgErrorMapFunc over the table: FALSE (500 internal_error) for errors it does not list. */
+gboolean kmg_api_error_map (const GError *error, guint *status, const char **code);
 
 G_END_DECLS

@@ -3,11 +3,16 @@
 
 #include "kmg-http.h"
 
-#include "kmg-api-error.h"
 #include "kmg-json.h"
 #include "kmg-metrics.h"
 
 #include <string.h>
+
+typedef struct
+{
+  guint status;
+  const char *code;
+} KmgApiError;
 
 typedef struct
 {
@@ -27,6 +32,7 @@ struct _KmgRouter
   gpointer auth_data;
   KmgMetrics *metrics;
   gsize default_max_body;
+  KmgErrorMapFunc map_error;
 };
 
 struct _KmgHttpRequest
@@ -79,6 +85,12 @@ kmg_router_set_auth (KmgRouter *router, KmgAuthFunc func, gpointer user_data)
 {
   router->auth = func;
   router->auth_data = user_data;
+}
+
+void
+kmg_router_set_error_map (KmgRouter *router, KmgErrorMapFunc func)
+{
+  router->map_error = func;
 }
 
 void
@@ -382,7 +394,10 @@ kmg_http_reply_error (KmgHttpRequest *req, guint status, const char *code, const
 void
 kmg_http_reply_gerror (KmgHttpRequest *req, const GError *error)
 {
-  KmgApiError e = kmg_api_error_from_gerror (error);
+  KmgApiError e = { 500, "internal_error" };
+
+  if (req->router->map_error == NULL || !req->router->map_error (error, &e.status, &e.code))
+    e = (KmgApiError) { 500, "internal_error" };
 
   if (e.status >= 500)
     {

@@ -29,11 +29,17 @@ typedef gboolean (*KmgAuthFunc) (const char *token, KmgAuthInfo *out, gpointer u
 
 typedef void (*KmgRouteFunc) (KmgHttpRequest *req, gpointer user_data);
 
+/* Turns a module's GError into an HTTP status and API code; FALSE when it does not know the error
+ * (the reply is then 500 internal_error). The server installs the one table (kmg-api-error.c). */
+typedef gboolean (*KmgErrorMapFunc) (const GError *error, guint *status, const char **code);
+
 #define KMG_HTTP_MAX_BODY (64 * 1024)
 
 KmgRouter *kmg_router_new (void);
 void kmg_router_free (KmgRouter *router);
 void kmg_router_set_auth (KmgRouter *router, KmgAuthFunc func, gpointer user_data);
+/* Without a mapper every GError replies 500 internal_error. */
+void kmg_router_set_error_map (KmgRouter *router, KmgErrorMapFunc func);
 /* Body limit of routes added with max_body 0 (server.max_body_bytes); call before adding routes. */
 void kmg_router_set_default_max_body (KmgRouter *router, gsize max_body);
 /* Metrics are optional: requests counted by route pattern and status when set. */
@@ -68,7 +74,7 @@ void kmg_http_reply_node (KmgHttpRequest *req, guint status, JsonNode *node);
 void kmg_http_reply_empty (KmgHttpRequest *req, guint status);
 void kmg_http_reply_error (KmgHttpRequest *req, guint status, const char *code,
                            const char *format, ...) G_GNUC_PRINTF (4, 5);
-/* Maps @error through the one table of API errors (kmg-api-error.c). */
+/* Maps @error through the router's error mapper (see kmg_router_set_error_map). */
 void kmg_http_reply_gerror (KmgHttpRequest *req, const GError *error);
 void kmg_http_reply_bytes (KmgHttpRequest *req, guint status, const char *content_type,
                            GBytes *body, const char *cache_control);

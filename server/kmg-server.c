@@ -4,6 +4,7 @@
 #include "kmg-server.h"
 
 #include "kmg-accounts.h"
+#include "kmg-api-error.h"
 #include "kmg-routes-accounts.h"
 #include "kmg-realtime.h"
 #include "kmg-routes-admin.h"
@@ -137,11 +138,13 @@ kmg_server_new (KmgConfig *config, GError **error)
   app->metrics = kmg_metrics_new ();
   app->router = kmg_router_new ();
   kmg_router_set_default_max_body (app->router, (gsize) config->max_body_bytes);
+  kmg_router_set_error_map (app->router, kmg_api_error_map);
   kmg_router_set_metrics (app->router, app->metrics);
   if (*config->admin_listen)
     {
       app->admin_router = kmg_router_new ();
       kmg_router_set_default_max_body (app->admin_router, (gsize) config->max_body_bytes);
+      kmg_router_set_error_map (app->admin_router, kmg_api_error_map);
       kmg_router_set_metrics (app->admin_router, app->metrics);
     }
   else
