@@ -529,16 +529,15 @@ kmg_sig_worker_adopt (KmgSigWorker *w, guint64 conn_id, GIOStream *stream, GUri 
 gboolean
 kmg_sig_worker_send (KmgSigWorker *w, guint64 conn_id, const char *text)
 {
-  Cmd *cmd;
+  char *shared;
+  gboolean ok;
 
   if (!w->threaded)
     return do_send (w, conn_id, text);
-  cmd = g_new0 (Cmd, 1);
-  cmd->kind = CMD_SEND;
-  cmd->id = conn_id;
-  cmd->text = g_ref_string_new (text);
-  submit (w, cmd);
-  return TRUE;
+  shared = g_ref_string_new (text);
+  ok = kmg_sig_worker_send_shared (w, conn_id, shared);
+  g_ref_string_release (shared);
+  return ok;
 }
 
 gboolean
