@@ -73,51 +73,26 @@ balance_of (Fixture *f, const char *token)
 
 /* ---- the webhook ---- */
 
-typedef struct
-{
-  gboolean done;
-  GBytes *body;
-  GError *error;
-} Pending;
-
-static void
-on_sent (GObject *source, GAsyncResult *res, gpointer user_data)
-{
-  Pending *p = user_data;
-
-  p->body = soup_session_send_and_read_finish (SOUP_SESSION (source), res, &p->error);
-  p->done = TRUE;
-}
-
 /* POSTs @body to the webhook with the given headers (NULL: header left out). */
 static guint
 post_topup_raw (Fixture *f, const char *body, const char *timestamp, const char *signature,
                 char **code)
 {
-  g_autofree char *url = g_strconcat (f->ts->base_url, "/api/v1/billing/topup", NULL);
-  g_autoptr (SoupMessage) msg = soup_message_new ("POST", url);
   g_autoptr (GBytes) b = g_bytes_new (body, strlen (body));
-  SoupMessageHeaders *h = soup_message_get_request_headers (msg);
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  Pending p = { 0 };
+  const char *headers[] = { KMG_TOPUP_HEADER_TIMESTAMP, timestamp, KMG_TOPUP_HEADER_SIGNATURE,
+                            signature };
+  g_autoptr (KmgTestResponse) r = kmg_test_request_full (f->ts, "POST", "/api/v1/billing/topup",
+                                                          NULL, "application/json", b, headers,
+                                                          G_N_ELEMENTS (headers));
 
-  if (timestamp)
-    soup_message_headers_replace (h, KMG_TOPUP_HEADER_TIMESTAMP, timestamp);
-  if (signature)
-    soup_message_headers_replace (h, KMG_TOPUP_HEADER_SIGNATURE, signature);
-  soup_message_set_request_body_from_bytes (msg, "application/json", b);
-  soup_session_send_and_read_async (f->ts->session, msg, G_PRIORITY_DEFAULT, NULL, on_sent, &p);
-  g_assert_true (kmg_test_wait (&p.done, 30000));
-  g_assert_no_error (p.error);
-  g_test_message ("topup %s → %u %.*s", body, soup_message_get_status (msg),
-                  (int) g_bytes_get_size (p.body), (const char *) g_bytes_get_data (p.body, NULL));
+  g_test_message ("topup %s → %u %.*s", body, r->status, (int) g_bytes_get_size (r->body),
+                  (const char *) g_bytes_get_data (r->body, NULL));
   if (code)
     {
       *code = NULL;
-      if (json_parser_load_from_data (parser, g_bytes_get_data (p.body, NULL),
-                                      (gssize) g_bytes_get_size (p.body), NULL))
+      if (r->json != NULL && JSON_NODE_HOLDS_OBJECT (r->json))
         {
-          JsonObject *o = json_node_get_object (json_parser_get_root (parser));
+          JsonObject *o = json_node_get_object (r->json);
           if (json_object_has_member (o, "error"))
             *code = g_strdup (json_object_get_string_member (
                 json_object_get_object_member (o, "error"), "code"));
@@ -125,8 +100,7 @@ post_topup_raw (Fixture *f, const char *body, const char *timestamp, const char 
             *code = g_strdup (json_object_get_boolean_member (o, "replayed") ? "replayed" : "new");
         }
     }
-  g_bytes_unref (p.body);
-  return soup_message_get_status (msg);
+  return r->status;
 }
 
 /* Signs @body with @secret at now + @skew_s and posts it. */

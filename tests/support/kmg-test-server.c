@@ -102,6 +102,14 @@ KmgTestResponse *
 kmg_test_request_bytes (KmgTestServer *ts, const char *method, const char *path, const char *token,
                         const char *content_type, GBytes *body)
 {
+  return kmg_test_request_full (ts, method, path, token, content_type, body, NULL, 0);
+}
+
+KmgTestResponse *
+kmg_test_request_full (KmgTestServer *ts, const char *method, const char *path, const char *token,
+                       const char *content_type, GBytes *body, const char *const *headers,
+                       guint n_headers)
+{
   g_autofree char *url = g_strconcat (ts->base_url, path, NULL);
   g_autoptr (SoupMessage) msg = soup_message_new (method, url);
   KmgTestResponse *r = g_new0 (KmgTestResponse, 1);
@@ -114,6 +122,10 @@ kmg_test_request_bytes (KmgTestServer *ts, const char *method, const char *path,
       g_autofree char *auth = g_strconcat ("Bearer ", token, NULL);
       soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", auth);
     }
+  for (guint i = 0; headers != NULL && i + 1 < n_headers; i += 2)
+    if (headers[i + 1] != NULL)
+      soup_message_headers_replace (soup_message_get_request_headers (msg), headers[i],
+                                    headers[i + 1]);
   if (body)
     soup_message_set_request_body_from_bytes (msg, content_type, body);
   soup_session_send_and_read_async (ts->session, msg, G_PRIORITY_DEFAULT, NULL, on_sent, &p);

@@ -38,6 +38,11 @@ KmgTestResponse *kmg_test_request (KmgTestServer *ts, const char *method, const 
 KmgTestResponse *kmg_test_request_bytes (KmgTestServer *ts, const char *method, const char *path,
                                          const char *token, const char *content_type,
                                          GBytes *body);
+/* Same, with extra request headers: @headers is NULL or name, value, name, value, …, NULL
+ * (a NULL value leaves that header out). */
+KmgTestResponse *kmg_test_request_full (KmgTestServer *ts, const char *method, const char *path,
+                                        const char *token, const char *content_type, GBytes *body,
+                                        const char *const *headers, guint n_headers);
 
 /* The error code of an error reply ("" when the body is not an error). */
 const char *kmg_test_response_error_code (KmgTestResponse *r);
