@@ -204,6 +204,15 @@ route_me_get (KmgHttpRequest *req, gpointer user_data)
   reply_me (req, user_data);
 }
 
+/* After a change to the caller's own profile: tell the live parts (map marker, hub), then reply. */
+static void
+reply_changed (KmgHttpRequest *req, KmgApp *app)
+{
+  if (app->on_user_changed)
+    app->on_user_changed (app, kmg_http_request_auth (req)->user_id);
+  reply_me (req, app);
+}
+
 static void
 route_me_patch (KmgHttpRequest *req, gpointer user_data)
 {
@@ -228,9 +237,7 @@ route_me_patch (KmgHttpRequest *req, gpointer user_data)
       kmg_http_reply_gerror (req, error);
       return;
     }
-  if (app->on_user_changed)
-    app->on_user_changed (app, kmg_http_request_auth (req)->user_id);
-  reply_me (req, app);
+  reply_changed (req, app);
 }
 
 static void
@@ -249,9 +256,7 @@ route_picture_put (KmgHttpRequest *req, gpointer user_data)
       kmg_http_reply_gerror (req, error);
       return;
     }
-  if (app->on_user_changed)
-    app->on_user_changed (app, kmg_http_request_auth (req)->user_id);
-  reply_me (req, app);
+  reply_changed (req, app);
 }
 
 static void
