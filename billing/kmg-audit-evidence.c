@@ -26,14 +26,25 @@ typedef struct
   gint64 amount;
 } Leg;
 
+/* Prepares a per-session query with the session id bound to ?1. */
+static KmgDbStmt *
+session_query (KmgDb *db, const char *sql, gint64 session_id, GError **error)
+{
+  KmgDbStmt *st = kmg_db_prepare (db, sql, error);
+
+  if (st != NULL)
+    sqlite3_bind_int64 (kmg_db_stmt_raw (st), 1, session_id);
+  return st;
+}
+
 static GArray *
 load_evidence (KmgDb *db, gint64 session_id, GError **error)
 {
-  g_autoptr (KmgDbStmt) st = kmg_db_prepare (
+  g_autoptr (KmgDbStmt) st = session_query (
     db,
     "SELECT minute_index, source, first_second, last_second, delivered_seconds, total_seconds "
     "FROM measured_minutes WHERE session_id = ?1 ORDER BY minute_index",
-    error);
+    session_id, error);
   g_autoptr (GArray) rows = g_array_new (FALSE, TRUE, sizeof (KmgMinuteEvidence));
   sqlite3_stmt *raw;
   int rc;
@@ -41,7 +52,6 @@ load_evidence (KmgDb *db, gint64 session_id, GError **error)
   if (st == NULL)
     return NULL;
   raw = kmg_db_stmt_raw (st);
-  sqlite3_bind_int64 (raw, 1, session_id);
   while ((rc = kmg_db_step (st, error)) == SQLITE_ROW)
     {
       KmgMinuteEvidence e = { 0 };
@@ -59,11 +69,11 @@ load_evidence (KmgDb *db, gint64 session_id, GError **error)
 static GArray *
 load_charges (KmgDb *db, gint64 session_id, GError **error)
 {
-  g_autoptr (KmgDbStmt) st = kmg_db_prepare (
+  g_autoptr (KmgDbStmt) st = session_query (
     db,
     "SELECT minute_index, debit_account, credit_account, amount FROM transfers "
     "WHERE session_id = ?1 AND kind = 'charge' ORDER BY minute_index, credit_account",
-    error);
+    session_id, error);
   g_autoptr (GArray) legs = g_array_new (FALSE, TRUE, sizeof (Leg));
   sqlite3_stmt *raw;
   int rc;
@@ -71,7 +81,6 @@ load_charges (KmgDb *db, gint64 session_id, GError **error)
   if (st == NULL)
     return NULL;
   raw = kmg_db_stmt_raw (st);
-  sqlite3_bind_int64 (raw, 1, session_id);
   while ((rc = kmg_db_step (st, error)) == SQLITE_ROW)
     {
       Leg l = { sqlite3_column_int64 (raw, 0), sqlite3_column_int64 (raw, 1),

@@ -278,6 +278,31 @@ kmg_audit_report_to_text (const KmgAuditReport *r)
   return g_string_free (s, FALSE);
 }
 
+static void
+add_int (JsonBuilder *b, const char *name, gint64 value)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_int_value (b, value);
+}
+
+/* A "first ..." field: null until something was found. */
+static void
+add_int_or_null (JsonBuilder *b, const char *name, gboolean present, gint64 value)
+{
+  json_builder_set_member_name (b, name);
+  if (present)
+    json_builder_add_int_value (b, value);
+  else
+    json_builder_add_null_value (b);
+}
+
+static void
+add_string (JsonBuilder *b, const char *name, const char *value)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_string_value (b, value);
+}
+
 char *
 kmg_audit_report_to_json (const KmgAuditReport *r)
 {
@@ -288,45 +313,23 @@ kmg_audit_report_to_json (const KmgAuditReport *r)
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "ok");
   json_builder_add_boolean_value (b, r->ok);
-  json_builder_set_member_name (b, "transfers");
-  json_builder_add_int_value (b, (gint64) r->transfers);
-  json_builder_set_member_name (b, "first_bad_transfer");
-  if (r->first_bad_transfer)
-    json_builder_add_int_value (b, r->first_bad_transfer);
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "first_bad_reason");
-  json_builder_add_string_value (b, r->first_bad_reason);
-  json_builder_set_member_name (b, "bad_transfers");
-  json_builder_add_int_value (b, r->bad_transfers);
-  json_builder_set_member_name (b, "accounts");
-  json_builder_add_int_value (b, (gint64) r->accounts);
-  json_builder_set_member_name (b, "ledger_sum");
-  json_builder_add_int_value (b, r->ledger_sum);
-  json_builder_set_member_name (b, "balance_mismatches");
-  json_builder_add_int_value (b, r->balance_mismatches);
-  json_builder_set_member_name (b, "first_balance_mismatch");
-  if (r->balance_mismatches)
-    json_builder_add_int_value (b, r->first_balance_mismatch);
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "negative_balances");
-  json_builder_add_int_value (b, r->negative_balances);
-  json_builder_set_member_name (b, "duplicate_charges");
-  json_builder_add_int_value (b, r->duplicate_charges);
-  json_builder_set_member_name (b, "sessions");
-  json_builder_add_int_value (b, (gint64) r->sessions);
-  json_builder_set_member_name (b, "charged_minutes");
-  json_builder_add_int_value (b, (gint64) r->charged_minutes);
-  json_builder_set_member_name (b, "evidence_mismatches");
-  json_builder_add_int_value (b, r->evidence_mismatches);
-  json_builder_set_member_name (b, "first_evidence_mismatch");
-  if (r->evidence_mismatches)
-    json_builder_add_int_value (b, r->first_evidence_mismatch);
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "first_evidence_reason");
-  json_builder_add_string_value (b, r->first_evidence_reason);
+  add_int (b, "transfers", (gint64) r->transfers);
+  add_int_or_null (b, "first_bad_transfer", r->first_bad_transfer != 0, r->first_bad_transfer);
+  add_string (b, "first_bad_reason", r->first_bad_reason);
+  add_int (b, "bad_transfers", r->bad_transfers);
+  add_int (b, "accounts", (gint64) r->accounts);
+  add_int (b, "ledger_sum", r->ledger_sum);
+  add_int (b, "balance_mismatches", r->balance_mismatches);
+  add_int_or_null (b, "first_balance_mismatch", r->balance_mismatches != 0,
+                   r->first_balance_mismatch);
+  add_int (b, "negative_balances", r->negative_balances);
+  add_int (b, "duplicate_charges", r->duplicate_charges);
+  add_int (b, "sessions", (gint64) r->sessions);
+  add_int (b, "charged_minutes", (gint64) r->charged_minutes);
+  add_int (b, "evidence_mismatches", r->evidence_mismatches);
+  add_int_or_null (b, "first_evidence_mismatch", r->evidence_mismatches != 0,
+                   r->first_evidence_mismatch);
+  add_string (b, "first_evidence_reason", r->first_evidence_reason);
   json_builder_set_member_name (b, "problems");
   json_builder_begin_array (b);
   for (guint i = 0; i < r->problems->len; i++)

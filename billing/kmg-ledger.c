@@ -221,15 +221,13 @@ find_by_key (KmgLedger *l, const Spec *s, gint64 *id, GError **error)
   return same ? KEY_SAME : KEY_CONFLICT;
 }
 
-/* Debits @account by @amount; only the external account may go below zero. */
+/* Runs one single-account balance UPDATE (?1 account, ?2 amount); @changed says whether it
+ * touched the row, so each caller can say why it did not. */
 static gboolean
-debit_account (KmgLedger *l, gint64 account, gint64 amount, GError **error)
+update_balance (KmgLedger *l, const char *const *sql, gint64 account, gint64 amount,
+                gboolean *changed, GError **error)
 {
-  static const char *const sql =
-    "UPDATE accounts SET balance = balance - ?2 "
-    "WHERE id = ?1 AND (kind = 'external' OR balance >= ?2)";
-  g_autoptr (KmgDbStmt) st
-    = kmg_db_prepare_static (l->db, &sql, error);
+  g_autoptr (KmgDbStmt) st = kmg_db_prepare_static (l->db, sql, error);
 
   if (st == NULL)
     return FALSE;
@@ -237,7 +235,22 @@ debit_account (KmgLedger *l, gint64 account, gint64 amount, GError **error)
   sqlite3_bind_int64 (kmg_db_stmt_raw (st), 2, amount);
   if (kmg_db_step (st, error) < 0)
     return FALSE;
-  if (kmg_db_changes (l->db) == 1)
+  *changed = kmg_db_changes (l->db) == 1;
+  return TRUE;
+}
+
+/* Debits @account by @amount; only the external account may go below zero. */
+static gboolean
+debit_account (KmgLedger *l, gint64 account, gint64 amount, GError **error)
+{
+  static const char *const sql =
+    "UPDATE accounts SET balance = balance - ?2 "
+    "WHERE id = ?1 AND (kind = 'external' OR balance >= ?2)";
+  gboolean changed = FALSE;
+
+  if (!update_balance (l, &sql, account, amount, &changed, error))
+    return FALSE;
+  if (changed)
     return TRUE;
   g_set_error (error, KMG_BILLING_ERROR, KMG_BILLING_ERROR_INSUFFICIENT_CREDITS,
                "account %" G_GINT64_FORMAT " cannot pay %" G_GINT64_FORMAT, account, amount);
@@ -249,16 +262,11 @@ static gboolean
 credit_account (KmgLedger *l, gint64 account, gint64 amount, GError **error)
 {
   static const char *const sql = "UPDATE accounts SET balance = balance + ?2 WHERE id = ?1";
-  g_autoptr (KmgDbStmt) st
-    = kmg_db_prepare_static (l->db, &sql, error);
+  gboolean changed = FALSE;
 
-  if (st == NULL)
+  if (!update_balance (l, &sql, account, amount, &changed, error))
     return FALSE;
-  sqlite3_bind_int64 (kmg_db_stmt_raw (st), 1, account);
-  sqlite3_bind_int64 (kmg_db_stmt_raw (st), 2, amount);
-  if (kmg_db_step (st, error) < 0)
-    return FALSE;
-  if (kmg_db_changes (l->db) == 1)
+  if (changed)
     return TRUE;
   g_set_error (error, KMG_BILLING_ERROR, KMG_BILLING_ERROR_NOT_FOUND,
                "no account %" G_GINT64_FORMAT, account);
