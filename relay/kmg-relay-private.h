@@ -18,6 +18,9 @@ GST_DEBUG_CATEGORY_EXTERN (kmg_relay_debug);
 /* Receive jitterbuffer latency of a seller leg: the longest a gap may hold the stream while
  * the seller retransmits (see kmg_relay_webrtc_new). */
 #define KMG_RELAY_SELLER_LATENCY_MS 100
+/* Consecutive packets after which a seller leg's jitterbuffer starts forwarding, instead of
+ * holding the stream's first packet for the whole latency. */
+#define KMG_RELAY_SELLER_FASTSTART_PACKETS 3
 /* Packets a buyer leg's leaky queue holds before it drops the oldest. */
 #define KMG_RELAY_BUYER_QUEUE_PACKETS 256
 
@@ -93,6 +96,10 @@ void kmg_relay_leg_set_state (KmgRelayLeg *leg, KmgRelayLegState state);
 void kmg_relay_seller_free (KmgSeller *seller);
 
 /* kmg-relay-webrtc.c */
+/* Starts, once per process and on a thread of its own, what the first leg would otherwise wait
+ * for: DTLS generates its certificate (an RSA key, ~140 ms here) when the first DTLS element
+ * is made, and every later one shares it. */
+void kmg_relay_webrtc_warm_up (void);
 GstElement *kmg_relay_webrtc_new (KmgRelay *relay, KmgRelayLeg *leg, GError **error);
 void kmg_relay_webrtc_set_remote (KmgRelayLeg *leg, GstWebRTCSDPType type, GstSDPMessage *sdp);
 

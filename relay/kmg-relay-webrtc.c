@@ -274,6 +274,39 @@ on_new_transceiver (GstElement *webrtc, GstWebRTCRTPTransceiver *trans, gpointer
   g_object_set (trans, "do-nack", TRUE, NULL);
 }
 
+static gpointer
+warm_up_thread (gpointer data)
+{
+  GstElement *dtls = gst_element_factory_make ("dtlsdec", NULL);
+
+  if (dtls != NULL)
+    gst_object_unref (gst_object_ref_sink (dtls));
+  return NULL;
+}
+
+void
+kmg_relay_webrtc_warm_up (void)
+{
+  static gsize started = 0;
+
+  if (g_once_init_enter (&started))
+    {
+      g_thread_unref (g_thread_new ("kmg-dtls-warm", warm_up_thread, NULL));
+      g_once_init_leave (&started, 1);
+    }
+}
+
+/* rtpbin's streaming thread, before the first packet: a seller's stream starts with a run of
+ * in-order packets (a keyframe), so forwarding begins after a few of them rather than after
+ * the whole latency; buyers then get the seller's caps and first frame that much sooner. */
+static void
+on_new_jitterbuffer (GstElement *rtpbin, GstElement *jitterbuffer, guint session, guint ssrc,
+                     gpointer user_data)
+{
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (jitterbuffer), "faststart-min-packets") != NULL)
+    g_object_set (jitterbuffer, "faststart-min-packets", (guint) KMG_RELAY_SELLER_FASTSTART_PACKETS, NULL);
+}
+
 GstElement *
 kmg_relay_webrtc_new (KmgRelay *relay, KmgRelayLeg *leg, GError **error)
 {
@@ -291,6 +324,12 @@ kmg_relay_webrtc_new (KmgRelay *relay, KmgRelayLeg *leg, GError **error)
    * late"), ~10 % of the stream, so no frame was ever complete at the buyer. The latency is
    * only spent when a packet is really missing, waiting for the seller's retransmission. */
   g_object_set (webrtc, "latency", leg->kind == KMG_RELAY_LEG_SELLER ? KMG_RELAY_SELLER_LATENCY_MS : 0, NULL);
+  if (leg->kind == KMG_RELAY_LEG_SELLER)
+    {
+      g_autoptr (GstElement) rtpbin = gst_bin_get_by_name (GST_BIN (webrtc), "rtpbin");
+      if (rtpbin != NULL)
+        g_signal_connect (rtpbin, "new-jitterbuffer", G_CALLBACK (on_new_jitterbuffer), NULL);
+    }
   if (relay->config->stun_server != NULL)
     g_object_set (webrtc, "stun-server", relay->config->stun_server, NULL);
   configure_ice (relay, webrtc);

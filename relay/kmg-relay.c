@@ -107,6 +107,7 @@ kmg_relay_new (const KmgRelayConfig *config, const KmgRelayCallbacks *callbacks,
       return NULL;
     }
 
+  kmg_relay_webrtc_warm_up ();
   KmgRelay *relay = g_new0 (KmgRelay, 1);
   relay->config = config_copy (config);
   relay->cb = *callbacks;

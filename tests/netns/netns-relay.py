@@ -331,6 +331,10 @@ def run_topology(topo, data, port, seller_id, ctx):
         check(False, '%s: buyer printed a summary' % topo)
         return
     log('     buyer: ' + json.dumps(summary))
+    with buyer.cv:
+        timeline = ['%s %s at %s ms' % (o['event'], o.get('path', ''), o['ms'])
+                    for o in buyer.lines if 'ms' in o]
+    log('     buyer timeline: ' + ', '.join(timeline))
     ctx[topo] = summary
     check(summary['ok'] and summary['frames_decoded'] > 0,
           '%s: buyer decoded frames (%d)' % (topo, summary['frames_decoded']))
