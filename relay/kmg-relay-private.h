@@ -100,6 +100,8 @@ void kmg_relay_seller_free (KmgSeller *seller);
  * for: DTLS generates its certificate (an RSA key, ~140 ms here) when the first DTLS element
  * is made, and every later one shares it. */
 void kmg_relay_webrtc_warm_up (void);
+/* Waits for that thread: OpenSSL must not be torn down at exit while it generates the key. */
+void kmg_relay_webrtc_warm_up_join (void);
 GstElement *kmg_relay_webrtc_new (KmgRelay *relay, KmgRelayLeg *leg, GError **error);
 void kmg_relay_webrtc_set_remote (KmgRelayLeg *leg, GstWebRTCSDPType type, GstSDPMessage *sdp);
 

@@ -284,16 +284,30 @@ warm_up_thread (gpointer data)
   return NULL;
 }
 
+static GMutex warm_up_lock;
+static gboolean warm_up_started;
+static GThread *warm_up;
+
 void
 kmg_relay_webrtc_warm_up (void)
 {
-  static gsize started = 0;
-
-  if (g_once_init_enter (&started))
+  g_mutex_lock (&warm_up_lock);
+  if (!warm_up_started)
     {
-      g_thread_unref (g_thread_new ("kmg-dtls-warm", warm_up_thread, NULL));
-      g_once_init_leave (&started, 1);
+      warm_up_started = TRUE;
+      warm_up = g_thread_new ("kmg-dtls-warm", warm_up_thread, NULL);
     }
+  g_mutex_unlock (&warm_up_lock);
+}
+
+void
+kmg_relay_webrtc_warm_up_join (void)
+{
+  g_mutex_lock (&warm_up_lock);
+  GThread *thread = g_steal_pointer (&warm_up);
+  g_mutex_unlock (&warm_up_lock);
+  if (thread != NULL)
+    g_thread_join (thread);
 }
 
 /* rtpbin's streaming thread, before the first packet: a seller's stream starts with a run of

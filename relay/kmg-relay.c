@@ -130,6 +130,7 @@ kmg_relay_free (KmgRelay *relay)
   if (relay == NULL)
     return;
   relay->destroying = TRUE;
+  kmg_relay_webrtc_warm_up_join ();
   g_source_destroy (relay->stats_timer);
   g_source_unref (relay->stats_timer);
 

@@ -416,6 +416,36 @@ start_seller (RelayFixture *fx, KmgRelayLeg *seller_leg)
   g_assert_cmpint (gst_element_set_state (fx->seller->pipeline, GST_STATE_PLAYING), !=, GST_STATE_CHANGE_FAILURE);
 }
 
+static void
+buyer_start (TestPeer *peer)
+{
+  g_signal_connect (peer->webrtc, "pad-added", G_CALLBACK (buyer_on_pad_added), peer);
+  g_assert_cmpint (gst_element_set_state (peer->pipeline, GST_STATE_PLAYING), !=, GST_STATE_CHANGE_FAILURE);
+}
+
+void
+relay_fixture_renew_buyer (RelayFixture *fx, TestPeer *peer)
+{
+  TestPeer *fresh = peer_new (fx, peer->tag, "webrtcbin name=w latency=0");
+
+  /* The old connection stops for good; what it still had queued for the relay lands first. */
+  gst_element_set_state (peer->pipeline, GST_STATE_NULL);
+  relay_fixture_run_for (100);
+  gst_object_unref (peer->webrtc);
+  gst_object_unref (peer->pipeline);
+  peer->pipeline = g_steal_pointer (&fresh->pipeline);
+  peer->webrtc = g_steal_pointer (&fresh->webrtc);
+  g_signal_handlers_disconnect_by_data (peer->webrtc, fresh);
+  g_signal_connect (peer->webrtc, "on-ice-candidate", G_CALLBACK (peer_on_ice_candidate), peer);
+  g_array_unref (fresh->seconds);
+  g_free (fresh->tag);
+  g_free (fresh);
+  g_atomic_int_set (&peer->frames, 0);
+  g_atomic_int_set (&peer->rtp_packets, 0);
+  peer->first_rtp = FALSE;
+  buyer_start (peer);
+}
+
 TestPeer *
 relay_fixture_add_buyer (RelayFixture *fx, const char *tag, gboolean never_answer)
 {
@@ -424,8 +454,7 @@ relay_fixture_add_buyer (RelayFixture *fx, const char *tag, gboolean never_answe
   TestPeer *peer = peer_new (fx, tag, "webrtcbin name=w latency=0");
 
   peer->never_answer = never_answer;
-  g_signal_connect (peer->webrtc, "pad-added", G_CALLBACK (buyer_on_pad_added), peer);
-  g_assert_cmpint (gst_element_set_state (peer->pipeline, GST_STATE_PLAYING), !=, GST_STATE_CHANGE_FAILURE);
+  buyer_start (peer);
   g_ptr_array_add (fx->buyers, peer);
   peer->leg = kmg_relay_buyer_add (fx->relay, "seller-1", tag, &created, &error);
   g_assert_no_error (error);

@@ -55,6 +55,9 @@ void relay_fixture_init (RelayFixture *fx, KmgRelayConfig *config);
 void relay_fixture_clear (RelayFixture *fx);
 /* Adds a relayed buyer; the seller peer starts when the first buyer creates the seller leg. */
 TestPeer *relay_fixture_add_buyer (RelayFixture *fx, const char *tag, gboolean never_answer);
+/* Replaces a buyer's connection by a fresh one, as a phone on a new network would make: the old
+ * one stops, frame and packet counts start again from 0. The relay's leg is not touched. */
+void relay_fixture_renew_buyer (RelayFixture *fx, TestPeer *peer);
 /* Runs the default main context until @pred is TRUE or @timeout_ms passes; returns @pred. */
 gboolean relay_fixture_run_until (gboolean (*pred) (gpointer), gpointer data, guint timeout_ms);
 void relay_fixture_run_for (guint ms);

@@ -177,6 +177,61 @@ test_silent_buyer_does_not_stall (void)
   relay_fixture_clear (&fx);
 }
 
+static gboolean
+peer_connected_and_decoded_10 (gpointer data)
+{
+  TestPeer *peer = data;
+  return peer->state == KMG_RELAY_LEG_STATE_CONNECTED && peer_decoded_10 (peer);
+}
+
+/* A phone changes network: its relay connection is replaced by a new one (new ICE credentials
+ * and DTLS) on the same leg, while the other viewer of the seller sees nothing of it. */
+static void
+test_restart_ice_on_buyer_leg (void)
+{
+  RelayFixture fx;
+  KmgRelayStats before, after;
+  g_autoptr (GError) error = NULL;
+
+  relay_fixture_init (&fx, NULL);
+  TestPeer *p[2];
+  p[0] = relay_fixture_add_buyer (&fx, "session-a", FALSE);
+  p[1] = relay_fixture_add_buyer (&fx, "session-b", FALSE);
+  g_assert_true (relay_fixture_run_until (both_decoded, p, 20000));
+  KmgRelayLeg *leg = p[0]->leg;
+  KmgRelayLeg *seller_leg = kmg_relay_get_seller_leg (fx.relay, "seller-1");
+  kmg_relay_get_stats (fx.relay, &before);
+
+  /* The seller leg is not restarted this way (see docs/protocol.md). */
+  g_assert_false (kmg_relay_leg_restart_ice (seller_leg, &error));
+  g_assert_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_STATE);
+  g_clear_error (&error);
+
+  relay_fixture_renew_buyer (&fx, p[0]);
+  gint b_before = g_atomic_int_get (&p[1]->rtp_packets);
+  g_assert_true (kmg_relay_leg_restart_ice (leg, &error));
+  g_assert_no_error (error);
+  g_assert_true (p[0]->leg == leg); /* same leg, same session */
+  g_assert_true (relay_fixture_run_until (peer_connected_and_decoded_10, p[0], 20000));
+  g_assert_true (p[0]->first_rtp);
+  g_assert_cmpint (g_atomic_int_get (&p[1]->rtp_packets), >, b_before + 10);
+
+  kmg_relay_get_stats (fx.relay, &after);
+  g_assert_cmpuint (after.seller_legs, ==, 1);
+  g_assert_cmpuint (after.buyer_legs, ==, 2);
+  g_assert_true (kmg_relay_get_seller_leg (fx.relay, "seller-1") == seller_leg);
+  g_assert_cmpint (fx.seller_state, ==, KMG_RELAY_LEG_STATE_CONNECTED);
+  /* The new connection asked the seller for a keyframe (or the throttle held it back). */
+  g_assert_cmpuint (after.keyframe_requests_forwarded + after.keyframe_requests_dropped, >,
+                    before.keyframe_requests_forwarded + before.keyframe_requests_dropped);
+
+  /* A stopped leg cannot be restarted. */
+  kmg_relay_buyer_stop (leg);
+  g_assert_false (kmg_relay_leg_restart_ice (leg, &error));
+  g_assert_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_STATE);
+  relay_fixture_clear (&fx);
+}
+
 static void
 test_denied_candidates_and_limits (void)
 {
@@ -231,5 +286,6 @@ main (int argc, char **argv)
   g_test_add_func ("/relay/loopback/stop-buyers-together", test_stop_buyers_together);
   g_test_add_func ("/relay/loopback/stop-buyers-then-free", test_stop_buyers_then_free);
   g_test_add_func ("/relay/loopback/silent-buyer-does-not-stall", test_silent_buyer_does_not_stall);
+  g_test_add_func ("/relay/loopback/restart-ice-on-buyer-leg", test_restart_ice_on_buyer_leg);
   return g_test_run ();
 }
