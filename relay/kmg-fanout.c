@@ -1,0 +1,404 @@
+/* kmg-fanout.c — one seller's packets, encrypted and sent to each UDP buyer; NACKs answered from
+ * the seller's recent packets; buyers' receiver reports read. See kmg-fanout.h. */
+#include "kmg-fanout.h"
+#include "kmg-delivered.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <srtp2/srtp.h>
+
+#define SLOT_BYTES 1500      /* largest packet kept for retransmission (WebRTC keeps RTP ≤ 1200) */
+#define MAX_PACKET 65535     /* largest packet forwarded */
+#define MAX_CLOSED_SECONDS 64 /* forwarded seconds kept per target until popped */
+
+typedef struct
+{
+  guint16 seq;
+  guint16 len; /* 0: empty */
+  guint8 data[SLOT_BYTES];
+} Slot;
+
+struct _KmgFanoutTarget
+{
+  srtp_t srtp;
+  GSocket *socket;
+  int fd;
+  struct sockaddr_storage addr;
+  socklen_t addr_len;
+  KmgRtpMeter *meter;
+  GQueue closed; /* KmgMeterSecond* */
+  KmgFanoutCounters counters;
+  gboolean first_sent;
+  gboolean first_taken;
+};
+
+struct _KmgFanout
+{
+  GMutex lock;
+  GPtrArray *targets;
+  Slot *history;
+  guint history_mask;
+  guint clock_rate;
+  guint8 *scratch; /* MAX_PACKET + SRTP_MAX_TRAILER_LEN, used under the lock */
+};
+
+/* libsrtp is process-wide and GStreamer's srtp plugin may have initialised it already: a second
+ * srtp_init() then reports an error while leaving it usable, so only srtp_create() tells. */
+static void
+ensure_srtp (void)
+{
+  static gsize done = 0;
+
+  if (g_once_init_enter (&done))
+    {
+      srtp_init ();
+      g_once_init_leave (&done, 1);
+    }
+}
+
+KmgFanout *
+kmg_fanout_new (guint history_packets, guint clock_rate)
+{
+  g_return_val_if_fail (history_packets >= 64 && (history_packets & (history_packets - 1)) == 0, NULL);
+
+  KmgFanout *fanout = g_new0 (KmgFanout, 1);
+  g_mutex_init (&fanout->lock);
+  fanout->targets = g_ptr_array_new ();
+  fanout->history = g_new0 (Slot, history_packets);
+  fanout->history_mask = history_packets - 1;
+  fanout->clock_rate = clock_rate > 0 ? clock_rate : 90000;
+  fanout->scratch = g_malloc (MAX_PACKET + SRTP_MAX_TRAILER_LEN);
+  return fanout;
+}
+
+static void
+target_free (KmgFanoutTarget *t)
+{
+  srtp_dealloc (t->srtp);
+  g_object_unref (t->socket);
+  kmg_rtp_meter_free (t->meter);
+  g_queue_clear_full (&t->closed, g_free);
+  g_free (t);
+}
+
+void
+kmg_fanout_free (KmgFanout *fanout)
+{
+  if (fanout == NULL)
+    return;
+  g_ptr_array_foreach (fanout->targets, (GFunc) (void (*) (void)) target_free, NULL);
+  g_ptr_array_unref (fanout->targets);
+  g_free (fanout->history);
+  g_free (fanout->scratch);
+  g_mutex_clear (&fanout->lock);
+  g_free (fanout);
+}
+
+static gboolean
+set_crypto_policy (srtp_policy_t *policy, const KmgSrtpParams *params, GError **error)
+{
+  gsize want = 0;
+
+  switch (params->profile)
+    {
+    case KMG_SRTP_AES128_CM_SHA1_80:
+      srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80 (&policy->rtp);
+      srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80 (&policy->rtcp);
+      want = 30;
+      break;
+    case KMG_SRTP_AES128_CM_SHA1_32:
+      srtp_crypto_policy_set_aes_cm_128_hmac_sha1_32 (&policy->rtp);
+      srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80 (&policy->rtcp); /* RFC 5764 §4.1.2 */
+      want = 30;
+      break;
+    case KMG_SRTP_AEAD_AES_128_GCM:
+      srtp_crypto_policy_set_aes_gcm_128_16_auth (&policy->rtp);
+      srtp_crypto_policy_set_aes_gcm_128_16_auth (&policy->rtcp);
+      want = 28;
+      break;
+    case KMG_SRTP_AEAD_AES_256_GCM:
+      srtp_crypto_policy_set_aes_gcm_256_16_auth (&policy->rtp);
+      srtp_crypto_policy_set_aes_gcm_256_16_auth (&policy->rtcp);
+      want = 44;
+      break;
+    default:
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "unknown SRTP profile %d", params->profile);
+      return FALSE;
+    }
+  if (params->key_len != want)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "SRTP key is %" G_GSIZE_FORMAT " bytes, the profile needs %" G_GSIZE_FORMAT, params->key_len, want);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+copy_destination (KmgFanoutTarget *t, GSocket *socket, GSocketAddress *destination)
+{
+  struct sockaddr_storage addr;
+
+  if (!g_socket_address_to_native (destination, &addr, sizeof addr, NULL))
+    return FALSE;
+  g_set_object (&t->socket, socket);
+  t->fd = g_socket_get_fd (socket);
+  t->addr = addr;
+  t->addr_len = (socklen_t) g_socket_address_get_native_size (destination);
+  return TRUE;
+}
+
+KmgFanoutTarget *
+kmg_fanout_add_target (KmgFanout *fanout, const KmgSrtpParams *params, GSocket *socket,
+                       GSocketAddress *destination, GError **error)
+{
+  srtp_policy_t policy;
+  guint8 key[KMG_SRTP_MAX_KEY_LEN];
+
+  g_return_val_if_fail (fanout != NULL && params != NULL, NULL);
+  g_return_val_if_fail (G_IS_SOCKET (socket) && G_IS_SOCKET_ADDRESS (destination), NULL);
+
+  ensure_srtp ();
+  memset (&policy, 0, sizeof policy);
+  if (!set_crypto_policy (&policy, params, error))
+    return NULL;
+  memcpy (key, params->key, params->key_len);
+  policy.key = key;
+  policy.ssrc.type = ssrc_any_outbound;
+  policy.window_size = fanout->history_mask + 1; /* NACKs reach back as far as the history */
+  policy.allow_repeat_tx = 1;                    /* retransmissions reuse their index */
+
+  KmgFanoutTarget *t = g_new0 (KmgFanoutTarget, 1);
+  if (!copy_destination (t, socket, destination))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "destination address is not usable");
+      g_clear_object (&t->socket);
+      g_free (t);
+      return NULL;
+    }
+  srtp_err_status_t status = srtp_create (&t->srtp, &policy);
+  memset (key, 0, sizeof key);
+  if (status != srtp_err_status_ok)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot create the SRTP session (libsrtp error %d)", status);
+      g_object_unref (t->socket);
+      g_free (t);
+      return NULL;
+    }
+  t->meter = kmg_rtp_meter_new ();
+  g_queue_init (&t->closed);
+
+  g_mutex_lock (&fanout->lock);
+  g_ptr_array_add (fanout->targets, t);
+  g_mutex_unlock (&fanout->lock);
+  return t;
+}
+
+void
+kmg_fanout_target_set_path (KmgFanout *fanout, KmgFanoutTarget *target, GSocket *socket,
+                            GSocketAddress *destination)
+{
+  g_mutex_lock (&fanout->lock);
+  copy_destination (target, socket, destination);
+  g_mutex_unlock (&fanout->lock);
+}
+
+void
+kmg_fanout_remove_target (KmgFanout *fanout, KmgFanoutTarget *target)
+{
+  if (target == NULL)
+    return;
+  g_mutex_lock (&fanout->lock);
+  gboolean found = g_ptr_array_remove_fast (fanout->targets, target);
+  g_mutex_unlock (&fanout->lock);
+  g_return_if_fail (found);
+  target_free (target);
+}
+
+guint
+kmg_fanout_get_n_targets (KmgFanout *fanout)
+{
+  g_mutex_lock (&fanout->lock);
+  guint n = fanout->targets->len;
+  g_mutex_unlock (&fanout->lock);
+  return n;
+}
+
+/* Under the lock: encrypts @len bytes of @rtp into the scratch buffer and sends them. */
+static gboolean
+send_protected (KmgFanout *fanout, KmgFanoutTarget *t, const guint8 *rtp, gsize len, int *wire_len)
+{
+  int plen = (int) len;
+
+  memcpy (fanout->scratch, rtp, len);
+  if (srtp_protect (t->srtp, fanout->scratch, &plen) != srtp_err_status_ok)
+    return FALSE;
+  *wire_len = plen;
+  return sendto (t->fd, fanout->scratch, (size_t) plen, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *) &t->addr,
+                 t->addr_len)
+         == plen;
+}
+
+static void
+keep_closed (KmgFanoutTarget *t, const KmgMeterSecond *closed)
+{
+  if (g_queue_get_length (&t->closed) >= MAX_CLOSED_SECONDS)
+    g_free (g_queue_pop_head (&t->closed));
+  g_queue_push_tail (&t->closed, g_memdup2 (closed, sizeof *closed));
+}
+
+void
+kmg_fanout_push (KmgFanout *fanout, const guint8 *rtp, gsize len, gint64 second)
+{
+  KmgRtpInfo info;
+  KmgMeterSecond closed;
+
+  if (len > MAX_PACKET || kmg_rtp_parse (rtp, len, &info) != KMG_RTP_KIND_RTP)
+    return;
+  g_mutex_lock (&fanout->lock);
+  if (len <= SLOT_BYTES)
+    {
+      Slot *slot = &fanout->history[info.seq & fanout->history_mask];
+      slot->seq = info.seq;
+      slot->len = (guint16) len;
+      memcpy (slot->data, rtp, len);
+    }
+  for (guint i = 0; i < fanout->targets->len; i++)
+    {
+      KmgFanoutTarget *t = g_ptr_array_index (fanout->targets, i);
+      int wire_len = 0;
+      if (!send_protected (fanout, t, rtp, len, &wire_len))
+        {
+          t->counters.packets_dropped++;
+          continue;
+        }
+      t->counters.packets_sent++;
+      t->first_sent = TRUE;
+      if (kmg_rtp_meter_add (t->meter, &info, (gsize) wire_len, second, &closed))
+        keep_closed (t, &closed);
+    }
+  g_mutex_unlock (&fanout->lock);
+}
+
+static guint32
+rd32 (const guint8 *p)
+{
+  return (guint32) p[0] << 24 | (guint32) p[1] << 16 | (guint32) p[2] << 8 | p[3];
+}
+
+static guint16
+rd16 (const guint8 *p)
+{
+  return (guint16) (p[0] << 8 | p[1]);
+}
+
+/* Under the lock. */
+static void
+retransmit (KmgFanout *fanout, KmgFanoutTarget *t, guint16 seq, KmgFanoutFeedback *out)
+{
+  const Slot *slot = &fanout->history[seq & fanout->history_mask];
+  int wire_len;
+
+  out->nacked++;
+  if (slot->len == 0 || slot->seq != seq)
+    return;
+  if (send_protected (fanout, t, slot->data, slot->len, &wire_len))
+    {
+      out->retransmitted++;
+      t->counters.retransmitted++;
+    }
+}
+
+static void
+read_report_blocks (KmgFanout *fanout, const guint8 *p, guint count, const guint8 *end, KmgFanoutFeedback *out)
+{
+  for (guint i = 0; i < count && p + 24 <= end; i++, p += 24)
+    {
+      /* One forwarded stream per fan-out: the first block is about it. */
+      guint8 fraction = p[4];
+      gint32 lost = (gint32) (rd32 (p + 4) & 0xffffff);
+      if (lost & 0x800000)
+        lost -= 0x1000000; /* signed 24 bits */
+      guint32 ext_seq = rd32 (p + 8), jitter = rd32 (p + 12), lsr = rd32 (p + 16), dlsr = rd32 (p + 20);
+      out->have_rr = TRUE;
+      out->fraction_lost = fraction / 256.0;
+      out->jitter = (double) jitter / fanout->clock_rate;
+      out->rr_fingerprint = kmg_rr_fingerprint (ext_seq, lsr, dlsr, jitter, lost);
+      return;
+    }
+}
+
+void
+kmg_fanout_target_feedback (KmgFanout *fanout, KmgFanoutTarget *target, const guint8 *rtcp, gsize len,
+                            KmgFanoutFeedback *out)
+{
+  const guint8 *p = rtcp, *end = rtcp + len;
+
+  memset (out, 0, sizeof *out);
+  g_mutex_lock (&fanout->lock);
+  while (p + 4 <= end && (p[0] >> 6) == 2)
+    {
+      guint count = p[0] & 0x1f;
+      guint8 pt = p[1];
+      const guint8 *next = p + 4 * ((gsize) rd16 (p + 2) + 1);
+      if (next > end)
+        break;
+      if (pt == 200) /* SR: sender info, then report blocks */
+        read_report_blocks (fanout, p + 28, count, next, out);
+      else if (pt == 201) /* RR */
+        read_report_blocks (fanout, p + 8, count, next, out);
+      else if (pt == 205 && count == 1) /* generic NACK */
+        for (const guint8 *fci = p + 12; fci + 4 <= next; fci += 4)
+          {
+            guint16 pid = rd16 (fci), blp = rd16 (fci + 2);
+            retransmit (fanout, target, pid, out);
+            for (guint b = 0; b < 16; b++)
+              if (blp & (1u << b))
+                retransmit (fanout, target, (guint16) (pid + b + 1), out);
+          }
+      else if (pt == 206 && (count == 1 || count == 4)) /* PLI, FIR */
+        out->keyframe_wanted = TRUE;
+      p = next;
+    }
+  g_mutex_unlock (&fanout->lock);
+}
+
+gboolean
+kmg_fanout_target_pop_second (KmgFanout *fanout, KmgFanoutTarget *target, gint64 now_second, KmgMeterSecond *out)
+{
+  KmgMeterSecond closed;
+
+  g_mutex_lock (&fanout->lock);
+  if (kmg_rtp_meter_flush (target->meter, now_second, &closed))
+    keep_closed (target, &closed);
+  KmgMeterSecond *head = g_queue_pop_head (&target->closed);
+  g_mutex_unlock (&fanout->lock);
+  if (head == NULL)
+    return FALSE;
+  *out = *head;
+  g_free (head);
+  return TRUE;
+}
+
+void
+kmg_fanout_target_get_counters (KmgFanout *fanout, KmgFanoutTarget *target, KmgFanoutCounters *out)
+{
+  g_mutex_lock (&fanout->lock);
+  *out = target->counters;
+  g_mutex_unlock (&fanout->lock);
+}
+
+gboolean
+kmg_fanout_target_take_first_sent (KmgFanout *fanout, KmgFanoutTarget *target)
+{
+  gboolean take;
+
+  g_mutex_lock (&fanout->lock);
+  take = target->first_sent && !target->first_taken;
+  if (take)
+    target->first_taken = TRUE;
+  g_mutex_unlock (&fanout->lock);
+  return take;
+}

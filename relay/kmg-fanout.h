@@ -1,0 +1,91 @@
+/* kmg-fanout.h — the relay's forwarding path for buyer legs on UDP: one per seller, it takes
+ * each RTP packet of the seller once and, for every buyer, encrypts it with that buyer's SRTP
+ * session (libsrtp) and sends it on that buyer's ICE socket. Keeps the seller's last packets to
+ * answer NACKs, reads the buyers' RTCP (receiver reports, NACK, PLI/FIR) and counts what each
+ * buyer was sent per wall-clock second.
+ *
+ * No GStreamer: a leg is set up by webrtcbin (ICE, DTLS) and then handed over with its SRTP
+ * key and socket. Threads: kmg_fanout_push() runs on the seller's streaming thread,
+ * kmg_fanout_target_feedback() on a buyer's; everything else on any thread. One mutex. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "kmg-rtp-meter.h"
+
+G_BEGIN_DECLS
+
+typedef struct _KmgFanout KmgFanout;
+typedef struct _KmgFanoutTarget KmgFanoutTarget;
+
+/* SRTP protection profiles of DTLS-SRTP (RFC 5764, RFC 7714). */
+typedef enum
+{
+  KMG_SRTP_AES128_CM_SHA1_80,
+  KMG_SRTP_AES128_CM_SHA1_32,
+  KMG_SRTP_AEAD_AES_128_GCM,
+  KMG_SRTP_AEAD_AES_256_GCM,
+} KmgSrtpProfile;
+
+#define KMG_SRTP_MAX_KEY_LEN 46 /* master key + master salt */
+
+typedef struct
+{
+  KmgSrtpProfile profile;
+  guint8 key[KMG_SRTP_MAX_KEY_LEN];
+  gsize key_len; /* must match the profile: 30 (CM), 28 (GCM 128), 44 (GCM 256) */
+} KmgSrtpParams;
+
+/* What one RTCP compound packet from a buyer asked for or reported. */
+typedef struct
+{
+  gboolean keyframe_wanted; /* PLI or FIR for the forwarded stream */
+  guint nacked;             /* sequence numbers asked for again */
+  guint retransmitted;      /* of those, found in the history and sent */
+  gboolean have_rr;         /* a report block about the forwarded stream */
+  double fraction_lost;     /* 0..1 */
+  double jitter;            /* seconds */
+  guint64 rr_fingerprint;   /* changes whenever the receiver reports anew */
+} KmgFanoutFeedback;
+
+typedef struct
+{
+  guint64 packets_sent;
+  guint64 packets_dropped; /* socket full or send error: that buyer only */
+  guint64 retransmitted;
+} KmgFanoutCounters;
+
+/* Keeps @history_packets (a power of two, ≥ 64) of the seller's packets for NACKs. */
+KmgFanout *kmg_fanout_new (guint history_packets, guint clock_rate);
+void kmg_fanout_free (KmgFanout *fanout);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KmgFanout, kmg_fanout_free)
+
+/* Starts forwarding to @destination through @socket (a ref is kept). Fails on a key that does
+ * not fit the profile. The key must not have protected any RTP of the forwarded streams before
+ * (each stream starts at rollover counter 0). */
+KmgFanoutTarget *kmg_fanout_add_target (KmgFanout *fanout, const KmgSrtpParams *params, GSocket *socket,
+                                        GSocketAddress *destination, GError **error);
+/* The ICE pair changed: later packets use the new socket and address. */
+void kmg_fanout_target_set_path (KmgFanout *fanout, KmgFanoutTarget *target, GSocket *socket,
+                                 GSocketAddress *destination);
+/* Stops forwarding to @target at once and frees it. */
+void kmg_fanout_remove_target (KmgFanout *fanout, KmgFanoutTarget *target);
+guint kmg_fanout_get_n_targets (KmgFanout *fanout);
+
+/* Seller's streaming thread: one RTP packet of the seller, stamped with the wall-clock second
+ * it was forwarded in. Not RTP (too short, wrong version): ignored. */
+void kmg_fanout_push (KmgFanout *fanout, const guint8 *rtp, gsize len, gint64 second);
+
+/* A buyer's decrypted RTCP (compound) for @target: retransmits what it NACKs from the history
+ * and reports the rest in @out. */
+void kmg_fanout_target_feedback (KmgFanout *fanout, KmgFanoutTarget *target, const guint8 *rtcp, gsize len,
+                                 KmgFanoutFeedback *out);
+
+/* The forwarded seconds of @target that closed before @now_second, one per call. */
+gboolean kmg_fanout_target_pop_second (KmgFanout *fanout, KmgFanoutTarget *target, gint64 now_second,
+                                       KmgMeterSecond *out);
+void kmg_fanout_target_get_counters (KmgFanout *fanout, KmgFanoutTarget *target, KmgFanoutCounters *out);
+/* TRUE once, after the first packet was sent to @target. */
+gboolean kmg_fanout_target_take_first_sent (KmgFanout *fanout, KmgFanoutTarget *target);
+
+G_END_DECLS

@@ -1,0 +1,285 @@
+/* test-fanout.c — the UDP forwarding path on 127.0.0.1: what a buyer receives decrypts to the
+ * seller's packets (CM and GCM profiles), NACKs are answered from the history, PLI/FIR and
+ * receiver reports are read, seconds are counted, a removed buyer gets nothing more. */
+#include <string.h>
+
+#include <srtp2/srtp.h>
+
+#include "kmg-fanout.h"
+
+typedef struct
+{
+  GSocket *send_socket, *recv_socket;
+  GSocketAddress *recv_address;
+  srtp_t receiver;
+  KmgFanout *fanout;
+  KmgFanoutTarget *target;
+  KmgSrtpParams params;
+} Fixture;
+
+static GSocket *
+udp_socket (void)
+{
+  g_autoptr (GError) error = NULL;
+  GSocket *s = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
+  g_assert_no_error (error);
+  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+  g_assert_true (g_socket_bind (s, any, FALSE, &error));
+  g_assert_no_error (error);
+  return s;
+}
+
+static void
+fixture_set_up (Fixture *fx, KmgSrtpProfile profile, gsize key_len)
+{
+  g_autoptr (GError) error = NULL;
+  srtp_policy_t policy;
+
+  memset (fx, 0, sizeof *fx);
+  fx->send_socket = udp_socket ();
+  fx->recv_socket = udp_socket ();
+  g_socket_set_timeout (fx->recv_socket, 2);
+  fx->recv_address = g_socket_get_local_address (fx->recv_socket, &error);
+  g_assert_no_error (error);
+  fx->params.profile = profile;
+  fx->params.key_len = key_len;
+  for (gsize i = 0; i < key_len; i++)
+    fx->params.key[i] = (guint8) (i * 7 + 3);
+
+  /* The buyer: a plain libsrtp receiver with the same key. */
+  srtp_init (); /* a repeated call reports an error but changes nothing */
+  memset (&policy, 0, sizeof policy);
+  if (profile == KMG_SRTP_AEAD_AES_128_GCM)
+    {
+      srtp_crypto_policy_set_aes_gcm_128_16_auth (&policy.rtp);
+      srtp_crypto_policy_set_aes_gcm_128_16_auth (&policy.rtcp);
+    }
+  else
+    {
+      srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80 (&policy.rtp);
+      srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80 (&policy.rtcp);
+    }
+  policy.key = fx->params.key;
+  policy.ssrc.type = ssrc_any_inbound;
+  policy.window_size = 1024;
+  g_assert_cmpint (srtp_create (&fx->receiver, &policy), ==, srtp_err_status_ok);
+
+  fx->fanout = kmg_fanout_new (256, 90000);
+  fx->target = kmg_fanout_add_target (fx->fanout, &fx->params, fx->send_socket, fx->recv_address, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (fx->target);
+}
+
+static void
+fixture_tear_down (Fixture *fx)
+{
+  g_clear_pointer (&fx->fanout, kmg_fanout_free);
+  srtp_dealloc (fx->receiver);
+  g_clear_object (&fx->recv_address);
+  g_clear_object (&fx->send_socket);
+  g_clear_object (&fx->recv_socket);
+}
+
+static gsize
+make_rtp (guint8 *buf, guint16 seq, gsize payload_len)
+{
+  buf[0] = 0x80;
+  buf[1] = 96;
+  buf[2] = seq >> 8;
+  buf[3] = seq & 0xff;
+  guint32 ts = 90000u + seq * 3000u, ssrc = 0x1234abcd;
+  for (int i = 0; i < 4; i++)
+    {
+      buf[4 + i] = (guint8) (ts >> (24 - 8 * i));
+      buf[8 + i] = (guint8) (ssrc >> (24 - 8 * i));
+    }
+  for (gsize i = 0; i < payload_len; i++)
+    buf[12 + i] = (guint8) (seq + i);
+  return 12 + payload_len;
+}
+
+/* Receives one datagram (or returns 0 after the timeout). */
+static gssize
+receive (Fixture *fx, guint8 *buf, gsize size)
+{
+  g_autoptr (GError) error = NULL;
+  gssize n = g_socket_receive (fx->recv_socket, (gchar *) buf, size, NULL, &error);
+  return n < 0 ? 0 : n;
+}
+
+static gboolean
+nothing_waiting (Fixture *fx)
+{
+  return !g_socket_condition_timed_wait (fx->recv_socket, G_IO_IN, 200 * 1000, NULL, NULL);
+}
+
+static void
+check_roundtrip (KmgSrtpProfile profile, gsize key_len)
+{
+  Fixture fx;
+  guint8 rtp[1300], wire[1400];
+
+  fixture_set_up (&fx, profile, key_len);
+  for (guint16 seq = 65530; seq != 6; seq++) /* across the sequence number wrap */
+    {
+      gsize len = make_rtp (rtp, seq, 1000);
+      kmg_fanout_push (fx.fanout, rtp, len, 1000);
+      gssize n = receive (&fx, wire, sizeof wire);
+      g_assert_cmpint (n, >, (gssize) len); /* encrypted and authenticated */
+      g_assert_cmpmem (wire, 12, rtp, 12); /* the header stays in the clear */
+      g_assert_false (memcmp (wire + 12, rtp + 12, 16) == 0);
+      int plain = (int) n;
+      g_assert_cmpint (srtp_unprotect (fx.receiver, wire, &plain), ==, srtp_err_status_ok);
+      g_assert_cmpmem (wire, plain, rtp, len);
+    }
+  KmgFanoutCounters c;
+  kmg_fanout_target_get_counters (fx.fanout, fx.target, &c);
+  g_assert_cmpuint (c.packets_sent, ==, 12);
+  g_assert_cmpuint (c.packets_dropped, ==, 0);
+  g_assert_true (kmg_fanout_target_take_first_sent (fx.fanout, fx.target));
+  g_assert_false (kmg_fanout_target_take_first_sent (fx.fanout, fx.target));
+  fixture_tear_down (&fx);
+}
+
+static void
+test_roundtrip_cm (void)
+{
+  check_roundtrip (KMG_SRTP_AES128_CM_SHA1_80, 30);
+}
+
+static void
+test_roundtrip_gcm (void)
+{
+  check_roundtrip (KMG_SRTP_AEAD_AES_128_GCM, 28);
+}
+
+static void
+test_bad_key (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KmgFanout) fanout = kmg_fanout_new (64, 90000);
+  g_autoptr (GSocket) s = udp_socket ();
+  g_autoptr (GSocketAddress) addr = g_socket_get_local_address (s, NULL);
+  KmgSrtpParams params = { .profile = KMG_SRTP_AES128_CM_SHA1_80, .key_len = 28 };
+
+  g_assert_null (kmg_fanout_add_target (fanout, &params, s, addr, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_assert_cmpuint (kmg_fanout_get_n_targets (fanout), ==, 0);
+}
+
+static void
+test_not_rtp_ignored (void)
+{
+  Fixture fx;
+  guint8 junk[40] = { 0x40, 96 }; /* version 1 */
+  guint8 rtcp[8] = { 0x80, 201, 0, 1, 1, 2, 3, 4 };
+
+  fixture_set_up (&fx, KMG_SRTP_AES128_CM_SHA1_80, 30);
+  kmg_fanout_push (fx.fanout, junk, sizeof junk, 1000);
+  kmg_fanout_push (fx.fanout, rtcp, sizeof rtcp, 1000);
+  kmg_fanout_push (fx.fanout, junk, 5, 1000);
+  g_assert_true (nothing_waiting (&fx));
+  fixture_tear_down (&fx);
+}
+
+static void
+test_nack_pli_rr (void)
+{
+  Fixture fx;
+  guint8 rtp[400], wire[600], first[20][600];
+  gssize first_len[20];
+  KmgFanoutFeedback fb;
+
+  fixture_set_up (&fx, KMG_SRTP_AES128_CM_SHA1_80, 30);
+  for (guint16 seq = 100; seq < 120; seq++)
+    {
+      kmg_fanout_push (fx.fanout, rtp, make_rtp (rtp, seq, 300), 1000);
+      first_len[seq - 100] = receive (&fx, first[seq - 100], sizeof first[0]);
+      g_assert_cmpint (first_len[seq - 100], >, 0);
+    }
+
+  /* RR (one block, 25 % lost) + NACK for 105 and, by bitmask, 106 and 108 + PLI, as one
+   * compound packet; 2000 was never sent. */
+  guint8 rtcp[] = {
+    0x81, 201, 0, 7, 0, 0, 0, 9,                       /* RR from SSRC 9, one block */
+    0x12, 0x34, 0xab, 0xcd, 64, 0, 0, 3,               /* fraction 64/256, 3 lost */
+    0, 1, 0, 119, 0, 0, 0x0b, 0xb8,                    /* ext seq, jitter 3000 */
+    0, 0, 0, 0, 0, 0, 0, 0,                            /* LSR, DLSR */
+    0x81, 205, 0, 4, 0, 0, 0, 9, 0x12, 0x34, 0xab, 0xcd, /* generic NACK */
+    0, 105, 0, 0x05,                                   /* 105, 106, 108 */
+    0x07, 0xd0, 0, 0,                                  /* 2000: not in the history */
+    0x81, 206, 0, 2, 0, 0, 0, 9, 0x12, 0x34, 0xab, 0xcd, /* PLI */
+  };
+  kmg_fanout_target_feedback (fx.fanout, fx.target, rtcp, sizeof rtcp, &fb);
+  g_assert_true (fb.keyframe_wanted);
+  g_assert_cmpuint (fb.nacked, ==, 4);
+  g_assert_cmpuint (fb.retransmitted, ==, 3);
+  g_assert_true (fb.have_rr);
+  g_assert_cmpfloat_with_epsilon (fb.fraction_lost, 0.25, 1e-9);
+  g_assert_cmpfloat_with_epsilon (fb.jitter, 3000.0 / 90000, 1e-9);
+  /* A retransmission is the original packet, encrypted the same way. */
+  guint16 expect[] = { 105, 106, 108 };
+  for (guint i = 0; i < G_N_ELEMENTS (expect); i++)
+    {
+      gssize n = receive (&fx, wire, sizeof wire);
+      g_assert_cmpmem (wire, n, first[expect[i] - 100], first_len[expect[i] - 100]);
+    }
+  g_assert_true (nothing_waiting (&fx));
+
+  /* A report that changes, changes the fingerprint; a truncated packet is ignored. */
+  guint64 fp = fb.rr_fingerprint;
+  rtcp[19] = 120;
+  kmg_fanout_target_feedback (fx.fanout, fx.target, rtcp, 32, &fb);
+  g_assert_true (fb.have_rr);
+  g_assert_cmpuint (fb.rr_fingerprint, !=, fp);
+  kmg_fanout_target_feedback (fx.fanout, fx.target, rtcp, 20, &fb);
+  g_assert_false (fb.have_rr);
+  g_assert_cmpuint (fb.nacked, ==, 0);
+  fixture_tear_down (&fx);
+}
+
+static void
+test_seconds_and_remove (void)
+{
+  Fixture fx;
+  guint8 rtp[400], wire[600];
+  KmgMeterSecond s;
+
+  fixture_set_up (&fx, KMG_SRTP_AES128_CM_SHA1_80, 30);
+  for (guint16 seq = 1; seq <= 5; seq++)
+    {
+      kmg_fanout_push (fx.fanout, rtp, make_rtp (rtp, seq, 100), 5000);
+      receive (&fx, wire, sizeof wire);
+    }
+  kmg_fanout_push (fx.fanout, rtp, make_rtp (rtp, 6, 100), 5001);
+  receive (&fx, wire, sizeof wire);
+  g_assert_true (kmg_fanout_target_pop_second (fx.fanout, fx.target, 5001, &s));
+  g_assert_cmpint (s.second, ==, 5000);
+  g_assert_cmpuint (s.packets, ==, 5);
+  g_assert_cmpuint (s.payload_bytes, ==, 500);
+  g_assert_false (kmg_fanout_target_pop_second (fx.fanout, fx.target, 5001, &s));
+  /* The open second closes once the clock has passed it. */
+  g_assert_true (kmg_fanout_target_pop_second (fx.fanout, fx.target, 5002, &s));
+  g_assert_cmpint (s.second, ==, 5001);
+  g_assert_cmpuint (s.packets, ==, 1);
+
+  kmg_fanout_remove_target (fx.fanout, fx.target);
+  g_assert_cmpuint (kmg_fanout_get_n_targets (fx.fanout), ==, 0);
+  kmg_fanout_push (fx.fanout, rtp, make_rtp (rtp, 7, 100), 5002);
+  g_assert_true (nothing_waiting (&fx));
+  fixture_tear_down (&fx);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/relay/fanout/roundtrip-aes-cm", test_roundtrip_cm);
+  g_test_add_func ("/relay/fanout/roundtrip-aes-gcm", test_roundtrip_gcm);
+  g_test_add_func ("/relay/fanout/bad-key", test_bad_key);
+  g_test_add_func ("/relay/fanout/not-rtp-ignored", test_not_rtp_ignored);
+  g_test_add_func ("/relay/fanout/nack-pli-rr", test_nack_pli_rr);
+  g_test_add_func ("/relay/fanout/seconds-and-remove", test_seconds_and_remove);
+  return g_test_run ();
+}
