@@ -30,8 +30,10 @@ struct _KmgFanoutTarget
   KmgRtpMeter *meter;
   GQueue closed; /* KmgMeterSecond* */
   KmgFanoutCounters counters;
+  KmgFanoutFirstSentFunc first_sent_func;
+  gpointer target_data;
   gboolean first_sent;
-  gboolean first_taken;
+  KmgFanoutFeedback last_report;
 };
 
 struct _KmgFanout
@@ -41,6 +43,10 @@ struct _KmgFanout
   Slot *history;
   guint history_mask;
   guint clock_rate;
+  /* The forwarded stream as last seen, for sender reports. */
+  gboolean have_stream;
+  guint32 ssrc, rtp_ts;
+  gint64 rtp_ts_us; /* monotonic time the packet with rtp_ts went out */
   guint8 *scratch; /* MAX_PACKET + SRTP_MAX_TRAILER_LEN, used under the lock */
 };
 
@@ -152,7 +158,8 @@ copy_destination (KmgFanoutTarget *t, GSocket *socket, GSocketAddress *destinati
 
 KmgFanoutTarget *
 kmg_fanout_add_target (KmgFanout *fanout, const KmgSrtpParams *params, GSocket *socket,
-                       GSocketAddress *destination, GError **error)
+                       GSocketAddress *destination, KmgFanoutFirstSentFunc first_sent, gpointer target_data,
+                       GError **error)
 {
   srtp_policy_t policy;
   guint8 key[KMG_SRTP_MAX_KEY_LEN];
@@ -189,6 +196,8 @@ kmg_fanout_add_target (KmgFanout *fanout, const KmgSrtpParams *params, GSocket *
     }
   t->meter = kmg_rtp_meter_new ();
   g_queue_init (&t->closed);
+  t->first_sent_func = first_sent;
+  t->target_data = target_data;
 
   g_mutex_lock (&fanout->lock);
   g_ptr_array_add (fanout->targets, t);
@@ -258,6 +267,10 @@ kmg_fanout_push (KmgFanout *fanout, const guint8 *rtp, gsize len, gint64 second)
   if (len > MAX_PACKET || kmg_rtp_parse (rtp, len, &info) != KMG_RTP_KIND_RTP)
     return;
   g_mutex_lock (&fanout->lock);
+  fanout->have_stream = TRUE;
+  fanout->ssrc = info.ssrc;
+  fanout->rtp_ts = (guint32) rtp[4] << 24 | (guint32) rtp[5] << 16 | (guint32) rtp[6] << 8 | rtp[7];
+  fanout->rtp_ts_us = g_get_monotonic_time ();
   if (len <= SLOT_BYTES)
     {
       Slot *slot = &fanout->history[info.seq & fanout->history_mask];
@@ -275,9 +288,67 @@ kmg_fanout_push (KmgFanout *fanout, const guint8 *rtp, gsize len, gint64 second)
           continue;
         }
       t->counters.packets_sent++;
-      t->first_sent = TRUE;
+      t->counters.payload_bytes_sent += info.payload_len;
+      if (!t->first_sent)
+        {
+          t->first_sent = TRUE;
+          if (t->first_sent_func != NULL)
+            t->first_sent_func (t->target_data);
+        }
       if (kmg_rtp_meter_add (t->meter, &info, (gsize) wire_len, second, &closed))
         keep_closed (t, &closed);
+    }
+  g_mutex_unlock (&fanout->lock);
+}
+
+static void
+wr32 (guint8 *p, guint32 v)
+{
+  p[0] = (guint8) (v >> 24);
+  p[1] = (guint8) (v >> 16);
+  p[2] = (guint8) (v >> 8);
+  p[3] = (guint8) v;
+}
+
+/* NTP timestamp (RFC 3550 §4) of a wall-clock time in µs. */
+static guint64
+ntp_time (gint64 real_us)
+{
+  guint64 secs = (guint64) (real_us / G_USEC_PER_SEC) + G_GUINT64_CONSTANT (2208988800);
+  guint64 frac = ((guint64) (real_us % G_USEC_PER_SEC) << 32) / G_USEC_PER_SEC;
+  return secs << 32 | frac;
+}
+
+void
+kmg_fanout_send_reports (KmgFanout *fanout, gint64 now_real_us)
+{
+  guint8 sr[28 + SRTP_MAX_TRAILER_LEN + 4];
+
+  g_mutex_lock (&fanout->lock);
+  if (!fanout->have_stream)
+    {
+      g_mutex_unlock (&fanout->lock);
+      return;
+    }
+  guint64 ntp = ntp_time (now_real_us);
+  gint64 since_us = g_get_monotonic_time () - fanout->rtp_ts_us;
+  guint32 rtp_ts = fanout->rtp_ts + (guint32) (since_us * (gint64) fanout->clock_rate / G_USEC_PER_SEC);
+  for (guint i = 0; i < fanout->targets->len; i++)
+    {
+      KmgFanoutTarget *t = g_ptr_array_index (fanout->targets, i);
+      int len = 28;
+      sr[0] = 0x80; /* V=2, no report blocks */
+      sr[1] = 200;
+      sr[2] = 0;
+      sr[3] = 6;
+      wr32 (sr + 4, fanout->ssrc);
+      wr32 (sr + 8, (guint32) (ntp >> 32));
+      wr32 (sr + 12, (guint32) ntp);
+      wr32 (sr + 16, rtp_ts);
+      wr32 (sr + 20, (guint32) t->counters.packets_sent);
+      wr32 (sr + 24, (guint32) t->counters.payload_bytes_sent);
+      if (srtp_protect_rtcp (t->srtp, sr, &len) == srtp_err_status_ok)
+        sendto (t->fd, sr, (size_t) len, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *) &t->addr, t->addr_len);
     }
   g_mutex_unlock (&fanout->lock);
 }
@@ -323,6 +394,15 @@ read_report_blocks (KmgFanout *fanout, const guint8 *p, guint count, const guint
         lost -= 0x1000000; /* signed 24 bits */
       guint32 ext_seq = rd32 (p + 8), jitter = rd32 (p + 12), lsr = rd32 (p + 16), dlsr = rd32 (p + 20);
       out->have_rr = TRUE;
+      out->rtt = -1;
+      if (lsr != 0)
+        {
+          /* Now, in the middle 32 bits of NTP time like LSR and DLSR (1/65536 s). */
+          guint32 now = (guint32) (ntp_time (g_get_real_time ()) >> 16);
+          guint32 rtt = now - lsr - dlsr;
+          if (rtt < 0x80000000u)
+            out->rtt = rtt / 65536.0;
+        }
       out->fraction_lost = fraction / 256.0;
       out->jitter = (double) jitter / fanout->clock_rate;
       out->rr_fingerprint = kmg_rr_fingerprint (ext_seq, lsr, dlsr, jitter, lost);
@@ -337,7 +417,10 @@ kmg_fanout_target_feedback (KmgFanout *fanout, KmgFanoutTarget *target, const gu
   const guint8 *p = rtcp, *end = rtcp + len;
 
   memset (out, 0, sizeof *out);
+  out->rtt = -1;
   g_mutex_lock (&fanout->lock);
+  if (!g_ptr_array_find (fanout->targets, target, NULL))
+    p = end;
   while (p + 4 <= end && (p[0] >> 6) == 2)
     {
       guint count = p[0] & 0x1f;
@@ -362,6 +445,8 @@ kmg_fanout_target_feedback (KmgFanout *fanout, KmgFanoutTarget *target, const gu
         out->keyframe_wanted = TRUE;
       p = next;
     }
+  if (out->have_rr)
+    target->last_report = *out;
   g_mutex_unlock (&fanout->lock);
 }
 
@@ -390,15 +475,10 @@ kmg_fanout_target_get_counters (KmgFanout *fanout, KmgFanoutTarget *target, KmgF
   g_mutex_unlock (&fanout->lock);
 }
 
-gboolean
-kmg_fanout_target_take_first_sent (KmgFanout *fanout, KmgFanoutTarget *target)
+void
+kmg_fanout_target_get_last_report (KmgFanout *fanout, KmgFanoutTarget *target, KmgFanoutFeedback *out)
 {
-  gboolean take;
-
   g_mutex_lock (&fanout->lock);
-  take = target->first_sent && !target->first_taken;
-  if (take)
-    target->first_taken = TRUE;
+  *out = target->last_report;
   g_mutex_unlock (&fanout->lock);
-  return take;
 }

@@ -45,12 +45,14 @@ typedef struct
   gboolean have_rr;         /* a report block about the forwarded stream */
   double fraction_lost;     /* 0..1 */
   double jitter;            /* seconds */
+  double rtt;               /* seconds, from our last sender report; -1: none */
   guint64 rr_fingerprint;   /* changes whenever the receiver reports anew */
 } KmgFanoutFeedback;
 
 typedef struct
 {
   guint64 packets_sent;
+  guint64 payload_bytes_sent;
   guint64 packets_dropped; /* socket full or send error: that buyer only */
   guint64 retransmitted;
 } KmgFanoutCounters;
@@ -60,11 +62,16 @@ KmgFanout *kmg_fanout_new (guint history_packets, guint clock_rate);
 void kmg_fanout_free (KmgFanout *fanout);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KmgFanout, kmg_fanout_free)
 
+/* Called once per target, under the fan-out's lock on the seller's streaming thread, when the
+ * first packet was sent to it: hand it over to another thread, do not call back into the fan-out. */
+typedef void (*KmgFanoutFirstSentFunc) (gpointer target_data);
+
 /* Starts forwarding to @destination through @socket (a ref is kept). Fails on a key that does
  * not fit the profile. The key must not have protected any RTP of the forwarded streams before
  * (each stream starts at rollover counter 0). */
 KmgFanoutTarget *kmg_fanout_add_target (KmgFanout *fanout, const KmgSrtpParams *params, GSocket *socket,
-                                        GSocketAddress *destination, GError **error);
+                                        GSocketAddress *destination, KmgFanoutFirstSentFunc first_sent,
+                                        gpointer target_data, GError **error);
 /* The ICE pair changed: later packets use the new socket and address. */
 void kmg_fanout_target_set_path (KmgFanout *fanout, KmgFanoutTarget *target, GSocket *socket,
                                  GSocketAddress *destination);
@@ -76,8 +83,13 @@ guint kmg_fanout_get_n_targets (KmgFanout *fanout);
  * it was forwarded in. Not RTP (too short, wrong version): ignored. */
 void kmg_fanout_push (KmgFanout *fanout, const guint8 *rtp, gsize len, gint64 second);
 
+/* Sends every target a sender report (RTCP SR) for the forwarded stream, stamped @now_real_us
+ * (wall clock, µs): receivers use it for timing and echo it, which gives the round-trip time.
+ * Call about once a second; does nothing before the first packet. */
+void kmg_fanout_send_reports (KmgFanout *fanout, gint64 now_real_us);
+
 /* A buyer's decrypted RTCP (compound) for @target: retransmits what it NACKs from the history
- * and reports the rest in @out. */
+ * and reports the rest in @out. A target removed meanwhile is ignored (@out stays empty). */
 void kmg_fanout_target_feedback (KmgFanout *fanout, KmgFanoutTarget *target, const guint8 *rtcp, gsize len,
                                  KmgFanoutFeedback *out);
 
@@ -85,7 +97,7 @@ void kmg_fanout_target_feedback (KmgFanout *fanout, KmgFanoutTarget *target, con
 gboolean kmg_fanout_target_pop_second (KmgFanout *fanout, KmgFanoutTarget *target, gint64 now_second,
                                        KmgMeterSecond *out);
 void kmg_fanout_target_get_counters (KmgFanout *fanout, KmgFanoutTarget *target, KmgFanoutCounters *out);
-/* TRUE once, after the first packet was sent to @target. */
-gboolean kmg_fanout_target_take_first_sent (KmgFanout *fanout, KmgFanoutTarget *target);
+/* The last receiver report about the forwarded stream (have_rr FALSE: none yet). */
+void kmg_fanout_target_get_last_report (KmgFanout *fanout, KmgFanoutTarget *target, KmgFanoutFeedback *out);
 
 G_END_DECLS

@@ -104,18 +104,46 @@ kmg_relay_buyer_build (KmgRelayLeg *leg)
       kmg_relay_leg_set_state (leg, KMG_RELAY_LEG_STATE_FAILED);
       return;
     }
+  /* Not linked to the tee yet: nothing to send before DTLS is done, then the leg goes to the
+   * fan-out or, failing that, to the tee (kmg-relay-direct.c). */
+  kmg_relay_direct_watch (leg);
   gst_bin_add (GST_BIN (seller->pipeline), leg->bin);
   gst_element_sync_state_with_parent (leg->bin);
+  /* webrtcbin offers once its sink pad has caps: give it the seller's, without media. */
+  g_autoptr (GstPad) queue_sink = gst_element_get_static_pad (leg->queue, "sink");
+  g_autofree char *stream_id = g_strdup_printf ("kamegor-relay/%s", leg->tag);
+  GstSegment segment;
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  gst_pad_send_event (queue_sink, gst_event_new_stream_start (stream_id));
+  gst_pad_send_event (queue_sink, gst_event_new_caps (seller->caps));
+  gst_pad_send_event (queue_sink, gst_event_new_segment (&segment));
+}
+
+void
+kmg_relay_buyer_link (KmgRelayLeg *leg)
+{
+  KmgSeller *seller = leg->seller;
+
+  if (leg->bin == NULL || leg->tee_pad != NULL || leg->stopped)
+    return;
   leg->tee_pad = gst_element_request_pad_simple (seller->tee, "src_%u");
   g_autoptr (GstPad) bin_sink = gst_element_get_static_pad (leg->bin, "sink");
   if (gst_pad_link (leg->tee_pad, bin_sink) != GST_PAD_LINK_OK)
-    g_warning ("buyer leg %s: cannot link to the seller's tee", leg->tag);
+    {
+      g_warning ("buyer leg %s: cannot link to the seller's tee", leg->tag);
+      return;
+    }
+  /* Some receivers never ask for a keyframe when they join mid-stream: ask for them. */
+  g_autoptr (GstPad) queue_sink = gst_element_get_static_pad (leg->queue, "sink");
+  gst_pad_push_event (queue_sink, gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
 }
 
 void
 kmg_relay_buyer_teardown (KmgRelayLeg *leg)
 {
   KmgSeller *seller = leg->seller;
+
+  kmg_relay_direct_stop (leg);
 
   if (leg->tee_pad != NULL && seller != NULL)
     {
@@ -139,24 +167,29 @@ kmg_relay_buyer_teardown (KmgRelayLeg *leg)
 void
 kmg_relay_buyer_on_connected (KmgRelayLeg *leg)
 {
-  if (leg->queue == NULL || leg->ever_connected)
-    return;
-  leg->ever_connected = TRUE;
-  /* Some receivers never ask for a keyframe when they join mid-stream: ask for them. */
-  g_autoptr (GstPad) queue_sink = gst_element_get_static_pad (leg->queue, "sink");
-  gst_pad_push_event (queue_sink, gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
+  if (leg->queue != NULL)
+    leg->ever_connected = TRUE;
 }
 
 void
 kmg_relay_buyer_on_meter (KmgRelayLeg *leg, const GstStructure *s)
 {
+  gint64 second = 0;
+  guint64 packets = 0, bytes = 0;
+
+  gst_structure_get (s, "second", G_TYPE_INT64, &second, "packets", G_TYPE_UINT64, &packets,
+                     "bytes", G_TYPE_UINT64, &bytes, NULL);
+  kmg_relay_buyer_account_second (leg, second, packets, bytes);
+}
+
+void
+kmg_relay_buyer_account_second (KmgRelayLeg *leg, gint64 second, guint64 packets, guint64 bytes)
+{
   KmgRelay *relay = leg->seller->relay;
-  KmgRelaySecond ds = { 0 };
+  KmgRelaySecond ds = { .second = second, .packets = packets, .bytes = bytes };
 
   if (leg->stopped)
     return;
-  gst_structure_get (s, "second", G_TYPE_INT64, &ds.second, "packets", G_TYPE_UINT64, &ds.packets,
-                     "bytes", G_TYPE_UINT64, &ds.bytes, NULL);
   ds.rr_age_ms = kmg_rr_freshness_age_ms (&leg->rr, g_get_monotonic_time () / 1000);
   ds.fraction_lost = leg->fraction_lost;
   ds.jitter = leg->jitter;

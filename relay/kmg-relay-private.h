@@ -6,6 +6,7 @@
 #include <gst/gst.h>
 #include <gst/webrtc/webrtc.h>
 
+#include "kmg-fanout.h"
 #include "kmg-net-filter.h"
 #include "kmg-relay.h"
 #include "kmg-relay-sdp.h"
@@ -56,6 +57,7 @@ struct _KmgSeller
   GPtrArray *buyers; /* KmgRelayLeg, buyer legs */
   GPtrArray *stopping; /* KmgRelayLeg, stopped buyers whose teardown is queued: the seller outlives them */
   GstElement *fakesink_bin; /* swallows non-video pads */
+  KmgFanout *fanout; /* UDP buyers' forwarding path, fed from the seller leg's video pad */
 
   GMutex kf_lock; /* streaming threads: keyframe throttle */
   gint64 kf_last_ms;
@@ -82,6 +84,10 @@ struct _KmgRelayLeg
   KmgRrFreshness rr;
   double fraction_lost, jitter, rtt;
   gboolean stats_pending;
+  /* Buyer legs forwarded by the seller's fan-out (kmg-relay-direct.c); else tee_pad is set. */
+  KmgFanoutTarget *target;
+  GstPad *rtcp_pad;
+  gulong rtcp_probe;
 };
 
 /* kmg-relay.c */
@@ -113,8 +119,19 @@ void kmg_relay_seller_maybe_close (KmgSeller *seller);
 void kmg_relay_buyer_build (KmgRelayLeg *leg);
 void kmg_relay_buyer_on_connected (KmgRelayLeg *leg);
 void kmg_relay_buyer_on_meter (KmgRelayLeg *leg, const GstStructure *s);
+void kmg_relay_buyer_account_second (KmgRelayLeg *leg, gint64 second, guint64 packets, guint64 bytes);
+/* Links the leg to the seller's tee (media through webrtcbin) and asks for a keyframe. */
+void kmg_relay_buyer_link (KmgRelayLeg *leg);
 void kmg_relay_buyer_poll_stats (KmgRelayLeg *leg);
 void kmg_relay_buyer_teardown (KmgRelayLeg *leg);
+
+/* kmg-relay-direct.c */
+/* Watches the leg's webrtcbin for its DTLS keys; then hands it to the fan-out or links it. */
+void kmg_relay_direct_watch (KmgRelayLeg *leg);
+/* Stops the fan-out forwarding to the leg at once (no-op when it has none). */
+void kmg_relay_direct_stop (KmgRelayLeg *leg);
+/* Once a second: the leg's receiver report and closed seconds from the fan-out. */
+void kmg_relay_direct_poll (KmgRelayLeg *leg, gint64 now_ms, gint64 now_second);
 
 /* kmg-relay-stats.c */
 typedef struct

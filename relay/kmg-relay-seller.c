@@ -53,6 +53,34 @@ pad_is_video (GstPad *pad)
   return kind != GST_WEBRTC_KIND_AUDIO;
 }
 
+static gboolean
+push_to_fanout (GstBuffer **buffer, guint idx, gpointer user_data)
+{
+  GstMapInfo map;
+
+  if (gst_buffer_map (*buffer, &map, GST_MAP_READ))
+    {
+      kmg_fanout_push (user_data, map.data, map.size, g_get_real_time () / G_USEC_PER_SEC);
+      gst_buffer_unmap (*buffer, &map);
+    }
+  return TRUE;
+}
+
+/* Seller leg's streaming thread: every video packet goes to the UDP buyers first, then on to
+ * the tee for the others. */
+static GstPadProbeReturn
+on_seller_rtp (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
+    {
+      GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
+      push_to_fanout (&buffer, 0, user_data);
+    }
+  else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
+    gst_buffer_list_foreach (GST_PAD_PROBE_INFO_BUFFER_LIST (info), push_to_fanout, user_data);
+  return GST_PAD_PROBE_OK;
+}
+
 /* Streaming thread: link at once so no media is lost; buyers are built on the main context. */
 static void
 on_pad_added (GstElement *webrtc, GstPad *pad, gpointer user_data)
@@ -76,6 +104,8 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer user_data)
     }
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_seller_pad_event,
                      kmg_relay_leg_ref (leg), (GDestroyNotify) kmg_relay_leg_unref);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, on_seller_rtp,
+                     seller->fanout, NULL);
   if (gst_pad_link (pad, tee_sink) != GST_PAD_LINK_OK)
     GST_WARNING ("seller %s: cannot link media pad to tee", seller->key);
 }
@@ -168,6 +198,8 @@ kmg_relay_seller_new (KmgRelay *relay, const char *key, GError **error)
   seller->kf_last_ms = G_MININT64;
   g_mutex_init (&seller->kf_lock);
   seller->leg = kmg_relay_leg_new (relay, seller, KMG_RELAY_LEG_SELLER, key);
+  /* Video RTP runs at 90 kHz (RFC 7741, RFC 6184); 1024 packets is over a second of 5 Mb/s. */
+  seller->fanout = kmg_fanout_new (1024, 90000);
 
   g_autofree char *name = g_strdup_printf ("relay-seller-%s", key);
   seller->pipeline = gst_pipeline_new (name);
@@ -223,6 +255,7 @@ kmg_relay_seller_free (KmgSeller *seller)
       kmg_relay_leg_unref (seller->leg);
     }
   gst_clear_object (&seller->pipeline);
+  g_clear_pointer (&seller->fanout, kmg_fanout_free); /* after the pipeline: no thread uses it now */
   gst_clear_caps (&seller->caps);
   g_ptr_array_unref (seller->buyers);
   g_ptr_array_unref (seller->stopping);

@@ -21,6 +21,7 @@ kmg_relay_config_new (void)
   config->max_legs_total = 1000;
   config->receipt_timeout_ms = KMG_DELIVERED_DEFAULT_RECEIPT_TIMEOUT_MS;
   config->keyframe_interval_ms = 500;
+  config->direct_udp = TRUE;
   return config;
 }
 
@@ -58,8 +59,15 @@ on_stats_timer (gpointer user_data)
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
       KmgSeller *seller = value;
+      kmg_fanout_send_reports (seller->fanout, g_get_real_time ());
       for (guint i = 0; i < seller->buyers->len; i++)
-        kmg_relay_buyer_poll_stats (g_ptr_array_index (seller->buyers, i));
+        {
+          KmgRelayLeg *leg = g_ptr_array_index (seller->buyers, i);
+          if (leg->target != NULL)
+            kmg_relay_direct_poll (leg, g_get_monotonic_time () / 1000, g_get_real_time () / G_USEC_PER_SEC);
+          else
+            kmg_relay_buyer_poll_stats (leg);
+        }
     }
   return G_SOURCE_CONTINUE;
 }
@@ -342,7 +350,9 @@ kmg_relay_buyer_stop (KmgRelayLeg *leg)
   KmgRelay *relay = seller->relay;
 
   leg->stopped = TRUE;
-  /* Enforcement first: the meter drops from the very next buffer, then the branch is cut. */
+  /* Enforcement first: the fan-out or the meter drops from the very next packet, then the
+   * branch is cut. */
+  kmg_relay_direct_stop (leg);
   if (leg->meter != NULL)
     g_object_set (leg->meter, "drop", TRUE, NULL);
   if (leg->tee_pad != NULL)
@@ -450,6 +460,7 @@ kmg_relay_leg_restart_ice (KmgRelayLeg *leg, GError **error)
       return FALSE;
     }
   /* A fresh transport for the buyer: new ICE credentials and DTLS, and a new offer. */
+  kmg_relay_direct_stop (leg);
   kmg_relay_buyer_teardown (leg);
   leg->built = FALSE;
   leg->first_rtp = FALSE;

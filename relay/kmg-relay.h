@@ -33,6 +33,7 @@ typedef struct
   gboolean allow_loopback;      /* tests: gather and accept 127.0.0.1 */
   gint64 receipt_timeout_ms;    /* DESIGN §6 receipt_timeout_s, in ms */
   guint keyframe_interval_ms;   /* min spacing of keyframe requests towards a seller */
+  gboolean direct_udp;          /* UDP buyer legs forwarded by the fan-out, not webrtcbin */
 } KmgRelayConfig;
 
 KmgRelayConfig *kmg_relay_config_new (void); /* defaults */

@@ -65,6 +65,7 @@ static const KeyDef keys[] = {
   I ("relay", "rtp_port_max", rtp_port_max, 0, 65535),
   S ("relay", "public_ip", public_ip),
   B ("relay", "ice_tcp", ice_tcp),
+  B ("relay", "direct_udp", direct_udp),
   B ("relay", "allow_loopback", relay_allow_loopback),
   I ("relay", "stun_port", stun_port, 0, 65535),
   S ("relay", "stun_server", stun_server),
@@ -118,6 +119,7 @@ kmg_config_new_default (void)
   c->rtp_port_max = 0;
   c->public_ip = g_strdup ("");
   c->ice_tcp = TRUE;
+  c->direct_udp = TRUE;
   c->stun_port = 3478;
   c->stun_server = g_strdup ("");
   c->denied_peer_cidrs = g_strdupv ((char **) denied);

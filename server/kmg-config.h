@@ -63,6 +63,7 @@ typedef struct
   gint64 rtp_port_max;
   char *public_ip;
   gboolean ice_tcp;
+  gboolean direct_udp;
   gboolean relay_allow_loopback; /* tests and single-machine trials: relay over 127.0.0.1 */
   gint64 stun_port;      /* 0 = no built-in STUN responder */
   char *stun_server;     /* what clients are told; empty = our own STUN port */

@@ -530,6 +530,7 @@ relay_new (KmgApp *app, KmgWatch *w, GError **error)
   if (*c->public_ip)
     rc->public_ip = g_strdup (c->public_ip);
   rc->ice_tcp = c->ice_tcp;
+  rc->direct_udp = c->direct_udp;
   g_clear_pointer (&rc->stun_server, g_free);
   if (*c->stun_server)
     rc->stun_server = g_strdup_printf ("stun://%s", c->stun_server);

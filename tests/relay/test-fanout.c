@@ -15,7 +15,14 @@ typedef struct
   KmgFanout *fanout;
   KmgFanoutTarget *target;
   KmgSrtpParams params;
+  gint first_sent;
 } Fixture;
+
+static void
+count_first_sent (gpointer data)
+{
+  (*(gint *) data)++;
+}
 
 static GSocket *
 udp_socket (void)
@@ -66,7 +73,8 @@ fixture_set_up (Fixture *fx, KmgSrtpProfile profile, gsize key_len)
   g_assert_cmpint (srtp_create (&fx->receiver, &policy), ==, srtp_err_status_ok);
 
   fx->fanout = kmg_fanout_new (256, 90000);
-  fx->target = kmg_fanout_add_target (fx->fanout, &fx->params, fx->send_socket, fx->recv_address, &error);
+  fx->target = kmg_fanout_add_target (fx->fanout, &fx->params, fx->send_socket, fx->recv_address, count_first_sent,
+                                      &fx->first_sent, &error);
   g_assert_no_error (error);
   g_assert_nonnull (fx->target);
 }
@@ -137,8 +145,7 @@ check_roundtrip (KmgSrtpProfile profile, gsize key_len)
   kmg_fanout_target_get_counters (fx.fanout, fx.target, &c);
   g_assert_cmpuint (c.packets_sent, ==, 12);
   g_assert_cmpuint (c.packets_dropped, ==, 0);
-  g_assert_true (kmg_fanout_target_take_first_sent (fx.fanout, fx.target));
-  g_assert_false (kmg_fanout_target_take_first_sent (fx.fanout, fx.target));
+  g_assert_cmpint (fx.first_sent, ==, 1);
   fixture_tear_down (&fx);
 }
 
@@ -163,7 +170,7 @@ test_bad_key (void)
   g_autoptr (GSocketAddress) addr = g_socket_get_local_address (s, NULL);
   KmgSrtpParams params = { .profile = KMG_SRTP_AES128_CM_SHA1_80, .key_len = 28 };
 
-  g_assert_null (kmg_fanout_add_target (fanout, &params, s, addr, &error));
+  g_assert_null (kmg_fanout_add_target (fanout, &params, s, addr, NULL, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
   g_assert_cmpuint (kmg_fanout_get_n_targets (fanout), ==, 0);
 }
@@ -218,6 +225,10 @@ test_nack_pli_rr (void)
   g_assert_true (fb.have_rr);
   g_assert_cmpfloat_with_epsilon (fb.fraction_lost, 0.25, 1e-9);
   g_assert_cmpfloat_with_epsilon (fb.jitter, 3000.0 / 90000, 1e-9);
+  KmgFanoutFeedback last;
+  kmg_fanout_target_get_last_report (fx.fanout, fx.target, &last);
+  g_assert_true (last.have_rr);
+  g_assert_cmpuint (last.rr_fingerprint, ==, fb.rr_fingerprint);
   /* A retransmission is the original packet, encrypted the same way. */
   guint16 expect[] = { 105, 106, 108 };
   for (guint i = 0; i < G_N_ELEMENTS (expect); i++)
@@ -266,8 +277,54 @@ test_seconds_and_remove (void)
 
   kmg_fanout_remove_target (fx.fanout, fx.target);
   g_assert_cmpuint (kmg_fanout_get_n_targets (fx.fanout), ==, 0);
+  /* Late feedback for a removed target (a buyer thread racing the removal) is ignored. */
+  guint8 pli[] = { 0x81, 206, 0, 2, 0, 0, 0, 9, 0x12, 0x34, 0xab, 0xcd };
+  KmgFanoutFeedback fb;
+  kmg_fanout_target_feedback (fx.fanout, fx.target, pli, sizeof pli, &fb);
+  g_assert_false (fb.keyframe_wanted);
   kmg_fanout_push (fx.fanout, rtp, make_rtp (rtp, 7, 100), 5002);
   g_assert_true (nothing_waiting (&fx));
+  fixture_tear_down (&fx);
+}
+
+/* A sender report goes out encrypted as SRTCP; the receiver's echo of it gives the RTT. */
+static void
+test_sender_report_and_rtt (void)
+{
+  Fixture fx;
+  guint8 rtp[400], wire[600];
+  KmgFanoutFeedback fb;
+
+  fixture_set_up (&fx, KMG_SRTP_AES128_CM_SHA1_80, 30);
+  kmg_fanout_send_reports (fx.fanout, g_get_real_time ()); /* nothing forwarded yet: no report */
+  g_assert_true (nothing_waiting (&fx));
+  for (guint16 seq = 1; seq <= 3; seq++)
+    {
+      kmg_fanout_push (fx.fanout, rtp, make_rtp (rtp, seq, 100), 5000);
+      receive (&fx, wire, sizeof wire);
+    }
+  kmg_fanout_send_reports (fx.fanout, g_get_real_time ());
+  gssize n = receive (&fx, wire, sizeof wire);
+  int len = (int) n;
+  g_assert_cmpint (srtp_unprotect_rtcp (fx.receiver, wire, &len), ==, srtp_err_status_ok);
+  g_assert_cmpint (len, ==, 28);
+  g_assert_cmpuint (wire[1], ==, 200);
+  g_assert_cmpuint (wire[4] << 24 | wire[5] << 16 | wire[6] << 8 | wire[7], ==, 0x1234abcd);
+  g_assert_cmpuint (wire[23], ==, 3);   /* packets */
+  g_assert_cmpuint (wire[26] << 8 | wire[27], ==, 300); /* payload octets */
+
+  /* RR echoing that SR (LSR = middle 32 bits of its NTP time) after a 0.25 s hold (DLSR). */
+  guint8 rr[32] = { 0x81, 201, 0, 7, 0, 0, 0, 9, 0x12, 0x34, 0xab, 0xcd };
+  memcpy (rr + 24, wire + 10, 4);
+  rr[30] = 0x40; /* DLSR 0x4000 / 65536 s */
+  kmg_fanout_target_feedback (fx.fanout, fx.target, rr, sizeof rr, &fb);
+  g_assert_true (fb.have_rr);
+  /* The RR came back at once but claims a 0.25 s hold: the sum is not a round trip. */
+  g_assert_cmpfloat (fb.rtt, ==, -1);
+  rr[30] = 0;
+  kmg_fanout_target_feedback (fx.fanout, fx.target, rr, sizeof rr, &fb);
+  g_assert_cmpfloat (fb.rtt, >=, 0);
+  g_assert_cmpfloat (fb.rtt, <, 0.5);
   fixture_tear_down (&fx);
 }
 
@@ -281,5 +338,6 @@ main (int argc, char **argv)
   g_test_add_func ("/relay/fanout/not-rtp-ignored", test_not_rtp_ignored);
   g_test_add_func ("/relay/fanout/nack-pli-rr", test_nack_pli_rr);
   g_test_add_func ("/relay/fanout/seconds-and-remove", test_seconds_and_remove);
+  g_test_add_func ("/relay/fanout/sender-report-and-rtt", test_sender_report_and_rtt);
   return g_test_run ();
 }

@@ -1,0 +1,330 @@
+/* kmg-relay-direct.c — the hand-over of a buyer leg to its seller's fan-out (kmg-fanout.h) once
+ * webrtcbin has connected it over UDP: the leg's SRTP key is read from its srtpenc, its ICE
+ * socket and remote address from libnice, and its RTCP is tapped at its rtpbin. webrtcbin keeps
+ * ICE (consent, keepalives) and DTLS; the media no longer goes through it. Legs on ICE-TCP, or
+ * with relay.direct_udp off, are linked to the seller's tee instead (kmg-relay-buyer.c).
+ * Threads: the key signal, the ICE pair signal and the RTCP probe run on GStreamer/libnice
+ * threads; the first two hop to the main context, the probe only talks to the fan-out. */
+#include "kmg-relay-private.h"
+
+#include <gst/video/video.h>
+#include <nice/agent.h>
+
+/* GstSrtpCipherType and GstSrtpAuthType of the srtp plugin (not installed as headers). */
+enum
+{
+  SRTP_CIPHER_AES_128_ICM = 1,
+  SRTP_CIPHER_AES_128_GCM = 3,
+  SRTP_CIPHER_AES_256_GCM = 4,
+};
+enum
+{
+  SRTP_AUTH_HMAC_SHA1_32 = 1,
+  SRTP_AUTH_HMAC_SHA1_80 = 2,
+};
+
+static GstElement *
+find_by_factory (GstElement *bin, const char *factory)
+{
+  g_autoptr (GstIterator) it = gst_bin_iterate_recurse (GST_BIN (bin));
+  GValue item = G_VALUE_INIT;
+  GstElement *found = NULL;
+
+  while (found == NULL && gst_iterator_next (it, &item) == GST_ITERATOR_OK)
+    {
+      GstElement *e = g_value_get_object (&item);
+      GstElementFactory *f = gst_element_get_factory (e);
+      if (f != NULL && g_str_equal (gst_plugin_feature_get_name (GST_PLUGIN_FEATURE (f)), factory))
+        found = gst_object_ref (e);
+      g_value_reset (&item);
+    }
+  g_value_unset (&item);
+  return found;
+}
+
+static gboolean
+srtp_params_from_encoder (GstElement *webrtc, KmgSrtpParams *out, GError **error)
+{
+  g_autoptr (GstElement) enc = find_by_factory (webrtc, "srtpenc");
+  GstBuffer *key = NULL;
+  gint cipher = 0, auth = 0;
+  GstMapInfo map;
+
+  if (enc == NULL)
+    {
+      g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_PIPELINE, "no SRTP encoder in the leg");
+      return FALSE;
+    }
+  g_object_get (enc, "key", &key, "rtp-cipher", &cipher, "rtp-auth", &auth, NULL);
+  if (cipher == SRTP_CIPHER_AES_128_ICM && auth == SRTP_AUTH_HMAC_SHA1_80)
+    out->profile = KMG_SRTP_AES128_CM_SHA1_80;
+  else if (cipher == SRTP_CIPHER_AES_128_ICM && auth == SRTP_AUTH_HMAC_SHA1_32)
+    out->profile = KMG_SRTP_AES128_CM_SHA1_32;
+  else if (cipher == SRTP_CIPHER_AES_128_GCM)
+    out->profile = KMG_SRTP_AEAD_AES_128_GCM;
+  else if (cipher == SRTP_CIPHER_AES_256_GCM)
+    out->profile = KMG_SRTP_AEAD_AES_256_GCM;
+  else
+    {
+      g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_PIPELINE, "SRTP cipher %d / auth %d not supported",
+                   cipher, auth);
+      gst_clear_buffer (&key);
+      return FALSE;
+    }
+  if (key == NULL || !gst_buffer_map (key, &map, GST_MAP_READ))
+    {
+      g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_PIPELINE, "SRTP key not set");
+      gst_clear_buffer (&key);
+      return FALSE;
+    }
+  gboolean fits = map.size <= sizeof out->key;
+  if (fits)
+    {
+      memcpy (out->key, map.data, map.size);
+      out->key_len = map.size;
+    }
+  gst_buffer_unmap (key, &map);
+  gst_buffer_unref (key);
+  if (!fits)
+    g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_PIPELINE, "SRTP key too long");
+  return fits;
+}
+
+/* The leg's selected ICE pair, if it is UDP: the local socket and the remote address. */
+static gboolean
+selected_udp_path (KmgRelayLeg *leg, GSocket **socket, GSocketAddress **destination)
+{
+  g_autoptr (GstElement) sink = find_by_factory (leg->webrtc, "nicesink");
+  g_autoptr (GObject) agent = NULL;
+  NiceCandidate *local = NULL, *remote = NULL;
+  guint stream = 0, component = 0;
+  struct sockaddr_storage addr;
+
+  if (sink == NULL)
+    return FALSE;
+  g_object_get (sink, "agent", &agent, "stream", &stream, "component", &component, NULL);
+  if (agent == NULL || !nice_agent_get_selected_pair (NICE_AGENT (agent), stream, component, &local, &remote)
+      || remote->transport != NICE_CANDIDATE_TRANSPORT_UDP)
+    return FALSE;
+  g_autoptr (GSocket) s = nice_agent_get_selected_socket (NICE_AGENT (agent), stream, component);
+  if (s == NULL || g_socket_get_protocol (s) != G_SOCKET_PROTOCOL_UDP)
+    return FALSE;
+  memset (&addr, 0, sizeof addr);
+  nice_address_copy_to_sockaddr (&remote->addr, (struct sockaddr *) &addr);
+  gsize len = addr.ss_family == AF_INET6 ? sizeof (struct sockaddr_in6) : sizeof (struct sockaddr_in);
+  *destination = g_socket_address_new_from_native (&addr, len);
+  if (*destination == NULL)
+    return FALSE;
+  *socket = g_steal_pointer (&s);
+  return TRUE;
+}
+
+/* ---- RTCP from the buyer ---- */
+
+typedef struct
+{
+  KmgFanout *fanout; /* the seller's: outlives the buyer's elements */
+  KmgFanoutTarget *target;
+  GstPad *tee_sink;
+} RtcpTap;
+
+static void
+rtcp_tap_free (gpointer data)
+{
+  RtcpTap *tap = data;
+  gst_object_unref (tap->tee_sink);
+  g_free (tap);
+}
+
+static gboolean
+feed_back (GstBuffer **buffer, guint idx, gpointer user_data)
+{
+  RtcpTap *tap = user_data;
+  KmgFanoutFeedback fb;
+  GstMapInfo map;
+
+  if (!gst_buffer_map (*buffer, &map, GST_MAP_READ))
+    return TRUE;
+  kmg_fanout_target_feedback (tap->fanout, tap->target, map.data, map.size, &fb);
+  gst_buffer_unmap (*buffer, &map);
+  /* Up the seller's tee like a buyer branch's own request, through the same throttle. */
+  if (fb.keyframe_wanted)
+    gst_pad_push_event (tap->tee_sink, gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
+  return TRUE;
+}
+
+static GstPadProbeReturn
+on_buyer_rtcp (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
+    {
+      GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
+      feed_back (&buffer, 0, user_data);
+    }
+  else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
+    gst_buffer_list_foreach (GST_PAD_PROBE_INFO_BUFFER_LIST (info), feed_back, user_data);
+  return GST_PAD_PROBE_OK;
+}
+
+static gboolean
+tap_rtcp (KmgRelayLeg *leg)
+{
+  g_autoptr (GstElement) rtpbin = gst_bin_get_by_name (GST_BIN (leg->webrtc), "rtpbin");
+  g_autoptr (GstPad) pad = rtpbin != NULL ? gst_element_get_static_pad (rtpbin, "recv_rtcp_sink_0") : NULL;
+
+  if (pad == NULL)
+    return FALSE;
+  RtcpTap *tap = g_new0 (RtcpTap, 1);
+  tap->fanout = leg->seller->fanout;
+  tap->target = leg->target;
+  tap->tee_sink = gst_element_get_static_pad (leg->seller->tee, "sink");
+  leg->rtcp_pad = g_steal_pointer (&pad);
+  leg->rtcp_probe = gst_pad_add_probe (leg->rtcp_pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                                       on_buyer_rtcp, tap, rtcp_tap_free);
+  return TRUE;
+}
+
+/* ---- hand-over ---- */
+
+static void
+on_first_sent_main (KmgRelayLeg *leg, gpointer data)
+{
+  KmgRelay *relay = leg->seller->relay;
+
+  if (leg->first_rtp || leg->stopped || leg->target == NULL)
+    return;
+  leg->first_rtp = TRUE;
+  if (relay->cb.first_rtp != NULL && !relay->destroying)
+    relay->cb.first_rtp (leg, relay->user_data);
+}
+
+/* Seller's streaming thread, under the fan-out lock. */
+static void
+on_first_sent (gpointer target_data)
+{
+  kmg_relay_leg_hop (target_data, on_first_sent_main, NULL, NULL);
+}
+
+static gboolean
+direct_start (KmgRelayLeg *leg, GError **error)
+{
+  KmgSrtpParams params;
+  g_autoptr (GSocket) socket = NULL;
+  g_autoptr (GSocketAddress) destination = NULL;
+
+  if (!selected_udp_path (leg, &socket, &destination))
+    {
+      g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_STATE, "selected ICE pair is not UDP");
+      return FALSE;
+    }
+  if (!srtp_params_from_encoder (leg->webrtc, &params, error))
+    return FALSE;
+  leg->target = kmg_fanout_add_target (leg->seller->fanout, &params, socket, destination, on_first_sent, leg, error);
+  memset (&params, 0, sizeof params);
+  if (leg->target == NULL)
+    return FALSE;
+  if (!tap_rtcp (leg))
+    {
+      kmg_relay_direct_stop (leg);
+      g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_PIPELINE, "cannot tap the leg's RTCP");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+kmg_relay_direct_stop (KmgRelayLeg *leg)
+{
+  if (leg->rtcp_pad != NULL)
+    {
+      gst_pad_remove_probe (leg->rtcp_pad, leg->rtcp_probe);
+      gst_clear_object (&leg->rtcp_pad);
+      leg->rtcp_probe = 0;
+    }
+  if (leg->target != NULL && leg->seller != NULL)
+    kmg_fanout_remove_target (leg->seller->fanout, leg->target);
+  leg->target = NULL;
+}
+
+/* Keys set: DTLS is done and the leg can carry media. */
+static void
+on_keys_main (KmgRelayLeg *leg, gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (data != leg->webrtc || leg->stopped || leg->target != NULL || leg->tee_pad != NULL)
+    return;
+  if (leg->seller->relay->config->direct_udp && direct_start (leg, &error))
+    {
+      GST_INFO ("buyer leg %s: forwarded directly over UDP", leg->tag);
+      /* Some receivers never ask for a keyframe when they join mid-stream: ask for them. */
+      g_autoptr (GstPad) tee_sink = gst_element_get_static_pad (leg->seller->tee, "sink");
+      gst_pad_push_event (tee_sink, gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
+      return;
+    }
+  if (error != NULL)
+    GST_INFO ("buyer leg %s: through webrtcbin (%s)", leg->tag, error->message);
+  kmg_relay_buyer_link (leg);
+}
+
+typedef struct
+{
+  KmgRelayLeg *leg;
+  GstElement *webrtc; /* compared only: tells a rebuilt leg's late signal apart */
+} KeyWatch;
+
+static void
+key_watch_free (gpointer data, GClosure *closure)
+{
+  KeyWatch *kw = data;
+  kmg_relay_leg_unref (kw->leg);
+  g_free (kw);
+}
+
+static void
+on_key_set (GstElement *dtlssrtpenc, gpointer user_data)
+{
+  KeyWatch *kw = user_data;
+  kmg_relay_leg_hop (kw->leg, on_keys_main, kw->webrtc, NULL);
+}
+
+static void
+on_deep_element_added (GstBin *webrtc, GstBin *sub_bin, GstElement *element, gpointer user_data)
+{
+  GstElementFactory *f = gst_element_get_factory (element);
+
+  if (f == NULL || !g_str_equal (gst_plugin_feature_get_name (GST_PLUGIN_FEATURE (f)), "dtlssrtpenc"))
+    return;
+  KeyWatch *kw = g_new0 (KeyWatch, 1);
+  kw->leg = kmg_relay_leg_ref (user_data);
+  kw->webrtc = GST_ELEMENT (webrtc);
+  g_signal_connect_data (element, "on-key-set", G_CALLBACK (on_key_set), kw, key_watch_free, 0);
+}
+
+void
+kmg_relay_direct_watch (KmgRelayLeg *leg)
+{
+  g_signal_connect_data (leg->webrtc, "deep-element-added", G_CALLBACK (on_deep_element_added),
+                         kmg_relay_leg_ref (leg), kmg_relay_leg_closure_unref, 0);
+}
+
+void
+kmg_relay_direct_poll (KmgRelayLeg *leg, gint64 now_ms, gint64 now_second)
+{
+  KmgFanout *fanout = leg->seller->fanout;
+  KmgFanoutFeedback report;
+  KmgMeterSecond s;
+
+  if (leg->target == NULL || leg->stopped)
+    return;
+  kmg_fanout_target_get_last_report (fanout, leg->target, &report);
+  if (report.have_rr)
+    {
+      kmg_rr_freshness_update (&leg->rr, report.rr_fingerprint, now_ms);
+      leg->fraction_lost = report.fraction_lost;
+      leg->jitter = report.jitter;
+      leg->rtt = report.rtt;
+    }
+  while (leg->target != NULL && kmg_fanout_target_pop_second (fanout, leg->target, now_second, &s))
+    kmg_relay_buyer_account_second (leg, s.second, s.packets, s.payload_bytes);
+}
