@@ -223,6 +223,8 @@ direct_start (KmgRelayLeg *leg, GError **error)
   memset (&params, 0, sizeof params);
   if (leg->target == NULL)
     return FALSE;
+  leg->dropped_seen = 0;
+  leg->seller->relay->direct_count++;
   if (!tap_rtcp (leg))
     {
       kmg_relay_direct_stop (leg);
@@ -242,7 +244,10 @@ kmg_relay_direct_stop (KmgRelayLeg *leg)
       leg->rtcp_probe = 0;
     }
   if (leg->target != NULL && leg->seller != NULL)
-    kmg_fanout_remove_target (leg->seller->fanout, leg->target);
+    {
+      kmg_fanout_remove_target (leg->seller->fanout, leg->target);
+      leg->seller->relay->direct_count--;
+    }
   leg->target = NULL;
 }
 
@@ -313,10 +318,14 @@ kmg_relay_direct_poll (KmgRelayLeg *leg, gint64 now_ms, gint64 now_second)
 {
   KmgFanout *fanout = leg->seller->fanout;
   KmgFanoutFeedback report;
+  KmgFanoutCounters counters;
   KmgMeterSecond s;
 
   if (leg->target == NULL || leg->stopped)
     return;
+  kmg_fanout_target_get_counters (fanout, leg->target, &counters);
+  leg->seller->relay->stats.packets_dropped += counters.packets_dropped - leg->dropped_seen;
+  leg->dropped_seen = counters.packets_dropped;
   kmg_fanout_target_get_last_report (fanout, leg->target, &report);
   if (report.have_rr)
     {

@@ -36,6 +36,7 @@ struct _KmgRelay
   KmgNetFilter *filter;
   GHashTable *sellers; /* seller key → KmgSeller */
   guint buyer_count;
+  guint direct_count; /* buyer legs with a fan-out target */
   KmgRelayStats stats;
   GSource *stats_timer;
   gboolean destroying; /* no callbacks while freeing */
@@ -88,6 +89,7 @@ struct _KmgRelayLeg
   KmgFanoutTarget *target;
   GstPad *rtcp_pad;
   gulong rtcp_probe;
+  guint64 dropped_seen; /* the target's dropped count already added to the relay's stats */
 };
 
 /* kmg-relay.c */

@@ -173,6 +173,7 @@ kmg_relay_get_stats (KmgRelay *relay, KmgRelayStats *stats)
   *stats = relay->stats;
   stats->seller_legs = g_hash_table_size (relay->sellers);
   stats->buyer_legs = relay->buyer_count;
+  stats->buyer_legs_direct = relay->direct_count;
   g_mutex_lock (&relay->lock);
   stats->keyframe_requests_forwarded = relay->kf_forwarded;
   stats->keyframe_requests_dropped = relay->kf_dropped;

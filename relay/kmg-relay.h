@@ -75,8 +75,10 @@ typedef struct
 {
   guint seller_legs;
   guint buyer_legs;
+  guint buyer_legs_direct;    /* of those, forwarded by the seller's fan-out (UDP) */
   guint64 packets;            /* forwarded to buyers */
   guint64 bytes;              /* payload bytes forwarded to buyers */
+  guint64 packets_dropped;    /* fan-out: not sent because a buyer's socket was full */
   guint64 delivered_seconds;  /* seconds that passed the §6 rule */
   guint64 undelivered_seconds;
   guint64 keyframe_requests_forwarded;

@@ -482,6 +482,8 @@ collect (KmgMetrics *m, gpointer user_data)
   kmg_relay_get_stats (w->relay, &rs);
   kmg_metrics_set (m, "kamegor_relay_legs", "role=\"seller\"", rs.seller_legs);
   kmg_metrics_set (m, "kamegor_relay_legs", "role=\"buyer\"", rs.buyer_legs);
+  kmg_metrics_set (m, "kamegor_relay_direct_legs", NULL, rs.buyer_legs_direct);
+  kmg_metrics_set (m, "kamegor_relay_packets_dropped_total", NULL, (double) rs.packets_dropped);
   kmg_metrics_set (m, "kamegor_relay_packets_total", NULL, (double) rs.packets);
   kmg_metrics_set (m, "kamegor_relay_bytes_total", NULL, (double) rs.bytes);
   kmg_metrics_set (m, "kamegor_relay_keyframe_requests_total", "outcome=\"forwarded\"",
@@ -499,6 +501,10 @@ declare_metrics (KmgMetrics *m)
   kmg_metrics_declare (m, "kamegor_relay_sessions_total", KMG_METRIC_COUNTER,
                        "Watch sessions that used the relay", NULL, 0);
   kmg_metrics_declare (m, "kamegor_relay_legs", KMG_METRIC_GAUGE, "Relay legs by role", NULL, 0);
+  kmg_metrics_declare (m, "kamegor_relay_direct_legs", KMG_METRIC_GAUGE,
+                       "Buyer legs forwarded over UDP by their seller's fan-out", NULL, 0);
+  kmg_metrics_declare (m, "kamegor_relay_packets_dropped_total", KMG_METRIC_COUNTER,
+                       "Packets the fan-out could not send because a buyer's socket was full", NULL, 0);
   kmg_metrics_declare (m, "kamegor_relay_packets_total", KMG_METRIC_COUNTER,
                        "RTP packets forwarded to buyers", NULL, 0);
   kmg_metrics_declare (m, "kamegor_relay_bytes_total", KMG_METRIC_COUNTER,

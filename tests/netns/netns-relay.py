@@ -350,10 +350,16 @@ def run_topology(topo, data, port, seller_id, ctx):
               'blocked: first frame %d ms <= p2p_timeout + 1 s' % summary['ttff_ms'])
         check(mid is not None and mid.get('kamegor_relay_legs{role="buyer"}') == 1,
               'blocked: one relayed buyer leg while watching')
+        check(mid is not None and mid.get('kamegor_relay_direct_legs') == 1,
+              'blocked: the leg is on UDP, forwarded by the fan-out')
     elif topo == 'udp-blocked':
         check(summary['path'] == 'relay', 'udp-blocked: relay (over ICE-TCP)')
+        check(mid is not None and mid.get('kamegor_relay_legs{role="buyer"}') == 1
+              and mid.get('kamegor_relay_direct_legs') == 0,
+              'udp-blocked: the TCP leg goes through webrtcbin, not the UDP fan-out')
     elif topo == 'lossy':
         check(summary['path'] == 'relay', 'lossy: relay')
+        check(mid is not None and mid.get('kamegor_relay_direct_legs') == 1, 'lossy: fan-out leg')
         fps = summary['frames_decoded'] / max(summary['seconds_watched'], 1)
         check(fps >= 5, 'lossy: frames keep flowing (%.1f frames/s)' % fps)
         fwd = end.get('kamegor_relay_keyframe_requests_total{outcome="forwarded"}', 0)

@@ -71,6 +71,8 @@ check_forward_and_deliver (gboolean direct_udp)
   kmg_relay_get_stats (fx.relay, &stats);
   g_assert_cmpuint (stats.seller_legs, ==, 1);
   g_assert_cmpuint (stats.buyer_legs, ==, 1);
+  g_assert_cmpuint (stats.buyer_legs_direct, ==, direct_udp ? 1 : 0);
+  g_assert_cmpuint (stats.packets_dropped, ==, 0);
   g_assert_cmpuint (stats.packets, >, 0);
   g_assert_cmpuint (stats.delivered_seconds, >, 0);
   g_assert_cmpuint (stats.keyframe_requests_forwarded, >, 0); /* the connect-time request */
