@@ -13,6 +13,31 @@
 #define MAX_PACKET 65535     /* largest packet forwarded */
 #define MAX_CLOSED_SECONDS 64 /* forwarded seconds kept per target until popped */
 
+/* Targets from which one push is shared with helper threads; helpers per fan-out at most. */
+#define SPLIT_MIN_TARGETS 32
+#define MAX_HELPERS 7
+
+typedef struct
+{
+  const guint8 *rtp;
+  gsize len;
+  KmgRtpInfo info;
+  gint64 second;
+} Packet;
+
+typedef struct
+{
+  KmgFanout *fanout;
+  GThread *thread;
+  GMutex lock;
+  GCond cond;
+  gboolean quit;
+  gboolean has_job; /* set by the pushing thread, cleared by the helper when done */
+  const Packet *pkt;
+  guint from, to;
+  guint8 *scratch;
+} Helper;
+
 typedef struct
 {
   guint16 seq;
@@ -48,6 +73,8 @@ struct _KmgFanout
   guint32 ssrc, rtp_ts;
   gint64 rtp_ts_us; /* monotonic time the packet with rtp_ts went out */
   guint8 *scratch; /* MAX_PACKET + SRTP_MAX_TRAILER_LEN, used under the lock */
+  Helper *helpers;  /* made when the fan-out first has SPLIT_MIN_TARGETS targets */
+  guint n_helpers;
 };
 
 /* libsrtp is process-wide and GStreamer's srtp plugin may have initialised it already: a second
@@ -79,6 +106,8 @@ kmg_fanout_new (guint history_packets, guint clock_rate)
   return fanout;
 }
 
+static void helpers_free (KmgFanout *fanout);
+
 static void
 target_free (KmgFanoutTarget *t)
 {
@@ -94,6 +123,7 @@ kmg_fanout_free (KmgFanout *fanout)
 {
   if (fanout == NULL)
     return;
+  helpers_free (fanout);
   g_ptr_array_foreach (fanout->targets, (GFunc) (void (*) (void)) target_free, NULL);
   g_ptr_array_unref (fanout->targets);
   g_free (fanout->history);
@@ -237,15 +267,15 @@ kmg_fanout_get_n_targets (KmgFanout *fanout)
 
 /* Under the lock: encrypts @len bytes of @rtp into the scratch buffer and sends them. */
 static gboolean
-send_protected (KmgFanout *fanout, KmgFanoutTarget *t, const guint8 *rtp, gsize len, int *wire_len)
+send_protected (guint8 *scratch, KmgFanoutTarget *t, const guint8 *rtp, gsize len, int *wire_len)
 {
   int plen = (int) len;
 
-  memcpy (fanout->scratch, rtp, len);
-  if (srtp_protect (t->srtp, fanout->scratch, &plen) != srtp_err_status_ok)
+  memcpy (scratch, rtp, len);
+  if (srtp_protect (t->srtp, scratch, &plen) != srtp_err_status_ok)
     return FALSE;
   *wire_len = plen;
-  return sendto (t->fd, fanout->scratch, (size_t) plen, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *) &t->addr,
+  return sendto (t->fd, scratch, (size_t) plen, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *) &t->addr,
                  t->addr_len)
          == plen;
 }
@@ -258,45 +288,143 @@ keep_closed (KmgFanoutTarget *t, const KmgMeterSecond *closed)
   g_queue_push_tail (&t->closed, g_memdup2 (closed, sizeof *closed));
 }
 
-void
-kmg_fanout_push (KmgFanout *fanout, const guint8 *rtp, gsize len, gint64 second)
+/* Under the lock (held by the pushing thread, which also waits for its helpers): sends one
+ * packet to targets [from, to) with @scratch. */
+static void
+send_range (KmgFanout *fanout, guint8 *scratch, const Packet *pkt, guint from, guint to)
 {
-  KmgRtpInfo info;
   KmgMeterSecond closed;
 
-  if (len > MAX_PACKET || kmg_rtp_parse (rtp, len, &info) != KMG_RTP_KIND_RTP)
-    return;
-  g_mutex_lock (&fanout->lock);
-  fanout->have_stream = TRUE;
-  fanout->ssrc = info.ssrc;
-  fanout->rtp_ts = (guint32) rtp[4] << 24 | (guint32) rtp[5] << 16 | (guint32) rtp[6] << 8 | rtp[7];
-  fanout->rtp_ts_us = g_get_monotonic_time ();
-  if (len <= SLOT_BYTES)
-    {
-      Slot *slot = &fanout->history[info.seq & fanout->history_mask];
-      slot->seq = info.seq;
-      slot->len = (guint16) len;
-      memcpy (slot->data, rtp, len);
-    }
-  for (guint i = 0; i < fanout->targets->len; i++)
+  for (guint i = from; i < to; i++)
     {
       KmgFanoutTarget *t = g_ptr_array_index (fanout->targets, i);
       int wire_len = 0;
-      if (!send_protected (fanout, t, rtp, len, &wire_len))
+      if (!send_protected (scratch, t, pkt->rtp, pkt->len, &wire_len))
         {
           t->counters.packets_dropped++;
           continue;
         }
       t->counters.packets_sent++;
-      t->counters.payload_bytes_sent += info.payload_len;
+      t->counters.payload_bytes_sent += pkt->info.payload_len;
       if (!t->first_sent)
         {
           t->first_sent = TRUE;
           if (t->first_sent_func != NULL)
             t->first_sent_func (t->target_data);
         }
-      if (kmg_rtp_meter_add (t->meter, &info, (gsize) wire_len, second, &closed))
+      if (kmg_rtp_meter_add (t->meter, &pkt->info, (gsize) wire_len, pkt->second, &closed))
         keep_closed (t, &closed);
+    }
+}
+
+static gpointer
+helper_main (gpointer data)
+{
+  Helper *h = data;
+
+  g_mutex_lock (&h->lock);
+  for (;;)
+    {
+      while (!h->has_job && !h->quit)
+        g_cond_wait (&h->cond, &h->lock);
+      if (h->quit)
+        break;
+      g_mutex_unlock (&h->lock);
+      send_range (h->fanout, h->scratch, h->pkt, h->from, h->to);
+      g_mutex_lock (&h->lock);
+      h->has_job = FALSE;
+      g_cond_broadcast (&h->cond);
+    }
+  g_mutex_unlock (&h->lock);
+  return NULL;
+}
+
+static void
+ensure_helpers (KmgFanout *fanout)
+{
+  if (fanout->helpers != NULL)
+    return;
+  fanout->n_helpers = (guint) CLAMP (g_get_num_processors () - 1, 1, MAX_HELPERS);
+  fanout->helpers = g_new0 (Helper, fanout->n_helpers);
+  for (guint i = 0; i < fanout->n_helpers; i++)
+    {
+      Helper *h = &fanout->helpers[i];
+      h->fanout = fanout;
+      g_mutex_init (&h->lock);
+      g_cond_init (&h->cond);
+      h->scratch = g_malloc (MAX_PACKET + SRTP_MAX_TRAILER_LEN);
+      h->thread = g_thread_new ("kmg-fanout", helper_main, h);
+    }
+}
+
+static void
+helpers_free (KmgFanout *fanout)
+{
+  for (guint i = 0; i < fanout->n_helpers; i++)
+    {
+      Helper *h = &fanout->helpers[i];
+      g_mutex_lock (&h->lock);
+      h->quit = TRUE;
+      g_cond_broadcast (&h->cond);
+      g_mutex_unlock (&h->lock);
+      g_thread_join (h->thread);
+      g_mutex_clear (&h->lock);
+      g_cond_clear (&h->cond);
+      g_free (h->scratch);
+    }
+  g_free (fanout->helpers);
+}
+
+void
+kmg_fanout_push (KmgFanout *fanout, const guint8 *rtp, gsize len, gint64 second)
+{
+  Packet pkt = { .rtp = rtp, .len = len, .second = second };
+
+  if (len > MAX_PACKET || kmg_rtp_parse (rtp, len, &pkt.info) != KMG_RTP_KIND_RTP)
+    return;
+  g_mutex_lock (&fanout->lock);
+  fanout->have_stream = TRUE;
+  fanout->ssrc = pkt.info.ssrc;
+  fanout->rtp_ts = (guint32) rtp[4] << 24 | (guint32) rtp[5] << 16 | (guint32) rtp[6] << 8 | rtp[7];
+  fanout->rtp_ts_us = g_get_monotonic_time ();
+  if (len <= SLOT_BYTES)
+    {
+      Slot *slot = &fanout->history[pkt.info.seq & fanout->history_mask];
+      slot->seq = pkt.info.seq;
+      slot->len = (guint16) len;
+      memcpy (slot->data, rtp, len);
+    }
+  guint n = fanout->targets->len;
+  if (n < SPLIT_MIN_TARGETS)
+    {
+      send_range (fanout, fanout->scratch, &pkt, 0, n);
+      g_mutex_unlock (&fanout->lock);
+      return;
+    }
+  /* Many buyers: the last one would wait for all the others, so slices of them are encrypted
+   * and sent on other cores at the same time. Each target stays in one slice per packet and the
+   * push returns only when every slice is done, so a buyer's packets keep their order. */
+  ensure_helpers (fanout);
+  guint parts = fanout->n_helpers + 1, step = (n + parts - 1) / parts;
+  for (guint i = 0; i < fanout->n_helpers; i++)
+    {
+      Helper *h = &fanout->helpers[i];
+      g_mutex_lock (&h->lock);
+      h->pkt = &pkt;
+      h->from = MIN (n, step * (i + 1));
+      h->to = MIN (n, step * (i + 2));
+      h->has_job = h->from < h->to;
+      g_cond_broadcast (&h->cond);
+      g_mutex_unlock (&h->lock);
+    }
+  send_range (fanout, fanout->scratch, &pkt, 0, MIN (n, step));
+  for (guint i = 0; i < fanout->n_helpers; i++)
+    {
+      Helper *h = &fanout->helpers[i];
+      g_mutex_lock (&h->lock);
+      while (h->has_job)
+        g_cond_wait (&h->cond, &h->lock);
+      g_mutex_unlock (&h->lock);
     }
   g_mutex_unlock (&fanout->lock);
 }
@@ -375,7 +503,7 @@ retransmit (KmgFanout *fanout, KmgFanoutTarget *t, guint16 seq, KmgFanoutFeedbac
   out->nacked++;
   if (slot->len == 0 || slot->seq != seq)
     return;
-  if (send_protected (fanout, t, slot->data, slot->len, &wire_len))
+  if (send_protected (fanout->scratch, t, slot->data, slot->len, &wire_len))
     {
       out->retransmitted++;
       t->counters.retransmitted++;

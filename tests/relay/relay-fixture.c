@@ -416,9 +416,41 @@ start_seller (RelayFixture *fx, KmgRelayLeg *seller_leg)
   g_assert_cmpint (gst_element_set_state (fx->seller->pipeline, GST_STATE_PLAYING), !=, GST_STATE_CHANGE_FAILURE);
 }
 
+/* Light buyers (load runs): SRTP media is counted and timed as it leaves the buyer's nicesrc (its
+ * RTP header is in the clear) and dropped there, so no decryption or jitterbuffer runs for it;
+ * DTLS, STUN and RTCP go on as usual. */
+static GstPadProbeReturn
+light_buyer_probe (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  TestPeer *peer = user_data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  guint8 head[2];
+
+  if (!(info->type & GST_PAD_PROBE_TYPE_BUFFER) || gst_buffer_extract (buf, 0, head, 2) != 2 || head[0] < 128
+      || head[0] > 191 || (head[1] >= 192 && head[1] <= 223))
+    return GST_PAD_PROBE_OK;
+  g_atomic_int_inc (&peer->rtp_packets);
+  if (peer->fx->track_latency)
+    visit_probe (info, peer->fx, FALSE);
+  return GST_PAD_PROBE_DROP;
+}
+
+static void
+light_buyer_element_added (GstBin *bin, GstBin *sub_bin, GstElement *element, gpointer user_data)
+{
+  GstElementFactory *f = gst_element_get_factory (element);
+
+  if (f == NULL || !g_str_equal (gst_plugin_feature_get_name (GST_PLUGIN_FEATURE (f)), "nicesrc"))
+    return;
+  g_autoptr (GstPad) src = gst_element_get_static_pad (element, "src");
+  gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER, light_buyer_probe, user_data, NULL);
+}
+
 static void
 buyer_start (TestPeer *peer)
 {
+  if (peer->fx->light_buyers)
+    g_signal_connect (peer->webrtc, "deep-element-added", G_CALLBACK (light_buyer_element_added), peer);
   g_signal_connect (peer->webrtc, "pad-added", G_CALLBACK (buyer_on_pad_added), peer);
   g_assert_cmpint (gst_element_set_state (peer->pipeline, GST_STATE_PLAYING), !=, GST_STATE_CHANGE_FAILURE);
 }

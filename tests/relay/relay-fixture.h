@@ -33,6 +33,7 @@ struct _RelayFixture
   GPtrArray *buyers; /* TestPeer */
   KmgRelayLegState seller_state;
   gboolean count_only; /* buyers count RTP without decoding (load runs) */
+  gboolean light_buyers; /* buyers count and drop SRTP at their ICE source (larger load runs) */
   const char *seller_video; /* raw caps + encoder options override (load runs); NULL = tiny */
 
   /* Load runs: kernel thread ids of the test peers' streaming threads, so a benchmark can

@@ -328,6 +328,56 @@ test_sender_report_and_rtt (void)
   fixture_tear_down (&fx);
 }
 
+/* Enough buyers for the push to be shared with helper threads: every buyer still gets every
+ * packet once, in order, decryptable with its own key. */
+static void
+test_many_targets_in_order (void)
+{
+  enum { N = 45, PACKETS = 30 };
+  g_autoptr (KmgFanout) fanout = kmg_fanout_new (64, 90000);
+  GSocket *send = udp_socket (), *recv[N];
+  srtp_t receivers[N];
+  guint8 rtp[300], wire[400];
+
+  for (int i = 0; i < N; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      recv[i] = udp_socket ();
+      g_socket_set_timeout (recv[i], 2);
+      g_autoptr (GSocketAddress) addr = g_socket_get_local_address (recv[i], NULL);
+      KmgSrtpParams params = { .profile = KMG_SRTP_AES128_CM_SHA1_80, .key_len = 30 };
+      for (int k = 0; k < 30; k++)
+        params.key[k] = (guint8) (i * 31 + k);
+      g_assert_nonnull (kmg_fanout_add_target (fanout, &params, send, addr, NULL, NULL, &error));
+      g_assert_no_error (error);
+      srtp_policy_t policy;
+      memset (&policy, 0, sizeof policy);
+      srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80 (&policy.rtp);
+      srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80 (&policy.rtcp);
+      policy.key = params.key;
+      policy.ssrc.type = ssrc_any_inbound;
+      policy.window_size = 128;
+      g_assert_cmpint (srtp_create (&receivers[i], &policy), ==, srtp_err_status_ok);
+    }
+  for (guint16 seq = 0; seq < PACKETS; seq++)
+    kmg_fanout_push (fanout, rtp, make_rtp (rtp, seq, 200), 7000);
+  for (int i = 0; i < N; i++)
+    {
+      for (guint16 seq = 0; seq < PACKETS; seq++)
+        {
+          g_autoptr (GError) error = NULL;
+          gssize n = g_socket_receive (recv[i], (gchar *) wire, sizeof wire, NULL, &error);
+          g_assert_no_error (error);
+          int len = (int) n;
+          g_assert_cmpint (srtp_unprotect (receivers[i], wire, &len), ==, srtp_err_status_ok);
+          g_assert_cmpuint (wire[2] << 8 | wire[3], ==, seq);
+        }
+      srtp_dealloc (receivers[i]);
+      g_object_unref (recv[i]);
+    }
+  g_object_unref (send);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -339,5 +389,6 @@ main (int argc, char **argv)
   g_test_add_func ("/relay/fanout/nack-pli-rr", test_nack_pli_rr);
   g_test_add_func ("/relay/fanout/seconds-and-remove", test_seconds_and_remove);
   g_test_add_func ("/relay/fanout/sender-report-and-rtt", test_sender_report_and_rtt);
+  g_test_add_func ("/relay/fanout/many-targets-in-order", test_many_targets_in_order);
   return g_test_run ();
 }
