@@ -44,6 +44,8 @@ typedef struct
   volatile gint recording;
   gint64 stop_at_ns;
   GArray *delays_us; /* receiver thread only */
+  GMutex done_lock;
+  GArray *done_us; /* per push: frame handed over → last buyer's send returned */
   guint64 received; /* packets pushed while recording, received */
   gint64 receiver_cpu_ns;
 } Bench;
@@ -104,6 +106,11 @@ seller_main (gpointer data)
       kmg_fanout_push (s->fanout, rtp, s->size, g_get_real_time () / G_USEC_PER_SEC);
       if (rec)
         {
+          /* Until the last buyer's send returned: what the relay adds, without any receiver. */
+          gint64 done_us = (now_ns (CLOCK_REALTIME) - frame_ns) / 1000;
+          g_mutex_lock (&bench.done_lock);
+          g_array_append_val (bench.done_us, done_us);
+          g_mutex_unlock (&bench.done_lock);
           s->cpu_ns += now_ns (CLOCK_THREAD_CPUTIME_ID) - c0;
           s->pushed++;
         }
@@ -225,6 +232,7 @@ int
 main (int argc, char **argv)
 {
   gint legs = 1000, sellers = 10, seconds = 10, rate = 64, size = 1200, burst = 1;
+  char *sink_arg = NULL;
   GOptionEntry entries[] = {
     { "legs", 'n', 0, G_OPTION_ARG_INT, &legs, "buyer legs in all (default 1000)", "N" },
     { "sellers", 0, 0, G_OPTION_ARG_INT, &sellers, "sellers, legs spread evenly (default 10)", "S" },
@@ -232,16 +240,25 @@ main (int argc, char **argv)
     { "rate", 0, 0, G_OPTION_ARG_INT, &rate, "packets/s per seller (default 64: 600 kb/s)", "P" },
     { "size", 0, 0, G_OPTION_ARG_INT, &size, "RTP packet bytes (default 1200)", "B" },
     { "burst", 0, 0, G_OPTION_ARG_INT, &burst, "packets per frame, sent back to back (default 1)", "K" },
+    { "sink", 0, 0, G_OPTION_ARG_STRING, &sink_arg, "send to ADDR (e.g. behind a dummy interface) instead of "
+      "to receivers on 127.0.0.1: CPU figures only", "ADDR" },
     { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("— relay fan-out data path load");
   g_autoptr (GError) error = NULL;
+
+  g_autoptr (GInetAddress) sink = NULL;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error) || legs < 1 || sellers < 1 || sellers > MAX_SELLERS
       || legs < sellers || rate < 1 || burst < 1 || burst > rate || size < 64 || size > 1400 || seconds < 1)
     {
       g_printerr ("%s\n", error != NULL ? error->message : "bad arguments");
+      return 2;
+    }
+  if (sink_arg != NULL && (sink = g_inet_address_new_from_string (sink_arg)) == NULL)
+    {
+      g_printerr ("--sink: not an IP address: %s\n", sink_arg);
       return 2;
     }
   struct rlimit nofile;
@@ -258,6 +275,8 @@ main (int argc, char **argv)
   bench.sellers = g_new0 (Seller, sellers);
   bench.n_sellers = (guint) sellers;
   bench.delays_us = g_array_new (FALSE, FALSE, sizeof (gint64));
+  bench.done_us = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_mutex_init (&bench.done_lock);
   double rss0 = rss_mb ();
   for (int i = 0; i < sellers; i++)
     {
@@ -271,20 +290,30 @@ main (int argc, char **argv)
   GPtrArray *sockets = g_ptr_array_new_with_free_func (g_object_unref);
   for (int i = 0; i < legs; i++)
     {
-      GSocket *send = udp_socket (), *recv = udp_socket ();
-      int on = 1, buf = 256 * 1024;
-      setsockopt (g_socket_get_fd (recv), SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
-      setsockopt (g_socket_get_fd (recv), SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
-      g_autoptr (GSocketAddress) dest = g_socket_get_local_address (recv, NULL);
+      GSocket *send = udp_socket (), *recv = NULL;
+      g_autoptr (GSocketAddress) dest = NULL;
+      if (sink != NULL)
+        dest = g_inet_socket_address_new (sink, (guint16) (20000 + i));
+      else
+        {
+          int on = 1, buf = 256 * 1024;
+          recv = udp_socket ();
+          setsockopt (g_socket_get_fd (recv), SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+          setsockopt (g_socket_get_fd (recv), SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+          dest = g_socket_get_local_address (recv, NULL);
+        }
       KmgSrtpParams params = { .profile = KMG_SRTP_AES128_CM_SHA1_80, .key_len = 30 };
       for (int k = 0; k < 30; k++)
         params.key[k] = (guint8) g_random_int ();
       if (kmg_fanout_add_target (bench.sellers[i % sellers].fanout, &params, send, dest, NULL, NULL, &error) == NULL)
         g_error ("target: %s", error->message);
-      struct epoll_event ev = { .events = EPOLLIN, .data.fd = g_socket_get_fd (recv) };
-      epoll_ctl (ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
       g_ptr_array_add (sockets, send);
-      g_ptr_array_add (sockets, recv);
+      if (recv != NULL)
+        {
+          struct epoll_event ev = { .events = EPOLLIN, .data.fd = g_socket_get_fd (recv) };
+          epoll_ctl (ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+          g_ptr_array_add (sockets, recv);
+        }
     }
   double rss_legs = rss_mb () - rss0;
 
@@ -329,15 +358,25 @@ main (int argc, char **argv)
            "(process %.1f %%, receiver thread %.1f %%; pushing threads alone %.2f us)\n",
            due / elapsed, 100.0 * relay_cpu / elapsed, due > 0 ? relay_cpu * 1e6 / due : 0.0, 100.0 * process_cpu / elapsed,
            100.0 * bench.receiver_cpu_ns / 1e9 / elapsed, due > 0 ? cpu_ns / 1e3 / due : 0.0);
+  GArray *dn = bench.done_us;
+  g_array_sort (dn, cmp_i64);
+  if (dn->len > 0)
+    g_print ("relay-added latency to the last buyer's send (%u packets): p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+             dn->len, g_array_index (dn, gint64, dn->len / 2) / 1e3, g_array_index (dn, gint64, dn->len * 99 / 100) / 1e3,
+             g_array_index (dn, gint64, dn->len - 1) / 1e3);
   if (d->len > 0)
     g_print ("relay-added latency (handed to the fan-out -> in the buyer socket, %u packets): p50 %.2f ms, "
              "p99 %.2f ms, max %.2f ms\n",
              d->len, g_array_index (d, gint64, d->len / 2) / 1e3, g_array_index (d, gint64, d->len * 99 / 100) / 1e3,
              g_array_index (d, gint64, d->len - 1) / 1e3);
-  g_print ("loss %.3f %% (%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " received); fan-out memory %.1f MB for %d legs "
-           "and %d sellers (%.1f KB per leg)\n",
-           due > 0 ? MAX (0.0, 100.0 * (1.0 - (double) received / due)) : 0.0, received, due, rss_legs, legs, sellers,
+  if (sink != NULL)
+    g_print ("sent to %s: no receivers, so no latency or loss", sink_arg);
+  else
+    g_print ("loss %.3f %% (%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " received)",
+             due > 0 ? MAX (0.0, 100.0 * (1.0 - (double) received / due)) : 0.0, received, due);
+  g_print ("; fan-out memory %.1f MB for %d legs and %d sellers (%.1f KB per leg)\n", rss_legs, legs, sellers,
            rss_legs * 1024 / legs);
+  g_free (sink_arg);
   for (int i = 0; i < sellers; i++)
     kmg_fanout_free (bench.sellers[i].fanout);
   g_ptr_array_unref (sockets);

@@ -204,7 +204,7 @@ int
 main (int argc, char **argv)
 {
   gint legs = 10, seconds = 10, bitrate = 600000, width = 240, height = 180, fps = 15;
-  gboolean light = FALSE;
+  gboolean light = FALSE, through_webrtcbin = FALSE;
   GOptionEntry entries[] = {
     { "legs", 'n', 0, G_OPTION_ARG_INT, &legs, "buyer legs in the loaded phase (default 10)", "N" },
     { "seconds", 's', 0, G_OPTION_ARG_INT, &seconds, "measurement time per phase (default 10)", "S" },
@@ -213,6 +213,8 @@ main (int argc, char **argv)
     { "height", 0, 0, G_OPTION_ARG_INT, &height, "seller video height (default 180)", "H" },
     { "fps", 0, 0, G_OPTION_ARG_INT, &fps, "seller frames per second (default 15)", "F" },
     { "light", 0, 0, G_OPTION_ARG_NONE, &light, "buyers drop SRTP unread at their ICE source", NULL },
+    { "webrtcbin", 0, 0, G_OPTION_ARG_NONE, &through_webrtcbin, "every leg through its own webrtcbin "
+      "(relay.direct_udp=false)", NULL },
     { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("— relay fan-out load");
@@ -228,6 +230,7 @@ main (int argc, char **argv)
     }
   KmgRelayConfig *config = kmg_relay_config_new ();
   config->max_legs_per_seller = (guint) legs;
+  config->direct_udp = !through_webrtcbin;
   relay_fixture_init (&fx, config);
   fx.count_only = TRUE;
   fx.light_buyers = light;
