@@ -90,6 +90,8 @@ struct _KmgRelayLeg
   GstPad *rtcp_pad;
   gulong rtcp_probe;
   guint64 dropped_seen; /* the target's dropped count already added to the relay's stats */
+  char *dtls_pem;       /* after an ICE restart: the rebuilt transport's own certificate */
+  char *dtls_fingerprint; /* and its fingerprint, for the offer */
 };
 
 /* kmg-relay.c */
@@ -134,6 +136,13 @@ void kmg_relay_direct_watch (KmgRelayLeg *leg);
 void kmg_relay_direct_stop (KmgRelayLeg *leg);
 /* Once a second: the leg's receiver report and closed seconds from the fan-out. */
 void kmg_relay_direct_poll (KmgRelayLeg *leg, gint64 now_ms, gint64 now_second);
+
+/* kmg-relay-cert.c */
+/* A new self-signed certificate and its private key (EC P-256), PEM, for a DTLS agent, and the
+ * certificate's SHA-256 fingerprint ("AB:CD:…") in @fingerprint. */
+char *kmg_relay_cert_new_pem (char **fingerprint, GError **error);
+/* @sdp with every a=fingerprint line replaced by "a=fingerprint:sha-256 @fingerprint". */
+char *kmg_relay_sdp_with_fingerprint (const char *sdp, const char *fingerprint);
 
 /* kmg-relay-stats.c */
 typedef struct

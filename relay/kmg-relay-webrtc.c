@@ -145,8 +145,16 @@ on_local_sdp_main (KmgRelayLeg *leg, gpointer data)
     return;
   if (leg->state == KMG_RELAY_LEG_STATE_NEW)
     kmg_relay_leg_set_state (leg, KMG_RELAY_LEG_STATE_CONNECTING);
-  if (relay->cb.local_sdp != NULL && !relay->destroying)
-    relay->cb.local_sdp (leg, ev->type, ev->text, relay->user_data);
+  if (relay->cb.local_sdp == NULL || relay->destroying)
+    return;
+  if (leg->dtls_fingerprint != NULL)
+    {
+      /* A rebuilt leg's own certificate: see kmg-relay-cert.c. */
+      g_autofree char *sdp = kmg_relay_sdp_with_fingerprint (ev->text, leg->dtls_fingerprint);
+      relay->cb.local_sdp (leg, ev->type, sdp, relay->user_data);
+      return;
+    }
+  relay->cb.local_sdp (leg, ev->type, ev->text, relay->user_data);
 }
 
 typedef struct

@@ -208,6 +208,8 @@ kmg_relay_leg_unref (KmgRelayLeg *leg)
   if (leg == NULL || !g_atomic_ref_count_dec (&leg->ref))
     return;
   g_main_context_unref (leg->context);
+  g_free (leg->dtls_pem);
+  g_free (leg->dtls_fingerprint);
   g_free (leg->tag);
   g_free (leg);
 }
@@ -460,7 +462,16 @@ kmg_relay_leg_restart_ice (KmgRelayLeg *leg, GError **error)
                    "seller legs restart by a new buyer_add after the last buyer left");
       return FALSE;
     }
-  /* A fresh transport for the buyer: new ICE credentials and DTLS, and a new offer. */
+  /* A fresh transport for the buyer: new ICE credentials and DTLS (with a certificate of its
+   * own, so the buyer sees a new fingerprint and shakes hands again), and a new offer. */
+  g_autofree char *fingerprint = NULL;
+  g_autofree char *pem = kmg_relay_cert_new_pem (&fingerprint, error);
+  if (pem == NULL)
+    return FALSE;
+  g_free (leg->dtls_pem);
+  g_free (leg->dtls_fingerprint);
+  leg->dtls_pem = g_steal_pointer (&pem);
+  leg->dtls_fingerprint = g_steal_pointer (&fingerprint);
   kmg_relay_direct_stop (leg);
   kmg_relay_buyer_teardown (leg);
   leg->built = FALSE;

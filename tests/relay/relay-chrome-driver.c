@@ -103,6 +103,10 @@ emit_stats (Driver *d)
   json_builder_add_int_value (b, (gint64) st.keyframe_requests_forwarded);
   json_builder_set_member_name (b, "keyframe_requests_dropped");
   json_builder_add_int_value (b, (gint64) st.keyframe_requests_dropped);
+  json_builder_set_member_name (b, "buyer_legs");
+  json_builder_add_int_value (b, st.buyer_legs);
+  json_builder_set_member_name (b, "buyer_legs_direct");
+  json_builder_add_int_value (b, st.buyer_legs_direct);
   json_builder_end_object (b);
   emit (b);
   g_object_unref (b);
@@ -177,6 +181,11 @@ handle_line (Driver *d, const char *line)
       if (!kmg_relay_leg_add_remote_candidate (leg, (guint) json_object_get_int_member (o, "mline"),
                                                json_object_get_string_member (o, "candidate"), &error))
         g_printerr ("candidate %s: %s\n", tag, error->message);
+    }
+  else if (g_str_equal (type, "restart"))
+    {
+      if (!kmg_relay_leg_restart_ice (leg, &error))
+        g_printerr ("restart %s: %s\n", tag, error->message);
     }
   else if (g_str_equal (type, "stop"))
     {

@@ -139,6 +139,12 @@ function checkForwarding(b, sellerAnswer, buyerOffer, ssrc) {
   if (!extmaps(sellerAnswer).some((e) => e.includes('transport-wide-cc'))) fail('no TWCC with the seller');
 }
 
+async function driverStats() {
+  const reply = new Promise((resolve) => waiters.push(resolve));
+  send({ type: 'stats' });
+  return reply;
+}
+
 async function outbound(page) {
   return page.evaluate(async () => {
     const out = {};
@@ -182,6 +188,36 @@ try {
       if (fps < 10) fail(`${b} decodes ${fps.toFixed(1)} frames/s`);
       if (s.packetsLost > s.packetsReceived / 50) fail(`${b} lost ${s.packetsLost} of ${s.packetsReceived} packets`);
     }
+    const stats = await driverStats();
+    log('relay', JSON.stringify(stats));
+    if (stats.buyer_legs_direct !== buyers.length)
+      fail(`${stats.buyer_legs_direct} of ${buyers.length} buyer legs forwarded by the UDP fan-out`);
+  }
+  // A phone changing network: the relay restarts the first buyer's leg (new ICE credentials and
+  // DTLS certificate, a fresh offer); the buyer answers on its existing peer connection and keeps
+  // decoding, the other buyers see nothing of it.
+  if (!process.exitCode) {
+    const b0 = buyers[0];
+    const before = Object.fromEntries(await Promise.all(buyers.map(async (b) => [b, await inbound(pages[b])])));
+    const oldOffer = sdps[`${b0}-offer`];
+    send({ type: 'restart', leg: b0 });
+    let resumed = null;
+    for (let t = 0; t < 150 && !resumed && !process.exitCode; t++) {
+      await sleep(100);
+      const s = await inbound(pages[b0]);
+      if (sdps[`${b0}-offer`] !== oldOffer && s.framesDecoded >= before[b0].framesDecoded + 20) resumed = s;
+    }
+    if (!resumed) fail(`${b0} did not decode again after the ICE restart: ${JSON.stringify(await inbound(pages[b0]))}`);
+    else log(b0, 'after the ICE restart', JSON.stringify(resumed));
+    const ufrag = (sdp) => sdp.match(/^a=ice-ufrag:(\S+)/m)?.[1];
+    if (ufrag(sdps[`${b0}-offer`]) === ufrag(oldOffer)) fail(`${b0}: the restart offer kept the old ICE credentials`);
+    for (const b of buyers.slice(1)) {
+      const s = await inbound(pages[b]);
+      if (s.framesDecoded < before[b].framesDecoded + 20) fail(`${b} stalled during ${b0}'s restart`);
+    }
+    const stats = await driverStats();
+    if (stats.buyer_legs !== buyers.length || stats.buyer_legs_direct !== buyers.length)
+      fail(`after the restart: ${JSON.stringify(stats)}`);
   }
 } catch (e) {
   fail(e.stack);

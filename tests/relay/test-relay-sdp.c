@@ -6,6 +6,7 @@
 
 #include "kmg-relay-sdp.h"
 #include "kmg-relay.h"
+#include "kmg-relay-private.h"
 
 /* A browser-style offer: session- and media-level transport attributes, RTX per codec, RED and
  * ULPFEC, a dozen header extensions, ssrc lines. @first_pt is listed first in the m-line. */
@@ -336,6 +337,51 @@ test_answer_h264 (void)
   check_answer (offer, answer, "102", "H264");
 }
 
+/* A rebuilt leg's certificate: a PEM GStreamer's DTLS can load, and the fingerprint of the
+ * certificate alone (SHA-256 of its DER), which is what the buyer checks the handshake against. */
+static void
+test_restart_certificate (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *fp1 = NULL, *fp2 = NULL;
+  g_autofree char *pem1 = kmg_relay_cert_new_pem (&fp1, &error);
+  g_assert_no_error (error);
+  g_autofree char *pem2 = kmg_relay_cert_new_pem (&fp2, &error);
+  g_assert_no_error (error);
+
+  g_assert_nonnull (strstr (pem1, "-----BEGIN CERTIFICATE-----"));
+  g_assert_nonnull (strstr (pem1, "-----BEGIN PRIVATE KEY-----"));
+  g_assert_cmpuint (strlen (fp1), ==, 32 * 3 - 1);
+  g_assert_cmpstr (fp1, !=, fp2);
+  g_assert_cmpstr (pem1, !=, pem2);
+
+  const char *b = strstr (pem1, "-----BEGIN CERTIFICATE-----\n") + strlen ("-----BEGIN CERTIFICATE-----\n");
+  const char *e = strstr (pem1, "-----END CERTIFICATE-----");
+  g_autofree char *b64 = g_strndup (b, (gsize) (e - b));
+  gsize der_len = 0;
+  g_autofree guchar *der = g_base64_decode (b64, &der_len);
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_checksum_update (sum, der, der_len);
+  g_autofree char *hex = g_ascii_strup (g_checksum_get_string (sum), -1);
+  for (guint i = 0; i < 32; i++)
+    g_assert_true (fp1[i * 3] == hex[i * 2] && fp1[i * 3 + 1] == hex[i * 2 + 1]);
+
+  /* GStreamer's DTLS takes it: an element given it reports it back. */
+  GstElement *dec = gst_element_factory_make ("dtlsdec", NULL);
+  g_assert_nonnull (dec);
+  g_object_set (dec, "pem", pem1, NULL);
+  g_autofree char *back = NULL;
+  g_object_get (dec, "pem", &back, NULL);
+  g_assert_nonnull (strstr (back, b64));
+  gst_object_unref (gst_object_ref_sink (dec));
+
+  const char *sdp = "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=fingerprint:sha-256 00:11\r\na=mid:video0\r\n";
+  g_autofree char *out = kmg_relay_sdp_with_fingerprint (sdp, fp1);
+  g_autofree char *want = g_strdup_printf ("v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=fingerprint:sha-256 %s\r\n"
+                                           "a=mid:video0\r\n", fp1);
+  g_assert_cmpstr (out, ==, want);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -346,5 +392,6 @@ main (int argc, char **argv)
   g_test_add_func ("/relay/sdp/extmap-values", test_extmap_values);
   g_test_add_func ("/relay/sdp/answer-vp8-browser-valid", test_answer_vp8);
   g_test_add_func ("/relay/sdp/answer-h264-browser-valid", test_answer_h264);
+  g_test_add_func ("/relay/sdp/restart-certificate", test_restart_certificate);
   return g_test_run ();
 }
