@@ -4,7 +4,6 @@
  * context; meter messages arrive through the seller pipeline's bus watch. */
 #include "kmg-relay-private.h"
 
-#include <gst/video/video.h>
 
 static void
 on_first_rtp_main (KmgRelayLeg *leg, gpointer data)
@@ -135,7 +134,7 @@ kmg_relay_buyer_link (KmgRelayLeg *leg)
     }
   /* Some receivers never ask for a keyframe when they join mid-stream: ask for them. */
   g_autoptr (GstPad) queue_sink = gst_element_get_static_pad (leg->queue, "sink");
-  gst_pad_push_event (queue_sink, gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
+  kmg_relay_request_keyframe (queue_sink);
 }
 
 void

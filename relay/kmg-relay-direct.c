@@ -7,7 +7,6 @@
  * threads; the first two hop to the main context, the probe only talks to the fan-out. */
 #include "kmg-relay-private.h"
 
-#include <gst/video/video.h>
 #include <nice/agent.h>
 
 /* GstSrtpCipherType and GstSrtpAuthType of the srtp plugin (not installed as headers). */
@@ -149,20 +148,14 @@ feed_back (GstBuffer **buffer, guint idx, gpointer user_data)
   gst_buffer_unmap (*buffer, &map);
   /* Up the seller's tee like a buyer branch's own request, through the same throttle. */
   if (fb.keyframe_wanted)
-    gst_pad_push_event (tap->tee_sink, gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
+    kmg_relay_request_keyframe (tap->tee_sink);
   return TRUE;
 }
 
 static GstPadProbeReturn
 on_buyer_rtcp (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
-  if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
-    {
-      GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
-      feed_back (&buffer, 0, user_data);
-    }
-  else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
-    gst_buffer_list_foreach (GST_PAD_PROBE_INFO_BUFFER_LIST (info), feed_back, user_data);
+  kmg_relay_probe_foreach_buffer (info, feed_back, user_data);
   return GST_PAD_PROBE_OK;
 }
 
@@ -264,7 +257,7 @@ on_keys_main (KmgRelayLeg *leg, gpointer data)
       GST_INFO ("buyer leg %s: forwarded directly over UDP", leg->tag);
       /* Some receivers never ask for a keyframe when they join mid-stream: ask for them. */
       g_autoptr (GstPad) tee_sink = gst_element_get_static_pad (leg->seller->tee, "sink");
-      gst_pad_push_event (tee_sink, gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
+      kmg_relay_request_keyframe (tee_sink);
       return;
     }
   if (error != NULL)

@@ -105,6 +105,11 @@ void kmg_relay_leg_hop (KmgRelayLeg *leg, KmgLegHopFunc func, gpointer data, GDe
 void kmg_relay_leg_set_state (KmgRelayLeg *leg, KmgRelayLegState state);
 void kmg_relay_seller_free (KmgSeller *seller);
 
+/* Pad probe helper: calls @func on the probe's buffer, or on each buffer of its list. */
+void kmg_relay_probe_foreach_buffer (GstPadProbeInfo *info, GstBufferListFunc func, gpointer user_data);
+/* Sends a keyframe request upstream from @pad (a buyer branch or the seller's tee). */
+void kmg_relay_request_keyframe (GstPad *pad);
+
 /* kmg-relay-webrtc.c */
 /* Starts, once per process and on a thread of its own, what the first leg would otherwise wait
  * for: DTLS generates its certificate (an RSA key, ~140 ms here) when the first DTLS element

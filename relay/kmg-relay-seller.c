@@ -71,13 +71,7 @@ push_to_fanout (GstBuffer **buffer, guint idx, gpointer user_data)
 static GstPadProbeReturn
 on_seller_rtp (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
-  if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
-    {
-      GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
-      push_to_fanout (&buffer, 0, user_data);
-    }
-  else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
-    gst_buffer_list_foreach (GST_PAD_PROBE_INFO_BUFFER_LIST (info), push_to_fanout, user_data);
+  kmg_relay_probe_foreach_buffer (info, push_to_fanout, user_data);
   return GST_PAD_PROBE_OK;
 }
 

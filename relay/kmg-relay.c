@@ -4,6 +4,7 @@
 #include "kmg-relay-private.h"
 
 #include <gst/sdp/sdp.h>
+#include <gst/video/video.h>
 
 #include "kmg-meter.h"
 
@@ -259,6 +260,24 @@ kmg_relay_leg_hop (KmgRelayLeg *leg, KmgLegHopFunc func, gpointer data, GDestroy
   hop->data = data;
   hop->data_free = data_free;
   g_main_context_invoke_full (leg->context, G_PRIORITY_DEFAULT, hop_dispatch, hop, hop_free);
+}
+
+void
+kmg_relay_probe_foreach_buffer (GstPadProbeInfo *info, GstBufferListFunc func, gpointer user_data)
+{
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
+    {
+      GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
+      func (&buffer, 0, user_data);
+    }
+  else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
+    gst_buffer_list_foreach (GST_PAD_PROBE_INFO_BUFFER_LIST (info), func, user_data);
+}
+
+void
+kmg_relay_request_keyframe (GstPad *pad)
+{
+  gst_pad_push_event (pad, gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
 }
 
 void
