@@ -119,6 +119,26 @@ def metadata_packets():
     return total
 
 
+ROAM_WAN = '10.%d.2.3' % SUB
+roam_seen = {}  # what the roam topology observed mid-session
+
+
+def roam_buyer():
+    """The buyer's network changes under it: its NAT gets a new public address for new UDP flows
+    and the old UDP mappings stop working (the WebSocket over TCP survives)."""
+    sh('ip', 'addr', 'add', ROAM_WAN + '/24', 'dev', 'wan', ns='nat2')
+    sh('iptables', '-t', 'nat', '-I', 'POSTROUTING', '1', '-o', 'wan', '-p', 'udp', '-j', 'SNAT',
+       '--to-source', ROAM_WAN, ns='nat2')
+    for flag in ('-s', '-d'):
+        sh('iptables', '-I', 'FORWARD', '1', '-p', 'udp', flag, WAN[2], '-j', 'DROP', ns='rtr')
+
+
+def unroam_buyer():
+    sh('iptables', '-t', 'nat', '-D', 'POSTROUTING', '-o', 'wan', '-p', 'udp', '-j', 'SNAT',
+       '--to-source', ROAM_WAN, ns='nat2', check_rc=False)
+    sh('ip', 'addr', 'del', ROAM_WAN + '/24', 'dev', 'wan', ns='nat2', check_rc=False)
+
+
 def set_router_rules(topology):
     sh('iptables', '-F', 'FORWARD', ns='rtr')
     sh('iptables', '-A', 'FORWARD', '-d', '169.254.169.254', '-j', 'DROP', ns='rtr')
@@ -288,14 +308,14 @@ def privacy_check(seller_log, buyer_log):
 def run_topology(topo, data, port, seller_id, ctx):
     log('--- topology %s' % topo)
     set_router_rules(topo)
-    sets = ['relay.policy=always'] if topo == 'lossy' else []
+    sets = ['relay.policy=always'] if topo in ('lossy', 'roam') else []
     if os.environ.get('KMG_NETNS_STUN') == 'reference':
         sets.append('relay.stun_server=%s:%d' % (SERVER_IP, reference_stun(port + 2)))
     srv = start_server(data, port, port + 1, sets)
     url = 'http://%s:%d' % (SERVER_IP, port)
     slog = os.path.join(workdir, '%s-seller.msgs' % topo)
     blog = os.path.join(workdir, '%s-buyer.msgs' % topo)
-    watch_s = 12 if topo == 'lossy' else 6
+    watch_s = {'lossy': 12, 'roam': 16}.get(topo, 6)
     try:
         seller = peer('sel', url, 'seller', 'seller', '--duration', '60', '--log-messages', slog,
                       name='%s-seller' % topo)
@@ -312,6 +332,12 @@ def run_topology(topo, data, port, seller_id, ctx):
         if sess and buyer.wait_event('first_frame', 25):
             time.sleep(2)
             mid = metrics(port)
+            if topo == 'roam':
+                time.sleep(1)
+                roam_buyer()
+                roam_seen['restart'] = buyer.wait_event('relay_restart', 20)
+                time.sleep(4)
+                roam_seen['metrics'] = metrics(port)
             if topo == 'open':
                 probe = peer('sel', url, 'intruder', 'none', '--send', json.dumps(
                     {'type': 'signal', 'ref': 'x', 'session_id': sess['session_id'],
@@ -327,6 +353,8 @@ def run_topology(topo, data, port, seller_id, ctx):
         end = metrics(port)
     finally:
         stop_server(srv)
+        if topo == 'roam':
+            unroam_buyer()
     if not summary:
         check(False, '%s: buyer printed a summary' % topo)
         return
@@ -357,6 +385,19 @@ def run_topology(topo, data, port, seller_id, ctx):
         check(mid is not None and mid.get('kamegor_relay_legs{role="buyer"}') == 1
               and mid.get('kamegor_relay_direct_legs') == 0,
               'udp-blocked: the TCP leg goes through webrtcbin, not the UDP fan-out')
+    elif topo == 'roam':
+        check(summary['path'] == 'relay' and summary['session_id'] == sess['session_id'],
+              'roam: same relayed session throughout (%s)' % summary['session_id'])
+        check(roam_seen.get('restart') is not None and summary['relay_restarts'] == 1,
+              'roam: the relay restarted the buyer leg once (%d)' % summary['relay_restarts'])
+        check(summary['frames_after_restart'] >= 30,
+              'roam: video resumed after the network change (%d frames)' % summary['frames_after_restart'])
+        rm = roam_seen.get('metrics') or {}
+        check(rm.get('kamegor_relay_legs{role="buyer"}') == 1 and rm.get('kamegor_relay_direct_legs') == 1,
+              'roam: one buyer leg, back on the UDP fan-out')
+        check(summary['end_reason'] == 'buyer_left' and summary['minutes_charged'] >= 1,
+              'roam: ended by the buyer, billed (%s, %d min)' % (summary['end_reason'],
+                                                                summary['minutes_charged']))
     elif topo == 'lossy':
         check(summary['path'] == 'relay', 'lossy: relay')
         check(mid is not None and mid.get('kamegor_relay_direct_legs') == 1, 'lossy: fan-out leg')
@@ -421,7 +462,7 @@ def main():
     if failures:
         return 1
     only = os.environ.get('KMG_NETNS_ONLY')
-    topologies = only.split(',') if only else ['open', 'blocked', 'udp-blocked', 'lossy']
+    topologies = only.split(',') if only else ['open', 'blocked', 'udp-blocked', 'lossy', 'roam']
     ctx = {}
     for topo in topologies:
         run_topology(topo, data, port, ids['seller'], ctx)

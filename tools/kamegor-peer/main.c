@@ -153,7 +153,7 @@ run (PeerOptions *opt)
 int
 main (int argc, char **argv)
 {
-  PeerOptions opt = { .codec = NULL, .timeout_s = 30, .lat = 48.8566, .lon = 2.3522, .viewers = 1 };
+  PeerOptions opt = { .codec = NULL, .timeout_s = 30, .stall_s = 3, .lat = 48.8566, .lon = 2.3522, .viewers = 1 };
   g_autofree char *role = NULL;
   g_autofree char *location = NULL;
   gint64 seller_id = 0;
@@ -168,6 +168,8 @@ main (int argc, char **argv)
     { "codec", 0, 0, G_OPTION_ARG_STRING, &opt.codec, "Seller: vp8 (default) or h264", "C" },
     { "duration", 0, 0, G_OPTION_ARG_DOUBLE, &opt.duration_s, "Seller: live time; buyer: watch time after the first frame", "S" },
     { "timeout", 0, 0, G_OPTION_ARG_DOUBLE, &opt.timeout_s, "Buyer: fail without video by then (default 30)", "S" },
+    { "stall", 0, 0, G_OPTION_ARG_DOUBLE, &opt.stall_s, "Buyer on the relay: report ICE \"disconnected\" after S s "
+      "without a packet, so the relay restarts the leg (default 3, 0: never)", "S" },
     { "location", 0, 0, G_OPTION_ARG_STRING, &location, "Seller: position (default 48.8566,2.3522)", "LAT,LON" },
     { "price", 0, 0, G_OPTION_ARG_INT64, &opt.price, "Seller with --register: price per minute", "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &opt.json, "Events and summary as JSON lines on stdout", NULL },

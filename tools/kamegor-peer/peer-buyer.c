@@ -160,11 +160,59 @@ static void
 on_signal (PeerParty *p, JsonObject *msg)
 {
   const char *path = json_object_get_string_member_with_default (msg, "path", "");
+  const char *kind = json_object_get_string_member_with_default (msg, "kind", "");
 
   /* Late messages of an abandoned path are ignored. */
   if (p->session.conn == NULL || g_strcmp0 (path, p->session.path) != 0)
     return;
+  if (g_str_equal (path, "relay") && g_str_equal (kind, "sdp_offer") && p->relay_offered)
+    {
+      /* The relay rebuilt this leg (new ICE credentials and DTLS certificate): webrtcbin cannot
+       * take a new fingerprint on a running connection, so a new one answers. */
+      g_autoptr (JsonObject) f = json_object_new ();
+      drop_conn (p);
+      p->session.conn = peer_party_new_conn (p, FALSE, &conn_cb);
+      p->relay_restarts++;
+      p->frames_at_restart = frames_total (p);
+      json_object_set_int_member (f, "ms", since_start_ms (p, g_get_monotonic_time ()));
+      json_object_set_string_member (f, "path", path);
+      peer_event (p, "relay_restart", g_steal_pointer (&f));
+      if (p->session.conn == NULL)
+        return;
+    }
+  if (g_str_equal (kind, "sdp_offer"))
+    p->relay_offered = g_str_equal (path, "relay");
   peer_party_apply_signal (p, p->session.conn, msg);
+}
+
+/* Relay path: packets stopping for --stall seconds is what a browser's consent check would call
+ * "disconnected" (the network changed under the phone, say): report it once; packets coming
+ * back clear it. */
+static gboolean
+on_stall_timer (gpointer user_data)
+{
+  PeerParty *p = user_data;
+  gint64 now = g_get_monotonic_time ();
+  guint64 packets = packets_total (p);
+
+  if (p->first_frame_us == 0 || g_strcmp0 (p->session.path, "relay") != 0)
+    return G_SOURCE_CONTINUE;
+  if (packets != p->stall_packets || p->stall_since_us == 0)
+    {
+      p->stall_packets = packets;
+      p->stall_since_us = now;
+      p->stall_reported = FALSE;
+    }
+  else if (!p->stall_reported && now - p->stall_since_us >= (gint64) (p->opt->stall_s * G_USEC_PER_SEC))
+    {
+      g_autoptr (JsonObject) f = json_object_new ();
+      p->stall_reported = TRUE;
+      peer_send_ice_state (p, p->session.id, "relay", "disconnected");
+      json_object_set_int_member (f, "ms", since_start_ms (p, now));
+      json_object_set_string_member (f, "path", "relay");
+      peer_event (p, "stall", g_steal_pointer (&f));
+    }
+  return G_SOURCE_CONTINUE;
 }
 
 static gboolean
@@ -277,6 +325,8 @@ peer_buyer_start (PeerParty *p)
 
   p->ws = peer_ws_new (p->run->http, p->opt->server, p->account.token, p->run->log, &cb, p);
   p->stats_timer = g_timeout_add ((guint) MAX (p->account.stats_interval_ms, 500), on_stats_timer, p);
+  if (p->opt->stall_s > 0)
+    p->stall_timer = g_timeout_add (250, on_stall_timer, p);
   if (p->opt->timeout_s > 0)
     p->timeout_timer = g_timeout_add ((guint) (p->opt->timeout_s * 1000), on_timeout, p);
 }
@@ -303,6 +353,7 @@ buyer_done (PeerParty *p)
   g_clear_handle_id (&p->stats_timer, g_source_remove);
   g_clear_handle_id (&p->timeout_timer, g_source_remove);
   g_clear_handle_id (&p->retry_timer, g_source_remove);
+  g_clear_handle_id (&p->stall_timer, g_source_remove);
   ok = p->error == NULL && frames_total (p) > 0;
   json_object_set_int_member (sum, "user_id", p->account.user_id);
   json_object_set_int_member (sum, "session_id", p->session.id);
@@ -315,6 +366,9 @@ buyer_done (PeerParty *p)
   json_object_set_double_member (sum, "seconds_watched",
                                  p->first_frame_us > 0 ? (now - p->first_frame_us) / 1e6 : 0);
   json_object_set_int_member (sum, "minutes_charged", p->minutes_charged);
+  json_object_set_int_member (sum, "relay_restarts", p->relay_restarts);
+  json_object_set_int_member (sum, "frames_after_restart",
+                              p->relay_restarts > 0 ? (gint64) (frames_total (p) - p->frames_at_restart) : 0);
   json_object_set_string_member (sum, "end_reason", p->end_reason ? p->end_reason : "none");
   if (p->error)
     json_object_set_string_member (sum, "error", p->error);

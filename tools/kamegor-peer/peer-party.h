@@ -35,6 +35,7 @@ typedef struct
   char **inject;       /* candidates sent as a party's own (abuse checks) */
   char **send;         /* raw messages a probe sends */
   gint viewers;        /* buyer: this many buyer accounts (USERNAME1..N), one session each */
+  double stall_s;      /* buyer on the relay: no packet for this long = "disconnected"; 0 = off */
 } PeerOptions;
 
 typedef struct
@@ -86,6 +87,16 @@ struct _PeerParty
   gint64 watch_sent_us, first_frame_us, ended_us;
   guint64 frames_before, bytes_before, packets_before; /* from connections already closed (P2P before a fallback) */
   gboolean fell_back;
+  /* Relay path: a fresh offer on a connection that had one is an ICE restart (new DTLS too):
+   * answered on a new connection. A stall (no packet for --stall seconds) is reported as ICE
+   * "disconnected", which makes the server restart the relay leg. */
+  gboolean relay_offered;
+  guint stall_timer;
+  guint64 stall_packets;
+  gint64 stall_since_us;
+  gboolean stall_reported;
+  gint relay_restarts;
+  guint64 frames_at_restart;
   char *end_reason;
   char *error;
   gint64 minutes_charged;
