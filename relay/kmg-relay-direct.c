@@ -89,20 +89,29 @@ srtp_params_from_encoder (GstElement *webrtc, KmgSrtpParams *out, GError **error
   return fits;
 }
 
+/* The leg's ICE agent and its media stream and component, from the leg's nicesink. */
+static gboolean
+leg_ice (KmgRelayLeg *leg, GObject **agent, guint *stream, guint *component)
+{
+  g_autoptr (GstElement) sink = find_by_factory (leg->webrtc, "nicesink");
+
+  if (sink == NULL)
+    return FALSE;
+  g_object_get (sink, "agent", agent, "stream", stream, "component", component, NULL);
+  return *agent != NULL;
+}
+
 /* The leg's selected ICE pair, if it is UDP: the local socket and the remote address. */
 static gboolean
 selected_udp_path (KmgRelayLeg *leg, GSocket **socket, GSocketAddress **destination)
 {
-  g_autoptr (GstElement) sink = find_by_factory (leg->webrtc, "nicesink");
   g_autoptr (GObject) agent = NULL;
   NiceCandidate *local = NULL, *remote = NULL;
   guint stream = 0, component = 0;
   struct sockaddr_storage addr;
 
-  if (sink == NULL)
-    return FALSE;
-  g_object_get (sink, "agent", &agent, "stream", &stream, "component", &component, NULL);
-  if (agent == NULL || !nice_agent_get_selected_pair (NICE_AGENT (agent), stream, component, &local, &remote)
+  if (!leg_ice (leg, &agent, &stream, &component)
+      || !nice_agent_get_selected_pair (NICE_AGENT (agent), stream, component, &local, &remote)
       || remote->transport != NICE_CANDIDATE_TRANSPORT_UDP)
     return FALSE;
   g_autoptr (GSocket) s = nice_agent_get_selected_socket (NICE_AGENT (agent), stream, component);
@@ -116,6 +125,57 @@ selected_udp_path (KmgRelayLeg *leg, GSocket **socket, GSocketAddress **destinat
     return FALSE;
   *socket = g_steal_pointer (&s);
   return TRUE;
+}
+
+/* ---- the ICE pair changing under a handed-over leg ---- */
+
+static void
+on_pair_main (KmgRelayLeg *leg, gpointer data)
+{
+  g_autoptr (GSocket) socket = NULL;
+  g_autoptr (GSocketAddress) destination = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (data != leg->webrtc || leg->target == NULL || leg->stopped)
+    return;
+  if (selected_udp_path (leg, &socket, &destination))
+    {
+      GST_INFO ("buyer leg %s: ICE pair changed, forwarding follows it", leg->tag);
+      kmg_fanout_target_set_path (leg->seller->fanout, leg->target, socket, destination);
+      return;
+    }
+  /* Now on TCP: the fan-out cannot send there, and handing the stream back to this leg's
+   * webrtcbin mid-way would not match the buyer's SRTP state. A fresh leg starts clean. */
+  GST_INFO ("buyer leg %s: ICE pair is no longer UDP, restarting the leg", leg->tag);
+  if (!kmg_relay_leg_restart_ice (leg, &error))
+    GST_WARNING ("buyer leg %s: %s", leg->tag, error->message);
+}
+
+/* The agent's thread. */
+static void
+on_new_selected_pair (GObject *agent, guint stream, guint component, gpointer lcand, gpointer rcand,
+                      gpointer user_data)
+{
+  KmgRelayLeg *leg = user_data;
+
+  if (stream == leg->pair_stream)
+    kmg_relay_leg_hop (leg, on_pair_main, leg->pair_webrtc, NULL);
+}
+
+static void
+watch_pair (KmgRelayLeg *leg)
+{
+  g_autoptr (GObject) agent = NULL;
+  guint stream = 0, component = 0;
+
+  if (!leg_ice (leg, &agent, &stream, &component))
+    return;
+  leg->pair_stream = stream;
+  leg->pair_webrtc = leg->webrtc;
+  leg->pair_agent = g_steal_pointer (&agent);
+  leg->pair_handler = g_signal_connect_data (leg->pair_agent, "new-selected-pair-full",
+                                             G_CALLBACK (on_new_selected_pair), kmg_relay_leg_ref (leg),
+                                             kmg_relay_leg_closure_unref, 0);
 }
 
 /* ---- RTCP from the buyer ---- */
@@ -218,6 +278,7 @@ direct_start (KmgRelayLeg *leg, GError **error)
     return FALSE;
   leg->dropped_seen = 0;
   leg->seller->relay->direct_count++;
+  watch_pair (leg);
   if (!tap_rtcp (leg))
     {
       kmg_relay_direct_stop (leg);
@@ -230,6 +291,12 @@ direct_start (KmgRelayLeg *leg, GError **error)
 void
 kmg_relay_direct_stop (KmgRelayLeg *leg)
 {
+  if (leg->pair_agent != NULL)
+    {
+      g_signal_handler_disconnect (leg->pair_agent, leg->pair_handler);
+      g_clear_object (&leg->pair_agent);
+      leg->pair_handler = 0;
+    }
   if (leg->rtcp_pad != NULL)
     {
       gst_pad_remove_probe (leg->rtcp_pad, leg->rtcp_probe);

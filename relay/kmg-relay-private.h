@@ -90,6 +90,10 @@ struct _KmgRelayLeg
   GstPad *rtcp_pad;
   gulong rtcp_probe;
   guint64 dropped_seen; /* the target's dropped count already added to the relay's stats */
+  GObject *pair_agent;  /* the leg's NiceAgent, watched for a new selected pair */
+  gulong pair_handler;
+  guint pair_stream;
+  GstElement *pair_webrtc; /* compared only */
   char *dtls_pem;       /* after an ICE restart: the rebuilt transport's own certificate */
   char *dtls_fingerprint; /* and its fingerprint, for the offer */
 };
