@@ -59,6 +59,7 @@ static const KeyDef keys[] = {
   I ("ws", "burst", ws_burst, 1, 100000),
   I ("ws", "max_connections", ws_max_connections, 1, 1000000),
   I ("ws", "threads", ws_threads, 0, 64),
+  B ("ws", "permessage_deflate", ws_permessage_deflate),
   { "relay", "policy", T_POLICY, offsetof (KmgConfig, relay_policy), 0, 0 },
   I ("relay", "p2p_timeout_ms", p2p_timeout_ms, 100, 120000),
   I ("relay", "rtp_port_min", rtp_port_min, 0, 65535),

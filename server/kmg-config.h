@@ -56,6 +56,7 @@ typedef struct
   gint64 ws_burst;
   gint64 ws_max_connections;
   gint64 ws_threads;
+  gboolean ws_permessage_deflate;
   /* [relay] */
   KmgRelayPolicy relay_policy;
   gint64 p2p_timeout_ms;

@@ -348,6 +348,7 @@ kmg_realtime_new (KmgApp *app, GError **error)
   scfg.flush_ms = c->flush_ms;
   scfg.max_connections = c->ws_max_connections;
   scfg.threads = (guint) c->ws_threads;
+  scfg.permessage_deflate = c->ws_permessage_deflate;
   scfg.metrics = app->metrics;
   app->signaling = kmg_signaling_new (app->http, &scfg, &cb, rt);
   kmg_signaling_add_handler (app->signaling, "map.visibility", on_visibility, rt);

@@ -53,6 +53,8 @@ typedef struct
   guint max_watches;          /* profiles watched per connection, default 64 */
   guint threads;              /* ws.threads: 0 = sockets on the main context; N = N socket threads
                                * (at most KMG_SIGNALING_MAX_THREADS); state stays on the main context */
+  gboolean permessage_deflate; /* ws.permessage_deflate: accept the compression browsers ask for
+                                * (≈ 100 KiB of zlib state per connection); default FALSE */
   KmgMetrics *metrics;        /* optional, borrowed */
 } KmgSignalingConfig;
 

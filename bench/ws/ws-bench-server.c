@@ -65,12 +65,14 @@ int
 main (int argc, char **argv)
 {
   int port = 0, flush_ms = 200, ping_s = 10, items = 20, threads = 0;
+  gboolean deflate = FALSE;
   GOptionEntry entries[] = {
     { "port", 0, 0, G_OPTION_ARG_INT, &port, "TCP port on 127.0.0.1 (0 = any)", "N" },
     { "flush-ms", 0, 0, G_OPTION_ARG_INT, &flush_ms, "map.flush_ms", "MS" },
     { "ping-s", 0, 0, G_OPTION_ARG_INT, &ping_s, "presence.ping_s", "S" },
     { "items", 0, 0, G_OPTION_ARG_INT, &items, "fake sellers on the map", "N" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "ws.threads (0 = sockets on the main context)", "N" },
+    { "deflate", 0, 0, G_OPTION_ARG_NONE, &deflate, "accept permessage-deflate (ws.permessage_deflate)", NULL },
     { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- WebSocket hub for benchmarks");
@@ -105,6 +107,7 @@ main (int argc, char **argv)
   cfg.messages_per_s = 1000;
   cfg.burst = 1000;
   cfg.threads = (guint) MAX (0, threads);
+  cfg.permessage_deflate = deflate;
   bench.sig = kmg_signaling_new (server, &cfg, &cb, &bench);
   kmg_signaling_add_handler (bench.sig, "bench.move", on_move, &bench);
 

@@ -30,6 +30,9 @@ typedef struct
   gboolean got_snapshot;
 } Conn;
 
+/* Ask for permessage-deflate in the handshake, as browsers do; the server accepts it or not. */
+static gboolean ask_deflate, server_deflate;
+
 static gint64
 now_us (void)
 {
@@ -104,8 +107,9 @@ ws_open_start (Conn *c, int port, const char *token)
   setsockopt (c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   req = g_strdup_printf ("GET /api/v1/ws HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
                          "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                         "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: kamegor.v1, bearer.%s\r\n\r\n",
-                         port, token);
+                         "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: kamegor.v1, bearer.%s\r\n%s\r\n",
+                         port, token,
+                         ask_deflate ? "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" : "");
   write_all (c->fd, req, strlen (req));
   return TRUE;
 }
@@ -232,7 +236,7 @@ spawn_server (const char *path, int flush_ms, int ping_s, int *port)
   g_autofree char *flush = g_strdup_printf ("--flush-ms=%d", flush_ms);
   g_autofree char *ping = g_strdup_printf ("--ping-s=%d", ping_s);
   g_autofree char *threads = g_strdup_printf ("--threads=%d", server_threads);
-  char *argv[] = { (char *) path, flush, ping, threads, NULL };
+  char *argv[] = { (char *) path, flush, ping, threads, server_deflate ? (char *) "--deflate" : NULL, NULL };
   g_autoptr (GError) error = NULL;
   GPid pid;
   int out;
@@ -565,6 +569,8 @@ main (int argc, char **argv)
     { "flush-ms", 0, 0, G_OPTION_ARG_INT, &flush_ms, "fanout: server map.flush_ms", "MS" },
     { "distinct", 0, 0, G_OPTION_ARG_NONE, &distinct, "fanout: every subscriber has its own viewport", NULL },
     { "threads", 0, 0, G_OPTION_ARG_INT, &server_threads, "server ws.threads (default 0)", "N" },
+    { "deflate", 0, 0, G_OPTION_ARG_NONE, &ask_deflate, "clients ask for permessage-deflate, as browsers do", NULL },
+    { "server-deflate", 0, 0, G_OPTION_ARG_NONE, &server_deflate, "server accepts it (ws.permessage_deflate)", NULL },
     { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- WebSocket load for ws-bench-server");

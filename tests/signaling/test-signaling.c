@@ -45,12 +45,14 @@ typedef struct
 {
   double rate, burst;
   guint strikes;
+  gboolean deflate;
 } Limits;
 
-static const Limits default_limits = { 200, 50, 10 };
+static const Limits default_limits = { 200, 50, 10, FALSE };
+static const Limits deflate_on = { 200, 50, 10, TRUE };
 /* --threads=N runs every case with the sockets on N worker threads. */
 static guint ws_threads;
-static const Limits tight_limits = { 1, 3, 3 };
+static const Limits tight_limits = { 1, 3, 3, FALSE };
 
 /* ---- fakes ---- */
 
@@ -198,9 +200,12 @@ fixture_setup (Fixture *f, gconstpointer data)
   cfg.max_strikes = limits->strikes;
   cfg.max_message_bytes = 16 * 1024;
   cfg.threads = ws_threads;
+  cfg.permessage_deflate = limits->deflate;
   f->sig = kmg_signaling_new (f->server, &cfg, &cb, f);
   kmg_signaling_add_handler (f->sig, "test.echo", on_echo, f);
   f->session = soup_session_new ();
+  /* Clients ask for permessage-deflate, as browsers do. */
+  soup_session_add_feature_by_type (f->session, SOUP_TYPE_WEBSOCKET_EXTENSION_MANAGER);
 }
 
 static void
@@ -413,6 +418,30 @@ test_auth_subprotocol (Fixture *f, gconstpointer data)
   g_assert_false (json_object_get_boolean_member (ok, "is_seller"));
   g_assert_cmpstr (json_object_get_string_member (ok, "state"), ==, "offline");
   g_assert_cmpuint (kmg_signaling_get_n_connections (f->sig), ==, 1);
+}
+
+/* Browsers (and libsoup's client, as here) ask for permessage-deflate: by default the server
+ * declines it (≈ 100 KiB of zlib state per connection); ws.permessage_deflate accepts it. */
+static void
+test_permessage_deflate (Fixture *f, gconstpointer data)
+{
+  g_autoptr (Client) c = client_connect (f, "u1", NULL);
+  g_autoptr (JsonObject) ok = NULL;
+  const Limits *limits = data;
+
+  g_assert_nonnull (c->ws);
+  GList *ext = soup_websocket_connection_get_extensions (c->ws);
+  if (limits->deflate)
+    {
+      g_assert_cmpuint (g_list_length (ext), ==, 1);
+      g_assert_true (SOUP_IS_WEBSOCKET_EXTENSION_DEFLATE (ext->data));
+    }
+  else
+    g_assert_null (ext);
+  ok = client_wait (c, "auth_ok");
+  client_send (c, "{\"type\":\"test.echo\",\"ref\":\"e\",\"text\":\"compressible compressible compressible\"}");
+  g_autoptr (JsonObject) echo = client_wait (c, "test.echoed");
+  g_assert_cmpstr (json_object_get_string_member (echo, "text"), ==, "compressible compressible compressible");
 }
 
 static void
@@ -755,6 +784,10 @@ main (int argc, char **argv)
   g_test_add ("/signaling/ws/rate-limit", Fixture, &tight_limits, fixture_setup, test_rate_limit,
               fixture_teardown);
   ADD ("/signaling/ws/unknown-type", test_unknown_type);
+  g_test_add ("/signaling/ws/permessage-deflate-declined", Fixture, &default_limits, fixture_setup,
+              test_permessage_deflate, fixture_teardown);
+  g_test_add ("/signaling/ws/permessage-deflate-accepted", Fixture, &deflate_on, fixture_setup,
+              test_permessage_deflate, fixture_teardown);
   ADD ("/signaling/ws/bad-fields", test_bad_fields);
   ADD ("/signaling/ws/location-too-soon", test_location_too_soon);
   ADD ("/signaling/ws/app-state-background", test_app_state_background);
