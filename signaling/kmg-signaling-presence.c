@@ -161,6 +161,38 @@ on_app_state (KmgSignaling *sig, KmgSigConn *conn, JsonNode *ref, JsonObject *ms
   kmg_sig_ack (conn, ref);
 }
 
+static gboolean
+location_is_old (gpointer key, gpointer value, gpointer user_data)
+{
+  const gint64 *bound = user_data;
+  return *(gint64 *) value < *bound;
+}
+
+/* TRUE, and the slot taken, when @user_id's last position reached the map at least
+ * min_location_ms ago (or never). */
+static gboolean
+take_user_location_slot (KmgSignaling *sig, gint64 user_id, gint64 now)
+{
+  gint64 *last = g_hash_table_lookup (sig->user_last_location, &user_id);
+
+  if (++sig->locations_since_prune >= 1024)
+    {
+      gint64 bound = now - sig->cfg.min_location_ms;
+      sig->locations_since_prune = 0;
+      g_hash_table_foreach_remove (sig->user_last_location, location_is_old, &bound);
+      last = g_hash_table_lookup (sig->user_last_location, &user_id);
+    }
+  if (last != NULL && now - *last < sig->cfg.min_location_ms)
+    return FALSE;
+  if (last == NULL)
+    {
+      last = g_new (gint64, 1);
+      g_hash_table_insert (sig->user_last_location, g_memdup2 (&user_id, sizeof user_id), last);
+    }
+  *last = now;
+  return TRUE;
+}
+
 static void
 on_location (KmgSignaling *sig, KmgSigConn *conn, JsonNode *ref, JsonObject *msg)
 {
@@ -186,8 +218,10 @@ on_location (KmgSignaling *sig, KmgSigConn *conn, JsonNode *ref, JsonObject *msg
       return;
     }
   conn->last_location_ms = now;
-  /* The map learns the position before the transition it may cause. Never log it. */
-  if (sig->cb.location != NULL)
+  /* The map learns the position before the transition it may cause. Never log it. A new
+   * connection's first fix always counts for presence (a reconnect must not go offline), but
+   * reaches the map only at the user's own pace: reconnecting is no way around the throttle. */
+  if (sig->cb.location != NULL && take_user_location_slot (sig, conn->user_id, now))
     sig->cb.location (conn->user_id, conn->is_seller, lat, lon, accuracy, sig->cb_data);
   kmg_presence_location (sig->presence, conn->id, now);
   kmg_sig_ack (conn, ref);

@@ -85,6 +85,11 @@ struct _KmgSignaling
 
   GHashTable *conns;      /* guint64* id -> KmgSigConn* (owned) */
   GHashTable *user_conns; /* gint64* user -> GPtrArray of KmgSigConn* */
+  /* gint64* user -> gint64* ms of the last position handed to the map: the location throttle is
+   * per user, so new connections (a reconnect, a second device) do not reset it. Entries older
+   * than min_location_ms are pruned now and then. */
+  GHashTable *user_last_location;
+  guint locations_since_prune;
   GHashTable *watchers;   /* gint64* seller -> GHashTable set of KmgSigConn* */
   GHashTable *handlers;   /* type -> KmgSigHandler* */
   GHashTable *subs;       /* set of KmgSigConn* with a map subscription */

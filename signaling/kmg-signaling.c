@@ -516,6 +516,7 @@ kmg_signaling_new (SoupServer *server, const KmgSignalingConfig *config,
   sig->metrics = config->metrics;
   sig->presence = kmg_presence_new (config->grace_ms, kmg_sig_presence_changed, sig);
   sig->conns = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, (GDestroyNotify) conn_free);
+  sig->user_last_location = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
   sig->user_conns = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
                                            (GDestroyNotify) g_ptr_array_unref);
   sig->watchers = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
@@ -584,6 +585,7 @@ kmg_signaling_free (KmgSignaling *sig)
   kmg_sig_map_free (sig);
   g_hash_table_unref (sig->conns);
   g_hash_table_unref (sig->user_conns);
+  g_hash_table_unref (sig->user_last_location);
   g_hash_table_unref (sig->watchers);
   g_hash_table_unref (sig->handlers);
   g_hash_table_unref (sig->subs);

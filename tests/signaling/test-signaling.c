@@ -585,6 +585,19 @@ test_location_too_soon (Fixture *f, gconstpointer data)
   g_assert_cmpint (json_object_get_int_member (err, "retry_after_ms"), >, 0);
   g_assert_cmpint (json_object_get_int_member (err, "retry_after_ms"), <=, 1000);
   g_assert_cmpuint (f->locations, ==, 1);
+
+  /* A second connection (a reconnect, another device) is no way around it: its first fix is
+   * acknowledged and counts for presence, but reaches the map only once the user's window is over. */
+  g_autoptr (Client) c2 = client_authed (f, "u1");
+  client_send (c2, "{\"type\":\"location\",\"ref\":\"l3\",\"lat\":11,\"lon\":11}");
+  g_autoptr (JsonObject) ack = client_wait (c2, "ack");
+  g_assert_cmpstr (json_object_get_string_member (ack, "ref"), ==, "l3");
+  g_assert_cmpuint (f->locations, ==, 1);
+  pump (1100);
+  client_send (c2, "{\"type\":\"location\",\"ref\":\"l4\",\"lat\":12,\"lon\":12}");
+  g_autoptr (JsonObject) ack2 = client_wait (c2, "ack");
+  g_assert_cmpstr (json_object_get_string_member (ack2, "ref"), ==, "l4");
+  g_assert_cmpuint (f->locations, ==, 2);
 }
 
 static void
