@@ -33,7 +33,14 @@ export class SellerDesk {
     rt.on('billing.earned', (msg) => {
       const s = this.sessions.get(msg.session_id);
       if (s) s.minutes = msg.minutes_charged;
-      this.refreshEarned();
+      // The message carries this minute's share; without it (an older server, a forgotten
+      // session) the wallet tells.
+      if (Number.isInteger(msg.amount)) {
+        this.earned += msg.amount;
+        this.changed();
+      } else {
+        this.refreshEarned();
+      }
     });
   }
 
@@ -66,8 +73,8 @@ export class SellerDesk {
     this.changed();
   }
 
-  // Earnings of this stream: the wallet balance now minus the balance when it started (the
-  // seller's share after the platform fee is what the ledger credited).
+  // Earnings of this stream from the wallet: the balance now minus the balance when it started
+  // (what the ledger credited, the platform fee already taken).
   async refreshEarned() {
     try {
       const w = await get('/api/v1/me/wallet?limit=1');
