@@ -19,8 +19,17 @@ kmg_audit_report_free (KmgAuditReport *r)
     return;
   g_free (r->first_bad_reason);
   g_free (r->first_evidence_reason);
+  g_free (r->first_bad_anchor_reason);
   g_ptr_array_unref (r->problems);
   g_free (r);
+}
+
+static void
+problem_va (KmgAuditReport *r, const char *fmt, va_list ap)
+{
+  r->ok = FALSE;
+  if (r->problems->len < MAX_PROBLEMS)
+    g_ptr_array_add (r->problems, g_strdup_vprintf (fmt, ap));
 }
 
 G_GNUC_PRINTF (2, 3)
@@ -29,11 +38,18 @@ problem (KmgAuditReport *r, const char *fmt, ...)
 {
   va_list ap;
 
-  r->ok = FALSE;
-  if (r->problems->len >= MAX_PROBLEMS)
-    return;
   va_start (ap, fmt);
-  g_ptr_array_add (r->problems, g_strdup_vprintf (fmt, ap));
+  problem_va (r, fmt, ap);
+  va_end (ap);
+}
+
+void
+kmg_audit_report_add_problem (KmgAuditReport *r, const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start (ap, fmt);
+  problem_va (r, fmt, ap);
   va_end (ap);
 }
 
@@ -242,6 +258,27 @@ kmg_audit_run (KmgDb *db, GError **error)
   return g_steal_pointer (&r);
 }
 
+gboolean
+kmg_audit_check_anchors (KmgAuditReport *r, KmgDb *db, const char *path, GError **error)
+{
+  KmgAnchorCheck check;
+
+  if (!kmg_anchor_check (db, path, &check, error))
+    return FALSE;
+  r->anchors_checked = TRUE;
+  r->anchors = check.anchors;
+  r->bad_anchors = check.bad;
+  r->first_bad_anchor = check.first_bad_id;
+  g_free (r->first_bad_anchor_reason);
+  r->first_bad_anchor_reason = g_strdup (check.first_bad_reason);
+  if (check.bad > 0)
+    problem (r, "%s", check.first_bad_reason);
+  if (check.malformed > 0)
+    problem (r, "%u lines of %s are not anchors", check.malformed, path);
+  kmg_anchor_check_clear (&check);
+  return TRUE;
+}
+
 char *
 kmg_audit_report_to_text (const KmgAuditReport *r)
 {
@@ -273,6 +310,13 @@ kmg_audit_report_to_text (const KmgAuditReport *r)
     g_string_append_printf (s, "%u sessions differ, first %" G_GINT64_FORMAT " (%s)\n",
                             r->evidence_mismatches, r->first_evidence_mismatch,
                             r->first_evidence_reason);
+  if (!r->anchors_checked)
+    g_string_append (s, "  anchors:           not checked (no anchor file)\n");
+  else if (r->bad_anchors == 0)
+    g_string_append_printf (s, "  anchors:           %u, all match the chain\n", r->anchors);
+  else
+    g_string_append_printf (s, "  anchors:           %u, %u bad, first transfer %" G_GINT64_FORMAT " (%s)\n", r->anchors,
+                            r->bad_anchors, r->first_bad_anchor, r->first_bad_anchor_reason);
   for (guint i = 0; i < r->problems->len; i++)
     g_string_append_printf (s, "  problem: %s\n", (const char *) r->problems->pdata[i]);
   return g_string_free (s, FALSE);
@@ -330,6 +374,12 @@ kmg_audit_report_to_json (const KmgAuditReport *r)
   add_int_or_null (b, "first_evidence_mismatch", r->evidence_mismatches != 0,
                    r->first_evidence_mismatch);
   add_string (b, "first_evidence_reason", r->first_evidence_reason);
+  json_builder_set_member_name (b, "anchors_checked");
+  json_builder_add_boolean_value (b, r->anchors_checked);
+  add_int (b, "anchors", r->anchors);
+  add_int (b, "bad_anchors", r->bad_anchors);
+  add_int_or_null (b, "first_bad_anchor", r->first_bad_anchor != 0, r->first_bad_anchor);
+  add_string (b, "first_bad_anchor_reason", r->first_bad_anchor_reason);
   json_builder_set_member_name (b, "problems");
   json_builder_begin_array (b);
   for (guint i = 0; i < r->problems->len; i++)

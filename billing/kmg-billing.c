@@ -18,6 +18,7 @@ struct _KmgBilling
 {
   KmgDb *db;
   KmgLedger *ledger;
+  KmgAnchorLog *anchors;
   KmgBillingRules rules;
   GHashTable *sessions; /* id → Session */
   GArray *batch;        /* KmgMinuteCharge scratch */
@@ -55,6 +56,7 @@ kmg_billing_free (KmgBilling *b)
   g_hash_table_unref (b->sessions);
   g_array_unref (b->batch);
   kmg_ledger_free (b->ledger);
+  kmg_anchor_log_free (b->anchors);
   g_free (b);
 }
 
@@ -62,6 +64,19 @@ KmgLedger *
 kmg_billing_get_ledger (KmgBilling *b)
 {
   return b->ledger;
+}
+
+gboolean
+kmg_billing_open_anchors (KmgBilling *b, const char *path, GError **error)
+{
+  KmgAnchorLog *log = kmg_anchor_log_open (path, error);
+
+  if (log == NULL)
+    return FALSE;
+  kmg_ledger_set_anchor_log (b->ledger, log);
+  kmg_anchor_log_free (b->anchors);
+  b->anchors = log;
+  return TRUE;
 }
 
 const KmgBillingRules *

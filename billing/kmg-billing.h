@@ -17,6 +17,8 @@ void kmg_billing_free (KmgBilling *billing);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KmgBilling, kmg_billing_free)
 
 KmgLedger *kmg_billing_get_ledger (KmgBilling *billing);
+/* Appends the ledger's chain head to @path after every commit (kmg-anchor.h). */
+gboolean kmg_billing_open_anchors (KmgBilling *billing, const char *path, GError **error);
 const KmgBillingRules *kmg_billing_get_rules (KmgBilling *billing);
 
 /* Creates a session at the seller's current price, which stays fixed for the session. Fails with

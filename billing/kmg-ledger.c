@@ -18,6 +18,7 @@ struct _KmgLedger
   GString *buf;                     /* canonical text scratch */
   GHashTable *pending;              /* account id → Pending, for the charge batch in progress */
   KmgLedgerRows *rows;              /* rows of the charge batch not yet written */
+  KmgAnchorLog *anchors;            /* borrowed; NULL: none */
 };
 
 /* A charge batch moves the same wallets many times (a buyer per minute of each session, a seller
@@ -123,12 +124,27 @@ kmg_ledger_begin (KmgLedger *l, GError **error)
   return TRUE;
 }
 
+void
+kmg_ledger_set_anchor_log (KmgLedger *l, KmgAnchorLog *log)
+{
+  l->anchors = log;
+}
+
 gboolean
 kmg_ledger_commit (KmgLedger *l, GError **error)
 {
+  g_autoptr (GError) anchor_error = NULL;
+
   g_return_val_if_fail (l->in_txn, FALSE);
   l->in_txn = FALSE;
-  return kmg_db_commit (l->db, error); /* rolls back by itself on failure */
+  if (!kmg_db_commit (l->db, error)) /* rolls back by itself on failure */
+    return FALSE;
+  /* The commit stands whatever happens to the anchor: a missed one only leaves the previous. */
+  if (l->anchors != NULL
+      && (!load_tail (l, &anchor_error)
+          || !kmg_anchor_log_append (l->anchors, l->tail_id, l->tail_hash, g_get_real_time () / 1000, &anchor_error)))
+    g_warning ("ledger anchor not written: %s", anchor_error->message);
+  return TRUE;
 }
 
 void

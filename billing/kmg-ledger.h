@@ -4,6 +4,7 @@
 
 #include "kmg-billing-types.h"
 #include "kmg-charging.h"
+#include "kmg-anchor.h"
 #include "kmg-db.h"
 
 G_BEGIN_DECLS
@@ -16,6 +17,9 @@ void kmg_ledger_free (KmgLedger *ledger);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KmgLedger, kmg_ledger_free)
 
 KmgDb *kmg_ledger_get_db (KmgLedger *ledger);
+/* After each commit that added transfers, the chain head is appended to @log (borrowed; NULL:
+ * none). See kmg-anchor.h. */
+void kmg_ledger_set_anchor_log (KmgLedger *ledger, KmgAnchorLog *log);
 
 /* Composite operations: BEGIN IMMEDIATE (reads the chain tail) / COMMIT / ROLLBACK. The
  * *_in_txn functions below require one; the others open and commit their own. */

@@ -404,7 +404,17 @@ audit (KmgHttpRequest *req, gpointer user_data)
   g_autoptr (KmgAuditReport) report = kmg_audit_run (app->db, &error);
   g_autofree char *json = NULL;
 
-  if (report == NULL)
+  g_autofree char *anchors = g_build_filename (app->config->data_dir, KMG_ANCHOR_FILE_NAME, NULL);
+
+  /* The server writes its anchors from the start: their file is part of the audit, and a missing
+   * one is a failed audit, not an error of the request. */
+  if (report != NULL && !kmg_audit_check_anchors (report, app->db, anchors, &error)
+      && g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+    {
+      kmg_audit_report_add_problem (report, "the ledger anchor file %s is missing", anchors);
+      g_clear_error (&error);
+    }
+  if (report == NULL || error != NULL)
     {
       kmg_http_reply_gerror (req, error);
       return;

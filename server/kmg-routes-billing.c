@@ -103,6 +103,9 @@ kmg_billing_wiring_start (KmgApp *app, GError **error)
   app->billing = kmg_billing_new (app->db, &rules, error);
   if (app->billing == NULL)
     return FALSE;
+  g_autofree char *anchors = g_build_filename (c->data_dir, KMG_ANCHOR_FILE_NAME, NULL);
+  if (!kmg_billing_open_anchors (app->billing, anchors, error))
+    return FALSE;
   kmg_metrics_declare (app->metrics, "kamegor_billing_minutes_total", KMG_METRIC_COUNTER,
                        "Minutes charged", NULL, 0);
   app->billing_tick = g_timeout_add_seconds (1, on_tick, app);

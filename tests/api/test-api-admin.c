@@ -493,6 +493,9 @@ test_audit_ok (Fixture *f, gconstpointer data)
   g_assert_cmpint (balance_of (f, user), ==, 70);
   r = kmg_test_get (f->ts, f->admin, 200, "/api/v1/admin/audit");
   g_assert_true (json_object_get_boolean_member (kmg_test_response_object (r), "ok"));
+  /* The grant's chain head was anchored outside the database, and the audit checked it. */
+  g_assert_true (json_object_get_boolean_member (kmg_test_response_object (r), "anchors_checked"));
+  g_assert_cmpint (json_object_get_int_member (kmg_test_response_object (r), "anchors"), ==, 1);
   ledger = kmg_test_get (f->ts, f->admin, 200, "/api/v1/admin/ledger");
   items = json_object_get_array_member (kmg_test_response_object (ledger), "items");
   g_assert_cmpuint (json_array_get_length (items), ==, 1);

@@ -79,3 +79,13 @@ billing_test_scalar (KmgDb *db, const char *sql)
   g_assert_cmpint (sqlite3_step (st), ==, SQLITE_ROW);
   return sqlite3_column_int64 (st, 0);
 }
+
+char *
+billing_test_text (KmgDb *db, const char *sql)
+{
+  g_autoptr (sqlite3_stmt) st = NULL;
+
+  g_assert_cmpint (sqlite3_prepare_v2 (kmg_db_handle (db), sql, -1, &st, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (st), ==, SQLITE_ROW);
+  return g_strdup ((const char *) sqlite3_column_text (st, 0));
+}

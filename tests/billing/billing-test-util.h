@@ -22,5 +22,7 @@ gint64 billing_test_add_user (KmgDb *db, const char *name, gint64 price);
 /* Runs SQL through a separate raw sqlite3 connection, as an intruder with the sqlite3 shell would. */
 void billing_test_raw_exec (const char *path, const char *sql);
 gint64 billing_test_scalar (KmgDb *db, const char *sql);
+/* The first column of the one row @sql returns, as text. */
+char *billing_test_text (KmgDb *db, const char *sql);
 
 G_END_DECLS

@@ -4,6 +4,7 @@
 #include "billing-test-util.h"
 #include "ctl-billing.h"
 #include "kmg-audit.h"
+#include "kmg-canon.h"
 #include "kmg-billing.h"
 #include "kmg-ratings.h"
 #include "kmg-wallet.h"
@@ -426,7 +427,7 @@ test_tamper_amount (Fx *fx, gconstpointer data)
   /* kamegorctl audit on a read-only open says so by its exit code. */
   ro = kmg_db_open_readonly (fx->t->path, &error);
   g_assert_no_error (error);
-  g_assert_cmpint (kmg_ctl_audit (ro, TRUE), ==, 1);
+  g_assert_cmpint (kmg_ctl_audit (ro, TRUE, "/nonexistent", FALSE), ==, 1);
 }
 
 static void
@@ -448,6 +449,112 @@ test_tamper_rehashed (Fx *fx, gconstpointer data)
   r = audit (fx);
   g_assert_false (r->ok);
   g_assert_cmpint (r->first_bad_transfer, ==, 4); /* the row after the gap */
+}
+
+/* What the hash chain alone cannot see: row 2 changed and every hash after it recomputed. */
+static void
+rewrite_chain_from (const char *path, gint64 from, const char *new_memo)
+{
+  sqlite3 *raw = NULL;
+  sqlite3_stmt *sel = NULL, *upd = NULL;
+  char prev[KMG_HASH_HEX_LEN + 1];
+  g_autoptr (GString) content = g_string_new (NULL);
+
+  g_assert_cmpint (sqlite3_open (path, &raw), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (raw, "DROP TRIGGER transfers_no_update", NULL, NULL, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (raw, "SELECT id, debit_account, credit_account, amount, kind, "
+                                            "idempotency_key, session_id, minute_index, created_at, memo, prev_hash "
+                                            "FROM transfers WHERE id >= ?1 ORDER BY id", -1, &sel, NULL),
+                   ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (raw, "UPDATE transfers SET memo = ?2, content = ?3, prev_hash = ?4, hash = ?5 "
+                                            "WHERE id = ?1", -1, &upd, NULL),
+                   ==, SQLITE_OK);
+  sqlite3_bind_int64 (sel, 1, from);
+  prev[0] = '\0';
+  while (sqlite3_step (sel) == SQLITE_ROW)
+    {
+      KmgTransferRow row = {
+        .id = sqlite3_column_int64 (sel, 0),
+        .debit_account = sqlite3_column_int64 (sel, 1),
+        .credit_account = sqlite3_column_int64 (sel, 2),
+        .amount = sqlite3_column_int64 (sel, 3),
+        .idempotency_key = (const char *) sqlite3_column_text (sel, 5),
+        .session_id = sqlite3_column_type (sel, 6) == SQLITE_NULL ? 0 : sqlite3_column_int64 (sel, 6),
+        .minute_index = sqlite3_column_type (sel, 7) == SQLITE_NULL ? -1 : sqlite3_column_int64 (sel, 7),
+        .created_at = sqlite3_column_int64 (sel, 8),
+        .memo = row.id == from ? new_memo : (const char *) sqlite3_column_text (sel, 9),
+      };
+      g_assert_true (kmg_transfer_kind_from_string ((const char *) sqlite3_column_text (sel, 4), &row.kind));
+      if (prev[0] == '\0')
+        g_strlcpy (prev, (const char *) sqlite3_column_text (sel, 10), sizeof prev);
+      char hash[KMG_HASH_HEX_LEN + 1];
+      kmg_transfer_canonical (&row, content);
+      kmg_transfer_hash (prev, content->str, content->len, hash);
+      sqlite3_reset (upd);
+      sqlite3_bind_int64 (upd, 1, row.id);
+      sqlite3_bind_text (upd, 2, row.memo, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (upd, 3, content->str, (int) content->len, SQLITE_TRANSIENT);
+      sqlite3_bind_text (upd, 4, prev, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (upd, 5, hash, -1, SQLITE_TRANSIENT);
+      g_assert_cmpint (sqlite3_step (upd), ==, SQLITE_DONE);
+      g_strlcpy (prev, hash, sizeof prev);
+    }
+  sqlite3_finalize (sel);
+  sqlite3_finalize (upd);
+  sqlite3_close (raw);
+}
+
+static void
+test_tamper_rewritten_chain_anchors (Fx *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = g_build_filename (fx->t->dir, KMG_ANCHOR_FILE_NAME, NULL);
+  g_autoptr (KmgAnchorLog) log = kmg_anchor_log_open (path, &error);
+  g_assert_no_error (error);
+  kmg_ledger_set_anchor_log (fx->ledger, log);
+
+  grant (fx, fx->buyer, 100);
+  grant (fx, fx->buyer, 200);
+  grant (fx, fx->seller, 300);
+  /* One anchor per commit that added transfers, each the chain head then. */
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 4); /* 3 lines and the empty rest */
+  for (gint64 id = 1; id <= 3; id++)
+    {
+      g_autofree char *sql = g_strdup_printf ("SELECT hash FROM transfers WHERE id = %" G_GINT64_FORMAT, id);
+      g_autofree char *hash = billing_test_text (fx->t->db, sql);
+      g_autofree char *prefix = g_strdup_printf ("kamegor-anchor-v1 %" G_GINT64_FORMAT " %s ", id, hash);
+      g_assert_true (g_str_has_prefix (lines[id - 1], prefix));
+    }
+  g_autoptr (KmgAuditReport) ok = audit (fx);
+  g_assert_true (kmg_audit_check_anchors (ok, fx->t->db, path, &error));
+  g_assert_true (ok->ok);
+  g_assert_cmpuint (ok->anchors, ==, 3);
+
+  rewrite_chain_from (fx->t->path, 2, "quietly changed");
+  g_autoptr (KmgAuditReport) r = audit (fx);
+  g_assert_true (r->ok); /* the chain is consistent again: only the anchors can tell */
+  g_assert_true (kmg_audit_check_anchors (r, fx->t->db, path, &error));
+  g_assert_false (r->ok);
+  g_assert_cmpuint (r->bad_anchors, ==, 2);
+  g_assert_cmpint (r->first_bad_anchor, ==, 2);
+  g_autofree char *report = kmg_audit_report_to_text (r);
+  g_assert_nonnull (strstr (report, "anchors:           3, 2 bad, first transfer 2"));
+  g_assert_cmpint (kmg_ctl_audit (fx->t->db, TRUE, path, TRUE), ==, 1);
+
+  /* A line cut short by a crash is ignored; a line that is not an anchor is reported. */
+  g_autoptr (KmgAuditReport) r2 = audit (fx);
+  FILE *f = fopen (path, "a");
+  fputs ("garbage line\nkamegor-anchor-v1 9", f);
+  fclose (f);
+  g_assert_true (kmg_audit_check_anchors (r2, fx->t->db, path, &error));
+  g_assert_cmpuint (r2->anchors, ==, 3);
+  g_assert_cmpuint (r2->problems->len, >=, 2);
+  /* A named anchor file that does not exist is an error, not a pass. */
+  g_assert_cmpint (kmg_ctl_audit (fx->t->db, FALSE, "/nonexistent/anchors", TRUE), ==, 2);
+  kmg_ledger_set_anchor_log (fx->ledger, NULL);
 }
 
 static void
@@ -506,8 +613,14 @@ test_grant_reason (Fx *fx, gconstpointer data)
   g_clear_error (&error);
   g_assert_false (kmg_ledger_grant (fx->ledger, 9999, 10, "why", 0, NULL, fx->now, NULL, &error));
   g_assert_error (error, KMG_BILLING_ERROR, KMG_BILLING_ERROR_NOT_FOUND);
-  g_assert_cmpint (kmg_ctl_grant (fx->t->db, fx->buyer, 25, "welcome bonus"), ==, 0);
-  g_assert_cmpint (kmg_ctl_grant (fx->t->db, fx->buyer, 25, ""), ==, 2);
+  g_autofree char *anchors = g_build_filename (fx->t->dir, KMG_ANCHOR_FILE_NAME, NULL);
+  g_assert_cmpint (kmg_ctl_grant (fx->t->db, fx->buyer, 25, "welcome bonus", anchors), ==, 0);
+  g_assert_cmpint (kmg_ctl_grant (fx->t->db, fx->buyer, 25, "", anchors), ==, 2);
+  /* The command line's transfer is anchored like the server's. */
+  g_autofree char *lines = NULL;
+  g_assert_true (g_file_get_contents (anchors, &lines, NULL, NULL));
+  g_assert_true (g_str_has_prefix (lines, "kamegor-anchor-v1 1 "));
+  g_assert_cmpint (kmg_ctl_audit (fx->t->db, TRUE, anchors, TRUE), ==, 0);
   g_assert_cmpint (balance (fx, fx->buyer), ==, 25);
   g_assert_cmpint (billing_test_scalar (fx->t->db, "SELECT COUNT (*) FROM admin_actions "
                                                    "WHERE action = 'grant' AND reason = 'welcome bonus' "
@@ -624,6 +737,7 @@ main (int argc, char **argv)
   ADD ("audit/tamper-amount", test_tamper_amount);
   ADD ("audit/tamper-rehashed-and-deleted", test_tamper_rehashed);
   ADD ("audit/tamper-evidence", test_tamper_evidence);
+  ADD ("audit/tamper-rewritten-chain-anchors", test_tamper_rewritten_chain_anchors);
   ADD ("ratings/rules", test_ratings);
   ADD ("wallet/paging", test_wallet_paging);
   ADD ("ctl/export-csv", test_export_csv);

@@ -14,13 +14,19 @@ enum
 };
 
 int
-kmg_ctl_audit (KmgDb *db, gboolean json)
+kmg_ctl_audit (KmgDb *db, gboolean json, const char *anchors, gboolean required)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (KmgAuditReport) report = kmg_audit_run (db, &error);
   g_autofree char *text = NULL;
 
   if (report == NULL)
+    {
+      fprintf (stderr, "audit: %s\n", error->message);
+      return EXIT_ERROR;
+    }
+  if ((required || g_file_test (anchors, G_FILE_TEST_EXISTS))
+      && !kmg_audit_check_anchors (report, db, anchors, &error))
     {
       fprintf (stderr, "audit: %s\n", error->message);
       return EXIT_ERROR;
@@ -34,11 +40,19 @@ kmg_ctl_audit (KmgDb *db, gboolean json)
 }
 
 int
-kmg_ctl_grant (KmgDb *db, gint64 user, gint64 amount, const char *reason)
+kmg_ctl_grant (KmgDb *db, gint64 user, gint64 amount, const char *reason, const char *anchors)
 {
   g_autoptr (GError) error = NULL;
+  g_autoptr (KmgAnchorLog) log = kmg_anchor_log_open (anchors, &error);
   g_autoptr (KmgLedger) ledger = kmg_ledger_new (db);
   KmgTransferResult res = { 0 };
+
+  if (log == NULL)
+    {
+      fprintf (stderr, "grant: %s\n", error->message);
+      return EXIT_ERROR;
+    }
+  kmg_ledger_set_anchor_log (ledger, log);
 
   if (!kmg_ledger_grant (ledger, user, amount, reason, 0, NULL, g_get_real_time () / 1000, &res,
                          &error))

@@ -3,6 +3,7 @@
 
 #include "ctl-billing.h"
 #include "kmg-accounts.h"
+#include "kmg-anchor.h"
 #include "kmg-db.h"
 
 #include <stdio.h>
@@ -24,7 +25,9 @@ usage (void)
          "commands:\n"
          "  create-admin USERNAME       create an admin (password read from stdin or --password-file)\n"
          "  list-users [--search TEXT]  list users, newest first\n"
-         "  audit [--json]              verify the ledger; exit 0 only when everything holds\n"
+         "  audit [--json] [--anchors FILE]\n"
+         "                              verify the ledger (and its anchors: FILE, default\n"
+         "                              DIR/ledger-anchors.log when present); exit 0 only when all holds\n"
          "  grant USER_ID AMOUNT REASON add credits to a wallet from the external account\n"
          "  export-session SESSION_ID   measured-minute evidence of a session as CSV\n",
          stderr);
@@ -192,11 +195,14 @@ main (int argc, char **argv)
   g_autofree char *data_dir = NULL;
   g_autofree char *search = NULL;
   g_autofree char *password_file = NULL;
+  g_autofree char *anchors = NULL;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
     { "data-dir", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir, "kamegord's data dir (default ./data)",
       "DIR" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Machine-readable output", NULL },
+    { "anchors", 0, 0, G_OPTION_ARG_FILENAME, &anchors,
+      "audit: ledger anchor file to check (default DIR/ledger-anchors.log when present)", "FILE" },
     { "search", 0, 0, G_OPTION_ARG_STRING, &search, "list-users: part of the username", "TEXT" },
     { "password-file", 0, 0, G_OPTION_ARG_FILENAME, &password_file,
       "create-admin: read the password from this file", "FILE" },
@@ -233,7 +239,8 @@ main (int argc, char **argv)
         return usage ();
       if ((db = open_ro (&o)) == NULL)
         return 2;
-      return kmg_ctl_audit (db, o.json);
+      g_autofree char *default_anchors = g_build_filename (o.data_dir, KMG_ANCHOR_FILE_NAME, NULL);
+      return kmg_ctl_audit (db, o.json, anchors != NULL ? anchors : default_anchors, anchors != NULL);
     }
   if (g_str_equal (cmd, "grant"))
     {
@@ -245,7 +252,8 @@ main (int argc, char **argv)
         return 2;
       if ((db = open_rw (&o)) == NULL)
         return 2;
-      return kmg_ctl_grant (db, user, amount, argv[2]);
+      g_autofree char *anchor_file = g_build_filename (o.data_dir, KMG_ANCHOR_FILE_NAME, NULL);
+      return kmg_ctl_grant (db, user, amount, argv[2], anchor_file);
     }
   if (g_str_equal (cmd, "export-session"))
     {
