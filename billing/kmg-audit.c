@@ -24,6 +24,7 @@ kmg_audit_report_free (KmgAuditReport *r)
   g_free (r);
 }
 
+G_GNUC_PRINTF (2, 0)
 static void
 problem_va (KmgAuditReport *r, const char *fmt, va_list ap)
 {
