@@ -353,35 +353,16 @@ on_key_set (GstElement *dtlssrtpenc, gpointer user_data)
   kmg_relay_leg_hop (kw->leg, on_keys_main, kw->webrtc, NULL);
 }
 
-typedef struct
-{
-  KmgRelayLeg *leg;
-  char *pem; /* NULL: the process-wide certificate */
-} ElementWatch;
-
-static void
-element_watch_free (gpointer data, GClosure *closure)
-{
-  ElementWatch *ew = data;
-  kmg_relay_leg_unref (ew->leg);
-  g_free (ew->pem);
-  g_free (ew);
-}
-
 /* Runs where webrtcbin adds a transport's elements, before they start. */
 static void
 on_deep_element_added (GstBin *webrtc, GstBin *sub_bin, GstElement *element, gpointer user_data)
 {
-  ElementWatch *ew = user_data;
   GstElementFactory *f = gst_element_get_factory (element);
-  const char *name = f != NULL ? gst_plugin_feature_get_name (GST_PLUGIN_FEATURE (f)) : "";
 
-  if (g_str_equal (name, "dtlssrtpdec") && ew->pem != NULL)
-    g_object_set (element, "pem", ew->pem, NULL); /* also what the offer's fingerprint is made from */
-  if (!g_str_equal (name, "dtlssrtpenc"))
+  if (f == NULL || !g_str_equal (gst_plugin_feature_get_name (GST_PLUGIN_FEATURE (f)), "dtlssrtpenc"))
     return;
   KeyWatch *kw = g_new0 (KeyWatch, 1);
-  kw->leg = kmg_relay_leg_ref (ew->leg);
+  kw->leg = kmg_relay_leg_ref (user_data);
   kw->webrtc = GST_ELEMENT (webrtc);
   g_signal_connect_data (element, "on-key-set", G_CALLBACK (on_key_set), kw, key_watch_free, 0);
 }
@@ -389,12 +370,8 @@ on_deep_element_added (GstBin *webrtc, GstBin *sub_bin, GstElement *element, gpo
 void
 kmg_relay_direct_watch (KmgRelayLeg *leg)
 {
-  ElementWatch *ew = g_new0 (ElementWatch, 1);
-
-  ew->leg = kmg_relay_leg_ref (leg);
-  ew->pem = g_strdup (leg->dtls_pem);
-  g_signal_connect_data (leg->webrtc, "deep-element-added", G_CALLBACK (on_deep_element_added), ew,
-                         element_watch_free, 0);
+  g_signal_connect_data (leg->webrtc, "deep-element-added", G_CALLBACK (on_deep_element_added),
+                         kmg_relay_leg_ref (leg), kmg_relay_leg_closure_unref, 0);
 }
 
 void

@@ -74,6 +74,7 @@ struct _KmgRelayLeg
   KmgSeller *seller; /* NULL once the leg is closed */
   gboolean closed;
   GstElement *webrtc;
+  gboolean offered; /* seller legs: the seller's offer was applied (a later one is a restart) */
 
   /* Buyer legs only. */
   GstElement *bin, *queue, *meter;
@@ -127,6 +128,10 @@ void kmg_relay_webrtc_set_remote (KmgRelayLeg *leg, GstWebRTCSDPType type, GstSD
 /* kmg-relay-seller.c */
 KmgSeller *kmg_relay_seller_new (KmgRelay *relay, const char *key, GError **error);
 void kmg_relay_seller_maybe_close (KmgSeller *seller);
+/* The seller restarts ICE (a new offer on its relay connection): a fresh webrtcbin with a
+ * certificate of its own takes the old one's place under the same tee and fan-out, so the
+ * buyers' legs go on. */
+gboolean kmg_relay_seller_rebuild (KmgSeller *seller, GError **error);
 
 /* kmg-relay-buyer.c */
 void kmg_relay_buyer_build (KmgRelayLeg *leg);

@@ -228,6 +228,47 @@ kmg_relay_seller_new (KmgRelay *relay, const char *key, GError **error)
   return seller;
 }
 
+gboolean
+kmg_relay_seller_rebuild (KmgSeller *seller, GError **error)
+{
+  KmgRelayLeg *leg = seller->leg;
+  g_autofree char *fingerprint = NULL;
+  g_autofree char *pem = kmg_relay_cert_new_pem (&fingerprint, error);
+
+  if (pem == NULL)
+    return FALSE;
+  g_free (leg->dtls_pem);
+  g_free (leg->dtls_fingerprint);
+  leg->dtls_pem = g_steal_pointer (&pem);
+  leg->dtls_fingerprint = g_steal_pointer (&fingerprint);
+  GstElement *fresh = kmg_relay_webrtc_new (seller->relay, leg, error);
+  if (fresh == NULL)
+    return FALSE;
+  GST_INFO ("seller %s restarts ICE: new seller leg transport", seller->key);
+
+  /* The old transport's media stops at the tee; late events of the old webrtcbin are told apart
+   * by the webrtcbin they carry. */
+  GstElement *old = leg->webrtc;
+  g_autoptr (GstPad) tee_sink = gst_element_get_static_pad (seller->tee, "sink");
+  g_autoptr (GstPad) feeding = gst_pad_get_peer (tee_sink);
+  if (feeding != NULL)
+    gst_pad_unlink (feeding, tee_sink);
+  leg->webrtc = fresh;
+  gst_element_set_state (old, GST_STATE_NULL);
+  gst_bin_remove (GST_BIN (seller->pipeline), old);
+
+  gst_bin_add (GST_BIN (seller->pipeline), fresh);
+  g_signal_connect_data (fresh, "pad-added", G_CALLBACK (on_pad_added), kmg_relay_leg_ref (leg),
+                         kmg_relay_leg_closure_unref, 0);
+  if (!gst_element_sync_state_with_parent (fresh))
+    {
+      g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_PIPELINE, "new seller leg refused to start");
+      return FALSE;
+    }
+  kmg_relay_leg_set_state (leg, KMG_RELAY_LEG_STATE_CONNECTING);
+  return TRUE;
+}
+
 void
 kmg_relay_seller_free (KmgSeller *seller)
 {

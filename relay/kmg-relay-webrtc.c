@@ -329,6 +329,24 @@ on_new_jitterbuffer (GstElement *rtpbin, GstElement *jitterbuffer, guint session
     g_object_set (jitterbuffer, "faststart-min-packets", (guint) KMG_RELAY_SELLER_FASTSTART_PACKETS, NULL);
 }
 
+/* Where webrtcbin adds a transport's elements, before they start: a rebuilt leg's own certificate
+ * (kmg-relay-cert.c) goes to its DTLS decoder, which is also what the description's fingerprint
+ * would be made from. */
+static void
+use_certificate (GstBin *webrtc, GstBin *sub_bin, GstElement *element, gpointer user_data)
+{
+  GstElementFactory *f = gst_element_get_factory (element);
+
+  if (f != NULL && g_str_equal (gst_plugin_feature_get_name (GST_PLUGIN_FEATURE (f)), "dtlssrtpdec"))
+    g_object_set (element, "pem", (const char *) user_data, NULL);
+}
+
+static void
+pem_free (gpointer data, GClosure *closure)
+{
+  g_free (data);
+}
+
 GstElement *
 kmg_relay_webrtc_new (KmgRelay *relay, KmgRelayLeg *leg, GError **error)
 {
@@ -361,6 +379,9 @@ kmg_relay_webrtc_new (KmgRelay *relay, KmgRelayLeg *leg, GError **error)
   g_signal_connect_data (webrtc, "notify::ice-connection-state", G_CALLBACK (on_ice_state_notify),
                          kmg_relay_leg_ref (leg), kmg_relay_leg_closure_unref, 0);
   g_signal_connect (webrtc, "on-new-transceiver", G_CALLBACK (on_new_transceiver), NULL);
+  if (leg->dtls_pem != NULL)
+    g_signal_connect_data (webrtc, "deep-element-added", G_CALLBACK (use_certificate), g_strdup (leg->dtls_pem),
+                           pem_free, 0);
   if (leg->kind == KMG_RELAY_LEG_BUYER)
     g_signal_connect_data (webrtc, "on-negotiation-needed", G_CALLBACK (on_negotiation_needed),
                            kmg_relay_leg_ref (leg), kmg_relay_leg_closure_unref, 0);

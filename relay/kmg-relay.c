@@ -427,6 +427,12 @@ kmg_relay_leg_set_remote_sdp (KmgRelayLeg *leg, const char *type, const char *sd
       g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_INVALID, "malformed SDP");
       return FALSE;
     }
+  if (leg->kind == KMG_RELAY_LEG_SELLER && leg->offered && !kmg_relay_seller_rebuild (leg->seller, error))
+    {
+      gst_sdp_message_free (msg);
+      return FALSE;
+    }
+  leg->offered = leg->kind == KMG_RELAY_LEG_SELLER;
   kmg_relay_webrtc_set_remote (leg, leg->kind == KMG_RELAY_LEG_SELLER ? GST_WEBRTC_SDP_TYPE_OFFER
                                                                       : GST_WEBRTC_SDP_TYPE_ANSWER, msg);
   return TRUE;

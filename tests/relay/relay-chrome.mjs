@@ -219,6 +219,33 @@ try {
     if (stats.buyer_legs !== buyers.length || stats.buyer_legs_direct !== buyers.length)
       fail(`after the restart: ${JSON.stringify(stats)}`);
   }
+  // The seller's phone changes network: the seller restarts ICE (restartIce, a new offer on its
+  // relay connection); the relay replaces its side of the seller leg, the buyers' legs go on and
+  // every buyer keeps decoding.
+  if (!process.exitCode) {
+    const before = Object.fromEntries(await Promise.all(buyers.map(async (b) => [b, await inbound(pages[b])])));
+    const offer = await pages.seller.evaluate(async () => {
+      window.pc.restartIce();
+      await window.pc.setLocalDescription();
+      return window.pc.localDescription.sdp;
+    });
+    const oldAnswer = sdps['seller-answer'];
+    send({ type: 'sdp', leg: 'seller', sdp_type: 'offer', sdp: offer });
+    let resumed = false;
+    for (let t = 0; t < 150 && !resumed && !process.exitCode; t++) {
+      await sleep(100);
+      const now = await Promise.all(buyers.map((b) => inbound(pages[b])));
+      resumed = sdps['seller-answer'] !== oldAnswer
+        && now.every((s, i) => s.framesDecoded >= before[buyers[i]].framesDecoded + 40);
+    }
+    if (!resumed)
+      fail(`buyers did not keep decoding through the seller's ICE restart: ${JSON.stringify(
+        await Promise.all(buyers.map((b) => inbound(pages[b]))))}`);
+    else log('seller ICE restart: every buyer decoding again', JSON.stringify(await outbound(pages.seller)));
+    const stats = await driverStats();
+    if (stats.buyer_legs !== buyers.length || stats.buyer_legs_direct !== buyers.length)
+      fail(`after the seller's restart: ${JSON.stringify(stats)}`);
+  }
 } catch (e) {
   fail(e.stack);
 } finally {
