@@ -65,6 +65,21 @@ done:
   return pem;
 }
 
+gboolean
+kmg_relay_leg_renew_certificate (KmgRelayLeg *leg, GError **error)
+{
+  g_autofree char *fingerprint = NULL;
+  g_autofree char *pem = kmg_relay_cert_new_pem (&fingerprint, error);
+
+  if (pem == NULL)
+    return FALSE;
+  g_free (leg->dtls_pem);
+  g_free (leg->dtls_fingerprint);
+  leg->dtls_pem = g_steal_pointer (&pem);
+  leg->dtls_fingerprint = g_steal_pointer (&fingerprint);
+  return TRUE;
+}
+
 char *
 kmg_relay_sdp_with_fingerprint (const char *sdp, const char *fingerprint)
 {

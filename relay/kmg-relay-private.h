@@ -155,6 +155,8 @@ void kmg_relay_direct_poll (KmgRelayLeg *leg, gint64 now_ms, gint64 now_second);
 /* A new self-signed certificate and its private key (EC P-256), PEM, for a DTLS agent, and the
  * certificate's SHA-256 fingerprint ("AB:CD:…") in @fingerprint. */
 char *kmg_relay_cert_new_pem (char **fingerprint, GError **error);
+/* Gives @leg a new certificate (dtls_pem, dtls_fingerprint) for its next webrtcbin. */
+gboolean kmg_relay_leg_renew_certificate (KmgRelayLeg *leg, GError **error);
 /* @sdp with every a=fingerprint line replaced by "a=fingerprint:sha-256 @fingerprint". */
 char *kmg_relay_sdp_with_fingerprint (const char *sdp, const char *fingerprint);
 

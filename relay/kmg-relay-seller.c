@@ -232,15 +232,9 @@ gboolean
 kmg_relay_seller_rebuild (KmgSeller *seller, GError **error)
 {
   KmgRelayLeg *leg = seller->leg;
-  g_autofree char *fingerprint = NULL;
-  g_autofree char *pem = kmg_relay_cert_new_pem (&fingerprint, error);
 
-  if (pem == NULL)
+  if (!kmg_relay_leg_renew_certificate (leg, error))
     return FALSE;
-  g_free (leg->dtls_pem);
-  g_free (leg->dtls_fingerprint);
-  leg->dtls_pem = g_steal_pointer (&pem);
-  leg->dtls_fingerprint = g_steal_pointer (&fingerprint);
   GstElement *fresh = kmg_relay_webrtc_new (seller->relay, leg, error);
   if (fresh == NULL)
     return FALSE;

@@ -484,19 +484,13 @@ kmg_relay_leg_restart_ice (KmgRelayLeg *leg, GError **error)
   if (leg->kind == KMG_RELAY_LEG_SELLER)
     {
       g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_STATE,
-                   "seller legs restart by a new buyer_add after the last buyer left");
+                   "a seller leg restarts when the seller sends a new offer");
       return FALSE;
     }
   /* A fresh transport for the buyer: new ICE credentials and DTLS (with a certificate of its
    * own, so the buyer sees a new fingerprint and shakes hands again), and a new offer. */
-  g_autofree char *fingerprint = NULL;
-  g_autofree char *pem = kmg_relay_cert_new_pem (&fingerprint, error);
-  if (pem == NULL)
+  if (!kmg_relay_leg_renew_certificate (leg, error))
     return FALSE;
-  g_free (leg->dtls_pem);
-  g_free (leg->dtls_fingerprint);
-  leg->dtls_pem = g_steal_pointer (&pem);
-  leg->dtls_fingerprint = g_steal_pointer (&fingerprint);
   kmg_relay_direct_stop (leg);
   kmg_relay_buyer_teardown (leg);
   leg->built = FALSE;
