@@ -11,7 +11,7 @@
 
 #define SLOT_BYTES 1500      /* largest packet kept for retransmission (WebRTC keeps RTP ≤ 1200) */
 #define MAX_PACKET 65535     /* largest packet forwarded */
-#define MAX_CLOSED_SECONDS 64 /* forwarded seconds kept per target until popped */
+#define MAX_CLOSED_SECONDS 64 /* forwarded seconds kept per target until polled */
 
 /* Targets from which one push is shared with helper threads; helpers per fan-out at most. */
 #define SPLIT_MIN_TARGETS 32
@@ -53,7 +53,7 @@ struct _KmgFanoutTarget
   struct sockaddr_storage addr;
   socklen_t addr_len;
   KmgRtpMeter *meter;
-  GQueue closed; /* KmgMeterSecond* */
+  GArray *closed; /* KmgMeterSecond, not yet polled */
   KmgFanoutCounters counters;
   KmgFanoutFirstSentFunc first_sent_func;
   gpointer target_data;
@@ -114,7 +114,7 @@ target_free (KmgFanoutTarget *t)
   srtp_dealloc (t->srtp);
   g_object_unref (t->socket);
   kmg_rtp_meter_free (t->meter);
-  g_queue_clear_full (&t->closed, g_free);
+  g_array_unref (t->closed);
   g_free (t);
 }
 
@@ -225,7 +225,7 @@ kmg_fanout_add_target (KmgFanout *fanout, const KmgSrtpParams *params, GSocket *
       return NULL;
     }
   t->meter = kmg_rtp_meter_new ();
-  g_queue_init (&t->closed);
+  t->closed = g_array_new (FALSE, FALSE, sizeof (KmgMeterSecond));
   t->first_sent_func = first_sent;
   t->target_data = target_data;
 
@@ -283,9 +283,9 @@ send_protected (guint8 *scratch, KmgFanoutTarget *t, const guint8 *rtp, gsize le
 static void
 keep_closed (KmgFanoutTarget *t, const KmgMeterSecond *closed)
 {
-  if (g_queue_get_length (&t->closed) >= MAX_CLOSED_SECONDS)
-    g_free (g_queue_pop_head (&t->closed));
-  g_queue_push_tail (&t->closed, g_memdup2 (closed, sizeof *closed));
+  if (t->closed->len >= MAX_CLOSED_SECONDS)
+    g_array_remove_index (t->closed, 0);
+  g_array_append_val (t->closed, *closed);
 }
 
 /* Under the lock (held by the pushing thread, which also waits for its helpers): sends one
@@ -578,35 +578,18 @@ kmg_fanout_target_feedback (KmgFanout *fanout, KmgFanoutTarget *target, const gu
   g_mutex_unlock (&fanout->lock);
 }
 
-gboolean
-kmg_fanout_target_pop_second (KmgFanout *fanout, KmgFanoutTarget *target, gint64 now_second, KmgMeterSecond *out)
+void
+kmg_fanout_target_poll (KmgFanout *fanout, KmgFanoutTarget *target, gint64 now_second,
+                        KmgFanoutCounters *counters, KmgFanoutFeedback *last_report, GArray *seconds)
 {
   KmgMeterSecond closed;
 
   g_mutex_lock (&fanout->lock);
   if (kmg_rtp_meter_flush (target->meter, now_second, &closed))
     keep_closed (target, &closed);
-  KmgMeterSecond *head = g_queue_pop_head (&target->closed);
-  g_mutex_unlock (&fanout->lock);
-  if (head == NULL)
-    return FALSE;
-  *out = *head;
-  g_free (head);
-  return TRUE;
-}
-
-void
-kmg_fanout_target_get_counters (KmgFanout *fanout, KmgFanoutTarget *target, KmgFanoutCounters *out)
-{
-  g_mutex_lock (&fanout->lock);
-  *out = target->counters;
-  g_mutex_unlock (&fanout->lock);
-}
-
-void
-kmg_fanout_target_get_last_report (KmgFanout *fanout, KmgFanoutTarget *target, KmgFanoutFeedback *out)
-{
-  g_mutex_lock (&fanout->lock);
-  *out = target->last_report;
+  g_array_append_vals (seconds, target->closed->data, target->closed->len);
+  g_array_set_size (target->closed, 0);
+  *counters = target->counters;
+  *last_report = target->last_report;
   g_mutex_unlock (&fanout->lock);
 }

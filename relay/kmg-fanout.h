@@ -93,11 +93,10 @@ void kmg_fanout_send_reports (KmgFanout *fanout, gint64 now_real_us);
 void kmg_fanout_target_feedback (KmgFanout *fanout, KmgFanoutTarget *target, const guint8 *rtcp, gsize len,
                                  KmgFanoutFeedback *out);
 
-/* The forwarded seconds of @target that closed before @now_second, one per call. */
-gboolean kmg_fanout_target_pop_second (KmgFanout *fanout, KmgFanoutTarget *target, gint64 now_second,
-                                       KmgMeterSecond *out);
-void kmg_fanout_target_get_counters (KmgFanout *fanout, KmgFanoutTarget *target, KmgFanoutCounters *out);
-/* The last receiver report about the forwarded stream (have_rr FALSE: none yet). */
-void kmg_fanout_target_get_last_report (KmgFanout *fanout, KmgFanoutTarget *target, KmgFanoutFeedback *out);
+/* What @target's owner reads about once a second, under one lock: its counters, the last receiver
+ * report about the forwarded stream (have_rr FALSE: none yet), and the forwarded seconds that
+ * closed before @now_second, appended to @seconds (KmgMeterSecond) and then forgotten. */
+void kmg_fanout_target_poll (KmgFanout *fanout, KmgFanoutTarget *target, gint64 now_second,
+                             KmgFanoutCounters *counters, KmgFanoutFeedback *last_report, GArray *seconds);
 
 G_END_DECLS

@@ -375,19 +375,17 @@ kmg_relay_direct_watch (KmgRelayLeg *leg)
 }
 
 void
-kmg_relay_direct_poll (KmgRelayLeg *leg, gint64 now_ms, gint64 now_second)
+kmg_relay_direct_poll (KmgRelayLeg *leg, gint64 now_ms, gint64 now_second, GArray *seconds)
 {
-  KmgFanout *fanout = leg->seller->fanout;
   KmgFanoutFeedback report;
   KmgFanoutCounters counters;
-  KmgMeterSecond s;
 
   if (leg->target == NULL || leg->stopped)
     return;
-  kmg_fanout_target_get_counters (fanout, leg->target, &counters);
+  g_array_set_size (seconds, 0);
+  kmg_fanout_target_poll (leg->seller->fanout, leg->target, now_second, &counters, &report, seconds);
   leg->seller->relay->stats.packets_dropped += counters.packets_dropped - leg->dropped_seen;
   leg->dropped_seen = counters.packets_dropped;
-  kmg_fanout_target_get_last_report (fanout, leg->target, &report);
   if (report.have_rr)
     {
       kmg_rr_freshness_update (&leg->rr, report.rr_fingerprint, now_ms);
@@ -395,6 +393,9 @@ kmg_relay_direct_poll (KmgRelayLeg *leg, gint64 now_ms, gint64 now_second)
       leg->jitter = report.jitter;
       leg->rtt = report.rtt;
     }
-  while (leg->target != NULL && kmg_fanout_target_pop_second (fanout, leg->target, now_second, &s))
-    kmg_relay_buyer_account_second (leg, s.second, s.packets, s.payload_bytes);
+  for (guint i = 0; i < seconds->len && !leg->stopped; i++)
+    {
+      const KmgMeterSecond *s = &g_array_index (seconds, KmgMeterSecond, i);
+      kmg_relay_buyer_account_second (leg, s->second, s->packets, s->payload_bytes);
+    }
 }

@@ -148,8 +148,9 @@ void kmg_relay_buyer_teardown (KmgRelayLeg *leg);
 void kmg_relay_direct_watch (KmgRelayLeg *leg);
 /* Stops the fan-out forwarding to the leg at once (no-op when it has none). */
 void kmg_relay_direct_stop (KmgRelayLeg *leg);
-/* Once a second: the leg's receiver report and closed seconds from the fan-out. */
-void kmg_relay_direct_poll (KmgRelayLeg *leg, gint64 now_ms, gint64 now_second);
+/* Once a second: the leg's receiver report and closed seconds from the fan-out (@seconds:
+ * scratch, KmgMeterSecond). */
+void kmg_relay_direct_poll (KmgRelayLeg *leg, gint64 now_ms, gint64 now_second, GArray *seconds);
 
 /* kmg-relay-cert.c */
 /* A new self-signed certificate and its private key (EC P-256), PEM, for a DTLS agent, and the

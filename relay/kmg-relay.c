@@ -55,17 +55,19 @@ on_stats_timer (gpointer user_data)
   KmgRelay *relay = user_data;
   GHashTableIter iter;
   gpointer value;
+  gint64 now_ms = g_get_monotonic_time () / 1000, now_real_us = g_get_real_time ();
+  g_autoptr (GArray) seconds = g_array_new (FALSE, FALSE, sizeof (KmgMeterSecond));
 
   g_hash_table_iter_init (&iter, relay->sellers);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
       KmgSeller *seller = value;
-      kmg_fanout_send_reports (seller->fanout, g_get_real_time ());
+      kmg_fanout_send_reports (seller->fanout, now_real_us);
       for (guint i = 0; i < seller->buyers->len; i++)
         {
           KmgRelayLeg *leg = g_ptr_array_index (seller->buyers, i);
           if (leg->target != NULL)
-            kmg_relay_direct_poll (leg, g_get_monotonic_time () / 1000, g_get_real_time () / G_USEC_PER_SEC);
+            kmg_relay_direct_poll (leg, now_ms, now_real_us / G_USEC_PER_SEC, seconds);
           else
             kmg_relay_buyer_poll_stats (leg);
         }
@@ -491,8 +493,7 @@ kmg_relay_leg_restart_ice (KmgRelayLeg *leg, GError **error)
    * own, so the buyer sees a new fingerprint and shakes hands again), and a new offer. */
   if (!kmg_relay_leg_renew_certificate (leg, error))
     return FALSE;
-  kmg_relay_direct_stop (leg);
-  kmg_relay_buyer_teardown (leg);
+  kmg_relay_buyer_teardown (leg); /* the fan-out first, then the elements */
   leg->built = FALSE;
   leg->first_rtp = FALSE;
   leg->ever_connected = FALSE;

@@ -37,11 +37,38 @@ udp_socket (void)
   return s;
 }
 
+/* The buyer: a plain libsrtp receiver with the same key (AES-CM-80 or AES-GCM-128 here). */
+static srtp_t
+receiver_new (const KmgSrtpParams *params)
+{
+  srtp_policy_t policy;
+  srtp_t session = NULL;
+  guint8 key[KMG_SRTP_MAX_KEY_LEN];
+
+  srtp_init (); /* a repeated call reports an error but changes nothing */
+  memset (&policy, 0, sizeof policy);
+  if (params->profile == KMG_SRTP_AEAD_AES_128_GCM)
+    {
+      srtp_crypto_policy_set_aes_gcm_128_16_auth (&policy.rtp);
+      srtp_crypto_policy_set_aes_gcm_128_16_auth (&policy.rtcp);
+    }
+  else
+    {
+      srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80 (&policy.rtp);
+      srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80 (&policy.rtcp);
+    }
+  memcpy (key, params->key, params->key_len);
+  policy.key = key;
+  policy.ssrc.type = ssrc_any_inbound;
+  policy.window_size = 1024;
+  g_assert_cmpint (srtp_create (&session, &policy), ==, srtp_err_status_ok);
+  return session;
+}
+
 static void
 fixture_set_up (Fixture *fx, KmgSrtpProfile profile, gsize key_len)
 {
   g_autoptr (GError) error = NULL;
-  srtp_policy_t policy;
 
   memset (fx, 0, sizeof *fx);
   fx->send_socket = udp_socket ();
@@ -54,23 +81,7 @@ fixture_set_up (Fixture *fx, KmgSrtpProfile profile, gsize key_len)
   for (gsize i = 0; i < key_len; i++)
     fx->params.key[i] = (guint8) (i * 7 + 3);
 
-  /* The buyer: a plain libsrtp receiver with the same key. */
-  srtp_init (); /* a repeated call reports an error but changes nothing */
-  memset (&policy, 0, sizeof policy);
-  if (profile == KMG_SRTP_AEAD_AES_128_GCM)
-    {
-      srtp_crypto_policy_set_aes_gcm_128_16_auth (&policy.rtp);
-      srtp_crypto_policy_set_aes_gcm_128_16_auth (&policy.rtcp);
-    }
-  else
-    {
-      srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80 (&policy.rtp);
-      srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80 (&policy.rtcp);
-    }
-  policy.key = fx->params.key;
-  policy.ssrc.type = ssrc_any_inbound;
-  policy.window_size = 1024;
-  g_assert_cmpint (srtp_create (&fx->receiver, &policy), ==, srtp_err_status_ok);
+  fx->receiver = receiver_new (&fx->params);
 
   fx->fanout = kmg_fanout_new (256, 90000);
   fx->target = kmg_fanout_add_target (fx->fanout, &fx->params, fx->send_socket, fx->recv_address, count_first_sent,
@@ -87,6 +98,18 @@ fixture_tear_down (Fixture *fx)
   g_clear_object (&fx->recv_address);
   g_clear_object (&fx->send_socket);
   g_clear_object (&fx->recv_socket);
+}
+
+/* One poll of @fx's target: counters, last report, and the seconds closed before @now_second. */
+static GArray *
+poll_target (Fixture *fx, gint64 now_second, KmgFanoutCounters *counters, KmgFanoutFeedback *last)
+{
+  GArray *seconds = g_array_new (FALSE, FALSE, sizeof (KmgMeterSecond));
+  KmgFanoutCounters c;
+  KmgFanoutFeedback r;
+
+  kmg_fanout_target_poll (fx->fanout, fx->target, now_second, counters ? counters : &c, last ? last : &r, seconds);
+  return seconds;
 }
 
 static gsize
@@ -142,7 +165,7 @@ check_roundtrip (KmgSrtpProfile profile, gsize key_len)
       g_assert_cmpmem (wire, plain, rtp, len);
     }
   KmgFanoutCounters c;
-  kmg_fanout_target_get_counters (fx.fanout, fx.target, &c);
+  g_array_unref (poll_target (&fx, 0, &c, NULL));
   g_assert_cmpuint (c.packets_sent, ==, 12);
   g_assert_cmpuint (c.packets_dropped, ==, 0);
   g_assert_cmpint (fx.first_sent, ==, 1);
@@ -226,7 +249,7 @@ test_nack_pli_rr (void)
   g_assert_cmpfloat_with_epsilon (fb.fraction_lost, 0.25, 1e-9);
   g_assert_cmpfloat_with_epsilon (fb.jitter, 3000.0 / 90000, 1e-9);
   KmgFanoutFeedback last;
-  kmg_fanout_target_get_last_report (fx.fanout, fx.target, &last);
+  g_array_unref (poll_target (&fx, 0, NULL, &last));
   g_assert_true (last.have_rr);
   g_assert_cmpuint (last.rr_fingerprint, ==, fb.rr_fingerprint);
   /* A retransmission is the original packet, encrypted the same way. */
@@ -256,6 +279,7 @@ test_seconds_and_remove (void)
   Fixture fx;
   guint8 rtp[400], wire[600];
   KmgMeterSecond s;
+  GArray *closed;
 
   fixture_set_up (&fx, KMG_SRTP_AES128_CM_SHA1_80, 30);
   for (guint16 seq = 1; seq <= 5; seq++)
@@ -265,15 +289,23 @@ test_seconds_and_remove (void)
     }
   kmg_fanout_push (fx.fanout, rtp, make_rtp (rtp, 6, 100), 5001);
   receive (&fx, wire, sizeof wire);
-  g_assert_true (kmg_fanout_target_pop_second (fx.fanout, fx.target, 5001, &s));
+  closed = poll_target (&fx, 5001, NULL, NULL);
+  g_assert_cmpuint (closed->len, ==, 1);
+  s = g_array_index (closed, KmgMeterSecond, 0);
   g_assert_cmpint (s.second, ==, 5000);
   g_assert_cmpuint (s.packets, ==, 5);
   g_assert_cmpuint (s.payload_bytes, ==, 500);
-  g_assert_false (kmg_fanout_target_pop_second (fx.fanout, fx.target, 5001, &s));
+  g_array_unref (closed);
+  closed = poll_target (&fx, 5001, NULL, NULL); /* a polled second is not returned again */
+  g_assert_cmpuint (closed->len, ==, 0);
+  g_array_unref (closed);
   /* The open second closes once the clock has passed it. */
-  g_assert_true (kmg_fanout_target_pop_second (fx.fanout, fx.target, 5002, &s));
+  closed = poll_target (&fx, 5002, NULL, NULL);
+  g_assert_cmpuint (closed->len, ==, 1);
+  s = g_array_index (closed, KmgMeterSecond, 0);
   g_assert_cmpint (s.second, ==, 5001);
   g_assert_cmpuint (s.packets, ==, 1);
+  g_array_unref (closed);
 
   kmg_fanout_remove_target (fx.fanout, fx.target);
   g_assert_cmpuint (kmg_fanout_get_n_targets (fx.fanout), ==, 0);
@@ -350,14 +382,7 @@ test_many_targets_in_order (void)
         params.key[k] = (guint8) (i * 31 + k);
       g_assert_nonnull (kmg_fanout_add_target (fanout, &params, send, addr, NULL, NULL, &error));
       g_assert_no_error (error);
-      srtp_policy_t policy;
-      memset (&policy, 0, sizeof policy);
-      srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80 (&policy.rtp);
-      srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80 (&policy.rtcp);
-      policy.key = params.key;
-      policy.ssrc.type = ssrc_any_inbound;
-      policy.window_size = 128;
-      g_assert_cmpint (srtp_create (&receivers[i], &policy), ==, srtp_err_status_ok);
+      receivers[i] = receiver_new (&params);
     }
   for (guint16 seq = 0; seq < PACKETS; seq++)
     kmg_fanout_push (fanout, rtp, make_rtp (rtp, seq, 200), 7000);
