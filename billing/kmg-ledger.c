@@ -139,10 +139,10 @@ kmg_ledger_commit (KmgLedger *l, GError **error)
   l->in_txn = FALSE;
   if (!kmg_db_commit (l->db, error)) /* rolls back by itself on failure */
     return FALSE;
-  /* The commit stands whatever happens to the anchor: a missed one only leaves the previous. */
+  /* The tail the transaction kept (read at begin, moved by every row) is the committed head. The
+   * commit stands whatever happens to the anchor: a missed one only leaves the previous. */
   if (l->anchors != NULL
-      && (!load_tail (l, &anchor_error)
-          || !kmg_anchor_log_append (l->anchors, l->tail_id, l->tail_hash, g_get_real_time () / 1000, &anchor_error)))
+      && !kmg_anchor_log_append (l->anchors, l->tail_id, l->tail_hash, g_get_real_time () / 1000, &anchor_error))
     g_warning ("ledger anchor not written: %s", anchor_error->message);
   return TRUE;
 }
