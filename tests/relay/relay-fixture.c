@@ -194,8 +194,10 @@ peer_on_description (GstPromise *promise, gpointer user_data)
   ev->peer = peer;
   ev->type = g_strdup (field);
   ev->text = gst_sdp_message_as_text (desc->sdp);
-  hop (peer_sdp_main, ev);
+  /* Local first: the relay may answer before this thread runs again, and webrtcbin refuses a
+   * remote answer before its own offer is set (its tasks run in the order they were queued). */
   g_signal_emit_by_name (peer->webrtc, "set-local-description", desc, NULL);
+  hop (peer_sdp_main, ev);
   gst_webrtc_session_description_free (desc);
 }
 
