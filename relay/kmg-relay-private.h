@@ -75,6 +75,8 @@ struct _KmgRelayLeg
   gboolean closed;
   GstElement *webrtc;
   gboolean offered; /* seller legs: the seller's offer was applied (a later one is a restart) */
+  GstElement *sdp_sent_for;    /* compared only: the webrtcbin whose description was sent */
+  GPtrArray *early_candidates; /* its candidates gathered before that (webrtc events) */
 
   /* Buyer legs only. */
   GstElement *bin, *queue, *meter;

@@ -63,16 +63,13 @@ configure_ice (KmgRelay *relay, GstElement *webrtc)
 }
 
 static void
-on_local_candidate_main (KmgRelayLeg *leg, gpointer data)
+send_local_candidate (KmgRelayLeg *leg, WebrtcEvent *ev)
 {
-  WebrtcEvent *ev = data;
   KmgRelay *relay = leg->seller->relay;
   g_auto (KmgCandidate) cand = { 0 };
   g_autofree char *rewritten = NULL;
   const char *out = ev->text;
 
-  if (ev->webrtc != leg->webrtc || leg->stopped)
-    return;
   if (!kmg_candidate_parse (ev->text, &cand))
     return;
   if (g_strcmp0 (cand.type, "host") == 0 && relay->config->public_ip != NULL)
@@ -81,6 +78,28 @@ on_local_candidate_main (KmgRelayLeg *leg, gpointer data)
     return; /* e.g. a link-local interface address: useless and revealing */
   if (out != NULL && relay->cb.local_candidate != NULL && !relay->destroying)
     relay->cb.local_candidate (leg, ev->mline, out, relay->user_data);
+}
+
+static void
+on_local_candidate_main (KmgRelayLeg *leg, gpointer data)
+{
+  WebrtcEvent *ev = data;
+
+  if (ev->webrtc != leg->webrtc || leg->stopped)
+    return;
+  /* Gathering starts with the local description, which may be set before that description is
+   * sent: a candidate waits for it, as the peer needs the description first. */
+  if (leg->sdp_sent_for != leg->webrtc)
+    {
+      if (leg->early_candidates == NULL)
+        leg->early_candidates = g_ptr_array_new_with_free_func (webrtc_event_free);
+      WebrtcEvent *copy = webrtc_event_new (ev->webrtc);
+      copy->mline = ev->mline;
+      copy->text = g_strdup (ev->text);
+      g_ptr_array_add (leg->early_candidates, copy);
+      return;
+    }
+  send_local_candidate (leg, ev);
 }
 
 static void
@@ -147,14 +166,20 @@ on_local_sdp_main (KmgRelayLeg *leg, gpointer data)
     kmg_relay_leg_set_state (leg, KMG_RELAY_LEG_STATE_CONNECTING);
   if (relay->cb.local_sdp == NULL || relay->destroying)
     return;
-  if (leg->dtls_fingerprint != NULL)
+  /* A rebuilt leg's own certificate: see kmg-relay-cert.c. */
+  g_autofree char *sdp = leg->dtls_fingerprint != NULL
+                             ? kmg_relay_sdp_with_fingerprint (ev->text, leg->dtls_fingerprint)
+                             : NULL;
+  relay->cb.local_sdp (leg, ev->type, sdp != NULL ? sdp : ev->text, relay->user_data);
+  leg->sdp_sent_for = leg->webrtc;
+  /* Then the candidates gathered meanwhile, in their order; those of an older webrtcbin go. */
+  g_autoptr (GPtrArray) early = g_steal_pointer (&leg->early_candidates);
+  for (guint i = 0; early != NULL && i < early->len && !leg->stopped; i++)
     {
-      /* A rebuilt leg's own certificate: see kmg-relay-cert.c. */
-      g_autofree char *sdp = kmg_relay_sdp_with_fingerprint (ev->text, leg->dtls_fingerprint);
-      relay->cb.local_sdp (leg, ev->type, sdp, relay->user_data);
-      return;
+      WebrtcEvent *c = g_ptr_array_index (early, i);
+      if (c->webrtc == leg->webrtc)
+        send_local_candidate (leg, c);
     }
-  relay->cb.local_sdp (leg, ev->type, ev->text, relay->user_data);
 }
 
 typedef struct
@@ -201,20 +226,20 @@ on_description_created (GstPromise *promise, gpointer user_data)
     }
   gst_promise_unref (promise);
 
-  /* Queue the description before gathering starts so it reaches the peer before candidates. */
+  /* Local first: the peer's answer may come back before this thread runs again, and webrtcbin
+   * takes it only after its own offer (its tasks run in the order they were queued). Candidates
+   * gathered before the description is sent wait for it (on_local_candidate_main). With a NULL
+   * promise webrtcbin 1.22 leaks the reply structure it builds: give it one, already interrupted
+   * (nobody waits for it), so the reply is freed on arrival and no pending promise is dropped. */
+  GstPromise *done = gst_promise_new ();
+  g_signal_emit_by_name (ctx->webrtc, "set-local-description", desc, done);
+  gst_promise_interrupt (done);
+  gst_promise_unref (done);
+
   WebrtcEvent *ev = webrtc_event_new (ctx->webrtc);
   ev->type = g_strdup (ctx->field);
   ev->text = gst_sdp_message_as_text (desc->sdp);
   kmg_relay_leg_hop (ctx->leg, on_local_sdp_main, ev, webrtc_event_free);
-  /* With a NULL promise webrtcbin 1.22 leaks the reply structure it builds: give it one, already
-   * interrupted (nobody waits for it), so the reply is freed on arrival and no pending promise is
-   * ever dropped. */
-  {
-    GstPromise *done = gst_promise_new ();
-    g_signal_emit_by_name (ctx->webrtc, "set-local-description", desc, done);
-    gst_promise_interrupt (done);
-    gst_promise_unref (done);
-  }
   gst_webrtc_session_description_free (desc);
 }
 

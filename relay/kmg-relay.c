@@ -213,6 +213,7 @@ kmg_relay_leg_unref (KmgRelayLeg *leg)
   g_main_context_unref (leg->context);
   g_free (leg->dtls_pem);
   g_free (leg->dtls_fingerprint);
+  g_clear_pointer (&leg->early_candidates, g_ptr_array_unref);
   g_free (leg->tag);
   g_free (leg);
 }
