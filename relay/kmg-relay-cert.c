@@ -5,7 +5,7 @@
  *
  * webrtcbin 1.22 computes the offer's fingerprint over every base64 line of the PEM it is given,
  * the private key included, so the fingerprint is computed here (SHA-256 of the certificate's DER,
- * RFC 8122) and put into the offer instead (kmg_relay_sdp_with_fingerprint). */
+ * RFC 8122) and put into the offer instead (kmg_relay_sdp_with_fingerprint, kmg-relay-sdp.c). */
 #include "kmg-relay-private.h"
 
 #include <openssl/evp.h>
@@ -78,22 +78,4 @@ kmg_relay_leg_renew_certificate (KmgRelayLeg *leg, GError **error)
   leg->dtls_pem = g_steal_pointer (&pem);
   leg->dtls_fingerprint = g_steal_pointer (&fingerprint);
   return TRUE;
-}
-
-char *
-kmg_relay_sdp_with_fingerprint (const char *sdp, const char *fingerprint)
-{
-  g_auto (GStrv) lines = g_strsplit (sdp, "\r\n", -1);
-  GString *out = g_string_sized_new (strlen (sdp) + 64);
-
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      if (lines[i][0] == '\0' && lines[i + 1] == NULL)
-        break; /* the final CRLF */
-      if (g_str_has_prefix (lines[i], "a=fingerprint:"))
-        g_string_append_printf (out, "a=fingerprint:sha-256 %s\r\n", fingerprint);
-      else
-        g_string_append_printf (out, "%s\r\n", lines[i]);
-    }
-  return g_string_free (out, FALSE);
 }

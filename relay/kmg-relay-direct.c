@@ -32,8 +32,7 @@ find_by_factory (GstElement *bin, const char *factory)
   while (found == NULL && gst_iterator_next (it, &item) == GST_ITERATOR_OK)
     {
       GstElement *e = g_value_get_object (&item);
-      GstElementFactory *f = gst_element_get_factory (e);
-      if (f != NULL && g_str_equal (gst_plugin_feature_get_name (GST_PLUGIN_FEATURE (f)), factory))
+      if (kmg_relay_element_is (e, factory))
         found = gst_object_ref (e);
       g_value_reset (&item);
     }
@@ -357,9 +356,7 @@ on_key_set (GstElement *dtlssrtpenc, gpointer user_data)
 static void
 on_deep_element_added (GstBin *webrtc, GstBin *sub_bin, GstElement *element, gpointer user_data)
 {
-  GstElementFactory *f = gst_element_get_factory (element);
-
-  if (f == NULL || !g_str_equal (gst_plugin_feature_get_name (GST_PLUGIN_FEATURE (f)), "dtlssrtpenc"))
+  if (!kmg_relay_element_is (element, "dtlssrtpenc"))
     return;
   KeyWatch *kw = g_new0 (KeyWatch, 1);
   kw->leg = kmg_relay_leg_ref (user_data);

@@ -112,6 +112,8 @@ void kmg_relay_leg_hop (KmgRelayLeg *leg, KmgLegHopFunc func, gpointer data, GDe
 void kmg_relay_leg_set_state (KmgRelayLeg *leg, KmgRelayLegState state);
 void kmg_relay_seller_free (KmgSeller *seller);
 
+/* TRUE when @element was made by the factory named @factory. */
+gboolean kmg_relay_element_is (GstElement *element, const char *factory);
 /* Pad probe helper: calls @func on the probe's buffer, or on each buffer of its list. */
 void kmg_relay_probe_foreach_buffer (GstPadProbeInfo *info, GstBufferListFunc func, gpointer user_data);
 /* Sends a keyframe request upstream from @pad (a buyer branch or the seller's tee). */
@@ -160,8 +162,7 @@ void kmg_relay_direct_poll (KmgRelayLeg *leg, gint64 now_ms, gint64 now_second, 
 char *kmg_relay_cert_new_pem (char **fingerprint, GError **error);
 /* Gives @leg a new certificate (dtls_pem, dtls_fingerprint) for its next webrtcbin. */
 gboolean kmg_relay_leg_renew_certificate (KmgRelayLeg *leg, GError **error);
-/* @sdp with every a=fingerprint line replaced by "a=fingerprint:sha-256 @fingerprint". */
-char *kmg_relay_sdp_with_fingerprint (const char *sdp, const char *fingerprint);
+
 
 /* kmg-relay-stats.c */
 typedef struct

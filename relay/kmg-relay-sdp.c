@@ -81,3 +81,20 @@ kmg_relay_sdp_offer_video_caps (const GstSDPMessage *sdp)
   return NULL;
 }
 
+char *
+kmg_relay_sdp_with_fingerprint (const char *sdp, const char *fingerprint)
+{
+  g_auto (GStrv) lines = g_strsplit (sdp, "\r\n", -1);
+  GString *out = g_string_sized_new (strlen (sdp) + 64);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      if (lines[i][0] == '\0' && lines[i + 1] == NULL)
+        break; /* the final CRLF */
+      if (g_str_has_prefix (lines[i], "a=fingerprint:"))
+        g_string_append_printf (out, "a=fingerprint:sha-256 %s\r\n", fingerprint);
+      else
+        g_string_append_printf (out, "%s\r\n", lines[i]);
+    }
+  return g_string_free (out, FALSE);
+}

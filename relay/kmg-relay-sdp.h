@@ -20,4 +20,7 @@ gboolean kmg_relay_sdp_extmap_is_forwarded (const GValue *value);
  * attributes, no ssrc data, no RTX/RED/FEC. NULL if the offer has no such codec. */
 GstCaps *kmg_relay_sdp_offer_video_caps (const GstSDPMessage *offer);
 
+/* @sdp (text) with every a=fingerprint line replaced by "a=fingerprint:sha-256 @fingerprint". */
+char *kmg_relay_sdp_with_fingerprint (const char *sdp, const char *fingerprint);
+
 G_END_DECLS

@@ -360,9 +360,7 @@ on_new_jitterbuffer (GstElement *rtpbin, GstElement *jitterbuffer, guint session
 static void
 use_certificate (GstBin *webrtc, GstBin *sub_bin, GstElement *element, gpointer user_data)
 {
-  GstElementFactory *f = gst_element_get_factory (element);
-
-  if (f != NULL && g_str_equal (gst_plugin_feature_get_name (GST_PLUGIN_FEATURE (f)), "dtlssrtpdec"))
+  if (kmg_relay_element_is (element, "dtlssrtpdec"))
     g_object_set (element, "pem", (const char *) user_data, NULL);
 }
 

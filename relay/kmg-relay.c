@@ -265,6 +265,13 @@ kmg_relay_leg_hop (KmgRelayLeg *leg, KmgLegHopFunc func, gpointer data, GDestroy
   g_main_context_invoke_full (leg->context, G_PRIORITY_DEFAULT, hop_dispatch, hop, hop_free);
 }
 
+gboolean
+kmg_relay_element_is (GstElement *element, const char *factory)
+{
+  GstElementFactory *f = gst_element_get_factory (element);
+  return f != NULL && g_str_equal (gst_plugin_feature_get_name (GST_PLUGIN_FEATURE (f)), factory);
+}
+
 void
 kmg_relay_probe_foreach_buffer (GstPadProbeInfo *info, GstBufferListFunc func, gpointer user_data)
 {
