@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench-rss.h"
 #include "kmg-fanout.h"
 
 #define SEQ_SLOTS 4096
@@ -211,16 +212,6 @@ udp_socket (void)
   return s;
 }
 
-static double
-rss_mb (void)
-{
-  g_autofree char *status = NULL;
-  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
-    return 0;
-  const char *line = strstr (status, "VmRSS:");
-  return line != NULL ? g_ascii_strtod (line + 6, NULL) / 1024.0 : 0;
-}
-
 static int
 cmp_i64 (gconstpointer a, gconstpointer b)
 {
@@ -277,7 +268,7 @@ main (int argc, char **argv)
   bench.delays_us = g_array_new (FALSE, FALSE, sizeof (gint64));
   bench.done_us = g_array_new (FALSE, FALSE, sizeof (gint64));
   g_mutex_init (&bench.done_lock);
-  double rss0 = rss_mb ();
+  double rss0 = bench_rss_mib ();
   for (int i = 0; i < sellers; i++)
     {
       bench.sellers[i].fanout = kmg_fanout_new (1024, 90000);
@@ -315,7 +306,7 @@ main (int argc, char **argv)
           g_ptr_array_add (sockets, recv);
         }
     }
-  double rss_legs = rss_mb () - rss0;
+  double rss_legs = bench_rss_mib () - rss0;
 
   g_atomic_int_set (&bench.running, 1);
   GThread *receiver = g_thread_new ("receiver", receiver_main, GINT_TO_POINTER (ep));

@@ -3,6 +3,7 @@
  * send → receive latency and loss. Buyers only count RTP. */
 #include <sys/resource.h>
 
+#include "bench-rss.h"
 #include "relay-fixture.h"
 
 static double
@@ -11,16 +12,6 @@ cpu_seconds (void)
   struct rusage ru;
   getrusage (RUSAGE_SELF, &ru);
   return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-static double
-rss_mb (void)
-{
-  g_autofree char *status = NULL;
-  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
-    return 0;
-  const char *line = strstr (status, "VmRSS:");
-  return line != NULL ? g_ascii_strtod (line + 6, NULL) / 1024.0 : 0;
 }
 
 /* Thread classes: test peers (receivers, seller: their pad tasks are known by tid), the RTCP
@@ -118,7 +109,7 @@ measure (RelayFixture *fx, guint seconds)
   s.seconds = (g_get_monotonic_time () - t0) / 1e6;
   s.cpu_pct = 100.0 * (cpu_seconds () - c0) / s.seconds;
   thread_ticks (t1_ticks, t1_names);
-  s.rss = rss_mb ();
+  s.rss = bench_rss_mib ();
   kmg_relay_get_stats (fx->relay, &after);
   s.packets = after.packets - before.packets;
   s.bytes = after.bytes - before.bytes;
