@@ -3,7 +3,6 @@
 #include "kmg-fanout.h"
 #include "kmg-delivered.h"
 
-#include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
 
