@@ -100,7 +100,11 @@ kmg_accounts_set_banned (KmgAccounts *accounts, gint64 admin_id, gint64 user_id,
   if (!kmg_accounts_record_admin_action (accounts, admin_id, banned ? "ban" : "unban", user_id,
                                          reason, "{}", now, error))
     goto fail;
-  return kmg_db_commit (accounts->db, error);
+  if (!kmg_db_commit (accounts->db, error))
+    return FALSE;
+  kmg_accounts_emit_user (banned ? &accounts->banned_listeners : &accounts->changed_listeners,
+                          user_id);
+  return TRUE;
 
 fail:
   kmg_db_rollback (accounts->db);

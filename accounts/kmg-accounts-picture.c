@@ -143,6 +143,7 @@ kmg_accounts_set_picture (KmgAccounts *accounts, gint64 user_id, GBytes *data, g
     return NULL;
   if (user->picture_id != NULL && strcmp (user->picture_id, id) != 0)
     forget_old_picture (accounts, user->picture_id);
+  kmg_accounts_emit_user (&accounts->changed_listeners, user_id);
   return g_steal_pointer (&id);
 }
 

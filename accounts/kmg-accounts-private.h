@@ -3,6 +3,7 @@
 #pragma once
 
 #include "kmg-accounts.h"
+#include "kmg-listeners.h"
 #include "kmg-rate-limit.h"
 
 G_BEGIN_DECLS
@@ -27,7 +28,12 @@ struct _KmgAccounts
   /* Verified against when the username is unknown, so that path costs one real hash too. */
   GOnce dummy_once;
   GThread *dummy_warmup; /* builds it at start, so the first unknown-user login is not slower */
+  KmgListeners changed_listeners; /* KmgAccountsUserFunc */
+  KmgListeners banned_listeners;  /* KmgAccountsUserFunc */
 };
+
+/* Tells the listeners of @listeners that @user_id changed (kmg-accounts.c). */
+void kmg_accounts_emit_user (KmgListeners *listeners, gint64 user_id);
 
 /* Common statement helpers (kmg-accounts.c). */
 gboolean kmg_accounts_exec_stmt (KmgAccounts *accounts, const char *sql, GError **error,

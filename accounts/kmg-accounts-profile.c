@@ -236,7 +236,10 @@ kmg_accounts_update_profile (KmgAccounts *accounts, gint64 user_id, const KmgPro
   if (!kmg_profile_patch_plan (patch, &current, &next, &consent_change, error)
       || !write_profile (accounts, user_id, patch, &next, consent_change, now, error))
     goto fail;
-  return kmg_db_commit (accounts->db, error);
+  if (!kmg_db_commit (accounts->db, error))
+    return FALSE;
+  kmg_accounts_emit_user (&accounts->changed_listeners, user_id);
+  return TRUE;
 
 fail:
   kmg_db_rollback (accounts->db);

@@ -48,6 +48,8 @@ kmg_accounts_new (KmgDb *db, const char *data_dir, const KmgAccountsConfig *cfg,
   a->pictures_dir = g_build_filename (data_dir, "pictures", NULL);
   a->link = g_rc_box_new0 (KmgAccountsLink);
   a->link->owner = a;
+  kmg_listeners_init (&a->changed_listeners);
+  kmg_listeners_init (&a->banned_listeners);
   a->login_by_user = kmg_rate_limit_new ((guint) cfg->login_per_user_per_5min, RATE_WINDOW_MS,
                                          RATE_MAX_KEYS);
   a->login_by_addr = kmg_rate_limit_new ((guint) cfg->login_per_addr_per_5min, RATE_WINDOW_MS,
@@ -85,9 +87,44 @@ kmg_accounts_free (KmgAccounts *accounts)
   kmg_rate_limit_free (accounts->login_by_user);
   kmg_rate_limit_free (accounts->login_by_addr);
   g_free ((char *) accounts->dummy_once.retval);
+  kmg_listeners_clear (&accounts->changed_listeners);
+  kmg_listeners_clear (&accounts->banned_listeners);
   g_free (accounts->data_dir);
   g_free (accounts->pictures_dir);
   g_free (accounts);
+}
+
+static void
+marshal_user (GHook *hook, gpointer data)
+{
+  ((KmgAccountsUserFunc) hook->func) (*(const gint64 *) data, hook->data);
+}
+
+void
+kmg_accounts_emit_user (KmgListeners *listeners, gint64 user_id)
+{
+  kmg_listeners_emit (listeners, marshal_user, &user_id);
+}
+
+gulong
+kmg_accounts_connect_user_changed (KmgAccounts *accounts, KmgAccountsUserFunc func,
+                                   gpointer user_data)
+{
+  return kmg_listeners_connect (&accounts->changed_listeners, G_CALLBACK (func), user_data);
+}
+
+gulong
+kmg_accounts_connect_user_banned (KmgAccounts *accounts, KmgAccountsUserFunc func,
+                                  gpointer user_data)
+{
+  return kmg_listeners_connect (&accounts->banned_listeners, G_CALLBACK (func), user_data);
+}
+
+void
+kmg_accounts_user_changed (KmgAccounts *accounts, gint64 user_id)
+{
+  g_return_if_fail (accounts != NULL);
+  kmg_accounts_emit_user (&accounts->changed_listeners, user_id);
 }
 
 /* Binds @types: 'i' gint64, 's' string (NULL → SQL NULL), 'b' 32-byte blob, 'n' NULL. */

@@ -160,6 +160,19 @@ gboolean kmg_accounts_set_role (KmgAccounts *accounts, gint64 admin_id, gint64 u
 gboolean kmg_accounts_set_banned (KmgAccounts *accounts, gint64 admin_id, gint64 user_id,
                                   gboolean banned, const char *reason, gint64 now, GError **error);
 
+/* --- Events ------------------------------------------------------------------------------- */
+
+/* A user's public data changed (profile, picture, seller flag, unban), or the user was banned
+ * (after the ban is committed). Listeners run on the main context in the order they connected and
+ * stay until the accounts are freed. */
+typedef void (*KmgAccountsUserFunc) (gint64 user_id, gpointer user_data);
+gulong kmg_accounts_connect_user_changed (KmgAccounts *accounts, KmgAccountsUserFunc func,
+                                          gpointer user_data);
+gulong kmg_accounts_connect_user_banned (KmgAccounts *accounts, KmgAccountsUserFunc func,
+                                         gpointer user_data);
+/* For changes to a user made outside accounts (the admin store's seller flag). */
+void kmg_accounts_user_changed (KmgAccounts *accounts, gint64 user_id);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KmgAccounts, kmg_accounts_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KmgAccountsLogin, kmg_accounts_login_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KmgUser, kmg_user_free)

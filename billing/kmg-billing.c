@@ -2,6 +2,7 @@
  * Owned by the main context; the database is the truth, memory only holds what is not due yet. */
 
 #include "kmg-billing.h"
+#include "kmg-listeners.h"
 
 typedef struct
 {
@@ -22,6 +23,7 @@ struct _KmgBilling
   KmgBillingRules rules;
   GHashTable *sessions; /* id → Session */
   GArray *batch;        /* KmgMinuteCharge scratch */
+  KmgListeners listeners; /* KmgBillingEventFunc */
 };
 
 static void
@@ -45,6 +47,7 @@ kmg_billing_new (KmgDb *db, const KmgBillingRules *rules, GError **error)
   b->rules = *rules;
   b->sessions = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, session_free);
   b->batch = g_array_new (FALSE, FALSE, sizeof (KmgMinuteCharge));
+  kmg_listeners_init (&b->listeners);
   return b;
 }
 
@@ -53,6 +56,7 @@ kmg_billing_free (KmgBilling *b)
 {
   if (b == NULL)
     return;
+  kmg_listeners_clear (&b->listeners);
   g_hash_table_unref (b->sessions);
   g_array_unref (b->batch);
   kmg_ledger_free (b->ledger);
@@ -297,6 +301,12 @@ apply_outcomes (KmgBilling *b, GArray *events)
     }
 }
 
+static void
+marshal_event (GHook *hook, gpointer data)
+{
+  ((KmgBillingEventFunc) hook->func) (data, hook->data);
+}
+
 GArray *
 kmg_billing_flush (KmgBilling *b, gint64 now_ms, GError **error)
 {
@@ -326,7 +336,15 @@ kmg_billing_flush (KmgBilling *b, gint64 now_ms, GError **error)
   if (!kmg_ledger_commit (b->ledger, error))
     return NULL;
   apply_outcomes (b, events);
+  for (guint i = 0; i < events->len; i++)
+    kmg_listeners_emit (&b->listeners, marshal_event, &g_array_index (events, KmgBillingEvent, i));
   return g_steal_pointer (&events);
+}
+
+gulong
+kmg_billing_connect_events (KmgBilling *b, KmgBillingEventFunc func, gpointer user_data)
+{
+  return kmg_listeners_connect (&b->listeners, G_CALLBACK (func), user_data);
 }
 
 gboolean

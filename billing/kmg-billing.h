@@ -52,9 +52,16 @@ typedef struct
   const char *end_reason; /* ENDED: "insufficient_credits" (static string) */
 } KmgBillingEvent;
 
+/* Listeners of the events a flush produces, called after its commit in the order they connected;
+ * they stay until billing is freed. A listener may end sessions (kmg_billing_session_end). */
+typedef void (*KmgBillingEventFunc) (const KmgBillingEvent *event, gpointer user_data);
+gulong kmg_billing_connect_events (KmgBilling *billing, KmgBillingEventFunc func,
+                                   gpointer user_data);
+
 /* Charges every due minute of every session in ONE transaction and ends sessions whose buyer
- * cannot pay. Returns the events (KmgBillingEvent) or NULL with @error, in which case nothing
- * was charged and the same minutes are tried again next tick. Call once per tick (e.g. 1 s). */
+ * cannot pay. Tells the listeners, and returns the events (KmgBillingEvent), or NULL with @error,
+ * in which case nothing was charged and the same minutes are tried again next tick. Call once per
+ * tick (e.g. 1 s). */
 GArray *kmg_billing_flush (KmgBilling *billing, gint64 now_ms, GError **error);
 
 /* Ends a session for @reason (buyer_left, seller_gone, banned, ...): a minute that was already

@@ -60,6 +60,21 @@ update_state_gauge (KmgSignaling *sig, KmgPresenceState state, double delta)
 }
 
 /* Called by KmgPresence: tell the user's own connections, the profile watchers, then the server. */
+typedef struct
+{
+  gint64 user_id;
+  KmgPresenceState old_state, new_state;
+  KmgPresenceReason reason;
+} PresenceEvent;
+
+static void
+marshal_presence (GHook *hook, gpointer data)
+{
+  const PresenceEvent *ev = data;
+  ((KmgSignalingPresenceFunc) hook->func) (ev->user_id, ev->old_state, ev->new_state, ev->reason,
+                                           hook->data);
+}
+
 void
 kmg_sig_presence_changed (gint64 user_id, KmgPresenceState old_state, KmgPresenceState new_state,
                           KmgPresenceReason reason, gpointer user_data)
@@ -94,8 +109,10 @@ kmg_sig_presence_changed (gint64 user_id, KmgPresenceState old_state, KmgPresenc
   g_snprintf (user, sizeof user, "%" G_GINT64_FORMAT, user_id);
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_DEBUG, "KMG_USER", user, "MESSAGE", "presence %s -> %s (%s)", kmg_presence_state_to_string (old_state),
                     kmg_presence_state_to_string (new_state), kmg_presence_reason_to_string (reason));
-  if (sig->cb.presence_changed != NULL)
-    sig->cb.presence_changed (user_id, old_state, new_state, reason, sig->cb_data);
+  {
+    PresenceEvent ev = { user_id, old_state, new_state, reason };
+    kmg_listeners_emit (&sig->presence_listeners, marshal_presence, &ev);
+  }
 }
 
 static void

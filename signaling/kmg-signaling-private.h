@@ -2,6 +2,7 @@
  * KmgSignaling and KmgSigConn belong to the main context; a KmgSigWorker owns its sockets on its own. */
 #pragma once
 
+#include "kmg-listeners.h"
 #include "kmg-signaling.h"
 
 G_BEGIN_DECLS
@@ -80,6 +81,8 @@ struct _KmgSignaling
   KmgSignalingConfig cfg;
   KmgSignalingCallbacks cb;
   gpointer cb_data;
+  KmgListeners presence_listeners; /* KmgSignalingPresenceFunc */
+  KmgListeners closed_listeners;   /* KmgSignalingClosedFunc */
   KmgMetrics *metrics;
   KmgPresence *presence;
 

@@ -150,6 +150,28 @@ user_conns_remove (KmgSignaling *sig, KmgSigConn *conn)
     g_hash_table_remove (sig->user_conns, &conn->user_id);
 }
 
+static guint
+user_n_connections (KmgSignaling *sig, gint64 user_id)
+{
+  GPtrArray *list = g_hash_table_lookup (sig->user_conns, &user_id);
+
+  return list != NULL ? list->len : 0;
+}
+
+typedef struct
+{
+  guint64 conn_id;
+  gint64 user_id;
+  guint n_left;
+} ClosedEvent;
+
+static void
+marshal_closed (GHook *hook, gpointer data)
+{
+  const ClosedEvent *ev = data;
+  ((KmgSignalingClosedFunc) hook->func) (ev->conn_id, ev->user_id, ev->n_left, hook->data);
+}
+
 static void
 update_connection_gauge (KmgSignaling *sig)
 {
@@ -174,8 +196,10 @@ kmg_sig_hub_closed (KmgSignaling *sig, guint64 id)
       kmg_sig_map_conn_gone (sig, conn);
       user_conns_remove (sig, conn);
       kmg_sig_presence_schedule (sig);
-      if (sig->cb.connection_closed != NULL)
-        sig->cb.connection_closed (id, conn->user_id, sig->cb_data);
+      {
+        ClosedEvent ev = { id, conn->user_id, user_n_connections (sig, conn->user_id) };
+        kmg_listeners_emit (&sig->closed_listeners, marshal_closed, &ev);
+      }
     }
   g_hash_table_remove (sig->conns, &id);
   update_connection_gauge (sig);
@@ -513,6 +537,8 @@ kmg_signaling_new (SoupServer *server, const KmgSignalingConfig *config,
   sig->cfg.max_strikes = MAX (1u, sig->cfg.max_strikes);
   sig->cb = *callbacks;
   sig->cb_data = user_data;
+  kmg_listeners_init (&sig->presence_listeners);
+  kmg_listeners_init (&sig->closed_listeners);
   sig->metrics = config->metrics;
   sig->presence = kmg_presence_new (config->grace_ms, kmg_sig_presence_changed, sig);
   sig->conns = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, (GDestroyNotify) conn_free);
@@ -583,6 +609,8 @@ kmg_signaling_free (KmgSignaling *sig)
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &conn))
     kmg_sig_map_conn_gone (sig, conn);
   kmg_sig_map_free (sig);
+  kmg_listeners_clear (&sig->presence_listeners);
+  kmg_listeners_clear (&sig->closed_listeners);
   g_hash_table_unref (sig->conns);
   g_hash_table_unref (sig->user_conns);
   g_hash_table_unref (sig->user_last_location);
@@ -734,6 +762,20 @@ kmg_signaling_disconnect_user (KmgSignaling *sig, gint64 user_id, gushort code, 
       kmg_sig_conn_close (conn, code, reason);
     }
   kmg_sig_presence_schedule (sig);
+}
+
+gulong
+kmg_signaling_connect_presence_changed (KmgSignaling *sig, KmgSignalingPresenceFunc func,
+                                        gpointer user_data)
+{
+  return kmg_listeners_connect (&sig->presence_listeners, G_CALLBACK (func), user_data);
+}
+
+gulong
+kmg_signaling_connect_connection_closed (KmgSignaling *sig, KmgSignalingClosedFunc func,
+                                         gpointer user_data)
+{
+  return kmg_listeners_connect (&sig->closed_listeners, G_CALLBACK (func), user_data);
 }
 
 guint

@@ -73,10 +73,6 @@ typedef struct
 {
   /* Resolves a bearer token; FALSE when unknown, expired or revoked. */
   gboolean (*authenticate) (const char *token, KmgSignalingAuth *out, gpointer user_data);
-  /* Every presence transition (after the hub has pushed it to clients). A transition out of
-   * STREAMING with a reason other than STOP_LIVE means watch sessions end with seller_gone. */
-  void (*presence_changed) (gint64 user_id, KmgPresenceState old_state, KmgPresenceState new_state,
-                            KmgPresenceReason reason, gpointer user_data);
   /* An accepted precise location (memory only: never log or store it). @accuracy is -1 when absent.
    * Called before the presence transition it may cause, so the map knows the position first. */
   void (*location) (gint64 user_id, gboolean is_seller, double lat, double lon, double accuracy,
@@ -87,9 +83,19 @@ typedef struct
   JsonArray *(*map_query) (const KmgBbox *bbox, int zoom, gpointer user_data, GError **error);
   /* May @viewer watch @seller's profile status? FALSE with a KMG_SIGNALING_ERROR to refuse. */
   gboolean (*can_watch) (gint64 viewer_id, gint64 seller_id, gpointer user_data, GError **error);
-  /* A connection is gone (after presence has been told). */
-  void (*connection_closed) (guint64 conn_id, gint64 user_id, gpointer user_data);
 } KmgSignalingCallbacks;
+
+/* Events of the hub, for any number of listeners (kmg_signaling_connect_*). */
+
+/* Every presence transition (after the hub has pushed it to clients). A transition out of
+ * STREAMING with a reason other than STOP_LIVE means watch sessions end with seller_gone. */
+typedef void (*KmgSignalingPresenceFunc) (gint64 user_id, KmgPresenceState old_state,
+                                          KmgPresenceState new_state, KmgPresenceReason reason,
+                                          gpointer user_data);
+/* An authenticated connection is gone (after presence has been told); @n_left is how many
+ * connections the user still has on this hub. */
+typedef void (*KmgSignalingClosedFunc) (guint64 conn_id, gint64 user_id, guint n_left,
+                                        gpointer user_data);
 
 /* Handler of a message type owned by another module. @ref is NULL when the client sent none;
  * @msg includes `type` and `ref` (use kmg_ws_check_fields for strict field checks). */
@@ -104,6 +110,12 @@ KmgSignaling *kmg_signaling_new (SoupServer *server, const KmgSignalingConfig *c
                                  const KmgSignalingCallbacks *callbacks, gpointer user_data);
 /* Closes every connection (no grace), removes the handlers. Accepts NULL. */
 void kmg_signaling_free (KmgSignaling *sig);
+
+/* Listeners run in the order they connected and stay until the hub is freed. */
+gulong kmg_signaling_connect_presence_changed (KmgSignaling *sig, KmgSignalingPresenceFunc func,
+                                               gpointer user_data);
+gulong kmg_signaling_connect_connection_closed (KmgSignaling *sig, KmgSignalingClosedFunc func,
+                                                gpointer user_data);
 
 /* Adds a handler for @type (not one of the hub's own types); replaces a previous one. */
 void kmg_signaling_add_handler (KmgSignaling *sig, const char *type, KmgSignalingHandler fn,

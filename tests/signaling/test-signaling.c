@@ -119,7 +119,7 @@ fake_map_query (const KmgBbox *bbox, int zoom, gpointer user_data, GError **erro
 }
 
 static void
-fake_closed (guint64 conn_id, gint64 user_id, gpointer user_data)
+fake_closed (guint64 conn_id, gint64 user_id, guint n_left, gpointer user_data)
 {
   ((Fixture *) user_data)->closed_conns++;
 }
@@ -171,10 +171,8 @@ fixture_setup (Fixture *f, gconstpointer data)
   KmgSignalingConfig cfg;
   KmgSignalingCallbacks cb = {
     .authenticate = fake_authenticate,
-    .presence_changed = fake_presence_changed,
     .location = fake_location,
     .map_query = fake_map_query,
-    .connection_closed = fake_closed,
   };
   g_autoptr (GError) error = NULL;
   GSList *uris;
@@ -202,6 +200,8 @@ fixture_setup (Fixture *f, gconstpointer data)
   cfg.threads = ws_threads;
   cfg.permessage_deflate = limits->deflate;
   f->sig = kmg_signaling_new (f->server, &cfg, &cb, f);
+  kmg_signaling_connect_presence_changed (f->sig, fake_presence_changed, f);
+  kmg_signaling_connect_connection_closed (f->sig, fake_closed, f);
   kmg_signaling_add_handler (f->sig, "test.echo", on_echo, f);
   f->session = soup_session_new ();
   /* Clients ask for permessage-deflate, as browsers do. */
