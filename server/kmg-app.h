@@ -1,5 +1,6 @@
-/* kmg-app.h — the application context: every module instance, owned by the main context.
- * server/ is the only place that wires modules together; routes receive this object, never globals. */
+/* kmg-app.h — the application context: every module instance of one kamegord, owned by the main
+ * context. Only kmg-server.c (the composition root) creates, connects and frees them; routes and
+ * glue receive this object and read it, never globals. */
 #pragma once
 
 #include <json-glib/json-glib.h>
@@ -15,48 +16,39 @@ G_BEGIN_DECLS
 typedef struct _KmgAccounts KmgAccounts;
 typedef struct _KmgSignaling KmgSignaling;
 typedef struct _KmgMap KmgMap;
-typedef struct _KmgRealtime KmgRealtime;
 typedef struct _KmgBilling KmgBilling;
+typedef struct _KmgSessionManager KmgSessionManager;
+typedef struct _KmgRelay KmgRelay;
+typedef struct _KmgStunServer KmgStunServer;
+typedef struct _KmgRealtime KmgRealtime;
 typedef struct _KmgWatch KmgWatch;
+typedef struct _KmgBillingTick KmgBillingTick;
 typedef struct _KmgApp KmgApp;
 
 struct _KmgApp
 {
   KmgConfig *config;
+  gint64 started_at_us;
+
+  /* Modules, in the order kmg_server_new() creates them. */
   KmgDb *db;
   KmgMetrics *metrics;
   KmgRouter *router;       /* public API */
   KmgRouter *admin_router; /* admin API: == router unless admin.listen is set */
-  SoupServer *http;       /* public listener */
-  SoupServer *admin_http; /* NULL unless admin.listen is set */
-  GMainLoop *loop;
-  gint64 started_at_us;
-
+  SoupServer *http;        /* public listener */
+  SoupServer *admin_http;  /* NULL unless admin.listen is set */
   KmgAccounts *accounts;
-  KmgSignaling *signaling;
   KmgMap *map;
-  KmgRealtime *realtime;
+  KmgSignaling *signaling;
   KmgBilling *billing;
-  guint billing_tick;
-  KmgWatch *watch;
+  KmgSessionManager *sessions;
+  KmgRelay *relay;
+  KmgStunServer *stun;     /* NULL unless relay.stun_port is set */
 
-  /* Hooks between modules, set by the server wiring (may be NULL). presence_changed's state and
-   * reason arguments are KmgPresenceState / KmgPresenceReason. */
-  void (*on_presence_changed) (KmgApp *app, gint64 user_id, int old_state, int new_state,
-                               int reason);
-  void (*on_connection_closed) (KmgApp *app, guint64 conn_id, gint64 user_id);
-  /* A user's profile, picture or seller flag changed. */
-  void (*on_user_changed) (KmgApp *app, gint64 user_id);
-  /* Adds live status, rating summary and history to a public seller profile. */
-  void (*decorate_seller) (KmgApp *app, gint64 seller_id, JsonObject *profile);
-  /* Is @seller_id a public seller (a seller, not banned)? */
-  gboolean (*seller_exists) (KmgApp *app, gint64 seller_id);
-  /* Billing ended a session (e.g. insufficient_credits): stop its media now. */
-  void (*on_billing_ended) (KmgApp *app, gint64 session_id, const char *reason);
-  /* Ends a live watch session now (admin); FALSE when it is not live. */
-  gboolean (*end_session) (KmgApp *app, gint64 session_id, const char *reason);
-  /* A user was banned: end its sessions (reason "banned"). */
-  void (*on_user_banned) (KmgApp *app, gint64 user_id);
+  /* Translation glue between the modules (callbacks in, calls out). */
+  KmgRealtime *realtime;   /* precise fixes and presence → the live map */
+  KmgWatch *watch;         /* watch sessions ↔ WebSocket messages, relay legs, billing */
+  KmgBillingTick *billing_tick; /* charges due minutes every second */
 };
 
 G_END_DECLS

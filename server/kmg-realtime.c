@@ -155,17 +155,16 @@ on_location (gint64 user_id, gboolean is_seller, double lat, double lon, double 
   sync_seller (rt, user_id);
 }
 
-static void
-on_presence_changed (gint64 user_id, KmgPresenceState old_state, KmgPresenceState new_state,
-                     KmgPresenceReason reason, gpointer user_data)
+void
+kmg_realtime_on_presence_changed (gint64 user_id, KmgPresenceState old_state,
+                                  KmgPresenceState new_state, KmgPresenceReason reason,
+                                  gpointer user_data)
 {
   KmgRealtime *rt = user_data;
 
   sync_seller (rt, user_id);
   if (new_state == KMG_PRESENCE_OFFLINE)
     g_hash_table_remove (rt->sellers, &user_id);
-  if (rt->app->on_presence_changed)
-    rt->app->on_presence_changed (rt->app, user_id, (int) old_state, (int) new_state, (int) reason);
 }
 
 /* One map item as JSON text, the single serialisation used by the REST snapshot and the
@@ -259,18 +258,9 @@ on_can_watch (gint64 viewer_id, gint64 seller_id, gpointer user_data, GError **e
   return TRUE;
 }
 
-static void
-on_connection_closed (guint64 conn_id, gint64 user_id, gpointer user_data)
-{
-  KmgRealtime *rt = user_data;
-
-  if (rt->app->on_connection_closed)
-    rt->app->on_connection_closed (rt->app, conn_id, user_id);
-}
-
 /* {"type":"map.visibility","hidden":true}: a seller hides its marker without going offline. */
-static void
-on_visibility (KmgSignaling *sig, guint64 conn_id, gint64 user_id, JsonNode *ref, JsonObject *msg,
+void
+kmg_realtime_on_visibility (KmgSignaling *sig, guint64 conn_id, gint64 user_id, JsonNode *ref, JsonObject *msg,
                gpointer user_data)
 {
   KmgRealtime *rt = user_data;
@@ -309,54 +299,28 @@ collect (KmgMetrics *m, gpointer user_data)
                    kmg_map_get_n_streaming (rt->app->map));
 }
 
-KmgRealtime *
-kmg_realtime_new (KmgApp *app, GError **error)
+void
+kmg_realtime_signaling_callbacks (KmgSignalingCallbacks *cb)
 {
-  const KmgConfig *c = app->config;
-  g_autoptr (KmgRealtime) rt = g_new0 (KmgRealtime, 1);
-  KmgMapConfig mcfg;
-  KmgSignalingConfig scfg;
-  KmgSignalingCallbacks cb = {
+  *cb = (KmgSignalingCallbacks) {
     .authenticate = on_authenticate,
-    .presence_changed = on_presence_changed,
     .location = on_location,
     .map_query = on_map_query,
     .can_watch = on_can_watch,
-    .connection_closed = on_connection_closed,
   };
+}
+
+KmgRealtime *
+kmg_realtime_new (KmgApp *app)
+{
+  KmgRealtime *rt = g_new0 (KmgRealtime, 1);
 
   rt->app = app;
   rt->sellers = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, seller_free);
-
-  kmg_map_config_init (&mcfg);
-  mcfg.online_precision = c->online_precision;
-  mcfg.streaming_decimals = c->streaming_decimals;
-  mcfg.max_items = c->max_items;
-  mcfg.min_update_ms = 0; /* the hub already refuses fixes closer than map.min_update_s */
-  app->map = kmg_map_new (&mcfg, error);
-  if (app->map == NULL)
-    return NULL;
-
-  kmg_signaling_config_init (&scfg);
-  scfg.allowed_origins = c->allowed_origins;
-  scfg.max_message_bytes = c->ws_max_message_bytes;
-  scfg.messages_per_s = c->ws_messages_per_s;
-  scfg.burst = c->ws_burst;
-  scfg.ping_ms = c->ping_s * 1000;
-  scfg.grace_ms = c->grace_s * 1000;
-  scfg.min_location_ms = c->min_update_s * 1000;
-  scfg.flush_ms = c->flush_ms;
-  scfg.max_connections = c->ws_max_connections;
-  scfg.threads = (guint) c->ws_threads;
-  scfg.permessage_deflate = c->ws_permessage_deflate;
-  scfg.metrics = app->metrics;
-  app->signaling = kmg_signaling_new (app->http, &scfg, &cb, rt);
-  kmg_signaling_add_handler (app->signaling, "map.visibility", on_visibility, rt);
-
   kmg_metrics_declare (app->metrics, "kamegor_map_sellers", KMG_METRIC_GAUGE,
                        "Sellers on the map (visible), and how many of them stream", NULL, 0);
   kmg_metrics_add_collector (app->metrics, collect, rt);
-  return g_steal_pointer (&rt);
+  return rt;
 }
 
 void
@@ -364,15 +328,14 @@ kmg_realtime_free (KmgRealtime *rt)
 {
   if (rt == NULL)
     return;
-  g_clear_pointer (&rt->app->signaling, kmg_signaling_free);
-  g_clear_pointer (&rt->app->map, kmg_map_free);
   g_clear_pointer (&rt->sellers, g_hash_table_unref);
   g_free (rt);
 }
 
 void
-kmg_realtime_user_changed (KmgRealtime *rt, gint64 user_id)
+kmg_realtime_on_user_changed (gint64 user_id, gpointer user_data)
 {
+  KmgRealtime *rt = user_data;
   g_autoptr (KmgUser) user = kmg_accounts_get_user (rt->app->accounts, user_id, NULL);
   Seller *s = g_hash_table_lookup (rt->sellers, &user_id);
 
@@ -387,8 +350,9 @@ kmg_realtime_user_changed (KmgRealtime *rt, gint64 user_id)
 }
 
 void
-kmg_realtime_user_banned (KmgRealtime *rt, gint64 user_id)
+kmg_realtime_on_user_banned (gint64 user_id, gpointer user_data)
 {
+  KmgRealtime *rt = user_data;
   KmgMapChange change = { 0 };
 
   if (kmg_map_remove_seller (rt->app->map, user_id, &change))

@@ -3,19 +3,30 @@
 #pragma once
 
 #include "kmg-app.h"
+#include "kmg-signaling.h"
 
 G_BEGIN_DECLS
 
-typedef struct _KmgRealtime KmgRealtime;
-
-/* Needs app->http, app->accounts, app->db and app->metrics; sets app->signaling and app->map. */
-KmgRealtime *kmg_realtime_new (KmgApp *app, GError **error);
+/* Reads app->accounts, app->db, app->map and app->signaling when called (they are created after
+ * it, by the composition root). Registers its map gauges on app->metrics. */
+KmgRealtime *kmg_realtime_new (KmgApp *app);
 void kmg_realtime_free (KmgRealtime *rt);
 
-/* A user's profile or seller flag changed (PATCH /me, admin): refresh marker and hub state. */
-void kmg_realtime_user_changed (KmgRealtime *rt, gint64 user_id);
-/* Removes a user from the map and closes its connections (ban). */
-void kmg_realtime_user_banned (KmgRealtime *rt, gint64 user_id);
+/* The hub's providers (user_data: the KmgRealtime): token check, precise fixes, map queries,
+ * who may watch whom. */
+void kmg_realtime_signaling_callbacks (KmgSignalingCallbacks *cb);
+
+/* Listeners (user_data: the KmgRealtime). */
+void kmg_realtime_on_presence_changed (gint64 user_id, KmgPresenceState old_state,
+                                       KmgPresenceState new_state, KmgPresenceReason reason,
+                                       gpointer user_data);
+/* A user's profile or seller flag changed: refresh marker and hub state. */
+void kmg_realtime_on_user_changed (gint64 user_id, gpointer user_data);
+/* Removes a banned user from the map and closes its connections. */
+void kmg_realtime_on_user_banned (gint64 user_id, gpointer user_data);
+/* WebSocket "map.visibility". */
+void kmg_realtime_on_visibility (KmgSignaling *sig, guint64 conn_id, gint64 user_id, JsonNode *ref,
+                                 JsonObject *msg, gpointer user_data);
 
 /* "offline" / "online" / "streaming" as shown to others (hidden sellers count as shown). */
 const char *kmg_realtime_status (KmgRealtime *rt, gint64 user_id);

@@ -5,6 +5,7 @@
 
 #include "kmg-accounts.h"
 #include "kmg-json.h"
+#include "kmg-routes-billing.h"
 
 #define PICTURE_CACHE "public, max-age=31536000, immutable"
 
@@ -204,14 +205,6 @@ route_me_get (KmgHttpRequest *req, gpointer user_data)
   reply_me (req, user_data);
 }
 
-/* After a change to the caller's own profile: tell the live parts (map marker, hub), then reply. */
-static void
-reply_changed (KmgHttpRequest *req, KmgApp *app)
-{
-  if (app->on_user_changed)
-    app->on_user_changed (app, kmg_http_request_auth (req)->user_id);
-  reply_me (req, app);
-}
 
 static void
 route_me_patch (KmgHttpRequest *req, gpointer user_data)
@@ -237,7 +230,7 @@ route_me_patch (KmgHttpRequest *req, gpointer user_data)
       kmg_http_reply_gerror (req, error);
       return;
     }
-  reply_changed (req, app);
+  reply_me (req, app); /* accounts told the live parts (map marker, hub) */
 }
 
 static void
@@ -256,7 +249,7 @@ route_picture_put (KmgHttpRequest *req, gpointer user_data)
       kmg_http_reply_gerror (req, error);
       return;
     }
-  reply_changed (req, app);
+  reply_me (req, app); /* accounts told the live parts (map marker, hub) */
 }
 
 static void
@@ -291,8 +284,7 @@ route_seller_get (KmgHttpRequest *req, gpointer user_data)
       kmg_http_reply_gerror (req, error);
       return;
     }
-  if (app->decorate_seller)
-    app->decorate_seller (app, id, profile);
+  kmg_billing_decorate_seller (app, id, profile);
   kmg_http_reply_object (req, 200, profile);
 }
 

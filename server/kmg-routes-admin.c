@@ -12,6 +12,7 @@
 #include "kmg-map.h"
 #include "kmg-realtime.h"
 #include "kmg-signaling.h"
+#include "kmg-watch.h"
 
 static gint64
 now_s (void)
@@ -118,8 +119,7 @@ patch_user (KmgHttpRequest *req, gpointer user_data)
       kmg_http_reply_gerror (req, error);
       return;
     }
-  if (app->on_user_changed)
-    app->on_user_changed (app, id);
+  kmg_accounts_user_changed (app->accounts, id);
   me = kmg_accounts_get_me (app->accounts, id, &error);
   if (me == NULL)
     kmg_http_reply_gerror (req, error);
@@ -157,15 +157,8 @@ set_banned (KmgHttpRequest *req, KmgApp *app, gboolean banned)
       kmg_http_reply_gerror (req, error);
       return;
     }
-  if (banned)
-    {
-      /* Media first: sessions end (relay stops forwarding) before the connections close. */
-      if (app->on_user_banned)
-        app->on_user_banned (app, id);
-      kmg_realtime_user_banned (app->realtime, id);
-    }
-  else if (app->on_user_changed)
-    app->on_user_changed (app, id);
+  /* kmg_accounts_set_banned told the listeners: sessions end (the relay stops forwarding), then
+   * the user leaves the map and its connections close. */
   out = json_object_new ();
   json_object_set_int_member (out, "id", id);
   json_object_set_boolean_member (out, "banned", banned);
@@ -329,7 +322,7 @@ end_session (KmgHttpRequest *req, gpointer user_data)
       return;
     }
   if (json_object_get_int_member (session, "ended")
-      || app->end_session == NULL || !app->end_session (app, id, "admin"))
+      || !kmg_watch_end_session (app->watch, id, KMG_SESSION_END_ADMIN))
     {
       kmg_http_reply_error (req, 409, "session_ended", "session %" G_GINT64_FORMAT " is not live",
                             id);

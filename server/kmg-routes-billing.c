@@ -3,6 +3,7 @@
 
 #include "kmg-routes-billing.h"
 
+#include "kmg-accounts.h"
 #include "kmg-billing.h"
 #include "kmg-json.h"
 #include "kmg-ledger.h"
@@ -22,10 +23,14 @@ now_ms (void)
   return g_get_real_time () / 1000;
 }
 
-static void
-send_event (KmgApp *app, const KmgBillingEvent *ev)
+/* Billing's events as WebSocket messages to the buyer and the seller (an end is the watch
+ * glue's: it stops the media). */
+void
+kmg_billing_push_event (const KmgBillingEvent *ev, gpointer user_data)
 {
+  KmgApp *app = user_data;
   g_autoptr (JsonObject) msg = json_object_new ();
+
 
   json_object_set_int_member (msg, "session_id", ev->session_id);
   switch (ev->kind)
@@ -51,78 +56,17 @@ send_event (KmgApp *app, const KmgBillingEvent *ev)
       json_object_set_int_member (msg, "balance", ev->balance);
       kmg_signaling_send_to_user (app->signaling, ev->buyer_id, msg);
       break;
-    case KMG_BILLING_EVENT_ENDED:
-      if (app->on_billing_ended)
-        app->on_billing_ended (app, ev->session_id, ev->end_reason);
-      break;
     default:
       break;
     }
 }
 
+/* A seller, not banned: the only users with a public profile and history. */
 static gboolean
-on_tick (gpointer user_data)
+public_seller (KmgApp *app, gint64 seller_id)
 {
-  KmgApp *app = user_data;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GArray) events = kmg_billing_flush (app->billing, now_ms (), &error);
-
-  if (events == NULL)
-    {
-      /* Nothing was charged; the same minutes are due again next tick. */
-      g_warning ("billing tick failed: %s", error->message);
-      return G_SOURCE_CONTINUE;
-    }
-  for (guint i = 0; i < events->len; i++)
-    {
-      const KmgBillingEvent *ev = &g_array_index (events, KmgBillingEvent, i);
-      if (ev->kind == KMG_BILLING_EVENT_CHARGED)
-        kmg_metrics_add (app->metrics, "kamegor_billing_minutes_total", NULL, 1);
-      send_event (app, ev);
-    }
-  return G_SOURCE_CONTINUE;
-}
-
-gboolean
-kmg_billing_wiring_start (KmgApp *app, GError **error)
-{
-  const KmgConfig *c = app->config;
-  KmgBillingRules rules;
-  int recovered;
-
-  kmg_billing_rules_init (&rules);
-  rules.min_billable_s = c->min_billable_s;
-  rules.minute_s = c->minute_s;
-  rules.fee_pct = c->fee_pct;
-  rules.receipt_timeout_s = c->receipt_timeout_s;
-  recovered = kmg_billing_recover (app->db, now_ms (), error);
-  if (recovered < 0)
-    return FALSE;
-  if (recovered > 0)
-    g_message ("closed %d watch sessions left open by the last run (server_restart)", recovered);
-  app->billing = kmg_billing_new (app->db, &rules, error);
-  if (app->billing == NULL)
-    return FALSE;
-  g_autofree char *anchors = g_build_filename (c->data_dir, KMG_ANCHOR_FILE_NAME, NULL);
-  if (!kmg_billing_open_anchors (app->billing, anchors, error))
-    return FALSE;
-  kmg_metrics_declare (app->metrics, "kamegor_billing_minutes_total", KMG_METRIC_COUNTER,
-                       "Minutes charged", NULL, 0);
-  app->billing_tick = g_timeout_add_seconds (1, on_tick, app);
-  return TRUE;
-}
-
-void
-kmg_billing_wiring_stop (KmgApp *app)
-{
-  g_clear_handle_id (&app->billing_tick, g_source_remove);
-  if (app->billing)
-    {
-      /* Charge what is already due before closing: nothing measured is lost on a clean stop. */
-      g_autoptr (GArray) events = kmg_billing_flush (app->billing, now_ms (), NULL);
-      (void) events;
-    }
-  g_clear_pointer (&app->billing, kmg_billing_free);
+  g_autoptr (KmgUser) user = kmg_accounts_get_user (app->accounts, seller_id, NULL);
+  return user != NULL && user->is_seller && !user->banned;
 }
 
 static guint
@@ -301,7 +245,7 @@ get_history (KmgHttpRequest *req, gpointer user_data)
   if (limit == 0)
     limit = 20;
   /* Only sellers that are public have a public history. */
-  if (app->seller_exists && !app->seller_exists (app, id))
+  if (!public_seller (app, id))
     {
       kmg_http_reply_error (req, 404, "not_found", "no such seller");
       return;

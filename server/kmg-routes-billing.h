@@ -1,13 +1,14 @@
-/* kmg-routes-billing.h — wallet, top-up webhook, ratings, seller history and the billing tick. */
+/* kmg-routes-billing.h — wallet, top-up webhook, ratings, seller history; billing events to clients. */
 #pragma once
 
 #include "kmg-app.h"
+#include "kmg-billing.h"
 
 G_BEGIN_DECLS
 
-/* Creates app->billing (recovering sessions left open by a crash) and starts the 1 s tick. */
-gboolean kmg_billing_wiring_start (KmgApp *app, GError **error);
-void kmg_billing_wiring_stop (KmgApp *app);
+/* Billing listener (user_data: the KmgApp): charges and low-balance warnings as WebSocket messages
+ * to the buyer and the seller. */
+void kmg_billing_push_event (const KmgBillingEvent *ev, gpointer user_data);
 
 void kmg_routes_billing_register (KmgRouter *router, KmgApp *app);
 

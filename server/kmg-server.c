@@ -1,17 +1,24 @@
-/* kmg-server.c — a whole kamegord instance: store, modules, listeners, routes.
- * The only place that wires modules together; each module gets plain values and callbacks. */
+/* kmg-server.c — a whole kamegord instance: the composition root. It creates every module, hands
+ * each its config struct and its callbacks, connects the listeners and registers the routes. */
 
 #include "kmg-server.h"
 
 #include "kmg-accounts.h"
 #include "kmg-api-error.h"
-#include "kmg-routes-accounts.h"
+#include "kmg-billing-tick.h"
+#include "kmg-map.h"
+#include "kmg-module-configs.h"
 #include "kmg-realtime.h"
+#include "kmg-relay.h"
+#include "kmg-routes-accounts.h"
 #include "kmg-routes-admin.h"
 #include "kmg-routes-billing.h"
-#include "kmg-watch.h"
 #include "kmg-routes-ops.h"
 #include "kmg-routes-web.h"
+#include "kmg-session-manager.h"
+#include "kmg-signaling.h"
+#include "kmg-stun-server.h"
+#include "kmg-watch.h"
 
 #include <glib/gstdio.h>
 
@@ -84,107 +91,182 @@ port_of (SoupServer *server)
   return addr ? g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (addr)) : 0;
 }
 
-static gboolean
-start_accounts (KmgApp *app, GError **error)
+static KmgRouter *
+router_new (const KmgConfig *c, KmgMetrics *metrics)
 {
-  const KmgConfig *c = app->config;
-  KmgAccountsConfig cfg;
+  KmgRouter *router = kmg_router_new ();
 
-  kmg_accounts_config_init (&cfg);
-  cfg.max_concurrent_hashes = c->max_concurrent_hashes;
-  cfg.token_ttl_s = c->token_ttl_s;
-  cfg.login_per_user_per_5min = c->login_per_user_per_5min;
-  cfg.login_per_addr_per_5min = c->login_per_addr_per_5min;
-  cfg.picture_max_bytes = c->picture_max_bytes;
-  app->accounts = kmg_accounts_new (app->db, c->data_dir, &cfg, error);
-  return app->accounts != NULL;
+  kmg_router_set_default_max_body (router, (gsize) c->max_body_bytes);
+  kmg_router_set_error_map (router, kmg_api_error_map);
+  kmg_router_set_metrics (router, metrics);
+  return router;
+}
+
+/* Sessions left open by a crash are closed (server_restart) before billing starts. */
+static KmgBilling *
+billing_new (const KmgConfig *c, KmgDb *db, GError **error)
+{
+  KmgBillingRules rules;
+  g_autoptr (KmgBilling) billing = NULL;
+  g_autofree char *anchors = g_build_filename (c->data_dir, KMG_ANCHOR_FILE_NAME, NULL);
+  int recovered = kmg_billing_recover (db, g_get_real_time () / 1000, error);
+
+  if (recovered < 0)
+    return NULL;
+  if (recovered > 0)
+    g_message ("closed %d watch sessions left open by the last run (server_restart)", recovered);
+  kmg_module_config_billing (c, &rules);
+  billing = kmg_billing_new (db, &rules, error);
+  if (billing == NULL || !kmg_billing_open_anchors (billing, anchors, error))
+    return NULL;
+  return g_steal_pointer (&billing);
+}
+
+/* The STUN responder listens on the API's host (relay.stun_port; 0 = off). */
+static gboolean
+stun_new (const KmgConfig *c, KmgStunServer **out, GError **error)
+{
+  g_autofree char *host = NULL;
+
+  *out = NULL;
+  if (c->stun_port <= 0)
+    return TRUE;
+  if (!kmg_config_parse_listen (c->listen, &host, NULL, error))
+    return FALSE;
+  *out = kmg_stun_server_new (host, (guint) c->stun_port, 20,
+                              (const char *const *) c->denied_peer_cidrs,
+                              c->relay_allow_loopback || g_str_has_prefix (host, "127."), error);
+  if (*out == NULL)
+    g_prefix_error (error, "relay.stun_port %" G_GINT64_FORMAT ": ", c->stun_port);
+  return *out != NULL;
+}
+
+static gboolean
+open_data_dir (const KmgConfig *c, GError **error)
+{
+  if (g_mkdir_with_parents (c->data_dir, 0700) == 0)
+    return TRUE;
+  g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
+               "cannot create data dir '%s': %s", c->data_dir, g_strerror (errno));
+  return FALSE;
+}
+
+/* Every listener is connected here, so the order in which modules hear of an event is read in one
+ * place: a ban ends the user's sessions (media stops) before the map and the hub drop the user. */
+static void
+connect_events (KmgApp *app)
+{
+  kmg_signaling_connect_presence_changed (app->signaling, kmg_realtime_on_presence_changed,
+                                          app->realtime);
+  kmg_signaling_connect_presence_changed (app->signaling, kmg_watch_on_presence_changed,
+                                          app->watch);
+  kmg_signaling_connect_connection_closed (app->signaling, kmg_watch_on_connection_closed,
+                                           app->watch);
+  kmg_accounts_connect_user_changed (app->accounts, kmg_realtime_on_user_changed, app->realtime);
+  kmg_accounts_connect_user_banned (app->accounts, kmg_watch_on_user_banned, app->watch);
+  kmg_accounts_connect_user_banned (app->accounts, kmg_realtime_on_user_banned, app->realtime);
+  kmg_billing_connect_events (app->billing, kmg_billing_push_event, app);
+  kmg_billing_connect_events (app->billing, kmg_watch_on_billing_event, app->watch);
+  kmg_signaling_add_handler (app->signaling, "map.visibility", kmg_realtime_on_visibility,
+                             app->realtime);
+  kmg_watch_register_messages (app->watch, app->signaling);
 }
 
 static void
-on_user_changed (KmgApp *app, gint64 user_id)
+register_routes (KmgApp *app)
 {
-  kmg_realtime_user_changed (app->realtime, user_id);
-}
-
-static gboolean
-seller_exists (KmgApp *app, gint64 seller_id)
-{
-  g_autoptr (KmgUser) user = kmg_accounts_get_user (app->accounts, seller_id, NULL);
-  return user != NULL && user->is_seller && !user->banned;
-}
-
-KmgServer *
-kmg_server_new (KmgConfig *config, GError **error)
-{
-  g_autoptr (KmgServer) self = g_new0 (KmgServer, 1);
-  KmgApp *app = &self->app;
-  g_autofree char *db_path = NULL;
-
-  app->config = config;
-  app->started_at_us = g_get_monotonic_time ();
-  if (!kmg_config_validate (config, error))
-    return NULL;
-  if (g_mkdir_with_parents (config->data_dir, 0700) != 0)
-    {
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
-                   "cannot create data dir '%s': %s", config->data_dir, g_strerror (errno));
-      return NULL;
-    }
-  db_path = g_build_filename (config->data_dir, "kamegor.db", NULL);
-  app->db = kmg_db_open (db_path, error);
-  if (app->db == NULL)
-    return NULL;
-
-  app->metrics = kmg_metrics_new ();
-  app->router = kmg_router_new ();
-  kmg_router_set_default_max_body (app->router, (gsize) config->max_body_bytes);
-  kmg_router_set_error_map (app->router, kmg_api_error_map);
-  kmg_router_set_metrics (app->router, app->metrics);
-  if (*config->admin_listen)
-    {
-      app->admin_router = kmg_router_new ();
-      kmg_router_set_default_max_body (app->admin_router, (gsize) config->max_body_bytes);
-      kmg_router_set_error_map (app->admin_router, kmg_api_error_map);
-      kmg_router_set_metrics (app->admin_router, app->metrics);
-    }
-  else
-    app->admin_router = app->router;
-
-  if (!start_accounts (app, error))
-    return NULL;
-  self->prune_timer = g_timeout_add_seconds (3600, prune_tokens, app);
-
   kmg_routes_ops_register (app->router, app);
   kmg_routes_accounts_register (app->router, app);
   if (app->admin_router != app->router)
     kmg_router_set_auth (app->admin_router, kmg_routes_accounts_auth, app);
-
-  app->http = listen_on (config->listen, error);
-  if (app->http == NULL)
-    return NULL;
-  kmg_router_attach (app->router, app->http, "/");
-  app->realtime = kmg_realtime_new (app, error);
-  if (app->realtime == NULL)
-    return NULL;
   kmg_routes_map_register (app->router, app);
-  if (!kmg_billing_wiring_start (app, error))
-    return NULL;
   kmg_routes_billing_register (app->router, app);
   kmg_routes_admin_register (app->admin_router, app);
-  app->watch = kmg_watch_new (app, error);
-  if (app->watch == NULL)
-    return NULL;
   kmg_routes_watch_register (app->router, app);
   kmg_routes_web_register (app->router, app);
   /* The admin console must reach the admin API from its own origin. */
   if (app->admin_router != app->router)
     kmg_routes_web_register (app->admin_router, app);
-  app->decorate_seller = kmg_billing_decorate_seller;
-  app->on_user_changed = on_user_changed;
-  app->seller_exists = seller_exists;
+}
+
+/* The composition root: every module of a kamegord is created here, in dependency order, then
+ * the glue between them is connected. Nothing else creates a module or assigns into KmgApp. */
+KmgServer *
+kmg_server_new (KmgConfig *config, GError **error)
+{
+  g_autoptr (KmgServer) self = g_new0 (KmgServer, 1);
+  KmgApp *app = &self->app;
+  const KmgConfig *c = config;
+  g_autofree char *db_path = NULL;
+  KmgAccountsConfig accounts_cfg;
+  KmgMapConfig map_cfg;
+  KmgSignalingConfig signaling_cfg;
+  KmgSignalingCallbacks signaling_cb;
+  KmgSessionConfig sessions_cfg;
+  KmgSessionEffects sessions_fx;
+  KmgRelayCallbacks relay_cb;
+  g_autoptr (KmgRelayConfig) relay_cfg = NULL;
+
+  app->config = config;
+  app->started_at_us = g_get_monotonic_time ();
+  if (!kmg_config_validate (config, error) || !open_data_dir (c, error))
+    return NULL;
+
+  /* Store, metrics, HTTP. */
+  db_path = g_build_filename (c->data_dir, "kamegor.db", NULL);
+  app->db = kmg_db_open (db_path, error);
+  if (app->db == NULL)
+    return NULL;
+  app->metrics = kmg_metrics_new ();
+  app->router = router_new (c, app->metrics);
+  app->admin_router = *c->admin_listen ? router_new (c, app->metrics) : app->router;
+  app->http = listen_on (c->listen, error);
+  if (app->http == NULL)
+    return NULL;
+
+  /* Accounts. */
+  kmg_module_config_accounts (c, &accounts_cfg);
+  app->accounts = kmg_accounts_new (app->db, c->data_dir, &accounts_cfg, error);
+  if (app->accounts == NULL)
+    return NULL;
+  self->prune_timer = g_timeout_add_seconds (3600, prune_tokens, app);
+
+  /* Live map and the WebSocket hub (presence lives in the hub). */
+  app->realtime = kmg_realtime_new (app);
+  kmg_module_config_map (c, &map_cfg);
+  app->map = kmg_map_new (&map_cfg, error);
+  if (app->map == NULL)
+    return NULL;
+  kmg_module_config_signaling (c, app->metrics, &signaling_cfg);
+  kmg_realtime_signaling_callbacks (&signaling_cb);
+  app->signaling = kmg_signaling_new (app->http, &signaling_cfg, &signaling_cb, app->realtime);
+
+  /* Billing, then watch sessions: the session manager, the relay and the STUN responder. */
+  app->billing = billing_new (c, app->db, error);
+  if (app->billing == NULL)
+    return NULL;
+  app->watch = kmg_watch_new (app);
+  kmg_module_config_sessions (c, &sessions_cfg);
+  kmg_watch_session_effects (&sessions_fx);
+  app->sessions = kmg_session_manager_new (&sessions_cfg, &sessions_fx, app->watch, error);
+  if (app->sessions == NULL)
+    return NULL;
+  relay_cfg = kmg_module_config_relay (c);
+  kmg_watch_relay_callbacks (&relay_cb);
+  app->relay = kmg_relay_new (relay_cfg, &relay_cb, app->watch, error);
+  if (app->relay == NULL)
+    return NULL;
+  kmg_watch_attach (app->watch, app->sessions, app->relay);
+  if (!stun_new (c, &app->stun, error))
+    return NULL;
+
+  connect_events (app);
+  app->billing_tick = kmg_billing_tick_start (app->billing, app->metrics);
+  register_routes (app);
+  kmg_router_attach (app->router, app->http, "/");
   if (app->admin_router != app->router)
     {
-      app->admin_http = listen_on (config->admin_listen, error);
+      app->admin_http = listen_on (c->admin_listen, error);
       if (app->admin_http == NULL)
         return NULL;
       kmg_router_attach (app->admin_router, app->admin_http, "/");
@@ -192,6 +274,8 @@ kmg_server_new (KmgConfig *config, GError **error)
   return g_steal_pointer (&self);
 }
 
+/* The reverse of kmg_server_new: sessions end first (server_restart, billing told), then billing
+ * charges what is due, then the modules go. Accepts a half-built server. */
 void
 kmg_server_free (KmgServer *self)
 {
@@ -201,9 +285,17 @@ kmg_server_free (KmgServer *self)
     return;
   app = &self->app;
   g_clear_handle_id (&self->prune_timer, g_source_remove);
-  /* Sessions end first (server_restart, billing told), then billing charges what is due. */
+  if (app->watch)
+    kmg_watch_shutdown (app->watch);
+  /* Its listeners (the hub, the watch glue) are still there to hear of the last charges. */
+  g_clear_pointer (&app->billing_tick, kmg_billing_tick_stop);
+  g_clear_pointer (&app->stun, kmg_stun_server_free);
+  g_clear_pointer (&app->relay, kmg_relay_free);
+  g_clear_pointer (&app->sessions, kmg_session_manager_free);
   g_clear_pointer (&app->watch, kmg_watch_free);
-  kmg_billing_wiring_stop (app);
+  g_clear_pointer (&app->billing, kmg_billing_free);
+  g_clear_pointer (&app->signaling, kmg_signaling_free);
+  g_clear_pointer (&app->map, kmg_map_free);
   g_clear_pointer (&app->realtime, kmg_realtime_free);
   if (app->http)
     soup_server_disconnect (app->http);
@@ -212,11 +304,11 @@ kmg_server_free (KmgServer *self)
   g_clear_object (&app->http);
   g_clear_object (&app->admin_http);
   if (app->admin_router != app->router)
-    kmg_router_free (app->admin_router);
-  kmg_router_free (app->router);
-  kmg_accounts_free (app->accounts);
-  kmg_metrics_free (app->metrics);
-  kmg_db_close (app->db);
+    g_clear_pointer (&app->admin_router, kmg_router_free);
+  g_clear_pointer (&app->router, kmg_router_free);
+  g_clear_pointer (&app->accounts, kmg_accounts_free);
+  g_clear_pointer (&app->metrics, kmg_metrics_free);
+  g_clear_pointer (&app->db, kmg_db_close);
   kmg_config_free (app->config);
   g_free (self);
 }

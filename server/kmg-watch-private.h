@@ -7,16 +7,14 @@
 #include "kmg-relay.h"
 #include "kmg-session-manager.h"
 #include "kmg-signaling.h"
-#include "kmg-stun-server.h"
 
 G_BEGIN_DECLS
 
 struct _KmgWatch
 {
   KmgApp *app;
-  KmgSessionManager *mgr;
-  KmgRelay *relay;
-  KmgStunServer *stun;
+  KmgSessionManager *mgr; /* borrowed: app->sessions */
+  KmgRelay *relay;        /* borrowed: app->relay */
   GHashTable *legs;        /* session id → KmgRelayLeg* (buyer legs) */
   GHashTable *last_report; /* session id → KmgBuyerStatsReport (P2P billing) */
   GHashTable *gone_timers; /* user id → source id: buyer connections gone, waiting out the grace */

@@ -398,10 +398,10 @@ on_gone_check (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-static void
-on_connection_closed (KmgApp *app, guint64 conn_id, gint64 user_id)
+void
+kmg_watch_on_connection_closed (guint64 conn_id, gint64 user_id, guint n_left, gpointer user_data)
 {
-  KmgWatch *w = app->watch;
+  KmgWatch *w = user_data;
   GoneCheck *g;
   gint64 *key;
 
@@ -424,14 +424,16 @@ on_connection_closed (KmgApp *app, guint64 conn_id, gint64 user_id)
   *key = user_id;
   g_hash_table_insert (w->gone_timers, key,
                        GUINT_TO_POINTER (g_timeout_add_full (
-                           G_PRIORITY_DEFAULT, (guint) (app->config->grace_s * 1000 + 500),
+                           G_PRIORITY_DEFAULT, (guint) (w->app->config->grace_s * 1000 + 500),
                            on_gone_check, g, g_free)));
 }
 
-static void
-on_presence_changed (KmgApp *app, gint64 user_id, int old_state, int new_state, int reason)
+void
+kmg_watch_on_presence_changed (gint64 user_id, KmgPresenceState old_state,
+                               KmgPresenceState new_state, KmgPresenceReason reason,
+                               gpointer user_data)
 {
-  KmgWatch *w = app->watch;
+  KmgWatch *w = user_data;
 
   if (old_state != KMG_PRESENCE_STREAMING || new_state == KMG_PRESENCE_STREAMING)
     return;
@@ -442,27 +444,45 @@ on_presence_changed (KmgApp *app, gint64 user_id, int old_state, int new_state, 
   kmg_watch_reschedule (w);
 }
 
+/* Billing ended a session it cannot charge: the buyer cannot pay, or its row was closed outside
+ * this process (an admin, a recovery), which the session then ends with as admin. */
 static void
-on_billing_ended (KmgApp *app, gint64 session_id, const char *reason)
+billing_ended (KmgWatch *w, gint64 session_id, const char *reason)
 {
-  kmg_session_manager_billing_exhausted (app->watch->mgr, session_id, kmg_watch_now_ms ());
-  kmg_watch_reschedule (app->watch);
+  KmgSessionEndReason why = g_strcmp0 (reason, "insufficient_credits") == 0
+                                ? KMG_SESSION_END_INSUFFICIENT_CREDITS
+                                : KMG_SESSION_END_ADMIN;
+
+  kmg_session_manager_end (w->mgr, session_id, why, kmg_watch_now_ms ());
+  kmg_watch_reschedule (w);
 }
 
-static gboolean
-end_session (KmgApp *app, gint64 session_id, const char *reason)
+gboolean
+kmg_watch_end_session (KmgWatch *w, gint64 session_id, KmgSessionEndReason reason)
 {
-  gboolean ok = kmg_session_manager_end (app->watch->mgr, session_id, KMG_SESSION_END_ADMIN,
-                                         kmg_watch_now_ms ());
-  kmg_watch_reschedule (app->watch);
+  gboolean ok;
+
+  g_return_val_if_fail (reason != KMG_SESSION_END_NONE, FALSE);
+  ok = kmg_session_manager_end (w->mgr, session_id, reason, kmg_watch_now_ms ());
+  kmg_watch_reschedule (w);
   return ok;
 }
 
-static void
-on_user_banned (KmgApp *app, gint64 user_id)
+void
+kmg_watch_on_user_banned (gint64 user_id, gpointer user_data)
 {
-  kmg_session_manager_ban (app->watch->mgr, user_id, kmg_watch_now_ms ());
-  kmg_watch_reschedule (app->watch);
+  KmgWatch *w = user_data;
+
+  kmg_session_manager_ban (w->mgr, user_id, kmg_watch_now_ms ());
+  kmg_watch_reschedule (w);
+}
+
+/* Billing ended a session: stop its media now. */
+void
+kmg_watch_on_billing_event (const KmgBillingEvent *ev, gpointer user_data)
+{
+  if (ev->kind == KMG_BILLING_EVENT_ENDED)
+    billing_ended (user_data, ev->session_id, ev->end_reason);
 }
 
 static void
@@ -518,44 +538,10 @@ declare_metrics (KmgMetrics *m)
                        "Remote ICE candidates dropped for a denied address", NULL, 0);
 }
 
-static KmgRelay *
-relay_new (KmgApp *app, KmgWatch *w, GError **error)
+void
+kmg_watch_session_effects (KmgSessionEffects *fx)
 {
-  const KmgConfig *c = app->config;
-  g_autoptr (KmgRelayConfig) rc = kmg_relay_config_new ();
-  KmgRelayCallbacks cb = {
-    .local_sdp = on_local_sdp,
-    .local_candidate = on_local_candidate,
-    .leg_state = on_leg_state,
-    .delivered_second = on_delivered_second,
-  };
-
-  rc->min_port = (guint) c->rtp_port_min;
-  rc->max_port = (guint) c->rtp_port_max;
-  g_clear_pointer (&rc->public_ip, g_free);
-  if (*c->public_ip)
-    rc->public_ip = g_strdup (c->public_ip);
-  rc->ice_tcp = c->ice_tcp;
-  rc->direct_udp = c->direct_udp;
-  g_clear_pointer (&rc->stun_server, g_free);
-  if (*c->stun_server)
-    rc->stun_server = g_strdup_printf ("stun://%s", c->stun_server);
-  g_clear_pointer (&rc->denied_cidrs, g_strfreev);
-  rc->denied_cidrs = g_strdupv (c->denied_peer_cidrs);
-  rc->max_legs_per_seller = (guint) c->max_legs_per_seller;
-  rc->max_legs_total = (guint) c->max_legs_total;
-  rc->allow_loopback = c->relay_allow_loopback;
-  rc->receipt_timeout_ms = c->receipt_timeout_s * 1000;
-  return kmg_relay_new (rc, &cb, w, error);
-}
-
-KmgWatch *
-kmg_watch_new (KmgApp *app, GError **error)
-{
-  const KmgConfig *c = app->config;
-  g_autoptr (KmgWatch) w = g_new0 (KmgWatch, 1);
-  KmgSessionConfig sc;
-  KmgSessionEffects fx = {
+  *fx = (KmgSessionEffects) {
     .send = fx_send,
     .balance_ok = fx_balance_ok,
     .billing_session_started = fx_billing_started,
@@ -567,6 +553,43 @@ kmg_watch_new (KmgApp *app, GError **error)
     .relay_restart_ice = fx_relay_restart_ice,
     .state_changed = fx_state_changed,
   };
+}
+
+void
+kmg_watch_relay_callbacks (KmgRelayCallbacks *cb)
+{
+  *cb = (KmgRelayCallbacks) {
+    .local_sdp = on_local_sdp,
+    .local_candidate = on_local_candidate,
+    .leg_state = on_leg_state,
+    .delivered_second = on_delivered_second,
+  };
+}
+
+KmgWatch *
+kmg_watch_new (KmgApp *app)
+{
+  KmgWatch *w = g_new0 (KmgWatch, 1);
+
+  w->app = app;
+  w->legs = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  w->last_report = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+  w->gone_timers = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  declare_metrics (app->metrics);
+  kmg_metrics_add_collector (app->metrics, collect, w);
+  return w;
+}
+
+void
+kmg_watch_attach (KmgWatch *w, KmgSessionManager *sessions, KmgRelay *relay)
+{
+  w->mgr = sessions;
+  w->relay = relay;
+}
+
+void
+kmg_watch_register_messages (KmgWatch *w, KmgSignaling *sig)
+{
   static const struct
   {
     const char *type;
@@ -578,54 +601,17 @@ kmg_watch_new (KmgApp *app, GError **error)
     { "stats", kmg_watch_on_stats },               { "session.leave", kmg_watch_on_leave },
   };
 
-  w->app = app;
-  w->legs = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  w->last_report = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
-  w->gone_timers = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-
-  kmg_session_config_init (&sc);
-  sc.policy = c->relay_policy == KMG_RELAY_POLICY_ALWAYS  ? KMG_SESSION_POLICY_ALWAYS
-              : c->relay_policy == KMG_RELAY_POLICY_NEVER ? KMG_SESSION_POLICY_NEVER
-                                                          : KMG_SESSION_POLICY_AUTO;
-  sc.p2p_timeout_ms = c->p2p_timeout_ms;
-  sc.ice_grace_ms = c->grace_s * 1000;
-  sc.denied_cidrs = c->denied_peer_cidrs;
-  sc.allow_loopback = c->relay_allow_loopback;
-  /* A seller's uplink carries every P2P viewer and the relay's seller leg: cap its sessions like
-   * its relay legs. */
-  sc.max_sessions_per_seller = (guint) c->max_legs_per_seller;
-  w->mgr = kmg_session_manager_new (&sc, &fx, w, error);
-  if (w->mgr == NULL)
-    return NULL;
-  w->relay = relay_new (app, w, error);
-  if (w->relay == NULL)
-    return NULL;
-  if (c->stun_port > 0)
-    {
-      g_autofree char *host = NULL;
-      if (!kmg_config_parse_listen (c->listen, &host, NULL, error))
-        return NULL;
-      w->stun = kmg_stun_server_new (host, (guint) c->stun_port, 20,
-                                     (const char *const *) c->denied_peer_cidrs,
-                                     c->relay_allow_loopback || g_str_has_prefix (host, "127."),
-                                     error);
-      if (w->stun == NULL)
-        {
-          g_prefix_error (error, "relay.stun_port %" G_GINT64_FORMAT ": ", c->stun_port);
-          return NULL;
-        }
-    }
-
   for (guint i = 0; i < G_N_ELEMENTS (handlers); i++)
-    kmg_signaling_add_handler (app->signaling, handlers[i].type, handlers[i].fn, w);
-  declare_metrics (app->metrics);
-  kmg_metrics_add_collector (app->metrics, collect, w);
-  app->on_presence_changed = on_presence_changed;
-  app->on_connection_closed = on_connection_closed;
-  app->on_billing_ended = on_billing_ended;
-  app->end_session = end_session;
-  app->on_user_banned = on_user_banned;
-  return g_steal_pointer (&w);
+    kmg_signaling_add_handler (sig, handlers[i].type, handlers[i].fn, w);
+}
+
+void
+kmg_watch_shutdown (KmgWatch *w)
+{
+  if (w->mgr)
+    kmg_session_manager_shutdown (w->mgr, kmg_watch_now_ms ());
+  g_clear_handle_id (&w->tick, g_source_remove);
+  g_clear_handle_id (&w->refused_idle, g_source_remove);
 }
 
 void
@@ -633,8 +619,6 @@ kmg_watch_free (KmgWatch *w)
 {
   if (w == NULL)
     return;
-  if (w->mgr)
-    kmg_session_manager_shutdown (w->mgr, kmg_watch_now_ms ());
   g_clear_handle_id (&w->tick, g_source_remove);
   g_clear_handle_id (&w->refused_idle, g_source_remove);
   g_clear_pointer (&w->refused, g_array_unref);
@@ -647,9 +631,6 @@ kmg_watch_free (KmgWatch *w)
         remove_source (value);
       g_clear_pointer (&w->gone_timers, g_hash_table_unref);
     }
-  g_clear_pointer (&w->stun, kmg_stun_server_free);
-  g_clear_pointer (&w->relay, kmg_relay_free);
-  g_clear_pointer (&w->mgr, kmg_session_manager_free);
   g_clear_pointer (&w->legs, g_hash_table_unref);
   g_clear_pointer (&w->last_report, g_hash_table_unref);
   g_free (w);
@@ -660,12 +641,6 @@ kmg_watch_session_price (KmgWatch *w, gint64 session_id)
 {
   KmgWatchSession *s = w ? kmg_session_manager_get (w->mgr, session_id) : NULL;
   return s ? kmg_watch_session_get_price (s) : 0;
-}
-
-guint
-kmg_watch_get_stun_port (KmgWatch *w)
-{
-  return w->stun ? kmg_stun_server_get_port (w->stun) : 0;
 }
 
 /* GET /api/v1/rtc — what a client needs before creating peer connections. */
@@ -680,7 +655,7 @@ get_rtc (KmgHttpRequest *req, gpointer user_data)
 
   if (*c->stun_server)
     url = g_strdup_printf ("stun:%s", c->stun_server);
-  else if (kmg_watch_get_stun_port (app->watch) > 0)
+  else if (app->stun != NULL)
     {
       /* The host the client used to reach us is the one it can reach our STUN port on. */
       const char *host = kmg_http_request_header (req, "Host");
@@ -690,7 +665,7 @@ get_rtc (KmgHttpRequest *req, gpointer user_data)
       name = host[0] == '[' ? g_strndup (host, strcspn (host, "]") + 1)
                             : g_strndup (host, strcspn (host, ":"));
       url = g_strdup_printf ("stun:%s:%u", *c->public_ip ? c->public_ip : name,
-                             kmg_watch_get_stun_port (app->watch));
+                             kmg_stun_server_get_port (app->stun));
     }
   if (url)
     {

@@ -91,7 +91,7 @@ main (int argc, char **argv)
       g_critical ("cannot start: %s", error->message);
       return 1;
     }
-  kmg_server_get_app (server)->loop = loop;
+  
   g_unix_signal_add (SIGINT, on_signal, loop);
   g_unix_signal_add (SIGTERM, on_signal, loop);
   {

@@ -1,0 +1,19 @@
+/* kmg-billing-tick.h — charges every due minute once a second, and once more on a clean stop so
+ * nothing measured is lost. Billing itself tells its listeners what each charge did. */
+#pragma once
+
+#include "kmg-billing.h"
+#include "kmg-metrics.h"
+
+G_BEGIN_DECLS
+
+typedef struct _KmgBillingTick KmgBillingTick;
+
+/* Borrows @billing and @metrics, which must outlive the tick; counts charged minutes in
+ * kamegor_billing_minutes_total. */
+KmgBillingTick *kmg_billing_tick_start (KmgBilling *billing, KmgMetrics *metrics);
+/* Stops the timer and charges what is due now (a failure is logged: the minutes stay due and
+ * are charged after the restart, never lost). Accepts NULL. */
+void kmg_billing_tick_stop (KmgBillingTick *tick);
+
+G_END_DECLS
