@@ -93,11 +93,10 @@ publish_change (KmgRealtime *rt, const KmgMapChange *c)
     kmg_signaling_map_changed (rt->app->signaling, points, n);
 }
 
-/* Puts the seller where presence and its last fix say, or takes it off the map. */
+/* Puts the seller where its presence @state and its last fix say, or takes it off the map. */
 static void
-sync_seller (KmgRealtime *rt, gint64 user_id)
+sync_seller (KmgRealtime *rt, gint64 user_id, KmgPresenceState state)
 {
-  KmgPresenceState state = kmg_signaling_get_state (rt->app->signaling, user_id);
   Seller *s = g_hash_table_lookup (rt->sellers, &user_id);
   KmgMapChange change = { 0 };
   g_autoptr (GError) error = NULL;
@@ -140,8 +139,8 @@ on_authenticate (const char *token, KmgSignalingAuth *out, gpointer user_data)
 }
 
 static void
-on_location (gint64 user_id, gboolean is_seller, double lat, double lon, double accuracy,
-             gpointer user_data)
+on_location (gint64 user_id, gboolean is_seller, KmgPresenceState state, double lat, double lon,
+             double accuracy, gpointer user_data)
 {
   KmgRealtime *rt = user_data;
   Seller *s;
@@ -152,7 +151,7 @@ on_location (gint64 user_id, gboolean is_seller, double lat, double lon, double 
   s->has_fix = TRUE;
   s->lat = lat;
   s->lon = lon;
-  sync_seller (rt, user_id);
+  sync_seller (rt, user_id, state);
 }
 
 void
@@ -162,7 +161,7 @@ kmg_realtime_on_presence_changed (gint64 user_id, KmgPresenceState old_state,
 {
   KmgRealtime *rt = user_data;
 
-  sync_seller (rt, user_id);
+  sync_seller (rt, user_id, new_state);
   if (new_state == KMG_PRESENCE_OFFLINE)
     g_hash_table_remove (rt->sellers, &user_id);
 }
@@ -283,7 +282,7 @@ kmg_realtime_on_visibility (KmgSignaling *sig, guint64 conn_id, gint64 user_id, 
     }
   s = seller_get (rt, user_id);
   s->hidden = hidden;
-  sync_seller (rt, user_id);
+  sync_seller (rt, user_id, kmg_signaling_get_state (sig, user_id));
   json_object_set_boolean_member (body, "hidden", hidden);
   kmg_signaling_reply (sig, conn_id, ref, "map.visibility", body);
 }
@@ -346,7 +345,7 @@ kmg_realtime_on_user_changed (gint64 user_id, gpointer user_data)
     s->profile_at_ms = G_MININT64 / 2; /* re-read marker data */
   if (!user->is_seller && s != NULL)
     s->has_fix = FALSE;
-  sync_seller (rt, user_id);
+  sync_seller (rt, user_id, kmg_signaling_get_state (rt->app->signaling, user_id));
 }
 
 void

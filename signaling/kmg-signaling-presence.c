@@ -239,7 +239,9 @@ on_location (KmgSignaling *sig, KmgSigConn *conn, JsonNode *ref, JsonObject *msg
    * connection's first fix always counts for presence (a reconnect must not go offline), but
    * reaches the map only at the user's own pace: reconnecting is no way around the throttle. */
   if (sig->cb.location != NULL && take_user_location_slot (sig, conn->user_id, now))
-    sig->cb.location (conn->user_id, conn->is_seller, lat, lon, accuracy, sig->cb_data);
+    sig->cb.location (conn->user_id, conn->is_seller,
+                      kmg_presence_get_state (sig->presence, conn->user_id), lat, lon, accuracy,
+                      sig->cb_data);
   kmg_presence_location (sig->presence, conn->id, now);
   kmg_sig_ack (conn, ref);
 }

@@ -74,9 +74,10 @@ typedef struct
   /* Resolves a bearer token; FALSE when unknown, expired or revoked. */
   gboolean (*authenticate) (const char *token, KmgSignalingAuth *out, gpointer user_data);
   /* An accepted precise location (memory only: never log or store it). @accuracy is -1 when absent.
-   * Called before the presence transition it may cause, so the map knows the position first. */
-  void (*location) (gint64 user_id, gboolean is_seller, double lat, double lon, double accuracy,
-                    gpointer user_data);
+   * Called before the presence transition it may cause, so the map knows the position first;
+   * @state is the user's presence until then (the transition follows as presence_changed). */
+  void (*location) (gint64 user_id, gboolean is_seller, KmgPresenceState state, double lat,
+                    double lon, double accuracy, gpointer user_data);
   /* Items shown in a viewport: an array of objects each with a string "id", or of such objects
    * already serialised as strings (see kmg_map_items_from_array). A GError (any domain)
    * is sent to the client as bad_request with its message. */

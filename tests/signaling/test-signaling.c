@@ -83,7 +83,8 @@ fake_presence_changed (gint64 user_id, KmgPresenceState old_state, KmgPresenceSt
 }
 
 static void
-fake_location (gint64 user_id, gboolean is_seller, double lat, double lon, double accuracy, gpointer user_data)
+fake_location (gint64 user_id, gboolean is_seller, KmgPresenceState state, double lat, double lon,
+               double accuracy, gpointer user_data)
 {
   ((Fixture *) user_data)->locations++;
 }
