@@ -6,6 +6,7 @@
 #include "kmg-accounts.h"
 #include "kmg-api-error.h"
 #include "kmg-billing-tick.h"
+#include "kmg-listener.h"
 #include "kmg-map.h"
 #include "kmg-module-configs.h"
 #include "kmg-realtime.h"
@@ -25,6 +26,8 @@
 struct _KmgServer
 {
   KmgApp app;
+  KmgListener *listener;       /* accepts for app.http */
+  KmgListener *admin_listener; /* accepts for app.admin_http */
   guint prune_timer;
 };
 
@@ -42,53 +45,6 @@ prune_tokens (gpointer user_data)
   else if (n > 0)
     g_info ("pruned %" G_GINT64_FORMAT " old tokens", n);
   return G_SOURCE_CONTINUE;
-}
-
-/* Binds our own socket so the accept backlog is large: a reconnect storm after a network blip
- * must not stall on SYN retries (GSocket's default backlog is 10). */
-static SoupServer *
-listen_on (const char *listen, GError **error)
-{
-  g_autoptr (SoupServer) server = soup_server_new ("server-header", "kamegord/" PACKAGE_VERSION,
-                                                    NULL);
-  g_autofree char *host = NULL;
-  g_autoptr (GInetAddress) inet = NULL;
-  g_autoptr (GSocketAddress) addr = NULL;
-  g_autoptr (GSocket) sock = NULL;
-  guint16 port;
-
-  if (!kmg_config_parse_listen (listen, &host, &port, error))
-    return NULL;
-  inet = g_inet_address_new_from_string (host);
-  addr = g_inet_socket_address_new (inet, port);
-  sock = g_socket_new (g_inet_address_get_family (inet), G_SOCKET_TYPE_STREAM,
-                       G_SOCKET_PROTOCOL_TCP, error);
-  if (sock == NULL)
-    return NULL;
-  g_socket_set_listen_backlog (sock, 4096);
-  if (!g_socket_bind (sock, addr, TRUE, error) || !g_socket_listen (sock, error)
-      || !soup_server_listen_socket (server, sock, 0, error))
-    {
-      g_prefix_error (error, "cannot listen on %s: ", listen);
-      return NULL;
-    }
-  return g_steal_pointer (&server);
-}
-
-static guint16
-port_of (SoupServer *server)
-{
-  GSList *listeners;
-  g_autoptr (GSocketAddress) addr = NULL;
-
-  if (server == NULL)
-    return 0;
-  listeners = soup_server_get_listeners (server);
-  if (listeners == NULL)
-    return 0;
-  addr = g_socket_get_local_address (listeners->data, NULL);
-  g_slist_free (listeners);
-  return addr ? g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (addr)) : 0;
 }
 
 static KmgRouter *
@@ -220,8 +176,9 @@ kmg_server_new (KmgConfig *config, GError **error)
   app->metrics = kmg_metrics_new ();
   app->router = router_new (c, app->metrics);
   app->admin_router = *c->admin_listen ? router_new (c, app->metrics) : app->router;
-  app->http = listen_on (c->listen, error);
-  if (app->http == NULL)
+  app->http = soup_server_new ("server-header", "kamegord/" PACKAGE_VERSION, NULL);
+  self->listener = kmg_listener_new (app->http, c->listen, app->metrics, error);
+  if (self->listener == NULL)
     return NULL;
 
   /* Accounts. */
@@ -266,8 +223,10 @@ kmg_server_new (KmgConfig *config, GError **error)
   kmg_router_attach (app->router, app->http, "/");
   if (app->admin_router != app->router)
     {
-      app->admin_http = listen_on (c->admin_listen, error);
-      if (app->admin_http == NULL)
+      app->admin_http = soup_server_new ("server-header", "kamegord/" PACKAGE_VERSION, NULL);
+      self->admin_listener = kmg_listener_new (app->admin_http, c->admin_listen, app->metrics,
+                                               error);
+      if (self->admin_listener == NULL)
         return NULL;
       kmg_router_attach (app->admin_router, app->admin_http, "/");
     }
@@ -297,6 +256,8 @@ kmg_server_free (KmgServer *self)
   g_clear_pointer (&app->signaling, kmg_signaling_free);
   g_clear_pointer (&app->map, kmg_map_free);
   g_clear_pointer (&app->realtime, kmg_realtime_free);
+  g_clear_pointer (&self->listener, kmg_listener_free);
+  g_clear_pointer (&self->admin_listener, kmg_listener_free);
   if (app->http)
     soup_server_disconnect (app->http);
   if (app->admin_http)
@@ -322,11 +283,11 @@ kmg_server_get_app (KmgServer *server)
 guint16
 kmg_server_get_port (KmgServer *server)
 {
-  return port_of (server->app.http);
+  return kmg_listener_get_port (server->listener);
 }
 
 guint16
 kmg_server_get_admin_port (KmgServer *server)
 {
-  return server->app.admin_http ? port_of (server->app.admin_http) : port_of (server->app.http);
+  return kmg_listener_get_port (server->admin_listener ? server->admin_listener : server->listener);
 }
