@@ -1,5 +1,6 @@
 /* kmg-fanout.c — one seller's packets, encrypted and sent to each UDP buyer; NACKs answered from
- * the seller's recent packets; buyers' receiver reports read. See kmg-fanout.h. */
+ * the seller's recent packets, within a budget per buyer; buyers' receiver reports read. See
+ * kmg-fanout.h. */
 #include "kmg-fanout.h"
 #include "kmg-delivered.h"
 
@@ -11,6 +12,17 @@
 #define SLOT_BYTES 1500      /* largest packet kept for retransmission (WebRTC keeps RTP ≤ 1200) */
 #define MAX_PACKET 65535     /* largest packet forwarded */
 #define MAX_CLOSED_SECONDS 64 /* forwarded seconds kept per target until polled */
+
+/* The NACK budget (KMG_FANOUT_NACK_*_PER_SECOND) is a token bucket per target that holds one
+ * second's worth and refills continuously. Honest repair of the largest stream we relay,
+ * 2.5 Mb/s in ≈ 1,200-byte packets (≈ 260 packets/s) at 10 % loss, asks ≈ 26 packets (≈ 31 kB)
+ * a second; losses come in bursts (a keyframe of ≈ 100 kB cut in two) and a resend lost again is
+ * asked again, so the budget is about four times that: 100 packets and 125,000 bytes (1 Mb/s),
+ * far above what a 600 kb/s stream ever needs. A buyer NACKing everything in the history then
+ * adds at most 1 Mb/s to the stream it is sent anyway, instead of without limit. Units below:
+ * millionths of a packet or byte, so that refilling per µs stays exact in integers. */
+#define BUDGET_PACKETS_FULL ((gint64) KMG_FANOUT_NACK_PACKETS_PER_SECOND * G_USEC_PER_SEC)
+#define BUDGET_BYTES_FULL ((gint64) KMG_FANOUT_NACK_BYTES_PER_SECOND * G_USEC_PER_SEC)
 
 /* Targets from which one push is shared with helper threads; helpers per fan-out at most. */
 #define SPLIT_MIN_TARGETS 32
@@ -58,6 +70,9 @@ struct _KmgFanoutTarget
   gpointer target_data;
   gboolean first_sent;
   KmgFanoutFeedback last_report;
+  gint64 budget_packets, budget_bytes; /* what it may still have resent, see BUDGET_PACKETS_FULL */
+  gint64 budget_us;                    /* monotonic time the budget was last refilled */
+  KmgFanoutCounters grown_from;        /* the counters as of the last kmg_fanout_target_add_growth() */
 };
 
 struct _KmgFanout
@@ -227,6 +242,9 @@ kmg_fanout_add_target (KmgFanout *fanout, const KmgSrtpParams *params, GSocket *
   t->closed = g_array_new (FALSE, FALSE, sizeof (KmgMeterSecond));
   t->first_sent_func = first_sent;
   t->target_data = target_data;
+  t->budget_packets = BUDGET_PACKETS_FULL;
+  t->budget_bytes = BUDGET_BYTES_FULL;
+  t->budget_us = g_get_monotonic_time ();
 
   g_mutex_lock (&fanout->lock);
   g_ptr_array_add (fanout->targets, t);
@@ -494,6 +512,32 @@ rd16 (const guint8 *p)
 
 /* Under the lock. */
 static void
+budget_refill (KmgFanoutTarget *t, gint64 now_us)
+{
+  gint64 elapsed = CLAMP (now_us - t->budget_us, 0, G_USEC_PER_SEC); /* a second fills it */
+
+  t->budget_us = now_us;
+  t->budget_packets += elapsed * KMG_FANOUT_NACK_PACKETS_PER_SECOND;
+  t->budget_packets = MIN (t->budget_packets, BUDGET_PACKETS_FULL);
+  t->budget_bytes += elapsed * KMG_FANOUT_NACK_BYTES_PER_SECOND;
+  t->budget_bytes = MIN (t->budget_bytes, BUDGET_BYTES_FULL);
+}
+
+/* Under the lock: takes one packet of @len bytes from @t's budget, if it has that much left. */
+static gboolean
+budget_take (KmgFanoutTarget *t, gsize len)
+{
+  gint64 bytes = (gint64) len * G_USEC_PER_SEC;
+
+  if (t->budget_packets < G_USEC_PER_SEC || t->budget_bytes < bytes)
+    return FALSE;
+  t->budget_packets -= G_USEC_PER_SEC;
+  t->budget_bytes -= bytes;
+  return TRUE;
+}
+
+/* Under the lock. */
+static void
 retransmit (KmgFanout *fanout, KmgFanoutTarget *t, guint16 seq, KmgFanoutFeedback *out)
 {
   const Slot *slot = &fanout->history[seq & fanout->history_mask];
@@ -502,6 +546,12 @@ retransmit (KmgFanout *fanout, KmgFanoutTarget *t, guint16 seq, KmgFanoutFeedbac
   out->nacked++;
   if (slot->len == 0 || slot->seq != seq)
     return;
+  if (!budget_take (t, slot->len))
+    {
+      out->refused++;
+      t->counters.retransmit_refused++;
+      return;
+    }
   if (send_protected (fanout->scratch, t, slot->data, slot->len, &wire_len))
     {
       out->retransmitted++;
@@ -548,6 +598,8 @@ kmg_fanout_target_feedback (KmgFanout *fanout, KmgFanoutTarget *target, const gu
   g_mutex_lock (&fanout->lock);
   if (!g_ptr_array_find (fanout->targets, target, NULL))
     p = end;
+  else
+    budget_refill (target, g_get_monotonic_time ());
   while (p + 4 <= end && (p[0] >> 6) == 2)
     {
       guint count = p[0] & 0x1f;
@@ -590,5 +642,19 @@ kmg_fanout_target_poll (KmgFanout *fanout, KmgFanoutTarget *target, gint64 now_s
   g_array_set_size (target->closed, 0);
   *counters = target->counters;
   *last_report = target->last_report;
+  g_mutex_unlock (&fanout->lock);
+}
+
+void
+kmg_fanout_target_add_growth (KmgFanout *fanout, KmgFanoutTarget *target, KmgFanoutCounters *totals)
+{
+  g_mutex_lock (&fanout->lock);
+  const KmgFanoutCounters *now = &target->counters, *from = &target->grown_from;
+  totals->packets_sent += now->packets_sent - from->packets_sent;
+  totals->payload_bytes_sent += now->payload_bytes_sent - from->payload_bytes_sent;
+  totals->packets_dropped += now->packets_dropped - from->packets_dropped;
+  totals->retransmitted += now->retransmitted - from->retransmitted;
+  totals->retransmit_refused += now->retransmit_refused - from->retransmit_refused;
+  target->grown_from = *now;
   g_mutex_unlock (&fanout->lock);
 }

@@ -1,8 +1,8 @@
 /* kmg-fanout.h — the relay's forwarding path for buyer legs on UDP: one per seller, it takes
  * each RTP packet of the seller once and, for every buyer, encrypts it with that buyer's SRTP
  * session (libsrtp) and sends it on that buyer's ICE socket. Keeps the seller's last packets to
- * answer NACKs, reads the buyers' RTCP (receiver reports, NACK, PLI/FIR) and counts what each
- * buyer was sent per wall-clock second.
+ * answer NACKs (within a budget per buyer), reads the buyers' RTCP (receiver reports, NACK,
+ * PLI/FIR) and counts what each buyer was sent per wall-clock second.
  *
  * No GStreamer: a leg is set up by webrtcbin (ICE, DTLS) and then handed over with its SRTP
  * key and socket. Threads: kmg_fanout_push() runs on the seller's streaming thread,
@@ -36,12 +36,18 @@ typedef struct
   gsize key_len; /* must match the profile: 30 (CM), 28 (GCM 128), 44 (GCM 256) */
 } KmgSrtpParams;
 
+/* What one buyer may have resent per second (RTP bytes before SRTP), whatever it NACKs; what it
+ * asks beyond that is refused. Why these figures: see kmg-fanout.c. */
+#define KMG_FANOUT_NACK_PACKETS_PER_SECOND 100
+#define KMG_FANOUT_NACK_BYTES_PER_SECOND 125000
+
 /* What one RTCP compound packet from a buyer asked for or reported. */
 typedef struct
 {
   gboolean keyframe_wanted; /* PLI or FIR for the forwarded stream */
   guint nacked;             /* sequence numbers asked for again */
   guint retransmitted;      /* of those, found in the history and sent */
+  guint refused;            /* found in the history but over the buyer's budget: not sent */
   gboolean have_rr;         /* a report block about the forwarded stream */
   double fraction_lost;     /* 0..1 */
   double jitter;            /* seconds */
@@ -54,7 +60,8 @@ typedef struct
   guint64 packets_sent;
   guint64 payload_bytes_sent;
   guint64 packets_dropped; /* socket full or send error: that buyer only */
-  guint64 retransmitted;
+  guint64 retransmitted;      /* NACKed packets resent */
+  guint64 retransmit_refused; /* NACKed packets not resent: over the buyer's budget */
 } KmgFanoutCounters;
 
 /* Keeps @history_packets (a power of two, ≥ 64) of the seller's packets for NACKs. */
@@ -98,5 +105,9 @@ void kmg_fanout_target_feedback (KmgFanout *fanout, KmgFanoutTarget *target, con
  * closed before @now_second, appended to @seconds (KmgMeterSecond) and then forgotten. */
 void kmg_fanout_target_poll (KmgFanout *fanout, KmgFanoutTarget *target, gint64 now_second,
                              KmgFanoutCounters *counters, KmgFanoutFeedback *last_report, GArray *seconds);
+
+/* Adds to @totals what @target's counters grew by since the previous call (the first time: since
+ * it was added), for totals over all targets that outlive each of them. */
+void kmg_fanout_target_add_growth (KmgFanout *fanout, KmgFanoutTarget *target, KmgFanoutCounters *totals);
 
 G_END_DECLS

@@ -383,6 +383,10 @@ kmg_relay_direct_poll (KmgRelayLeg *leg, gint64 now_ms, gint64 now_second, GArra
   kmg_fanout_target_poll (leg->seller->fanout, leg->target, now_second, &counters, &report, seconds);
   leg->seller->relay->stats.packets_dropped += counters.packets_dropped - leg->dropped_seen;
   leg->dropped_seen = counters.packets_dropped;
+  KmgFanoutCounters grown = { 0 };
+  kmg_fanout_target_add_growth (leg->seller->fanout, leg->target, &grown);
+  leg->seller->relay->stats.retransmissions_sent += grown.retransmitted;
+  leg->seller->relay->stats.retransmissions_refused += grown.retransmit_refused;
   if (report.have_rr)
     {
       kmg_rr_freshness_update (&leg->rr, report.rr_fingerprint, now_ms);

@@ -511,6 +511,10 @@ collect (KmgMetrics *m, gpointer user_data)
   kmg_metrics_set (m, "kamegor_relay_keyframe_requests_total", "outcome=\"dropped\"",
                    (double) rs.keyframe_requests_dropped);
   kmg_metrics_set (m, "kamegor_relay_candidates_denied_total", NULL, (double) rs.candidates_denied);
+  kmg_metrics_set (m, "kamegor_relay_retransmissions_total", "outcome=\"sent\"",
+                   (double) rs.retransmissions_sent);
+  kmg_metrics_set (m, "kamegor_relay_retransmissions_total", "outcome=\"refused\"",
+                   (double) rs.retransmissions_refused);
 }
 
 static void
@@ -536,6 +540,8 @@ declare_metrics (KmgMetrics *m)
                        0);
   kmg_metrics_declare (m, "kamegor_relay_candidates_denied_total", KMG_METRIC_COUNTER,
                        "Remote ICE candidates dropped for a denied address", NULL, 0);
+  kmg_metrics_declare (m, "kamegor_relay_retransmissions_total", KMG_METRIC_COUNTER,
+                       "NACKed packets the fan-out resent, or refused over the buyer's budget", NULL, 0);
 }
 
 void

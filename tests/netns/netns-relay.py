@@ -409,6 +409,11 @@ def run_topology(topo, data, port, seller_id, ctx):
         # second or so): over the watch time the forwarded ones stay about one per second.
         check(fwd <= watch_s + 4, 'lossy: keyframe requests throttled (forwarded %d, dropped %d, '
               'over %d s)' % (fwd, drop, watch_s))
+        resent = end.get('kamegor_relay_retransmissions_total{outcome="sent"}')
+        refused = end.get('kamegor_relay_retransmissions_total{outcome="refused"}')
+        check(resent is not None and refused == 0,
+              'lossy: NACKs from an honest buyer stay within its budget (resent %s, refused %s)'
+              % (resent, refused))
         privacy_check(slog, blog)
     if topo in ('open', 'lossy'):
         replies = [r['reply'] for r in summary.get('inject_replies', [])]

@@ -1,6 +1,7 @@
 /* test-fanout.c — the UDP forwarding path on 127.0.0.1: what a buyer receives decrypts to the
- * seller's packets (CM and GCM profiles), NACKs are answered from the history, PLI/FIR and
- * receiver reports are read, seconds are counted, a removed buyer gets nothing more. */
+ * seller's packets (CM and GCM profiles), NACKs are answered from the history within a budget
+ * per buyer, PLI/FIR and receiver reports are read, seconds are counted, a removed buyer gets
+ * nothing more. */
 #include <string.h>
 
 #include <srtp2/srtp.h>
@@ -273,6 +274,225 @@ test_nack_pli_rr (void)
   fixture_tear_down (&fx);
 }
 
+/* A second buyer on @fx's fan-out: its own socket and key. */
+typedef struct
+{
+  GSocket *recv_socket;
+  srtp_t receiver;
+  KmgFanoutTarget *target;
+} OtherBuyer;
+
+static void
+other_buyer_set_up (Fixture *fx, OtherBuyer *b)
+{
+  g_autoptr (GError) error = NULL;
+  KmgSrtpParams params = { .profile = KMG_SRTP_AES128_CM_SHA1_80, .key_len = 30 };
+
+  for (gsize i = 0; i < params.key_len; i++)
+    params.key[i] = (guint8) (i * 13 + 5);
+  b->recv_socket = udp_socket ();
+  g_socket_set_timeout (b->recv_socket, 2);
+  g_autoptr (GSocketAddress) addr = g_socket_get_local_address (b->recv_socket, &error);
+  g_assert_no_error (error);
+  b->receiver = receiver_new (&params);
+  b->target = kmg_fanout_add_target (fx->fanout, &params, fx->send_socket, addr, NULL, NULL, &error);
+  g_assert_no_error (error);
+}
+
+static void
+other_buyer_tear_down (OtherBuyer *b)
+{
+  srtp_dealloc (b->receiver);
+  g_clear_object (&b->recv_socket);
+}
+
+static gssize
+receive_on (GSocket *socket, guint8 *buf, gsize size)
+{
+  g_autoptr (GError) error = NULL;
+  gssize n = g_socket_receive (socket, (gchar *) buf, size, NULL, &error);
+  g_assert_no_error (error);
+  return n;
+}
+
+/* Reads and forgets whatever @socket has queued. */
+static void
+drain (GSocket *socket)
+{
+  guint8 buf[2000];
+
+  while (g_socket_condition_timed_wait (socket, G_IO_IN, 50 * 1000, NULL, NULL))
+    receive_on (socket, buf, sizeof buf);
+}
+
+/* A generic NACK asking, by bitmask, for the 17 × @n_fci sequence numbers from @first; written
+ * to @buf (4 × (3 + @n_fci) bytes), its length returned. */
+static gsize
+make_nack (guint8 *buf, guint16 first, guint n_fci)
+{
+  const guint8 head[] = { 0x81, 205, 0, (guint8) (2 + n_fci), 0, 0, 0, 9, 0x12, 0x34, 0xab, 0xcd };
+
+  memcpy (buf, head, sizeof head);
+  for (guint i = 0; i < n_fci; i++)
+    {
+      guint16 pid = (guint16) (first + 17 * i);
+      guint8 *fci = buf + sizeof head + 4 * i;
+      fci[0] = pid >> 8;
+      fci[1] = pid & 0xff;
+      fci[2] = fci[3] = 0xff;
+    }
+  return sizeof head + 4 * n_fci;
+}
+
+typedef struct
+{
+  guint nacked, retransmitted, refused;
+  gint64 elapsed_us;
+} Flood;
+
+/* @times NACKs for the whole history of @fx (256 packets, sequence numbers 0–255), as fast as
+ * they can be handed over. */
+static Flood
+flood (Fixture *fx, KmgFanoutTarget *target, guint times)
+{
+  guint8 nack[12 + 4 * 16];
+  gsize len = make_nack (nack, 0, 16); /* 0–271: 256–271 are not in the history */
+  Flood f = { 0 };
+  gint64 start = g_get_monotonic_time ();
+
+  for (guint i = 0; i < times; i++)
+    {
+      KmgFanoutFeedback fb;
+      kmg_fanout_target_feedback (fx->fanout, target, nack, len, &fb);
+      f.nacked += fb.nacked;
+      f.retransmitted += fb.retransmitted;
+      f.refused += fb.refused;
+    }
+  f.elapsed_us = g_get_monotonic_time () - start;
+  return f;
+}
+
+/* Fills @fx's history with 256 packets of @payload_len bytes, sequence numbers 0–255, and keeps
+ * what buyer A (@fx) received of @keep_seq, encrypted, in @kept. Buyer @b's copies are read. */
+static gssize
+fill_history (Fixture *fx, OtherBuyer *b, gsize payload_len, guint16 keep_seq, guint8 *kept, gsize kept_size)
+{
+  guint8 rtp[1500], wire[1600];
+  gssize kept_len = 0;
+
+  for (guint seq = 0; seq < 256; seq++)
+    {
+      kmg_fanout_push (fx->fanout, rtp, make_rtp (rtp, (guint16) seq, payload_len), 1000);
+      gssize n = receive (fx, wire, sizeof wire);
+      g_assert_cmpint (n, >, 0);
+      if (seq == keep_seq)
+        {
+          g_assert_cmpint (n, <=, (gssize) kept_size);
+          memcpy (kept, wire, (gsize) n);
+          kept_len = n;
+        }
+      g_assert_cmpint (receive_on (b->recv_socket, wire, sizeof wire), >, 0);
+    }
+  return kept_len;
+}
+
+/* Buyer A NACKs the whole history thousands of times within a second: it is resent at most its
+ * budget (here the packets bind: 312-byte packets), the rest is refused and counted; buyer B's
+ * forwarding and its own NACKs are untouched; a second later A's budget is back and an honest
+ * NACK is answered with the very bytes it was sent the first time. */
+static void
+test_nack_flood_budget (void)
+{
+  Fixture fx;
+  OtherBuyer b;
+  guint8 first_a[600], first_b[600], wire[600], rtp[400];
+  gssize first_b_len = 0;
+  KmgFanoutFeedback fb;
+  KmgFanoutCounters c;
+
+  fixture_set_up (&fx, KMG_SRTP_AES128_CM_SHA1_80, 30);
+  other_buyer_set_up (&fx, &b);
+  gssize first_a_len = fill_history (&fx, &b, 300, 7, first_a, sizeof first_a);
+
+  Flood f = flood (&fx, fx.target, 20);
+  g_assert_cmpuint (f.nacked, ==, 20 * 272);
+  g_assert_cmpuint (f.retransmitted + f.refused, ==, 20 * 256);
+  g_assert_cmpuint (f.retransmitted, >=, KMG_FANOUT_NACK_PACKETS_PER_SECOND); /* a full budget */
+  g_assert_cmpuint (f.retransmitted, <=,
+                    KMG_FANOUT_NACK_PACKETS_PER_SECOND
+                        + f.elapsed_us * KMG_FANOUT_NACK_PACKETS_PER_SECOND / G_USEC_PER_SEC + 1);
+  g_array_unref (poll_target (&fx, 0, &c, NULL));
+  g_assert_cmpuint (c.retransmitted, ==, f.retransmitted);
+  g_assert_cmpuint (c.retransmit_refused, ==, f.refused);
+
+  /* B: its packets still flow, and its honest NACK is answered. */
+  kmg_fanout_push (fx.fanout, rtp, make_rtp (rtp, 256, 300), 1000);
+  gssize n = receive_on (b.recv_socket, wire, sizeof wire);
+  int plain = (int) n;
+  g_assert_cmpint (srtp_unprotect (b.receiver, wire, &plain), ==, srtp_err_status_ok);
+  g_assert_cmpuint (wire[2] << 8 | wire[3], ==, 256);
+  guint8 nack_9[] = { 0x81, 205, 0, 3, 0, 0, 0, 9, 0x12, 0x34, 0xab, 0xcd, 0, 9, 0, 0 };
+  kmg_fanout_target_feedback (fx.fanout, b.target, nack_9, sizeof nack_9, &fb);
+  g_assert_cmpuint (fb.retransmitted, ==, 1);
+  g_assert_cmpuint (fb.refused, ==, 0);
+  first_b_len = receive_on (b.recv_socket, first_b, sizeof first_b);
+  plain = (int) first_b_len;
+  g_assert_cmpint (srtp_unprotect (b.receiver, first_b, &plain), ==, srtp_err_status_ok);
+  g_assert_cmpuint (first_b[2] << 8 | first_b[3], ==, 9);
+
+  /* The totals over both targets: A's flood and B's one packet, each counted once. */
+  KmgFanoutCounters totals = { 0 };
+  kmg_fanout_target_add_growth (fx.fanout, fx.target, &totals);
+  kmg_fanout_target_add_growth (fx.fanout, b.target, &totals);
+  g_assert_cmpuint (totals.retransmitted, ==, f.retransmitted + 1);
+  g_assert_cmpuint (totals.retransmit_refused, ==, f.refused);
+  g_assert_cmpuint (totals.packets_sent, ==, 2 * 257);
+  kmg_fanout_target_add_growth (fx.fanout, fx.target, &totals);
+  g_assert_cmpuint (totals.retransmitted, ==, f.retransmitted + 1);
+
+  /* A second later the budget is full again. */
+  g_usleep (G_USEC_PER_SEC);
+  drain (fx.recv_socket);
+  guint8 nack_7[] = { 0x81, 205, 0, 3, 0, 0, 0, 9, 0x12, 0x34, 0xab, 0xcd, 0, 7, 0, 0 };
+  kmg_fanout_target_feedback (fx.fanout, fx.target, nack_7, sizeof nack_7, &fb);
+  g_assert_cmpuint (fb.retransmitted, ==, 1);
+  g_assert_cmpuint (fb.refused, ==, 0);
+  n = receive (&fx, wire, sizeof wire);
+  g_assert_cmpmem (wire, n, first_a, first_a_len);
+  f = flood (&fx, fx.target, 20);
+  g_assert_cmpuint (f.retransmitted, >=, KMG_FANOUT_NACK_PACKETS_PER_SECOND - 1);
+  g_assert_cmpuint (f.retransmitted, <=,
+                    KMG_FANOUT_NACK_PACKETS_PER_SECOND
+                        + f.elapsed_us * KMG_FANOUT_NACK_PACKETS_PER_SECOND / G_USEC_PER_SEC + 1);
+  g_assert_cmpuint (f.refused, >, 0);
+
+  other_buyer_tear_down (&b);
+  fixture_tear_down (&fx);
+}
+
+/* With full-size packets the bytes bind first: 1,412-byte packets, ⌊125,000 / 1,412⌋ = 88 of them. */
+static void
+test_nack_budget_bytes (void)
+{
+  enum { LEN = 1412 };
+  Fixture fx;
+  OtherBuyer b;
+  guint8 kept[1600];
+
+  fixture_set_up (&fx, KMG_SRTP_AES128_CM_SHA1_80, 30);
+  other_buyer_set_up (&fx, &b);
+  fill_history (&fx, &b, LEN - 12, 0, kept, sizeof kept);
+  Flood f = flood (&fx, fx.target, 5);
+  guint full = KMG_FANOUT_NACK_BYTES_PER_SECOND / LEN;
+  g_assert_cmpuint (full, <, KMG_FANOUT_NACK_PACKETS_PER_SECOND);
+  g_assert_cmpuint (f.retransmitted, >=, full);
+  g_assert_cmpuint (f.retransmitted, <=,
+                    full + f.elapsed_us * KMG_FANOUT_NACK_BYTES_PER_SECOND / G_USEC_PER_SEC / LEN + 1);
+  g_assert_cmpuint (f.retransmitted + f.refused, ==, 5 * 256);
+  other_buyer_tear_down (&b);
+  fixture_tear_down (&fx);
+}
+
 static void
 test_seconds_and_remove (void)
 {
@@ -412,6 +632,8 @@ main (int argc, char **argv)
   g_test_add_func ("/relay/fanout/bad-key", test_bad_key);
   g_test_add_func ("/relay/fanout/not-rtp-ignored", test_not_rtp_ignored);
   g_test_add_func ("/relay/fanout/nack-pli-rr", test_nack_pli_rr);
+  g_test_add_func ("/relay/fanout/nack-flood-budget", test_nack_flood_budget);
+  g_test_add_func ("/relay/fanout/nack-budget-bytes", test_nack_budget_bytes);
   g_test_add_func ("/relay/fanout/seconds-and-remove", test_seconds_and_remove);
   g_test_add_func ("/relay/fanout/sender-report-and-rtt", test_sender_report_and_rtt);
   g_test_add_func ("/relay/fanout/many-targets-in-order", test_many_targets_in_order);
