@@ -38,12 +38,7 @@ send_event (KmgApp *app, const KmgBillingEvent *ev)
       kmg_signaling_send_to_user (app->signaling, ev->buyer_id, msg);
       json_object_set_string_member (msg, "type", "billing.earned");
       json_object_remove_member (msg, "balance");
-      {
-        gint64 price = kmg_watch_session_price (app->watch, ev->session_id);
-        if (price > 0)
-          json_object_set_int_member (msg, "amount",
-                                      price - price * app->config->fee_pct / 100);
-      }
+      json_object_set_int_member (msg, "amount", ev->seller_share);
       kmg_signaling_send_to_user (app->signaling, ev->seller_id, msg);
       break;
     case KMG_BILLING_EVENT_LOW_BALANCE:
@@ -119,8 +114,11 @@ kmg_billing_wiring_stop (KmgApp *app)
   if (app->billing)
     {
       /* Charge what is already due before closing: nothing measured is lost on a clean stop. */
-      g_autoptr (GArray) events = kmg_billing_flush (app->billing, now_ms (), NULL);
-      (void) events;
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GArray) events = kmg_billing_flush (app->billing, now_ms (), &error);
+      if (events == NULL)
+        g_warning ("the final billing charge failed, minutes due now go unbilled: %s",
+                   error->message);
     }
   g_clear_pointer (&app->billing, kmg_billing_free);
 }

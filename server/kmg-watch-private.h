@@ -18,7 +18,6 @@ struct _KmgWatch
   KmgRelay *relay;
   KmgStunServer *stun;
   GHashTable *legs;        /* session id → KmgRelayLeg* (buyer legs) */
-  GHashTable *last_report; /* session id → KmgBuyerStatsReport (P2P billing) */
   GHashTable *gone_timers; /* user id → source id: buyer connections gone, waiting out the grace */
   guint tick;
   GArray *refused;         /* session ids whose SDP the relay refused: ended from an idle */

@@ -284,6 +284,7 @@ billed_session (Fixture *f, gint64 buyer, gint64 seller, guint seconds, gboolean
 
   g_assert_no_error (error);
   g_assert_cmpint (id, >, 0);
+  kmg_billing_session_set_active (f->app->billing, id, TRUE);
   for (guint i = 0; i < seconds; i++)
     {
       KmgDeliveredSecond s = { .second = start / 1000 + i,
