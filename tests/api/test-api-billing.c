@@ -500,8 +500,8 @@ test_final_flush_failure_logged (Fixture *f, gconstpointer data)
   server_warnings = g_string_new (NULL);
   g_clear_pointer (&f->ts, kmg_test_server_free);
   g_test_message ("warnings: %s", server_warnings->str);
-  g_assert_nonnull (strstr (server_warnings->str, "final billing charge failed"));
-  g_assert_nonnull (strstr (server_warnings->str, "disk full"));
+  g_assert_nonnull (strstr (server_warnings->str, "billing"));
+  g_assert_nonnull (strstr (server_warnings->str, "disk full")); /* the store's own reason */
   g_string_free (g_steal_pointer (&server_warnings), TRUE);
   (void) seller;
   (void) buyer;
