@@ -13,6 +13,8 @@ typedef struct
   guint fee_pct;
   KmgChargeMeter *meter;
   gboolean warned; /* low-balance warning already sent */
+  gboolean has_report;
+  KmgBuyerStatsReport last_report; /* the buyer's previous stats report (P2P) */
 } Session;
 
 struct _KmgBilling
@@ -170,9 +172,14 @@ kmg_billing_session_start (KmgBilling *b, gint64 buyer_id, gint64 seller_id, gin
   /* The session's first billable second is the one it started in. */
   s->meter = kmg_charge_meter_new (b->rules.min_billable_s, b->rules.minute_s, now_ms / 1000);
   g_hash_table_insert (b->sessions, &s->id, s);
-  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "MESSAGE", "watch session started",
-                    "KMG_SESSION", "%" G_GINT64_FORMAT, id, "KMG_USER", "%" G_GINT64_FORMAT,
-                    buyer_id);
+  {
+    g_autofree char *sid = g_strdup_printf ("%" G_GINT64_FORMAT, id);
+    g_autofree char *uid = g_strdup_printf ("%" G_GINT64_FORMAT, buyer_id);
+    /* Field values are plain strings; only MESSAGE, the last pair, takes a format. */
+    g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "KMG_SESSION", sid, "KMG_USER", uid,
+                      "MESSAGE", "watch session %s started at %" G_GINT64_FORMAT " per minute",
+                      sid, price);
+  }
   return id;
 }
 
@@ -181,6 +188,17 @@ kmg_billing_session_set_path (KmgBilling *b, gint64 session_id, const char *path
                               GError **error)
 {
   return kmg_sessions_set_path (b->db, session_id, path, error);
+}
+
+gboolean
+kmg_billing_session_set_active (KmgBilling *b, gint64 session_id, gboolean active)
+{
+  Session *s = g_hash_table_lookup (b->sessions, &session_id);
+
+  if (s == NULL)
+    return FALSE;
+  kmg_charge_meter_set_active (s->meter, active);
+  return TRUE;
 }
 
 KmgMeterVerdict
@@ -192,6 +210,31 @@ kmg_billing_delivered_second (KmgBilling *b, gint64 session_id, const KmgDeliver
   if (s == NULL)
     return KMG_METER_REJECTED;
   return kmg_charge_meter_add (s->meter, ev, now_ms);
+}
+
+guint
+kmg_billing_buyer_report (KmgBilling *b, gint64 session_id, const KmgBuyerStatsReport *report,
+                          gint64 now_ms)
+{
+  Session *s = g_hash_table_lookup (b->sessions, &session_id);
+  g_autoptr (GArray) seconds = NULL;
+  guint counted = 0;
+
+  g_return_val_if_fail (report != NULL, 0);
+  if (s == NULL)
+    return 0;
+  if (s->has_report)
+    {
+      seconds = g_array_new (FALSE, FALSE, sizeof (KmgDeliveredSecond));
+      kmg_buyer_report_seconds (&s->last_report, report, b->rules.report_max_gap_s, seconds);
+      for (guint i = 0; i < seconds->len; i++)
+        counted += kmg_charge_meter_add (s->meter, &g_array_index (seconds, KmgDeliveredSecond, i),
+                                         now_ms)
+                   == KMG_METER_COUNTED;
+    }
+  s->last_report = *report;
+  s->has_report = TRUE;
+  return counted;
 }
 
 /* Appends the pending minutes of @s to the batch. */
@@ -237,6 +280,9 @@ push_event (GArray *events, KmgBillingEventKind kind, const KmgMinuteCharge *c,
     .buyer_id = c->buyer_id,
     .seller_id = c->seller_id,
     .minute_index = c->evidence.minute_index,
+    .price = kind == KMG_BILLING_EVENT_CHARGED ? c->price : 0,
+    .seller_share = kind == KMG_BILLING_EVENT_CHARGED ? c->seller_share : 0,
+    .fee = kind == KMG_BILLING_EVENT_CHARGED ? c->fee : 0,
     .balance = c->balance_after,
     .end_reason = reason,
   };

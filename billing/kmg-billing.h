@@ -29,10 +29,20 @@ gint64 kmg_billing_session_start (KmgBilling *billing, gint64 buyer_id, gint64 s
 /* Records the path the session took ("p2p" or "relay"). */
 gboolean kmg_billing_session_set_path (KmgBilling *billing, gint64 session_id, const char *path,
                                        GError **error);
-/* One delivered second (from kmg_relay_second_delivered or kmg_buyer_report_seconds). Cheap, no
- * I/O: due minutes are charged by the next kmg_billing_flush. REJECTED for unknown sessions. */
+/* Whether the session is active, i.e. its buyer has seen the first frame and the picture has not
+ * been lost since. A session starts inactive; seconds handed over while it is inactive do not
+ * count (INACTIVE). Call on every state change. FALSE for sessions billing does not know. */
+gboolean kmg_billing_session_set_active (KmgBilling *billing, gint64 session_id, gboolean active);
+/* One delivered second (from kmg_relay_second_delivered). Cheap, no I/O: due minutes are charged
+ * by the next kmg_billing_flush. REJECTED for unknown sessions. */
 KmgMeterVerdict kmg_billing_delivered_second (KmgBilling *billing, gint64 session_id,
                                               const KmgDeliveredSecond *ev, gint64 now_ms);
+/* One stats report of the buyer (P2P path). Billing keeps the session's previous report and
+ * counts the seconds the two attest (kmg_buyer_report_seconds); the report then becomes the
+ * baseline for the next, whatever it attested. Forgotten when the session's billing ends.
+ * Returns how many new seconds were counted. */
+guint kmg_billing_buyer_report (KmgBilling *billing, gint64 session_id,
+                                const KmgBuyerStatsReport *report, gint64 now_ms);
 
 typedef enum
 {
@@ -48,6 +58,11 @@ typedef struct
   gint64 buyer_id;
   gint64 seller_id;
   guint minute_index;     /* CHARGED */
+  /* CHARGED: what the ledger moved for that minute, at the price and fee fixed for the session:
+   * price = seller_share + fee. */
+  gint64 price;
+  gint64 seller_share;
+  gint64 fee;
   gint64 balance;         /* buyer's balance after the event */
   const char *end_reason; /* ENDED: "insufficient_credits" (static string) */
 } KmgBillingEvent;

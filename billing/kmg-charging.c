@@ -59,6 +59,7 @@ struct _KmgChargeMeter
   guint cur_buyer;
   GArray *pending;      /* KmgMinuteEvidence */
   guint settled;
+  gboolean active;
   gboolean stopped;
 };
 
@@ -168,6 +169,8 @@ kmg_charge_meter_add (KmgChargeMeter *m, const KmgDeliveredSecond *ev, gint64 no
   g_return_val_if_fail (m != NULL && ev != NULL, KMG_METER_REJECTED);
   if (m->stopped || !second_valid (m, ev, now_ms))
     return KMG_METER_REJECTED;
+  if (!m->active)
+    return KMG_METER_INACTIVE;
   if (!mark_seen (m, ev->second))
     return KMG_METER_DUPLICATE;
   m->delivered++;
@@ -207,6 +210,18 @@ kmg_charge_meter_settle (KmgChargeMeter *m, guint n)
   g_return_if_fail (n <= m->pending->len);
   g_array_remove_range (m->pending, 0, n);
   m->settled += n;
+}
+
+void
+kmg_charge_meter_set_active (KmgChargeMeter *m, gboolean active)
+{
+  m->active = !!active;
+}
+
+gboolean
+kmg_charge_meter_is_active (const KmgChargeMeter *m)
+{
+  return m->active;
 }
 
 void
@@ -252,12 +267,6 @@ kmg_relay_second_delivered (const KmgRelaySecondSample *s, guint receipt_timeout
   return TRUE;
 }
 
-static guint64
-delta (guint64 cur, guint64 prev)
-{
-  return cur > prev ? cur - prev : 0; /* a counter reset attests nothing extra */
-}
-
 guint
 kmg_buyer_report_seconds (const KmgBuyerStatsReport *prev, const KmgBuyerStatsReport *cur,
                           guint max_gap_s, GArray *out)
@@ -272,13 +281,16 @@ kmg_buyer_report_seconds (const KmgBuyerStatsReport *prev, const KmgBuyerStatsRe
     return 0;
   if (cur->frames_decoded <= prev->frames_decoded)
     return 0;
+  /* The counters are cumulative: a client that reset them attests nothing for that interval. */
+  if (cur->packets_received < prev->packets_received || cur->bytes_received < prev->bytes_received)
+    return 0;
   lo = prev->at_ms / 1000 + 1; /* first second starting after prev */
   hi = cur->at_ms / 1000;      /* last second starting at or before cur */
   if (hi < lo)
     return 0;
   n = (guint64) (hi - lo + 1);
-  packets = delta (cur->packets_received, prev->packets_received);
-  bytes = delta (cur->bytes_received, prev->bytes_received);
+  packets = cur->packets_received - prev->packets_received;
+  bytes = cur->bytes_received - prev->bytes_received;
   loss = cur->loss >= 0.0 && cur->loss <= 1.0 ? cur->loss : 1.0;
   for (gint64 s = lo; s <= hi; s++)
     {

@@ -57,7 +57,9 @@ KmgChargeDecision kmg_charge_decide (gint64 balance, gint64 price, guint low_min
                                      gboolean *low_balance);
 
 /* Per-session accumulator of delivered seconds. Counts each second index once whatever the
- * order or repetition of events, and queues a minute's evidence the moment it becomes due. */
+ * order or repetition of events, and queues a minute's evidence the moment it becomes due.
+ * Nothing is billed before the buyer sees a picture: a new meter is inactive, and a second only
+ * counts when it is handed over while the meter is active (kmg_charge_meter_set_active). */
 typedef struct _KmgChargeMeter KmgChargeMeter;
 
 typedef enum
@@ -65,6 +67,7 @@ typedef enum
   KMG_METER_COUNTED,   /* a new delivered second */
   KMG_METER_DUPLICATE, /* that second was already counted: no effect */
   KMG_METER_REJECTED,  /* before the session start, in the future, malformed, or meter stopped */
+  KMG_METER_INACTIVE,  /* the session is not active (no picture yet, or lost): not counted */
 } KmgMeterVerdict;
 
 KmgChargeMeter *kmg_charge_meter_new (guint min_billable_s, guint minute_s, gint64 start_second);
@@ -76,6 +79,11 @@ guint kmg_charge_meter_pending (const KmgChargeMeter *meter);
 const KmgMinuteEvidence *kmg_charge_meter_peek (const KmgChargeMeter *meter, guint i);
 /* The oldest @n pending minutes were charged (or the session ended): drop them. */
 void kmg_charge_meter_settle (KmgChargeMeter *meter, guint n);
+/* The session is active (the buyer has seen its first frame) or no longer is (reconnecting,
+ * switching path). While inactive every second is INACTIVE and leaves no trace: the same second
+ * handed over again once active counts. */
+void kmg_charge_meter_set_active (KmgChargeMeter *meter, gboolean active);
+gboolean kmg_charge_meter_is_active (const KmgChargeMeter *meter);
 /* No more seconds are accepted (the session ended). */
 void kmg_charge_meter_stop (KmgChargeMeter *meter);
 guint64 kmg_charge_meter_delivered (const KmgChargeMeter *meter);
@@ -115,8 +123,8 @@ typedef struct
 } KmgBuyerStatsReport;
 
 /* The seconds attested by @cur following @prev: the wall seconds whose start lies in
- * (prev.at, cur.at], provided the two are at most @max_gap_s apart and frames_decoded
- * increased. Appends KmgDeliveredSecond to @out and returns how many. */
+ * (prev.at, cur.at], provided the two are at most @max_gap_s apart, frames_decoded increased
+ * and no counter went back. Appends KmgDeliveredSecond to @out and returns how many. */
 guint kmg_buyer_report_seconds (const KmgBuyerStatsReport *prev, const KmgBuyerStatsReport *cur,
                                 guint max_gap_s, GArray *out);
 /* Same over a whole sequence of reports in arrival order. */

@@ -749,6 +749,7 @@ charge_one (KmgLedger *l, KmgMinuteCharge *c, gint64 now_ms, GError **error)
   fee_leg = (Spec){ c->buyer_id, KMG_ACCOUNT_PLATFORM, fee, KMG_TRANSFER_CHARGE, k_fee, "",
                     c->session_id, minute };
   c->low_balance = FALSE;
+  c->seller_share = c->fee = 0;
   /* The claim is the idempotency gate: it succeeds once per (session, minute), and is only tried
    * when the balance covers the price. The key is probed only when it is refused. */
   if (buyer->balance >= c->price && !claim_session_minute (l, c, &claimed, error))
@@ -767,6 +768,8 @@ charge_one (KmgLedger *l, KmgMinuteCharge *c, gint64 now_ms, GError **error)
   pending_move (pending_get (l, KMG_ACCOUNT_PLATFORM), fee);
   c->balance_after = buyer->balance;
   c->low_balance = c->balance_after < c->price * (gint64) c->low_balance_minutes;
+  c->seller_share = share;
+  c->fee = fee;
   c->status = KMG_CHARGE_OK;
   return TRUE;
 }

@@ -88,6 +88,8 @@ typedef struct
   /* out */
   KmgChargeStatus status;
   gint64 balance_after; /* buyer's balance after this item */
+  gint64 seller_share;  /* OK: the credits the two legs moved (price − fee, fee) */
+  gint64 fee;
   gboolean low_balance; /* fewer than low_balance_minutes minutes left after the charge */
 } KmgMinuteCharge;
 

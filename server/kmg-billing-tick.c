@@ -8,22 +8,21 @@ struct _KmgBillingTick
   guint timer;
 };
 
-static gboolean
-flush (KmgBillingTick *tick, const char *when)
+static GArray *
+flush (KmgBillingTick *tick, GError **error)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GArray) events = kmg_billing_flush (tick->billing, g_get_real_time () / 1000, &error);
-
-  /* Nothing was charged; the same minutes are due again next time (or after a restart). */
-  if (events == NULL)
-    g_warning ("billing %s failed: %s", when, error->message);
-  return events != NULL;
+  return kmg_billing_flush (tick->billing, g_get_real_time () / 1000, error);
 }
 
 static gboolean
 on_tick (gpointer user_data)
 {
-  flush (user_data, "tick");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) events = flush (user_data, &error);
+
+  /* Nothing was charged; the same minutes are due again next tick. */
+  if (events == NULL)
+    g_warning ("billing tick failed: %s", error->message);
   return G_SOURCE_CONTINUE;
 }
 
@@ -50,9 +49,15 @@ kmg_billing_tick_start (KmgBilling *billing, KmgMetrics *metrics)
 void
 kmg_billing_tick_stop (KmgBillingTick *tick)
 {
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) events = NULL;
+
   if (tick == NULL)
     return;
   g_clear_handle_id (&tick->timer, g_source_remove);
-  flush (tick, "flush at stop");
+  events = flush (tick, &error);
+  if (events == NULL)
+    g_warning ("the final billing charge failed, minutes due now go unbilled: %s",
+               error->message);
   g_free (tick);
 }

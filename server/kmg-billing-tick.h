@@ -12,8 +12,9 @@ typedef struct _KmgBillingTick KmgBillingTick;
 /* Borrows @billing and @metrics, which must outlive the tick; counts charged minutes in
  * kamegor_billing_minutes_total. */
 KmgBillingTick *kmg_billing_tick_start (KmgBilling *billing, KmgMetrics *metrics);
-/* Stops the timer and charges what is due now (a failure is logged: the minutes stay due and
- * are charged after the restart, never lost). Accepts NULL. */
+/* Stops the timer and charges what is due now. A failure is logged as a warning: after the
+ * restart those sessions are closed as server_restart and the minutes due now go unbilled
+ * (docs/billing.md, crash rules). Accepts NULL. */
 void kmg_billing_tick_stop (KmgBillingTick *tick);
 
 G_END_DECLS

@@ -43,12 +43,7 @@ kmg_billing_push_event (const KmgBillingEvent *ev, gpointer user_data)
       kmg_signaling_send_to_user (app->signaling, ev->buyer_id, msg);
       json_object_set_string_member (msg, "type", "billing.earned");
       json_object_remove_member (msg, "balance");
-      {
-        gint64 price = kmg_watch_session_price (app->watch, ev->session_id);
-        if (price > 0)
-          json_object_set_int_member (msg, "amount",
-                                      price - price * app->config->fee_pct / 100);
-      }
+      json_object_set_int_member (msg, "amount", ev->seller_share);
       kmg_signaling_send_to_user (app->signaling, ev->seller_id, msg);
       break;
     case KMG_BILLING_EVENT_LOW_BALANCE:

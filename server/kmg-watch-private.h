@@ -16,7 +16,6 @@ struct _KmgWatch
   KmgSessionManager *mgr; /* borrowed: app->sessions */
   KmgRelay *relay;        /* borrowed: app->relay */
   GHashTable *legs;        /* session id → KmgRelayLeg* (buyer legs) */
-  GHashTable *last_report; /* session id → KmgBuyerStatsReport (P2P billing) */
   GHashTable *gone_timers; /* user id → source id: buyer connections gone, waiting out the grace */
   guint tick;
   GArray *refused;         /* session ids whose SDP the relay refused: ended from an idle */

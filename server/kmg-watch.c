@@ -105,7 +105,6 @@ fx_billing_ended (KmgWatchSession *s, KmgSessionEndReason reason, gpointer user_
   gint64 id = kmg_watch_session_get_id (s);
   g_autoptr (GError) error = NULL;
 
-  g_hash_table_remove (w->last_report, &id);
   /* Billing closes the row itself when the buyer cannot pay, then tells us: nothing to close. */
   if (!kmg_billing_session_end (w->app->billing, id, kmg_session_end_reason_to_string (reason),
                                 kmg_watch_now_ms (), &error)
@@ -117,33 +116,14 @@ static void
 fx_p2p_stats (KmgWatchSession *s, const KmgSessionStats *report, gpointer user_data)
 {
   KmgWatch *w = user_data;
-  gint64 id = kmg_watch_session_get_id (s);
   KmgBuyerStatsReport cur = { .at_ms = kmg_watch_now_ms (),
                               .frames_decoded = report->frames_decoded,
                               .bytes_received = report->bytes_received,
                               .loss = 0,
                               .jitter_ms = -1,
                               .rtt_ms = -1 };
-  KmgBuyerStatsReport *prev = g_hash_table_lookup (w->last_report, &id);
-  g_autoptr (GArray) seconds = g_array_new (FALSE, FALSE, sizeof (KmgDeliveredSecond));
 
-  if (prev != NULL)
-    {
-      /* Counters only grow; a client that resets them attests nothing for that interval. */
-      if (cur.frames_decoded >= prev->frames_decoded && cur.bytes_received >= prev->bytes_received
-          && kmg_watch_session_get_state (s) == KMG_SESSION_ACTIVE)
-        kmg_buyer_report_seconds (prev, &cur, 5, seconds);
-      for (guint i = 0; i < seconds->len; i++)
-        kmg_billing_delivered_second (w->app->billing, id,
-                                      &g_array_index (seconds, KmgDeliveredSecond, i), cur.at_ms);
-      *prev = cur;
-      return;
-    }
-  {
-    gint64 *key = g_new (gint64, 1);
-    *key = id;
-    g_hash_table_insert (w->last_report, key, g_memdup2 (&cur, sizeof cur));
-  }
+  kmg_billing_buyer_report (w->app->billing, kmg_watch_session_get_id (s), &cur, cur.at_ms);
 }
 
 static gboolean
@@ -222,8 +202,11 @@ fx_relay_signal (KmgWatchSession *s, KmgSessionRole role, const KmgSessionSignal
                                   sig->sdp, &error);
   if (error == NULL)
     return;
-  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "MESSAGE", "relay refused signaling: %s",
-                    error->message, "KMG_SESSION", "%" G_GINT64_FORMAT, id);
+  {
+    g_autofree char *sid = g_strdup_printf ("%" G_GINT64_FORMAT, id);
+    g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO, "KMG_SESSION", sid, "MESSAGE",
+                      "session %s: relay refused signaling: %s", sid, error->message);
+  }
   /* An SDP the relay cannot use means the session cannot work: end it now rather than at the
    * connect timeout. Effects must not re-enter the manager, so this runs from an idle. */
   if (sig->kind != KMG_SESSION_SIGNAL_ICE_CANDIDATE)
@@ -253,6 +236,8 @@ fx_state_changed (KmgWatchSession *s, KmgSessionState old_state, gpointer user_d
   KmgWatch *w = user_data;
   KmgSessionPath path = kmg_watch_session_get_path (s);
 
+  kmg_billing_session_set_active (w->app->billing, kmg_watch_session_get_id (s),
+                                  kmg_watch_session_get_state (s) == KMG_SESSION_ACTIVE);
   if (path != KMG_SESSION_PATH_NONE && kmg_watch_session_get_state (s) != KMG_SESSION_ENDED)
     kmg_billing_session_set_path (w->app->billing, kmg_watch_session_get_id (s),
                                   kmg_session_path_to_string (path), NULL);
@@ -355,10 +340,6 @@ on_delivered_second (KmgRelayLeg *leg, const KmgRelaySecond *sec, gpointer user_
   KmgWatchSession *s = id > 0 ? kmg_session_manager_get (w->mgr, id) : NULL;
 
   if (!sec->delivered || s == NULL)
-    return;
-  /* Nothing is billed before the buyer has seen its first frame: packets that reach a buyer whose
-   * decoder never starts are not a delivered picture (a stricter reading of DESIGN §6). */
-  if (kmg_watch_session_get_state (s) != KMG_SESSION_ACTIVE)
     return;
   kmg_metrics_add (w->app->metrics, "kamegor_relay_delivered_seconds_total", NULL, 1);
   kmg_billing_delivered_second (w->app->billing, id, &ev, kmg_watch_now_ms ());
@@ -579,7 +560,6 @@ kmg_watch_new (KmgApp *app)
 
   w->app = app;
   w->legs = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  w->last_report = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
   w->gone_timers = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   declare_metrics (app->metrics);
   kmg_metrics_add_collector (app->metrics, collect, w);
@@ -638,15 +618,7 @@ kmg_watch_free (KmgWatch *w)
       g_clear_pointer (&w->gone_timers, g_hash_table_unref);
     }
   g_clear_pointer (&w->legs, g_hash_table_unref);
-  g_clear_pointer (&w->last_report, g_hash_table_unref);
   g_free (w);
-}
-
-gint64
-kmg_watch_session_price (KmgWatch *w, gint64 session_id)
-{
-  KmgWatchSession *s = w ? kmg_session_manager_get (w->mgr, session_id) : NULL;
-  return s ? kmg_watch_session_get_price (s) : 0;
 }
 
 /* GET /api/v1/rtc — what a client needs before creating peer connections. */

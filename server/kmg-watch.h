@@ -40,9 +40,6 @@ void kmg_watch_on_billing_event (const KmgBillingEvent *event, gpointer user_dat
 /* Ends a live session now (admin); FALSE when it is not live. */
 gboolean kmg_watch_end_session (KmgWatch *watch, gint64 session_id, KmgSessionEndReason reason);
 
-/* Price per minute fixed into a session still known to the manager; 0 when unknown. */
-gint64 kmg_watch_session_price (KmgWatch *watch, gint64 session_id);
-
 void kmg_routes_watch_register (KmgRouter *router, KmgApp *app);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KmgWatch, kmg_watch_free)

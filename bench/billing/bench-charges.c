@@ -115,6 +115,7 @@ main (int argc, char **argv)
       gint64 id = kmg_billing_session_start (b, 1 + i % buyers, buyers + 1 + i % sellers, now, &error);
       if (id <= 0)
         g_error ("start: %s", error->message);
+      kmg_billing_session_set_active (b, id, TRUE);
       g_array_append_val (sessions, id);
     }
   for (int t = 0; t < opt_ticks; t++)

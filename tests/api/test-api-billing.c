@@ -284,6 +284,7 @@ billed_session (Fixture *f, gint64 buyer, gint64 seller, guint seconds, gboolean
 
   g_assert_no_error (error);
   g_assert_cmpint (id, >, 0);
+  kmg_billing_session_set_active (f->app->billing, id, TRUE);
   for (guint i = 0; i < seconds; i++)
     {
       KmgDeliveredSecond s = { .second = start / 1000 + i,
@@ -452,12 +453,67 @@ test_history_paging (Fixture *f, gconstpointer data)
   (void) seller;
 }
 
+/* While set, the server's warnings are collected here instead of failing the test. */
+static GString *server_warnings;
+
+static GLogWriterOutput
+warning_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer data)
+{
+  const char *domain = NULL, *message = NULL;
+
+  for (gsize i = 0; i < n_fields; i++)
+    if (g_str_equal (fields[i].key, "GLIB_DOMAIN"))
+      domain = fields[i].value;
+    else if (g_str_equal (fields[i].key, "MESSAGE"))
+      message = fields[i].value;
+  if (server_warnings == NULL || !(level & G_LOG_LEVEL_WARNING)
+      || g_strcmp0 (domain, "kamegor-server") != 0 || message == NULL)
+    return g_log_writer_default (level, fields, n_fields, data);
+  g_string_append_printf (server_warnings, "%s\n", message);
+  return G_LOG_WRITER_HANDLED;
+}
+
+/* A clean stop charges what is due; when that last charge fails, the operator is told. */
+static void
+test_final_flush_failure_logged (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  gint64 sid = 0, bid = 0, id;
+  g_autofree char *seller = kmg_test_seller (f->ts, "ines", PRICE, &sid);
+  g_autofree char *buyer = kmg_test_register (f->ts, "jack", PASSWORD, &bid);
+  gint64 now = g_get_real_time () / 1000;
+
+  grant (f, bid, 100);
+  id = kmg_billing_session_start (f->app->billing, bid, sid, now - 10000, &error);
+  g_assert_no_error (error);
+  kmg_billing_session_set_active (f->app->billing, id, TRUE);
+  for (gint64 s = 0; s < 2; s++) /* minute 0 is due, not yet charged */
+    g_assert_cmpint (kmg_billing_delivered_second (f->app->billing, id,
+                                                   &(KmgDeliveredSecond){ .second = (now - 10000) / 1000 + s },
+                                                   now),
+                     ==, KMG_METER_COUNTED);
+  g_assert_true (kmg_db_exec (f->app->db,
+                              "CREATE TRIGGER evidence_refused BEFORE INSERT ON measured_minutes "
+                              "BEGIN SELECT RAISE (ABORT, 'disk full'); END",
+                              &error));
+  g_assert_no_error (error);
+  server_warnings = g_string_new (NULL);
+  g_clear_pointer (&f->ts, kmg_test_server_free);
+  g_test_message ("warnings: %s", server_warnings->str);
+  g_assert_nonnull (strstr (server_warnings->str, "billing"));
+  g_assert_nonnull (strstr (server_warnings->str, "disk full")); /* the store's own reason */
+  g_string_free (g_steal_pointer (&server_warnings), TRUE);
+  (void) seller;
+  (void) buyer;
+}
+
 int
 main (int argc, char **argv)
 {
   static const Setup no_secret = { config_no_secret };
 
   g_test_init (&argc, &argv, NULL);
+  g_log_set_writer_func (warning_writer, NULL, NULL);
 #define ADD(name, cfg, fn) \
   g_test_add ("/api/billing/" name, Fixture, cfg, fixture_setup, fn, fixture_teardown)
   ADD ("topup-webhook", NULL, test_topup_webhook);
@@ -465,6 +521,7 @@ main (int argc, char **argv)
   ADD ("wallet-paging", NULL, test_wallet_paging);
   ADD ("rating-rules", NULL, test_rating_rules);
   ADD ("history-paging", NULL, test_history_paging);
+  ADD ("final-flush-failure-logged", NULL, test_final_flush_failure_logged);
 #undef ADD
   return g_test_run ();
 }

@@ -97,6 +97,7 @@ main (int argc, char **argv)
           Live l = { kmg_billing_session_start (b, buyer, seller, now, NULL), now / 1000 };
           if (l.id <= 0)
             break; /* that buyer is out of credits */
+          kmg_billing_session_set_active (b, l.id, TRUE);
           g_array_append_val (live, l);
         }
       step_sessions (b, live, rng, now);

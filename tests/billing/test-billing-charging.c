@@ -60,6 +60,16 @@ test_decide (void)
   g_assert_true (low);
 }
 
+/* A meter whose session is active, as most tests want. */
+static KmgChargeMeter *
+active_meter (guint min_billable_s, guint minute_s, gint64 start_second)
+{
+  KmgChargeMeter *m = kmg_charge_meter_new (min_billable_s, minute_s, start_second);
+
+  kmg_charge_meter_set_active (m, TRUE);
+  return m;
+}
+
 static KmgMeterVerdict
 add (KmgChargeMeter *m, gint64 s, gint64 now_s)
 {
@@ -70,7 +80,7 @@ add (KmgChargeMeter *m, gint64 s, gint64 now_s)
 static void
 test_meter_due_points (void)
 {
-  g_autoptr (KmgChargeMeter) m = kmg_charge_meter_new (10, 60, START);
+  g_autoptr (KmgChargeMeter) m = active_meter (10, 60, START);
   const KmgMinuteEvidence *e;
 
   for (gint64 s = 0; s < 9; s++)
@@ -101,7 +111,7 @@ test_meter_due_points (void)
 static void
 test_meter_dedupe_reorder (void)
 {
-  g_autoptr (KmgChargeMeter) m = kmg_charge_meter_new (5, 10, START);
+  g_autoptr (KmgChargeMeter) m = active_meter (5, 10, START);
   gint64 now = START + 100;
   gint64 order[] = { 4, 2, 2, 0, 4, 3, 1, 1, 0 };
   guint counted = 0, dup = 0;
@@ -125,7 +135,7 @@ test_meter_dedupe_reorder (void)
 static void
 test_meter_rejects (void)
 {
-  g_autoptr (KmgChargeMeter) m = kmg_charge_meter_new (5, 10, START);
+  g_autoptr (KmgChargeMeter) m = active_meter (5, 10, START);
   KmgDeliveredSecond bad = sec (START + 1);
 
   g_assert_cmpint (add (m, START - 1, START + 5), ==, KMG_METER_REJECTED); /* before start */
@@ -139,6 +149,44 @@ test_meter_rejects (void)
   kmg_charge_meter_stop (m);
   g_assert_cmpint (add (m, START + 4, START + 5), ==, KMG_METER_REJECTED);
   g_assert_cmpuint (kmg_charge_meter_delivered (m), ==, 1);
+}
+
+/* Nothing is billed before the buyer sees a picture: the meter counts only while active. */
+static void
+test_meter_active_gate (void)
+{
+  g_autoptr (KmgChargeMeter) m = kmg_charge_meter_new (2, 5, START);
+
+  g_assert_false (kmg_charge_meter_is_active (m));
+  g_assert_cmpint (add (m, START, START + 1), ==, KMG_METER_INACTIVE);
+  g_assert_cmpint (add (m, START + 1, START + 1), ==, KMG_METER_INACTIVE);
+  g_assert_cmpuint (kmg_charge_meter_delivered (m), ==, 0);
+  /* Malformed stays malformed whatever the state. */
+  g_assert_cmpint (add (m, START - 1, START + 1), ==, KMG_METER_REJECTED);
+
+  kmg_charge_meter_set_active (m, TRUE);
+  g_assert_true (kmg_charge_meter_is_active (m));
+  /* A second refused while inactive left no trace: handed over again, it counts. */
+  g_assert_cmpint (add (m, START + 1, START + 2), ==, KMG_METER_COUNTED);
+  g_assert_cmpint (add (m, START + 2, START + 2), ==, KMG_METER_COUNTED);
+  g_assert_cmpuint (kmg_charge_meter_pending (m), ==, 1);
+
+  /* The picture is lost (reconnecting): seconds stop counting until it is back. */
+  kmg_charge_meter_set_active (m, FALSE);
+  g_assert_cmpint (add (m, START + 3, START + 4), ==, KMG_METER_INACTIVE);
+  g_assert_cmpint (add (m, START + 1, START + 4), ==, KMG_METER_INACTIVE);
+  g_assert_cmpuint (kmg_charge_meter_delivered (m), ==, 2);
+  kmg_charge_meter_set_active (m, TRUE);
+  g_assert_cmpint (add (m, START + 1, START + 4), ==, KMG_METER_DUPLICATE);
+  g_assert_cmpint (add (m, START + 4, START + 4), ==, KMG_METER_COUNTED);
+  g_assert_cmpuint (kmg_charge_meter_delivered (m), ==, 3);
+
+  /* A stopped meter refuses, active or not. */
+  kmg_charge_meter_stop (m);
+  g_assert_cmpint (add (m, START + 3, START + 4), ==, KMG_METER_REJECTED);
+  kmg_charge_meter_set_active (m, FALSE);
+  g_assert_cmpint (add (m, START + 3, START + 4), ==, KMG_METER_REJECTED);
+  g_assert_cmpuint (kmg_charge_meter_delivered (m), ==, 3);
 }
 
 static void
@@ -198,10 +246,29 @@ test_buyer_reports (void)
   g_assert_cmpuint (packets, ==, 300); /* the interval's packets are spread, none lost */
 }
 
+/* Cumulative counters that go back (a client that reset them) attest nothing. */
+static void
+test_buyer_report_reset (void)
+{
+  gint64 t0 = START * G_GINT64_CONSTANT (1000);
+  KmgBuyerStatsReport prev = { t0 + 300, 100, 1000, 100000, 0, -1, -1 };
+  KmgBuyerStatsReport cur = { t0 + 2300, 160, 1100, 110000, 0, -1, -1 };
+  g_autoptr (GArray) out = g_array_new (FALSE, FALSE, sizeof (KmgDeliveredSecond));
+
+  g_assert_cmpuint (kmg_buyer_report_seconds (&prev, &cur, 5, out), ==, 2);
+  g_array_set_size (out, 0);
+  cur.bytes_received = 5000; /* bytes reset, frames still growing */
+  g_assert_cmpuint (kmg_buyer_report_seconds (&prev, &cur, 5, out), ==, 0);
+  cur.bytes_received = 110000;
+  cur.packets_received = 10; /* packets reset */
+  g_assert_cmpuint (kmg_buyer_report_seconds (&prev, &cur, 5, out), ==, 0);
+  g_assert_cmpuint (out->len, ==, 0);
+}
+
 static void
 test_check_evidence (void)
 {
-  g_autoptr (KmgChargeMeter) m = kmg_charge_meter_new (3, 5, START);
+  g_autoptr (KmgChargeMeter) m = active_meter (3, 5, START);
   g_autoptr (GArray) rows = g_array_new (FALSE, FALSE, sizeof (KmgMinuteEvidence));
   g_autofree char *why = NULL;
   KmgMinuteEvidence *e;
@@ -333,7 +400,7 @@ run_seed (guint seed)
   s.now_s = START;
   s.model = model;
   s.charged = charged;
-  m = kmg_charge_meter_new (s.min_billable, s.minute_s, START);
+  m = active_meter (s.min_billable, s.minute_s, START);
   for (guint step = 0; step < steps; step++)
     {
       KmgDeliveredSecond ev = sec (pick_second (sim, rng, START));
@@ -406,8 +473,10 @@ main (int argc, char **argv)
   g_test_add_func ("/billing/charging/meter-due-points", test_meter_due_points);
   g_test_add_func ("/billing/charging/meter-dedupe-reorder", test_meter_dedupe_reorder);
   g_test_add_func ("/billing/charging/meter-rejects", test_meter_rejects);
+  g_test_add_func ("/billing/charging/meter-active-gate", test_meter_active_gate);
   g_test_add_func ("/billing/charging/relay-second", test_relay_second);
   g_test_add_func ("/billing/charging/buyer-reports", test_buyer_reports);
+  g_test_add_func ("/billing/charging/buyer-report-reset", test_buyer_report_reset);
   g_test_add_func ("/billing/charging/check-evidence", test_check_evidence);
   g_test_add_func ("/billing/charging/random-streams", test_random_streams);
   g_test_add_func ("/billing/reputation/formula", test_reputation);

@@ -153,6 +153,7 @@ start_session (Fx *fx, KmgBilling *b)
 
   g_assert_no_error (error);
   g_assert_cmpint (id, >, 0);
+  g_assert_true (kmg_billing_session_set_active (b, id, TRUE)); /* the buyer sees a picture */
   return id;
 }
 
@@ -383,6 +384,193 @@ test_recover (Fx *fx, gconstpointer data)
   ev = kmg_billing_flush (b2, fx->now + 8000, &error);
   g_assert_cmpuint (ev->len, ==, 0);
   g_assert_cmpint (balance (fx, fx->buyer), ==, paid);
+  assert_audit_ok (fx);
+}
+
+/* The engine bills a session only while it is told the session is active. */
+static void
+test_active_gate (Fx *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KmgBilling) b = engine (fx, 6, 2);
+  g_autoptr (GArray) ev = NULL;
+  gint64 sid, next = T0 / 1000;
+
+  grant (fx, fx->buyer, 100);
+  sid = kmg_billing_session_start (b, fx->buyer, fx->seller, fx->now, &error);
+  g_assert_no_error (error);
+  /* Connecting: packets reach the buyer, but it has not seen a frame. */
+  fx->now += 5000;
+  for (gint64 s = next; s < next + 5; s++)
+    g_assert_cmpint (kmg_billing_delivered_second (b, sid, &(KmgDeliveredSecond){ .second = s },
+                                                   fx->now),
+                     ==, KMG_METER_INACTIVE);
+  ev = kmg_billing_flush (b, fx->now, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (ev->len, ==, 0);
+  g_clear_pointer (&ev, g_array_unref);
+  g_assert_cmpint (balance (fx, fx->buyer), ==, 100);
+
+  /* First frame: from now on seconds count. */
+  g_assert_true (kmg_billing_session_set_active (b, sid, TRUE));
+  next += 5;
+  deliver (fx, b, sid, &next, 2);
+  ev = kmg_billing_flush (b, fx->now, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (count_events (ev, KMG_BILLING_EVENT_CHARGED), ==, 1);
+  g_clear_pointer (&ev, g_array_unref);
+
+  /* The picture is lost again: nothing counts until it is back. */
+  g_assert_true (kmg_billing_session_set_active (b, sid, FALSE));
+  fx->now += 10000;
+  for (gint64 s = next; s < next + 10; s++)
+    g_assert_cmpint (kmg_billing_delivered_second (b, sid, &(KmgDeliveredSecond){ .second = s },
+                                                   fx->now),
+                     ==, KMG_METER_INACTIVE);
+  ev = kmg_billing_flush (b, fx->now, &error);
+  g_assert_cmpuint (ev->len, ==, 0);
+  g_clear_pointer (&ev, g_array_unref);
+  g_assert_true (kmg_billing_session_end (b, sid, "buyer_left", fx->now, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (balance (fx, fx->buyer), ==, 90);
+  /* Sessions billing does not know (ended, never started) cannot be activated. */
+  g_assert_false (kmg_billing_session_set_active (b, sid, TRUE));
+  g_assert_false (kmg_billing_session_set_active (b, sid + 1000, TRUE));
+  assert_audit_ok (fx);
+}
+
+static KmgBuyerStatsReport
+report_at (gint64 at_ms, guint64 frames, guint64 bytes)
+{
+  return (KmgBuyerStatsReport){ .at_ms = at_ms, .frames_decoded = frames, .bytes_received = bytes,
+                                .jitter_ms = -1, .rtt_ms = -1 };
+}
+
+/* P2P: billing keeps each session's previous buyer report and counts what two attest. */
+static void
+test_buyer_reports_engine (Fx *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KmgBilling) b = engine (fx, 60, 10);
+  g_autoptr (GArray) ev = NULL;
+  g_autofree char *source = NULL;
+  KmgBuyerStatsReport r;
+  gint64 sid, other, t = T0 + 200;
+
+  grant (fx, fx->buyer, 100);
+  sid = kmg_billing_session_start (b, fx->buyer, fx->seller, fx->now, &error);
+  g_assert_no_error (error);
+  other = start_session (fx, b);
+  /* Reports while connecting only set the baseline. */
+  r = report_at (t, 0, 0);
+  g_assert_cmpuint (kmg_billing_buyer_report (b, sid, &r, t), ==, 0);
+  t += 2000;
+  r = report_at (t, 60, 200000);
+  g_assert_cmpuint (kmg_billing_buyer_report (b, sid, &r, t), ==, 0);
+  g_assert_true (kmg_billing_session_set_active (b, sid, TRUE));
+  /* The first report after activation attests the seconds since the one before it. */
+  t += 2000;
+  r = report_at (t, 120, 400000);
+  g_assert_cmpuint (kmg_billing_buyer_report (b, sid, &r, t), ==, 2);
+  /* A repeated report attests nothing; reports of another session do not mix in. */
+  g_assert_cmpuint (kmg_billing_buyer_report (b, sid, &r, t), ==, 0);
+  g_assert_cmpuint (kmg_billing_buyer_report (b, other, &r, t), ==, 0);
+  /* A client that reset its counters attests nothing, but its report is the new baseline. */
+  t += 2000;
+  r = report_at (t, 10, 1000);
+  g_assert_cmpuint (kmg_billing_buyer_report (b, sid, &r, t), ==, 0);
+  for (guint i = 0; i < 4; i++)
+    {
+      t += 2000;
+      r = report_at (t, 10 + 60 * (i + 1), 1000 + 200000 * (i + 1));
+      g_assert_cmpuint (kmg_billing_buyer_report (b, sid, &r, t), ==, 2);
+    }
+  /* 10 seconds attested: minute 0 is due, from buyer-attested seconds. */
+  ev = kmg_billing_flush (b, t, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (count_events (ev, KMG_BILLING_EVENT_CHARGED), ==, 1);
+  g_assert_cmpint (g_array_index (ev, KmgBillingEvent, 0).session_id, ==, sid);
+  source = billing_test_text (fx->t->db, "SELECT source FROM measured_minutes");
+  g_assert_cmpstr (source, ==, "buyer_attested");
+  /* The session's billing ends: its report history goes with it. */
+  g_assert_true (kmg_billing_session_end (b, sid, "buyer_left", t, &error));
+  g_assert_no_error (error);
+  t += 2000;
+  r = report_at (t, 1000, 9000000);
+  g_assert_cmpuint (kmg_billing_buyer_report (b, sid, &r, t), ==, 0);
+  assert_audit_ok (fx);
+}
+
+/* A CHARGED event carries what the ledger moved, at the terms fixed when the session started. */
+static void
+test_event_amounts (Fx *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KmgBilling) b = NULL;
+  g_autoptr (GArray) ev = NULL;
+  KmgBillingRules rules;
+  const KmgBillingEvent *e = NULL;
+  gint64 sid, next = T0 / 1000;
+
+  kmg_billing_rules_init (&rules);
+  rules.fee_pct = 33;
+  rules.minute_s = 6;
+  rules.min_billable_s = 2;
+  b = kmg_billing_new (fx->t->db, &rules, &error);
+  g_assert_no_error (error);
+  grant (fx, fx->buyer, 100);
+  sid = start_session (fx, b);
+  /* The seller's price changes mid-session: the session keeps the price it started at. */
+  g_assert_true (kmg_db_exec (fx->t->db, "UPDATE users SET price_per_minute = 50", &error));
+  g_assert_no_error (error);
+  deliver (fx, b, sid, &next, 2);
+  ev = kmg_billing_flush (b, fx->now, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < ev->len; i++)
+    if (g_array_index (ev, KmgBillingEvent, i).kind == KMG_BILLING_EVENT_CHARGED)
+      e = &g_array_index (ev, KmgBillingEvent, i);
+  g_assert_nonnull (e);
+  g_assert_cmpint (e->price, ==, 10);
+  g_assert_cmpint (e->fee, ==, 3); /* floor (10 × 33 / 100) */
+  g_assert_cmpint (e->seller_share, ==, 7);
+  g_assert_cmpint (e->seller_share,
+                   ==, billing_test_scalar (fx->t->db, "SELECT amount FROM transfers "
+                                                       "WHERE idempotency_key LIKE '%:0:seller'"));
+  g_assert_cmpint (e->fee, ==, billing_test_scalar (fx->t->db, "SELECT amount FROM transfers "
+                                                               "WHERE idempotency_key LIKE '%:0:fee'"));
+  g_assert_cmpint (balance (fx, fx->seller), ==, e->seller_share);
+  g_assert_cmpint (balance (fx, fx->buyer), ==, 100 - e->price);
+  assert_audit_ok (fx);
+}
+
+/* A flush the store refuses reports why, charges nothing, and the minutes stay due. */
+static void
+test_flush_error (Fx *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KmgBilling) b = engine (fx, 6, 2);
+  g_autoptr (GArray) ev = NULL;
+  gint64 sid, next = T0 / 1000;
+
+  grant (fx, fx->buyer, 100);
+  sid = start_session (fx, b);
+  deliver (fx, b, sid, &next, 2);
+  billing_test_raw_exec (fx->t->path, "CREATE TRIGGER evidence_refused BEFORE INSERT ON "
+                                      "measured_minutes BEGIN SELECT RAISE (ABORT, 'disk full'); "
+                                      "END");
+  ev = kmg_billing_flush (b, fx->now, &error);
+  g_assert_null (ev);
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "disk full"));
+  g_clear_error (&error);
+  g_assert_cmpint (balance (fx, fx->buyer), ==, 100);
+  g_assert_cmpint (billing_test_scalar (fx->t->db, "SELECT COUNT (*) FROM transfers "
+                                                   "WHERE kind = 'charge'"), ==, 0);
+  billing_test_raw_exec (fx->t->path, "DROP TRIGGER evidence_refused");
+  ev = kmg_billing_flush (b, fx->now, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (count_events (ev, KMG_BILLING_EVENT_CHARGED), ==, 1);
+  g_assert_cmpint (balance (fx, fx->buyer), ==, 90);
   assert_audit_ok (fx);
 }
 
@@ -734,6 +922,10 @@ main (int argc, char **argv)
   ADD ("engine/batch-one-commit", test_batch_one_commit);
   ADD ("engine/end-charges-due", test_end_charges_due);
   ADD ("engine/recover", test_recover);
+  ADD ("engine/active-gate", test_active_gate);
+  ADD ("engine/buyer-reports", test_buyer_reports_engine);
+  ADD ("engine/event-amounts", test_event_amounts);
+  ADD ("engine/flush-error", test_flush_error);
   ADD ("audit/tamper-amount", test_tamper_amount);
   ADD ("audit/tamper-rehashed-and-deleted", test_tamper_rehashed);
   ADD ("audit/tamper-evidence", test_tamper_evidence);
