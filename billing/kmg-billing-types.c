@@ -3,49 +3,63 @@
 
 #include "kmg-billing-types.h"
 
-#include <string.h>
+#include "kmg-enum-names.h"
 
 G_DEFINE_QUARK (kmg-billing-error-quark, kmg_billing_error)
 
-static const char *const source_names[] = { "relay_measured", "buyer_attested" };
-static const char *const kind_names[] = { "topup", "grant", "charge", "refund" };
+/* Stored in the database, kinds also hashed into the ledger chain: never rename one. */
+static const KmgEnumName source_names[] = {
+  { KMG_DELIVERY_RELAY_MEASURED, "relay_measured" },
+  { KMG_DELIVERY_BUYER_ATTESTED, "buyer_attested" },
+};
+static const KmgEnumName kind_names[] = {
+  { KMG_TRANSFER_TOPUP, "topup" },
+  { KMG_TRANSFER_GRANT, "grant" },
+  { KMG_TRANSFER_CHARGE, "charge" },
+  { KMG_TRANSFER_REFUND, "refund" },
+};
+
+G_STATIC_ASSERT (G_N_ELEMENTS (source_names) == KMG_DELIVERY_BUYER_ATTESTED + 1);
+G_STATIC_ASSERT (G_N_ELEMENTS (kind_names) == KMG_TRANSFER_REFUND + 1);
 
 const char *
 kmg_delivery_source_to_string (KmgDeliverySource source)
 {
-  g_return_val_if_fail ((guint) source < G_N_ELEMENTS (source_names), NULL);
-  return source_names[source];
+  const char *name = KMG_ENUM_NAMES_TO_STRING (source_names, source);
+
+  g_return_val_if_fail (name != NULL, NULL);
+  return name;
 }
 
 gboolean
 kmg_delivery_source_from_string (const char *s, KmgDeliverySource *out)
 {
-  for (guint i = 0; s != NULL && i < G_N_ELEMENTS (source_names); i++)
-    if (strcmp (s, source_names[i]) == 0)
-      {
-        *out = (KmgDeliverySource) i;
-        return TRUE;
-      }
-  return FALSE;
+  int v;
+
+  if (!KMG_ENUM_NAMES_FROM_STRING (source_names, s, &v))
+    return FALSE;
+  *out = (KmgDeliverySource) v;
+  return TRUE;
 }
 
 const char *
 kmg_transfer_kind_to_string (KmgTransferKind kind)
 {
-  g_return_val_if_fail ((guint) kind < G_N_ELEMENTS (kind_names), NULL);
-  return kind_names[kind];
+  const char *name = KMG_ENUM_NAMES_TO_STRING (kind_names, kind);
+
+  g_return_val_if_fail (name != NULL, NULL);
+  return name;
 }
 
 gboolean
 kmg_transfer_kind_from_string (const char *s, KmgTransferKind *out)
 {
-  for (guint i = 0; s != NULL && i < G_N_ELEMENTS (kind_names); i++)
-    if (strcmp (s, kind_names[i]) == 0)
-      {
-        *out = (KmgTransferKind) i;
-        return TRUE;
-      }
-  return FALSE;
+  int v;
+
+  if (!KMG_ENUM_NAMES_FROM_STRING (kind_names, s, &v))
+    return FALSE;
+  *out = (KmgTransferKind) v;
+  return TRUE;
 }
 
 void

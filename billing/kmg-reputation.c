@@ -3,14 +3,37 @@
 
 #include "kmg-reputation.h"
 
+#include "kmg-enum-names.h"
+
 #include <math.h>
+
+static const KmgEnumName tier_names[] = {
+  { KMG_TIER_NEW, "new" },
+  { KMG_TIER_BRONZE, "bronze" },
+  { KMG_TIER_SILVER, "silver" },
+  { KMG_TIER_GOLD, "gold" },
+};
+
+G_STATIC_ASSERT (G_N_ELEMENTS (tier_names) == KMG_TIER_GOLD + 1);
 
 const char *
 kmg_reputation_tier_to_string (KmgReputationTier tier)
 {
-  static const char *const names[] = { "new", "bronze", "silver", "gold" };
-  g_return_val_if_fail ((guint) tier < G_N_ELEMENTS (names), NULL);
-  return names[tier];
+  const char *name = KMG_ENUM_NAMES_TO_STRING (tier_names, tier);
+
+  g_return_val_if_fail (name != NULL, NULL);
+  return name;
+}
+
+gboolean
+kmg_reputation_tier_from_string (const char *s, KmgReputationTier *out)
+{
+  int v;
+
+  if (!KMG_ENUM_NAMES_FROM_STRING (tier_names, s, &v))
+    return FALSE;
+  *out = (KmgReputationTier) v;
+  return TRUE;
 }
 
 double

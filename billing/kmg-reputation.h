@@ -20,6 +20,7 @@ typedef enum
 } KmgReputationTier;
 
 const char *kmg_reputation_tier_to_string (KmgReputationTier tier);
+gboolean kmg_reputation_tier_from_string (const char *s, KmgReputationTier *out);
 
 typedef struct
 {

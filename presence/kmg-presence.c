@@ -3,6 +3,8 @@
 
 #include "kmg-presence.h"
 
+#include "kmg-enum-names.h"
+
 G_DEFINE_QUARK (kmg-presence-error-quark, kmg_presence_error)
 
 typedef struct
@@ -349,21 +351,62 @@ kmg_presence_foreach (KmgPresence *presence, KmgPresenceForeachFunc func, gpoint
     func (user->id, user->state, user->is_seller, user->conns->len, user_data);
 }
 
+static const KmgEnumName state_names[] = {
+  { KMG_PRESENCE_OFFLINE, "offline" },
+  { KMG_PRESENCE_ONLINE, "online" },
+  { KMG_PRESENCE_STREAMING, "streaming" },
+};
+static const KmgEnumName reason_names[] = {
+  { KMG_PRESENCE_REASON_CONNECT, "connect" },
+  { KMG_PRESENCE_REASON_FOREGROUND, "foreground" },
+  { KMG_PRESENCE_REASON_BACKGROUND, "background" },
+  { KMG_PRESENCE_REASON_LOCATION, "location" },
+  { KMG_PRESENCE_REASON_GO_LIVE, "go_live" },
+  { KMG_PRESENCE_REASON_STOP_LIVE, "stop_live" },
+  { KMG_PRESENCE_REASON_GOODBYE, "goodbye" },
+  { KMG_PRESENCE_REASON_GRACE_EXPIRED, "grace_expired" },
+  { KMG_PRESENCE_REASON_REMOVED, "removed" },
+};
+
+G_STATIC_ASSERT (G_N_ELEMENTS (state_names) == KMG_PRESENCE_N_STATES);
+G_STATIC_ASSERT (G_N_ELEMENTS (reason_names) == KMG_PRESENCE_REASON_REMOVED + 1);
+
 const char *
 kmg_presence_state_to_string (KmgPresenceState state)
 {
-  static const char *const names[] = { "offline", "online", "streaming" };
+  const char *name = KMG_ENUM_NAMES_TO_STRING (state_names, state);
 
-  g_return_val_if_fail ((guint) state < G_N_ELEMENTS (names), "offline");
-  return names[state];
+  g_return_val_if_fail (name != NULL, "offline");
+  return name;
+}
+
+gboolean
+kmg_presence_state_from_string (const char *s, KmgPresenceState *out)
+{
+  int v;
+
+  if (!KMG_ENUM_NAMES_FROM_STRING (state_names, s, &v))
+    return FALSE;
+  *out = (KmgPresenceState) v;
+  return TRUE;
 }
 
 const char *
 kmg_presence_reason_to_string (KmgPresenceReason reason)
 {
-  static const char *const names[] = { "connect",   "foreground", "background",    "location", "go_live",
-                                       "stop_live", "goodbye",    "grace_expired", "removed" };
+  const char *name = KMG_ENUM_NAMES_TO_STRING (reason_names, reason);
 
-  g_return_val_if_fail ((guint) reason < G_N_ELEMENTS (names), "unknown");
-  return names[reason];
+  g_return_val_if_fail (name != NULL, "unknown");
+  return name;
+}
+
+gboolean
+kmg_presence_reason_from_string (const char *s, KmgPresenceReason *out)
+{
+  int v;
+
+  if (!KMG_ENUM_NAMES_FROM_STRING (reason_names, s, &v))
+    return FALSE;
+  *out = (KmgPresenceReason) v;
+  return TRUE;
 }

@@ -89,8 +89,12 @@ typedef void (*KmgPresenceForeachFunc) (gint64 user_id, KmgPresenceState state, 
                                         guint n_connections, gpointer user_data);
 void kmg_presence_foreach (KmgPresence *presence, KmgPresenceForeachFunc func, gpointer user_data);
 
+/* Wire names. A value outside its enum is a programmer error (critical, "offline" / "unknown");
+ * _from_string() returns FALSE and leaves @out alone for NULL or an unknown name. */
 const char *kmg_presence_state_to_string (KmgPresenceState state);
+gboolean kmg_presence_state_from_string (const char *s, KmgPresenceState *out);
 const char *kmg_presence_reason_to_string (KmgPresenceReason reason);
+gboolean kmg_presence_reason_from_string (const char *s, KmgPresenceReason *out);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KmgPresence, kmg_presence_free)
 

@@ -226,15 +226,14 @@ kmg_config_set (KmgConfig *c, const char *group, const char *key, const char *va
         break;
       }
     case T_POLICY:
-      if (g_str_equal (value, "auto"))
-        c->relay_policy = KMG_RELAY_POLICY_AUTO;
-      else if (g_str_equal (value, "always"))
-        c->relay_policy = KMG_RELAY_POLICY_ALWAYS;
-      else if (g_str_equal (value, "never"))
-        c->relay_policy = KMG_RELAY_POLICY_NEVER;
-      else
-        return value_error (def, "expected auto, always or never", error);
-      break;
+      {
+        KmgSessionPolicy policy;
+
+        if (!kmg_session_policy_from_string (value, &policy))
+          return value_error (def, "expected auto, always or never", error);
+        c->relay_policy = (KmgRelayPolicy) policy;
+        break;
+      }
     default:
       g_assert_not_reached ();
     }

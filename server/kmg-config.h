@@ -4,6 +4,8 @@
 
 #include <glib.h>
 
+#include "kmg-session-types.h"
+
 G_BEGIN_DECLS
 
 #define KMG_CONFIG_ERROR (kmg_config_error_quark ())
@@ -16,11 +18,12 @@ typedef enum
   KMG_CONFIG_ERROR_VALUE,   /* a value of the wrong type or out of range */
 } KmgConfigError;
 
+/* relay.policy is the session policy: same values, same names (kmg_session_policy_to_string). */
 typedef enum
 {
-  KMG_RELAY_POLICY_AUTO,
-  KMG_RELAY_POLICY_ALWAYS,
-  KMG_RELAY_POLICY_NEVER,
+  KMG_RELAY_POLICY_AUTO = KMG_SESSION_POLICY_AUTO,
+  KMG_RELAY_POLICY_ALWAYS = KMG_SESSION_POLICY_ALWAYS,
+  KMG_RELAY_POLICY_NEVER = KMG_SESSION_POLICY_NEVER,
 } KmgRelayPolicy;
 
 typedef struct

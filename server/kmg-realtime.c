@@ -364,15 +364,7 @@ kmg_realtime_on_user_banned (gint64 user_id, gpointer user_data)
 const char *
 kmg_realtime_status (KmgRealtime *rt, gint64 user_id)
 {
-  switch (kmg_signaling_get_state (rt->app->signaling, user_id))
-    {
-    case KMG_PRESENCE_STREAMING:
-      return "streaming";
-    case KMG_PRESENCE_ONLINE:
-      return "online";
-    default:
-      return "offline";
-    }
+  return kmg_presence_state_to_string (kmg_signaling_get_state (rt->app->signaling, user_id));
 }
 
 /* GET /api/v1/map?south=&west=&north=&east=&zoom= — the same items a map.subscribe snapshot has. */

@@ -655,9 +655,7 @@ get_rtc (KmgHttpRequest *req, gpointer user_data)
     }
   json_object_set_array_member (out, "ice_servers", servers);
   json_object_set_string_member (out, "relay_policy",
-                                 c->relay_policy == KMG_RELAY_POLICY_ALWAYS  ? "always"
-                                 : c->relay_policy == KMG_RELAY_POLICY_NEVER ? "never"
-                                                                             : "auto");
+                                 kmg_session_policy_to_string ((KmgSessionPolicy) c->relay_policy));
   json_object_set_int_member (out, "p2p_timeout_ms", c->p2p_timeout_ms);
   json_object_set_int_member (out, "stats_interval_ms", 2000);
   kmg_http_reply_object (req, 200, out);

@@ -102,13 +102,18 @@ typedef enum
   KMG_SESSION_ICE_CLOSED,
 } KmgSessionIceState;
 
+/* Wire names, also stored by billing. A value outside its enum is a programmer error ("invalid");
+ * _from_string() returns FALSE and leaves @out alone for NULL or an unknown name. */
 const char *kmg_session_policy_to_string (KmgSessionPolicy policy);
 gboolean kmg_session_policy_from_string (const char *s, KmgSessionPolicy *out);
 const char *kmg_session_state_to_string (KmgSessionState state);
+gboolean kmg_session_state_from_string (const char *s, KmgSessionState *out);
 const char *kmg_session_path_to_string (KmgSessionPath path);
 gboolean kmg_session_path_from_string (const char *s, KmgSessionPath *out);
 const char *kmg_session_end_reason_to_string (KmgSessionEndReason reason);
+gboolean kmg_session_end_reason_from_string (const char *s, KmgSessionEndReason *out);
 const char *kmg_session_role_to_string (KmgSessionRole role);
+gboolean kmg_session_role_from_string (const char *s, KmgSessionRole *out);
 const char *kmg_session_signal_kind_to_string (KmgSessionSignalKind kind);
 gboolean kmg_session_signal_kind_from_string (const char *s, KmgSessionSignalKind *out);
 const char *kmg_session_ice_state_to_string (KmgSessionIceState state);
