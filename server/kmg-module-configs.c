@@ -56,9 +56,7 @@ void
 kmg_module_config_sessions (const KmgConfig *c, KmgSessionConfig *out)
 {
   kmg_session_config_init (out);
-  out->policy = c->relay_policy == KMG_RELAY_POLICY_ALWAYS  ? KMG_SESSION_POLICY_ALWAYS
-                : c->relay_policy == KMG_RELAY_POLICY_NEVER ? KMG_SESSION_POLICY_NEVER
-                                                            : KMG_SESSION_POLICY_AUTO;
+  out->policy = (KmgSessionPolicy) c->relay_policy; /* one enum's values (kmg-config.h) */
   out->p2p_timeout_ms = c->p2p_timeout_ms;
   out->ice_grace_ms = c->grace_s * 1000;
   out->denied_cidrs = c->denied_peer_cidrs;

@@ -425,14 +425,16 @@ kmg_watch_on_presence_changed (gint64 user_id, KmgPresenceState old_state,
   kmg_watch_reschedule (w);
 }
 
-/* Billing ended a session it cannot charge: the buyer cannot pay, or its row was closed outside
- * this process (an admin, a recovery), which the session then ends with as admin. */
+/* Billing ended a session it cannot charge: the buyer cannot pay (insufficient_credits), or its
+ * row was closed outside this process ("not_active": an admin, a recovery), which the session
+ * then ends with as admin. */
 static void
 billing_ended (KmgWatch *w, gint64 session_id, const char *reason)
 {
-  KmgSessionEndReason why = g_strcmp0 (reason, "insufficient_credits") == 0
-                                ? KMG_SESSION_END_INSUFFICIENT_CREDITS
-                                : KMG_SESSION_END_ADMIN;
+  KmgSessionEndReason why = KMG_SESSION_END_ADMIN;
+
+  if (!kmg_session_end_reason_from_string (reason, &why) || why == KMG_SESSION_END_NONE)
+    why = KMG_SESSION_END_ADMIN;
 
   kmg_session_manager_end (w->mgr, session_id, why, kmg_watch_now_ms ());
   kmg_watch_reschedule (w);
