@@ -9,9 +9,11 @@
 #include "kmg-realtime.h"
 #include "kmg-routes-admin.h"
 #include "kmg-routes-billing.h"
+#include "kmg-routes-map.h"
 #include "kmg-watch.h"
 #include "kmg-routes-ops.h"
 #include "kmg-routes-web.h"
+#include "kmg-signaling.h"
 
 #include <glib/gstdio.h>
 
@@ -166,6 +168,7 @@ kmg_server_new (KmgConfig *config, GError **error)
   app->realtime = kmg_realtime_new (app, error);
   if (app->realtime == NULL)
     return NULL;
+  kmg_signaling_set_error_map (app->signaling, kmg_api_error_ws_code);
   kmg_routes_map_register (app->router, app);
   if (!kmg_billing_wiring_start (app, error))
     return NULL;

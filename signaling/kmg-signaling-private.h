@@ -80,6 +80,7 @@ struct _KmgSignaling
   KmgSignalingConfig cfg;
   KmgSignalingCallbacks cb;
   gpointer cb_data;
+  KmgSignalingErrorMapFunc error_map; /* NULL: every GError is "internal" */
   KmgMetrics *metrics;
   KmgPresence *presence;
 
@@ -120,6 +121,8 @@ void kmg_sig_reply (KmgSigConn *conn, JsonNode *ref, const char *type, JsonObjec
 void kmg_sig_reply_error (KmgSigConn *conn, JsonNode *ref, const char *code, const char *message,
                           JsonObject *extra);
 void kmg_sig_ack (KmgSigConn *conn, JsonNode *ref);
+/* The error map's code for @error, @fallback when it has none. */
+const char *kmg_sig_error_code (KmgSignaling *sig, const GError *error, const char *fallback);
 void kmg_sig_conn_close (KmgSigConn *conn, gushort code, const char *reason);
 
 /* kmg-signaling-presence.c */
