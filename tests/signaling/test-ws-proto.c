@@ -274,14 +274,14 @@ test_map_item_text (void)
       .streaming_count = 2 },
   };
   const char *const want[] = {
-    "{\"id\":\"u:7\",\"kind\":\"marker\",\"lat\":48.85661,\"lon\":2.3522,\"user_id\":7,"
+    ("{\"id\":\"u:7\",\"kind\":\"marker\",\"lat\":48.85661,\"lon\":2.3522,\"user_id\":7,"
     "\"status\":\"streaming\",\"username\":\"al\\\"ice\",\"picture_url\":null,\"rating\":4.67,"
-    "\"rating_count\":3}",
-    "{\"id\":\"u:8\",\"kind\":\"marker\",\"lat\":-33.123456789,\"lon\":-70.5,\"user_id\":8,"
+    "\"rating_count\":3}"),
+    ("{\"id\":\"u:8\",\"kind\":\"marker\",\"lat\":-33.123456789,\"lon\":-70.5,\"user_id\":8,"
     "\"status\":\"online\",\"username\":\"bob\",\"picture_url\":\"/media/pictures/b\",\"rating\":0.0,"
-    "\"rating_count\":0}",
-    "{\"id\":\"c:14:8300:5638\",\"kind\":\"cluster\",\"lat\":48.8,\"lon\":2.0,\"count\":12,"
-    "\"streaming_count\":2}",
+    "\"rating_count\":0}"),
+    ("{\"id\":\"c:14:8300:5638\",\"kind\":\"cluster\",\"lat\":48.8,\"lon\":2.0,\"count\":12,"
+    "\"streaming_count\":2}"),
   };
   KmgMapResult result = { .items = items, .n_items = G_N_ELEMENTS (items), .truncated = TRUE };
   g_autoptr (JsonArray) arr = NULL;
