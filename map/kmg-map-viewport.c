@@ -1,5 +1,6 @@
 /* kmg-map-viewport.c — viewport validation and containment, Web Mercator projection.
- * The containment test here is the single definition of "inside" that queries and diffs share. */
+ * The containment test here is the single definition of "inside": queries use it, and so does the
+ * WebSocket hub when it picks the subscribers a change concerns (kmg_bbox_contains). */
 #include "kmg-map-private.h"
 
 #include <math.h>
@@ -93,7 +94,7 @@ kmg_map_viewport_init (KmgMapViewport *vp,
                        double west,
                        double north,
                        double east,
-                       gint zoom,
+                       double zoom,
                        GError **error)
 {
   KmgMapViewport tmp;
@@ -101,6 +102,13 @@ kmg_map_viewport_init (KmgMapViewport *vp,
   g_return_val_if_fail (vp != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  /* Written so that NaN fails too. */
+  if (!(zoom >= 0 && zoom <= KMG_MAP_MAX_ZOOM) || zoom != floor (zoom))
+    {
+      g_set_error (error, KMG_MAP_ERROR, KMG_MAP_ERROR_INVALID_ZOOM,
+                   "zoom must be an integer from 0 to %d", KMG_MAP_MAX_ZOOM);
+      return FALSE;
+    }
   if (!coord_ok (south, 90.0) || !coord_ok (north, 90.0))
     {
       g_set_error_literal (error, KMG_MAP_ERROR, KMG_MAP_ERROR_INVALID_COORDINATE,
@@ -117,12 +125,6 @@ kmg_map_viewport_init (KmgMapViewport *vp,
     {
       g_set_error (error, KMG_MAP_ERROR, KMG_MAP_ERROR_INVALID_BBOX,
                    "south (%g) is north of north (%g)", south, north);
-      return FALSE;
-    }
-  if (zoom < 0 || zoom > KMG_MAP_MAX_ZOOM)
-    {
-      g_set_error (error, KMG_MAP_ERROR, KMG_MAP_ERROR_INVALID_ZOOM,
-                   "zoom %d is outside 0..%d", zoom, KMG_MAP_MAX_ZOOM);
       return FALSE;
     }
   tmp = (KmgMapViewport){ south, west, north, east, (guint) zoom };

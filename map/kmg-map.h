@@ -14,7 +14,7 @@ typedef enum
 {
   KMG_MAP_ERROR_INVALID_COORDINATE, /* NaN/inf, latitude outside [-90,90], longitude outside [-180,180] */
   KMG_MAP_ERROR_INVALID_BBOX,       /* south > north */
-  KMG_MAP_ERROR_INVALID_ZOOM,       /* zoom outside 0..22 */
+  KMG_MAP_ERROR_INVALID_ZOOM,       /* zoom not an integer in 0..KMG_MAP_MAX_ZOOM */
   KMG_MAP_ERROR_BBOX_TOO_LARGE,     /* wider or taller than KMG_MAP_MAX_VIEWPORT_PX at its zoom */
   KMG_MAP_ERROR_INVALID_STATUS,     /* not online/streaming */
   KMG_MAP_ERROR_INVALID_CONFIG,     /* a KmgMapConfig field out of range */
@@ -76,12 +76,15 @@ typedef struct
   guint zoom;
 } KmgMapViewport;
 
+/* The one viewport rule every API applies (REST and WebSocket alike): @zoom is checked first (an
+ * integer from 0 to KMG_MAP_MAX_ZOOM: a double so that callers hand over what the client sent),
+ * then the coordinates, the bbox and its size. @vp is left untouched on error. */
 gboolean kmg_map_viewport_init (KmgMapViewport *vp,
                                 double south,
                                 double west,
                                 double north,
                                 double east,
-                                gint zoom,
+                                double zoom,
                                 GError **error);
 
 /* TRUE if the DISPLAYED position (@lat, @lon) is inside @vp (edges included). A query's items

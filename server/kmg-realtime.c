@@ -10,8 +10,6 @@
 #include "kmg-ratings.h"
 #include "kmg-signaling.h"
 
-#include <math.h>
-
 typedef struct
 {
   gboolean has_fix;
@@ -166,81 +164,18 @@ kmg_realtime_on_presence_changed (gint64 user_id, KmgPresenceState old_state,
     g_hash_table_remove (rt->sellers, &user_id);
 }
 
-/* One map item as JSON text, the single serialisation used by the REST snapshot and the
- * WebSocket hub (see kmg_map_items_from_array): no JSON object per item, no printf. "id" must come
- * first. Positions keep 9 decimals so a cell centre is written as the centre itself (to 1e-9°),
- * not a rounding of it. */
-static void
-item_append_text (GString *out, const KmgMapItem *it)
-{
-  g_string_append (out, "{\"id\":");
-  kmg_ws_append_json_string (out, it->id);
-  g_string_append (out, it->kind == KMG_MAP_ITEM_CLUSTER ? ",\"kind\":\"cluster\",\"lat\":"
-                                                          : ",\"kind\":\"marker\",\"lat\":");
-  kmg_ws_append_fixed (out, it->lat, 9);
-  g_string_append (out, ",\"lon\":");
-  kmg_ws_append_fixed (out, it->lon, 9);
-  if (it->kind == KMG_MAP_ITEM_CLUSTER)
-    {
-      g_string_append (out, ",\"count\":");
-      kmg_ws_append_int (out, it->count);
-      g_string_append (out, ",\"streaming_count\":");
-      kmg_ws_append_int (out, it->streaming_count);
-      g_string_append_c (out, '}');
-      return;
-    }
-  g_string_append (out, ",\"user_id\":");
-  kmg_ws_append_int (out, it->user_id);
-  g_string_append (out, it->status == KMG_MAP_STATUS_STREAMING ? ",\"status\":\"streaming\""
-                                                                : ",\"status\":\"online\"");
-  if (it->profile)
-    {
-      g_string_append (out, ",\"username\":");
-      kmg_ws_append_json_string (out, it->profile->username);
-      g_string_append (out, ",\"picture_url\":");
-      if (it->profile->picture_url)
-        kmg_ws_append_json_string (out, it->profile->picture_url);
-      else
-        g_string_append (out, "null");
-      g_string_append (out, ",\"rating\":");
-      kmg_ws_append_fixed (out, round (it->profile->rating * 100) / 100, 2);
-      g_string_append (out, ",\"rating_count\":");
-      kmg_ws_append_int (out, it->profile->rating_count);
-    }
-  g_string_append_c (out, '}');
-}
-
-static KmgMapResult *
-run_map_query (KmgRealtime *rt, double south, double west, double north, double east, int zoom,
-               GError **error)
-{
-  KmgMapViewport vp;
-
-  if (!kmg_map_viewport_init (&vp, south, west, north, east, zoom, error))
-    return NULL;
-  return kmg_map_query (rt->app->map, &vp, 0);
-}
-
-/* The hub's hot path: each item as pre-serialised text (a string element), see item_append_text. */
+/* The hub's hot path: items go over pre-serialised in signaling's wire form. */
 static JsonArray *
 on_map_query (const KmgBbox *bbox, int zoom, gpointer user_data, GError **error)
 {
-  g_autoptr (KmgMapResult) res = run_map_query (user_data, bbox->south, bbox->west, bbox->north,
-                                                bbox->east, zoom, error);
-  g_autoptr (GString) text = NULL;
-  JsonArray *items;
+  KmgRealtime *rt = user_data;
+  g_autoptr (KmgMapResult) res = NULL;
+  KmgMapViewport vp;
 
-  if (res == NULL)
+  if (!kmg_map_viewport_init (&vp, bbox->south, bbox->west, bbox->north, bbox->east, zoom, error))
     return NULL;
-  items = json_array_sized_new (res->n_items);
-  text = g_string_sized_new (256);
-  for (guint i = 0; i < res->n_items; i++)
-    {
-      g_string_truncate (text, 0);
-      item_append_text (text, &res->items[i]);
-      json_array_add_string_element (items, text->str);
-    }
-  return items;
+  res = kmg_map_query (rt->app->map, &vp, 0);
+  return kmg_ws_map_result_to_array (res);
 }
 
 static gboolean
@@ -365,67 +300,4 @@ const char *
 kmg_realtime_status (KmgRealtime *rt, gint64 user_id)
 {
   return kmg_presence_state_to_string (kmg_signaling_get_state (rt->app->signaling, user_id));
-}
-
-/* GET /api/v1/map?south=&west=&north=&east=&zoom= — the same items a map.subscribe snapshot has. */
-static gboolean
-query_double (KmgHttpRequest *req, const char *name, double *out)
-{
-  const char *v = kmg_http_request_query (req, name);
-  char *end = NULL;
-
-  if (v == NULL || *v == '\0')
-    {
-      kmg_http_reply_error (req, 400, "missing_field", "query parameter '%s' is required", name);
-      return FALSE;
-    }
-  *out = g_ascii_strtod (v, &end);
-  if (end == v || *end != '\0' || !isfinite (*out))
-    {
-      kmg_http_reply_error (req, 400, "bad_type", "query parameter '%s' must be a number", name);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static void
-get_map (KmgHttpRequest *req, gpointer user_data)
-{
-  KmgApp *app = user_data;
-  double s, w, n, e, z;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (KmgMapResult) res = NULL;
-  g_autoptr (GString) out = NULL;
-
-  if (!query_double (req, "south", &s) || !query_double (req, "west", &w)
-      || !query_double (req, "north", &n) || !query_double (req, "east", &e)
-      || !query_double (req, "zoom", &z))
-    return;
-  if (z != floor (z) || z < 0 || z > 22)
-    {
-      kmg_http_reply_error (req, 400, "out_of_range", "zoom must be an integer from 0 to 22");
-      return;
-    }
-  res = run_map_query (app->realtime, s, w, n, e, (int) z, &error);
-  if (res == NULL)
-    {
-      kmg_http_reply_error (req, 400, "bad_viewport", "%s", error->message);
-      return;
-    }
-  out = g_string_sized_new (128 + 160 * res->n_items);
-  g_string_append (out, "{\"items\":[");
-  for (guint i = 0; i < res->n_items; i++)
-    {
-      if (i > 0)
-        g_string_append_c (out, ',');
-      item_append_text (out, &res->items[i]);
-    }
-  g_string_append (out, res->truncated ? "],\"truncated\":true}" : "],\"truncated\":false}");
-  kmg_http_reply_text (req, 200, "application/json", out->str);
-}
-
-void
-kmg_routes_map_register (KmgRouter *router, KmgApp *app)
-{
-  kmg_router_add (router, "GET", "/api/v1/map", KMG_ROUTE_PUBLIC, 0, get_map, app);
 }

@@ -31,8 +31,6 @@ void kmg_realtime_on_visibility (KmgSignaling *sig, guint64 conn_id, gint64 user
 /* "offline" / "online" / "streaming" as shown to others (hidden sellers count as shown). */
 const char *kmg_realtime_status (KmgRealtime *rt, gint64 user_id);
 
-void kmg_routes_map_register (KmgRouter *router, KmgApp *app);
-
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KmgRealtime, kmg_realtime_free)
 
 G_END_DECLS

@@ -14,6 +14,7 @@
 #include "kmg-routes-accounts.h"
 #include "kmg-routes-admin.h"
 #include "kmg-routes-billing.h"
+#include "kmg-routes-map.h"
 #include "kmg-routes-ops.h"
 #include "kmg-routes-web.h"
 #include "kmg-session-manager.h"
@@ -197,6 +198,7 @@ kmg_server_new (KmgConfig *config, GError **error)
   kmg_module_config_signaling (c, app->metrics, &signaling_cfg);
   kmg_realtime_signaling_callbacks (&signaling_cb);
   app->signaling = kmg_signaling_new (app->http, &signaling_cfg, &signaling_cb, app->realtime);
+  kmg_signaling_set_error_map (app->signaling, kmg_api_error_ws_code);
 
   /* Billing, then watch sessions: the session manager, the relay and the STUN responder. */
   app->billing = billing_new (c, app->db, error);

@@ -84,9 +84,11 @@ parse_subscribe (JsonObject *msg, KmgBbox *bbox, int *zoom, GError **error)
   JsonObject *b = NULL;
   gint64 z = 0;
 
-  /* Only types here: whether the box makes sense is the map's call (it reports it as a GError). */
+  /* Only types here: whether the box and the zoom make sense is the map's call (it reports it as a
+   * GError), so HTTP and WebSocket refuse the same viewports. */
   if (!kmg_ws_check_fields (msg, fields, error) || !kmg_json_get_object (msg, "bbox", TRUE, &b, error) ||
-      !kmg_json_get_int (msg, "zoom", TRUE, 0, 30, &z, error) || !kmg_json_check_fields (b, bbox_fields, error) ||
+      !kmg_json_get_int (msg, "zoom", TRUE, G_MININT, G_MAXINT, &z, error) ||
+      !kmg_json_check_fields (b, bbox_fields, error) ||
       !kmg_json_get_double (b, "south", TRUE, -1e9, 1e9, &bbox->south, error) ||
       !kmg_json_get_double (b, "west", TRUE, -1e9, 1e9, &bbox->west, error) ||
       !kmg_json_get_double (b, "north", TRUE, -1e9, 1e9, &bbox->north, error) ||
@@ -106,10 +108,20 @@ on_map_subscribe (KmgSignaling *sig, KmgSigConn *conn, JsonNode *ref, JsonObject
   KmgBbox bbox;
   int zoom = 0;
 
-  if (!parse_subscribe (msg, &bbox, &zoom, &error) || (items = run_query (sig, &bbox, zoom, &error)) == NULL)
+  if (!parse_subscribe (msg, &bbox, &zoom, &error))
     {
-      kmg_sig_reply_error (conn, ref, error->domain == KMG_SIGNALING_ERROR ? "internal" : "bad_request",
-                           error->message, NULL);
+      kmg_sig_reply_error (conn, ref, "bad_request", error->message, NULL);
+      return;
+    }
+  if (sig->cb.map_query == NULL)
+    {
+      kmg_sig_reply_error (conn, ref, "internal", "map is not available", NULL);
+      return;
+    }
+  if ((items = run_query (sig, &bbox, zoom, &error)) == NULL)
+    {
+      /* A viewport the map refuses is the client's mistake, whatever the error map knows of it. */
+      kmg_sig_reply_error (conn, ref, kmg_sig_error_code (sig, error, "bad_request"), error->message, NULL);
       return;
     }
   if (conn->sub == NULL)

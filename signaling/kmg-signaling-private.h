@@ -83,6 +83,7 @@ struct _KmgSignaling
   gpointer cb_data;
   KmgListeners presence_listeners; /* KmgSignalingPresenceFunc */
   KmgListeners closed_listeners;   /* KmgSignalingClosedFunc */
+  KmgSignalingErrorMapFunc error_map; /* NULL: every GError is "internal" */
   KmgMetrics *metrics;
   KmgPresence *presence;
 
@@ -123,6 +124,8 @@ void kmg_sig_reply (KmgSigConn *conn, JsonNode *ref, const char *type, JsonObjec
 void kmg_sig_reply_error (KmgSigConn *conn, JsonNode *ref, const char *code, const char *message,
                           JsonObject *extra);
 void kmg_sig_ack (KmgSigConn *conn, JsonNode *ref);
+/* The error map's code for @error, @fallback when it has none. */
+const char *kmg_sig_error_code (KmgSignaling *sig, const GError *error, const char *fallback);
 void kmg_sig_conn_close (KmgSigConn *conn, gushort code, const char *reason);
 
 /* kmg-signaling-presence.c */

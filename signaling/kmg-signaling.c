@@ -659,17 +659,27 @@ kmg_signaling_reply_error (KmgSignaling *sig, guint64 conn_id, JsonNode *ref, co
   return conn != NULL && kmg_sig_conn_send_text (conn, "error", kmg_ws_envelope_error (ref, code, message, NULL));
 }
 
+void
+kmg_signaling_set_error_map (KmgSignaling *sig, KmgSignalingErrorMapFunc func)
+{
+  g_return_if_fail (sig != NULL);
+  sig->error_map = func;
+}
+
+const char *
+kmg_sig_error_code (KmgSignaling *sig, const GError *error, const char *fallback)
+{
+  const char *code = sig->error_map != NULL ? sig->error_map (error) : NULL;
+
+  return code != NULL ? code : fallback;
+}
+
 gboolean
 kmg_signaling_reply_gerror (KmgSignaling *sig, guint64 conn_id, JsonNode *ref, const GError *error)
 {
-  static const char *const codes[] = { "bad_request", "forbidden", "not_found", "conflict", "internal" };
-  const char *code = "internal";
-
-  if (error->domain == KMG_SIGNALING_ERROR && (guint) error->code < G_N_ELEMENTS (codes))
-    code = codes[error->code];
-  else if (error->domain == KMG_JSON_ERROR)
-    code = "bad_request";
-  return kmg_signaling_reply_error (sig, conn_id, ref, code, error->message);
+  g_return_val_if_fail (sig != NULL && error != NULL, FALSE);
+  return kmg_signaling_reply_error (sig, conn_id, ref, kmg_sig_error_code (sig, error, "internal"),
+                                    error->message);
 }
 
 static const char *

@@ -25,7 +25,8 @@ G_BEGIN_DECLS
 #define KMG_SIGNALING_ERROR (kmg_signaling_error_quark ())
 GQuark kmg_signaling_error_quark (void);
 
-/* Errors handlers may return through kmg_signaling_reply_gerror(); each maps to one API code. */
+/* Errors handlers may return through kmg_signaling_reply_gerror(); the server's error table gives
+ * each one API code (the one noted here). */
 typedef enum
 {
   KMG_SIGNALING_ERROR_BAD_REQUEST, /* "bad_request" */
@@ -79,8 +80,9 @@ typedef struct
   void (*location) (gint64 user_id, gboolean is_seller, KmgPresenceState state, double lat,
                     double lon, double accuracy, gpointer user_data);
   /* Items shown in a viewport: an array of objects each with a string "id", or of such objects
-   * already serialised as strings (see kmg_map_items_from_array). A GError (any domain)
-   * is sent to the client as bad_request with its message. */
+   * already serialised as strings (see kmg_ws_map_result_to_array, kmg_map_items_from_array).
+   * A GError is sent to the client with the error map's code (bad_request when it has none) and
+   * its message. */
   JsonArray *(*map_query) (const KmgBbox *bbox, int zoom, gpointer user_data, GError **error);
   /* May @viewer watch @seller's profile status? FALSE with a KMG_SIGNALING_ERROR to refuse. */
   gboolean (*can_watch) (gint64 viewer_id, gint64 seller_id, gpointer user_data, GError **error);
@@ -127,7 +129,12 @@ gboolean kmg_signaling_reply (KmgSignaling *sig, guint64 conn_id, JsonNode *ref,
                               JsonObject *body);
 gboolean kmg_signaling_reply_error (KmgSignaling *sig, guint64 conn_id, JsonNode *ref, const char *code,
                                     const char *message);
-/* Maps KMG_SIGNALING_ERROR and KMG_JSON_ERROR (bad_request) to codes; anything else is "internal". */
+
+/* The WebSocket error code of @error (docs/protocol.md), or NULL when it has none. */
+typedef const char *(*KmgSignalingErrorMapFunc) (const GError *error);
+/* The server's error table, shared with its HTTP routes: the hub keeps no mapping of its own. */
+void kmg_signaling_set_error_map (KmgSignaling *sig, KmgSignalingErrorMapFunc func);
+/* Replies with the error map's code for @error; "internal" when it has none (or no map is set). */
 gboolean kmg_signaling_reply_gerror (KmgSignaling *sig, guint64 conn_id, JsonNode *ref, const GError *error);
 
 /* Sends @msg (which carries its own "type") as is. Return the number of connections it was queued on. */

@@ -1,5 +1,6 @@
-/* kmg-ws-proto.c — pure pieces of the WebSocket protocol: envelope, errors, token bucket, map diffs.
- * Everything here is driven by untrusted input and has no I/O, so it is unit-tested directly. */
+/* kmg-ws-proto.c — pure pieces of the WebSocket protocol: envelope, errors, token bucket, map items
+ * and their diffs. Everything here is driven by untrusted input or ends up on the wire, and has no
+ * I/O, so it is unit-tested directly. */
 
 #include "kmg-ws-proto.h"
 
@@ -231,12 +232,85 @@ kmg_token_bucket_take (KmgTokenBucket *bucket, gint64 now_ms)
 gboolean
 kmg_bbox_contains (const KmgBbox *bbox, double lat, double lon)
 {
-  if (lat < bbox->south || lat > bbox->north)
-    return FALSE;
-  if (bbox->west <= bbox->east)
-    return lon >= bbox->west && lon <= bbox->east;
-  /* Crosses the antimeridian: [west, 180] ∪ [-180, east]. */
-  return lon >= bbox->west || lon <= bbox->east;
+  /* The map's own "inside" (antimeridian included), so a subscriber is re-queried exactly when a
+   * change can alter its items. */
+  const KmgMapViewport vp = { bbox->south, bbox->west, bbox->north, bbox->east, 0 };
+
+  return kmg_map_viewport_contains (&vp, lat, lon);
+}
+
+/* No JSON object per item and no printf: snapshots of hundreds of items are written on the hot path. */
+void
+kmg_ws_append_map_item (GString *out, const KmgMapItem *it)
+{
+  g_string_append (out, "{\"id\":");
+  kmg_ws_append_json_string (out, it->id);
+  g_string_append (out, it->kind == KMG_MAP_ITEM_CLUSTER ? ",\"kind\":\"cluster\",\"lat\":"
+                                                          : ",\"kind\":\"marker\",\"lat\":");
+  kmg_ws_append_fixed (out, it->lat, 9);
+  g_string_append (out, ",\"lon\":");
+  kmg_ws_append_fixed (out, it->lon, 9);
+  if (it->kind == KMG_MAP_ITEM_CLUSTER)
+    {
+      g_string_append (out, ",\"count\":");
+      kmg_ws_append_int (out, it->count);
+      g_string_append (out, ",\"streaming_count\":");
+      kmg_ws_append_int (out, it->streaming_count);
+      g_string_append_c (out, '}');
+      return;
+    }
+  g_string_append (out, ",\"user_id\":");
+  kmg_ws_append_int (out, it->user_id);
+  g_string_append (out, it->status == KMG_MAP_STATUS_STREAMING ? ",\"status\":\"streaming\""
+                                                                : ",\"status\":\"online\"");
+  if (it->profile)
+    {
+      g_string_append (out, ",\"username\":");
+      kmg_ws_append_json_string (out, it->profile->username);
+      g_string_append (out, ",\"picture_url\":");
+      if (it->profile->picture_url)
+        kmg_ws_append_json_string (out, it->profile->picture_url);
+      else
+        g_string_append (out, "null");
+      g_string_append (out, ",\"rating\":");
+      kmg_ws_append_fixed (out, round (it->profile->rating * 100) / 100, 2);
+      g_string_append (out, ",\"rating_count\":");
+      kmg_ws_append_int (out, it->profile->rating_count);
+    }
+  g_string_append_c (out, '}');
+}
+
+JsonArray *
+kmg_ws_map_result_to_array (const KmgMapResult *result)
+{
+  g_autoptr (GString) text = g_string_sized_new (256);
+  JsonArray *items;
+
+  g_return_val_if_fail (result != NULL, NULL);
+
+  items = json_array_sized_new (result->n_items);
+  for (guint i = 0; i < result->n_items; i++)
+    {
+      g_string_truncate (text, 0);
+      kmg_ws_append_map_item (text, &result->items[i]);
+      json_array_add_string_element (items, text->str);
+    }
+  return items;
+}
+
+void
+kmg_ws_append_map_result (GString *out, const KmgMapResult *result)
+{
+  g_return_if_fail (result != NULL);
+
+  g_string_append (out, "{\"items\":[");
+  for (guint i = 0; i < result->n_items; i++)
+    {
+      if (i > 0)
+        g_string_append_c (out, ',');
+      kmg_ws_append_map_item (out, &result->items[i]);
+    }
+  g_string_append (out, result->truncated ? "],\"truncated\":true}" : "],\"truncated\":false}");
 }
 
 GHashTable *

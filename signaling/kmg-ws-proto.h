@@ -1,8 +1,11 @@
 /* kmg-ws-proto.h — pure pieces of the WebSocket protocol: the message envelope, error replies,
- * per-connection token buckets, bbox containment and map diffs. No I/O; time comes in as now_ms. */
+ * per-connection token buckets, bbox containment, the wire form of map items and map diffs.
+ * No I/O; time comes in as now_ms. */
 #pragma once
 
 #include <json-glib/json-glib.h>
+
+#include "kmg-map.h"
 
 G_BEGIN_DECLS
 
@@ -56,6 +59,17 @@ void kmg_ws_append_fixed (GString *out, double v, guint decimals);
 
 /* Appends @v in decimal (a JSON integer). */
 void kmg_ws_append_int (GString *out, gint64 v);
+
+/* The wire form of one map item, the same in a map.snapshot, a map.diff and GET /api/v1/map:
+ * `{"id":...,"kind":"marker"|"cluster","lat":...,"lon":...,...}` with "id" first (see
+ * kmg_map_items_from_array). Positions keep 9 decimals so a cell centre is written as the centre
+ * itself (to 1e-9°), not a rounding of it; the rating keeps 2. */
+void kmg_ws_append_map_item (GString *out, const KmgMapItem *item);
+/* Every item of @result, each already serialised (a string element): what a map_query callback
+ * returns (see KmgSignalingCallbacks). */
+JsonArray *kmg_ws_map_result_to_array (const KmgMapResult *result);
+/* The GET /api/v1/map body: `{"items":[...],"truncated":...}`. */
+void kmg_ws_append_map_result (GString *out, const KmgMapResult *result);
 
 /* A map item set: item id -> its serialised JSON (GRefString). Immutable once built, so subscribers
  * that saw the same query result share one table. */

@@ -1,7 +1,7 @@
 /* bench-map.c — live map index figures: insert, update and viewport query costs, memory.
  * Prints numbers only; run `bench-map --help` for the knobs. */
 #include "bench-map-sellers.h"
-#include "kmg-map-diff.h"
+#include "kmg-ws-proto.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -34,25 +34,32 @@ cmp_double (const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
+/* One subscriber's refresh as the hub does it: query, items in their wire form, item set. */
+static GHashTable *
+refresh (KmgMap *map, const KmgMapViewport *vp)
+{
+  g_autoptr (KmgMapResult) res = kmg_map_query (map, vp, 0);
+  g_autoptr (JsonArray) items = kmg_ws_map_result_to_array (res);
+
+  return kmg_map_items_from_array (items, NULL);
+}
+
 /* Refresh + diff of many subscribers after a burst of moves, as one map.flush_ms tick would. */
 static void
 bench_subscriptions (KmgMap *map, GRand *rand, KmgBenchSellers *sellers)
 {
   const guint n_subs = 2000;
-  g_autoptr (GPtrArray) subs = g_ptr_array_new_with_free_func ((GDestroyNotify) kmg_map_subscription_free);
+  g_autofree KmgMapViewport *vps = g_new (KmgMapViewport, n_subs);
+  g_autoptr (GPtrArray) shown = g_ptr_array_new_with_free_func ((GDestroyNotify) g_hash_table_unref);
+  g_autoptr (GString) out = g_string_sized_new (4096);
   double t0, t1;
   guint changed = 0;
 
   for (guint i = 0; i < n_subs; i++)
     {
-      KmgMapViewport vp;
-      KmgMapDiff *d;
-
       kmg_bench_screen_viewport (rand, kmg_bench_sellers_random_point (sellers, rand),
-                                 (guint) g_rand_int_range (rand, 3, 17), &vp);
-      g_ptr_array_add (subs, kmg_map_subscription_new (&vp, 0));
-      d = kmg_map_subscription_refresh (subs->pdata[i], map);
-      kmg_map_diff_free (d);
+                                 (guint) g_rand_int_range (rand, 3, 17), &vps[i]);
+      g_ptr_array_add (shown, refresh (map, &vps[i]));
     }
   for (guint i = 0; i < 20000; i++)
     {
@@ -66,13 +73,16 @@ bench_subscriptions (KmgMap *map, GRand *rand, KmgBenchSellers *sellers)
   t0 = now_us ();
   for (guint i = 0; i < n_subs; i++)
     {
-      KmgMapDiff *d = kmg_map_subscription_refresh (subs->pdata[i], map);
+      GHashTable *next = refresh (map, &vps[i]);
 
-      changed += !kmg_map_diff_is_empty (d);
-      kmg_map_diff_free (d);
+      g_string_truncate (out, 0);
+      changed += kmg_map_items_diff (shown->pdata[i], next, out);
+      g_hash_table_unref (shown->pdata[i]);
+      shown->pdata[i] = next;
     }
   t1 = now_us ();
-  printf ("subscription refresh %.1f us each incl. diff (%u subscribers, %u with changes after 20000 moves)\n",
+  printf ("subscription refresh %.1f us each incl. serialisation and diff (%u subscribers, %u with "
+          "changes after 20000 moves)\n",
           (t1 - t0) / n_subs, n_subs, changed);
 }
 

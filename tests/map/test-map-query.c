@@ -419,7 +419,7 @@ test_bad_input (void)
   struct
   {
     double s, w, n, e;
-    gint zoom;
+    double zoom;
     KmgMapError code;
   } cases[] = {
     { NAN, 0, 1, 1, 5, KMG_MAP_ERROR_INVALID_COORDINATE },
@@ -430,6 +430,10 @@ test_bad_input (void)
     { 2, 0, 1, 1, 5, KMG_MAP_ERROR_INVALID_BBOX },
     { 0, 0, 1, 1, -1, KMG_MAP_ERROR_INVALID_ZOOM },
     { 0, 0, 1, 1, 23, KMG_MAP_ERROR_INVALID_ZOOM },
+    { 0, 0, 1, 1, 12.5, KMG_MAP_ERROR_INVALID_ZOOM },
+    { 0, 0, 1, 1, NAN, KMG_MAP_ERROR_INVALID_ZOOM },
+    { 0, 0, 1, 1, INFINITY, KMG_MAP_ERROR_INVALID_ZOOM },
+    { 2, 0, 91, 1, 23, KMG_MAP_ERROR_INVALID_ZOOM }, /* the zoom is judged first */
     { 0, 0, 10, 10, 12, KMG_MAP_ERROR_BBOX_TOO_LARGE },
     { 0, 170, 1, -170, 12, KMG_MAP_ERROR_BBOX_TOO_LARGE },
     { 0, 0, 80, 1, 8, KMG_MAP_ERROR_BBOX_TOO_LARGE },

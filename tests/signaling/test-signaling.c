@@ -1,6 +1,7 @@
 /* test-signaling.c — protocol tests of the WebSocket hub: an in-process SoupServer on 127.0.0.1:0,
  * a fake authenticator and map, and real libsoup WebSocket clients in the same main context. */
 
+#include "kmg-api-error.h"
 #include "kmg-json.h"
 #include "kmg-signaling.h"
 
@@ -203,6 +204,7 @@ fixture_setup (Fixture *f, gconstpointer data)
   f->sig = kmg_signaling_new (f->server, &cfg, &cb, f);
   kmg_signaling_connect_presence_changed (f->sig, fake_presence_changed, f);
   kmg_signaling_connect_connection_closed (f->sig, fake_closed, f);
+  kmg_signaling_set_error_map (f->sig, kmg_api_error_ws_code); /* as the server does */
   kmg_signaling_add_handler (f->sig, "test.echo", on_echo, f);
   f->session = soup_session_new ();
   /* Clients ask for permessage-deflate, as browsers do. */

@@ -258,6 +258,64 @@ test_map_items_from_strings (void)
   g_assert_nonnull (e2);
 }
 
+/* The wire form of map items: exact text, since REST and WebSocket clients both parse it and the
+ * hub reads the id off its front (kmg_map_items_from_array). */
+static void
+test_map_item_text (void)
+{
+  KmgMapProfile *alice = kmg_map_profile_new ("al\"ice", NULL, 4.666, 3);
+  KmgMapProfile *bob = kmg_map_profile_new ("bob", "/media/pictures/b", 0, 0);
+  KmgMapItem items[3] = {
+    { .kind = KMG_MAP_ITEM_MARKER, .id = "u:7", .lat = 48.85661, .lon = 2.3522, .count = 1,
+      .streaming_count = 1, .user_id = 7, .status = KMG_MAP_STATUS_STREAMING, .profile = alice },
+    { .kind = KMG_MAP_ITEM_MARKER, .id = "u:8", .lat = -33.123456789, .lon = -70.5, .count = 1,
+      .user_id = 8, .status = KMG_MAP_STATUS_ONLINE, .profile = bob },
+    { .kind = KMG_MAP_ITEM_CLUSTER, .id = "c:14:8300:5638", .lat = 48.8, .lon = 2.0, .count = 12,
+      .streaming_count = 2 },
+  };
+  const char *const want[] = {
+    ("{\"id\":\"u:7\",\"kind\":\"marker\",\"lat\":48.85661,\"lon\":2.3522,\"user_id\":7,"
+    "\"status\":\"streaming\",\"username\":\"al\\\"ice\",\"picture_url\":null,\"rating\":4.67,"
+    "\"rating_count\":3}"),
+    ("{\"id\":\"u:8\",\"kind\":\"marker\",\"lat\":-33.123456789,\"lon\":-70.5,\"user_id\":8,"
+    "\"status\":\"online\",\"username\":\"bob\",\"picture_url\":\"/media/pictures/b\",\"rating\":0.0,"
+    "\"rating_count\":0}"),
+    ("{\"id\":\"c:14:8300:5638\",\"kind\":\"cluster\",\"lat\":48.8,\"lon\":2.0,\"count\":12,"
+    "\"streaming_count\":2}"),
+  };
+  KmgMapResult result = { .items = items, .n_items = G_N_ELEMENTS (items), .truncated = TRUE };
+  g_autoptr (JsonArray) arr = NULL;
+  g_autoptr (GHashTable) set = NULL;
+  g_autoptr (GString) body = g_string_new (NULL);
+  g_autofree char *want_body = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (items); i++)
+    {
+      g_autoptr (GString) out = g_string_new (NULL);
+
+      kmg_ws_append_map_item (out, &items[i]);
+      g_assert_cmpstr (out->str, ==, want[i]);
+    }
+  /* What the hub gets from the server: the same texts, keyed by id. */
+  arr = kmg_ws_map_result_to_array (&result);
+  g_assert_cmpuint (json_array_get_length (arr), ==, 3);
+  set = kmg_map_items_from_array (arr, NULL);
+  g_assert_nonnull (set);
+  for (guint i = 0; i < G_N_ELEMENTS (items); i++)
+    g_assert_cmpstr (g_hash_table_lookup (set, items[i].id), ==, want[i]);
+  /* The REST body. */
+  kmg_ws_append_map_result (body, &result);
+  want_body = g_strdup_printf ("{\"items\":[%s,%s,%s],\"truncated\":true}", want[0], want[1], want[2]);
+  g_assert_cmpstr (body->str, ==, want_body);
+  g_string_truncate (body, 0);
+  result.n_items = 0;
+  result.truncated = FALSE;
+  kmg_ws_append_map_result (body, &result);
+  g_assert_cmpstr (body->str, ==, "{\"items\":[],\"truncated\":false}");
+  kmg_map_profile_unref (alice);
+  kmg_map_profile_unref (bob);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -268,6 +326,7 @@ main (int argc, char **argv)
   g_test_add_func ("/signaling/proto/token-bucket", test_token_bucket);
   g_test_add_func ("/signaling/proto/bbox-contains", test_bbox_contains);
   g_test_add_func ("/signaling/proto/map-diff", test_map_diff);
+  g_test_add_func ("/signaling/proto/map-item-text", test_map_item_text);
   g_test_add_func ("/signaling/proto/map-items-reject-bad", test_map_items_reject_bad);
   g_test_add_func ("/signaling/proto/append-fixed", test_append_fixed);
   g_test_add_func ("/signaling/proto/append-json-string", test_append_json_string);
