@@ -32,7 +32,6 @@ finish (KmgWatch *w, KmgSignaling *sig, guint64 conn, JsonNode *ref, gboolean ok
     kmg_signaling_reply (sig, conn, ref, reply_type, body);
   else if (ref != NULL)
     kmg_signaling_reply (sig, conn, ref, "ack", NULL);
-  kmg_watch_reschedule (w);
 }
 
 void

@@ -1,5 +1,5 @@
 /* kmg-watch-private.h — what the watch wiring files share: the KmgWatch struct, the clock and the
- * timer, and the WebSocket message handlers. */
+ * WebSocket message handlers. */
 #pragma once
 
 #include "kmg-watch.h"
@@ -16,15 +16,13 @@ struct _KmgWatch
   KmgSessionManager *mgr; /* borrowed: app->sessions */
   KmgRelay *relay;        /* borrowed: app->relay */
   GHashTable *legs;        /* session id → KmgRelayLeg* (buyer legs) */
-  GHashTable *gone_timers; /* user id → source id: buyer connections gone, waiting out the grace */
-  guint tick;
+  guint tick;              /* the session manager's timer (fx_schedule) */
+  gint64 tick_at;          /* the deadline it was armed for */
   GArray *refused;         /* session ids whose SDP the relay refused: ended from an idle */
   guint refused_idle;
 };
 
 gint64 kmg_watch_now_ms (void);
-/* Re-arms the session manager's timer after any event. */
-void kmg_watch_reschedule (KmgWatch *w);
 
 /* WebSocket handlers (kmg-watch-messages.c); user_data is the KmgWatch. */
 void kmg_watch_on_watch_start (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref,

@@ -42,27 +42,29 @@ id_from_tag (const char *tag, const char *prefix)
 
 /* ---- timers -------------------------------------------------------------------------------- */
 
-static gboolean on_tick (gpointer user_data);
-
-void
-kmg_watch_reschedule (KmgWatch *w)
-{
-  gint64 next = kmg_session_manager_next_deadline (w->mgr);
-
-  g_clear_handle_id (&w->tick, g_source_remove);
-  if (next >= 0)
-    w->tick = g_timeout_add ((guint) CLAMP (next - kmg_watch_now_ms (), 0, 60000), on_tick, w);
-}
-
 static gboolean
 on_tick (gpointer user_data)
 {
   KmgWatch *w = user_data;
 
   w->tick = 0;
+  /* The manager re-arms the timer through fx_schedule before this returns. */
   kmg_session_manager_tick (w->mgr, kmg_watch_now_ms ());
-  kmg_watch_reschedule (w);
   return G_SOURCE_REMOVE;
+}
+
+/* The manager's one timer. Waits are capped at a minute: a tick with nothing due re-arms it. */
+static void
+fx_schedule (gint64 next, gpointer user_data)
+{
+  KmgWatch *w = user_data;
+
+  if (w->tick != 0 && next == w->tick_at)
+    return;
+  g_clear_handle_id (&w->tick, g_source_remove);
+  w->tick_at = next;
+  if (next >= 0)
+    w->tick = g_timeout_add ((guint) CLAMP (next - kmg_watch_now_ms (), 0, 60000), on_tick, w);
 }
 
 /* ---- effects (called by the manager) ------------------------------------------------------- */
@@ -171,7 +173,6 @@ relay_refused_idle (gpointer data)
   w->refused_idle = 0;
   for (guint i = 0; ids && i < ids->len; i++)
     kmg_session_manager_relay_error (w->mgr, g_array_index (ids, gint64, i), kmg_watch_now_ms ());
-  kmg_watch_reschedule (w);
   return G_SOURCE_REMOVE;
 }
 
@@ -243,6 +244,15 @@ fx_state_changed (KmgWatchSession *s, KmgSessionState old_state, gpointer user_d
                                   kmg_session_path_to_string (path), NULL);
 }
 
+/* Presence counts a lost connection until its grace ends: the manager asks after that. */
+static guint
+fx_user_connections (gint64 user_id, gpointer user_data)
+{
+  KmgWatch *w = user_data;
+
+  return kmg_presence_get_n_connections (kmg_signaling_get_presence (w->app->signaling), user_id);
+}
+
 /* ---- relay callbacks ----------------------------------------------------------------------- */
 
 static KmgSessionIceState
@@ -274,7 +284,6 @@ relay_signal_out (KmgWatch *w, KmgRelayLeg *leg, KmgSessionSignal *sig)
   else
     kmg_session_manager_relay_to_seller (
         w->mgr, id_from_tag (kmg_relay_leg_get_seller_key (leg), "seller:"), sig, kmg_watch_now_ms ());
-  kmg_watch_reschedule (w);
 }
 
 static void
@@ -321,7 +330,6 @@ on_leg_state (KmgRelayLeg *leg, KmgRelayLegState state, gpointer user_data)
   else if (state != KMG_RELAY_LEG_STATE_CLOSED)
     kmg_session_manager_relay_seller_leg_state (
         w->mgr, id_from_tag (kmg_relay_leg_get_seller_key (leg), "seller:"), ice_of (state), t);
-  kmg_watch_reschedule (w);
 }
 
 static void
@@ -345,68 +353,16 @@ on_delivered_second (KmgRelayLeg *leg, const KmgRelaySecond *sec, gpointer user_
   kmg_billing_delivered_second (w->app->billing, id, &ev, kmg_watch_now_ms ());
 }
 
-/* ---- app hooks ----------------------------------------------------------------------------- */
-
-static void
-remove_source (gpointer id)
-{
-  g_source_remove (GPOINTER_TO_UINT (id));
-}
-
-typedef struct
-{
-  KmgWatch *w;
-  gint64 user_id;
-} GoneCheck;
-
-/* A buyer's last connection closed: after the grace, with no connection back, its sessions end. */
-static gboolean
-on_gone_check (gpointer data)
-{
-  GoneCheck *g = data;
-  if (kmg_presence_get_n_connections (kmg_signaling_get_presence (g->w->app->signaling),
-                                      g->user_id) == 0)
-    {
-      kmg_session_manager_buyer_gone (g->w->mgr, g->user_id, kmg_watch_now_ms ());
-      kmg_watch_reschedule (g->w);
-    }
-  {
-    gpointer key = NULL;
-    /* Steal: the source is finishing by itself, its destroy notify frees @g after we return. */
-    if (g_hash_table_steal_extended (g->w->gone_timers, &g->user_id, &key, NULL))
-      g_free (key);
-  }
-  return G_SOURCE_REMOVE;
-}
+/* ---- listeners and commands ------------------------------------------------------------- */
 
 void
 kmg_watch_on_connection_closed (guint64 conn_id, gint64 user_id, guint n_left, gpointer user_data)
 {
   KmgWatch *w = user_data;
-  GoneCheck *g;
-  gint64 *key;
 
-  gpointer existing;
-
-  if (user_id <= 0)
-    return;
-  /* Every close restarts the grace: the buyer is gone only once its LAST connection has been
-   * closed for a whole grace period. */
-  existing = g_hash_table_lookup (w->gone_timers, &user_id);
-  if (existing != NULL)
-    {
-      remove_source (existing);
-      g_hash_table_remove (w->gone_timers, &user_id);
-    }
-  g = g_new (GoneCheck, 1);
-  g->w = w;
-  g->user_id = user_id;
-  key = g_new (gint64, 1);
-  *key = user_id;
-  g_hash_table_insert (w->gone_timers, key,
-                       GUINT_TO_POINTER (g_timeout_add_full (
-                           G_PRIORITY_DEFAULT, (guint) (w->app->config->grace_s * 1000 + 500),
-                           on_gone_check, g, g_free)));
+  /* Every close counts (the buyer-gone grace restarts); the manager decides what it means. */
+  if (user_id > 0)
+    kmg_session_manager_user_connection_closed (w->mgr, user_id, kmg_watch_now_ms ());
 }
 
 void
@@ -422,7 +378,6 @@ kmg_watch_on_presence_changed (gint64 user_id, KmgPresenceState old_state,
     kmg_session_manager_stop_live (w->mgr, user_id, kmg_watch_now_ms ());
   else
     kmg_session_manager_seller_gone (w->mgr, user_id, kmg_watch_now_ms ());
-  kmg_watch_reschedule (w);
 }
 
 /* Billing ended a session it cannot charge: the buyer cannot pay (insufficient_credits), or its
@@ -437,7 +392,6 @@ billing_ended (KmgWatch *w, gint64 session_id, const char *reason)
     why = KMG_SESSION_END_ADMIN;
 
   kmg_session_manager_end (w->mgr, session_id, why, kmg_watch_now_ms ());
-  kmg_watch_reschedule (w);
 }
 
 gboolean
@@ -447,7 +401,6 @@ kmg_watch_end_session (KmgWatch *w, gint64 session_id, KmgSessionEndReason reaso
 
   g_return_val_if_fail (reason != KMG_SESSION_END_NONE, FALSE);
   ok = kmg_session_manager_end (w->mgr, session_id, reason, kmg_watch_now_ms ());
-  kmg_watch_reschedule (w);
   return ok;
 }
 
@@ -457,7 +410,6 @@ kmg_watch_on_user_banned (gint64 user_id, gpointer user_data)
   KmgWatch *w = user_data;
 
   kmg_session_manager_ban (w->mgr, user_id, kmg_watch_now_ms ());
-  kmg_watch_reschedule (w);
 }
 
 /* Billing ended a session: stop its media now. */
@@ -541,6 +493,8 @@ kmg_watch_session_effects (KmgSessionEffects *fx)
     .relay_signal = fx_relay_signal,
     .relay_restart_ice = fx_relay_restart_ice,
     .state_changed = fx_state_changed,
+    .user_connections = fx_user_connections,
+    .schedule = fx_schedule,
   };
 }
 
@@ -562,7 +516,6 @@ kmg_watch_new (KmgApp *app)
 
   w->app = app;
   w->legs = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  w->gone_timers = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   declare_metrics (app->metrics);
   kmg_metrics_add_collector (app->metrics, collect, w);
   return w;
@@ -610,15 +563,6 @@ kmg_watch_free (KmgWatch *w)
   g_clear_handle_id (&w->tick, g_source_remove);
   g_clear_handle_id (&w->refused_idle, g_source_remove);
   g_clear_pointer (&w->refused, g_array_unref);
-  if (w->gone_timers)
-    {
-      GHashTableIter it;
-      gpointer value;
-      g_hash_table_iter_init (&it, w->gone_timers);
-      while (g_hash_table_iter_next (&it, NULL, &value))
-        remove_source (value);
-      g_clear_pointer (&w->gone_timers, g_hash_table_unref);
-    }
   g_clear_pointer (&w->legs, g_hash_table_unref);
   g_free (w);
 }

@@ -41,6 +41,7 @@ kmg_session_manager_new (const KmgSessionConfig *config, const KmgSessionEffects
   mgr->fx = *effects;
   mgr->user_data = user_data;
   mgr->sessions = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, session_free);
+  mgr->gone = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_free);
   mgr->next_id = 1;
   mgr->deny = kmg_sessions_deny_list_new ((const char *const *) config->denied_cidrs,
                                           config->allow_loopback, error);
@@ -55,6 +56,7 @@ kmg_session_manager_free (KmgSessionManager *mgr)
   if (mgr == NULL)
     return;
   g_clear_pointer (&mgr->sessions, g_hash_table_unref);
+  g_clear_pointer (&mgr->gone, g_hash_table_unref);
   kmg_sessions_deny_list_free (mgr->deny);
   g_strfreev (mgr->config.denied_cidrs);
   g_free (mgr);
@@ -72,6 +74,9 @@ kmg_session_enter (KmgSessionManager *mgr)
 void
 kmg_session_leave (KmgSessionManager *mgr)
 {
+  /* Still busy here: a schedule effect calling back in is refused like any other effect. */
+  if (mgr->fx.schedule != NULL)
+    mgr->fx.schedule (kmg_session_manager_next_deadline (mgr), mgr->user_data);
   mgr->busy = FALSE;
 }
 
@@ -353,6 +358,7 @@ kmg_session_manager_tick (KmgSessionManager *mgr, gint64 now_ms)
       else
         fire_state_deadline (mgr, s, now_ms);
     }
+  kmg_session_gone_tick (mgr, now_ms);
   kmg_session_leave (mgr);
   return kmg_session_manager_next_deadline (mgr);
 }
@@ -362,9 +368,10 @@ kmg_session_manager_next_deadline (KmgSessionManager *mgr)
 {
   GHashTableIter iter;
   gpointer value;
-  gint64 next = KMG_NO_DEADLINE;
+  gint64 next;
 
   g_return_val_if_fail (mgr != NULL, -1);
+  next = kmg_session_gone_next (mgr);
   g_hash_table_iter_init (&iter, mgr->sessions);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     next = MIN (next, session_deadline (value));
@@ -416,7 +423,7 @@ kmg_session_manager_foreach (KmgSessionManager *mgr, KmgWatchSessionFunc func, g
   g_ptr_array_sort (all, compare_ids);
   for (guint i = 0; i < all->len; i++)
     func (all->pdata[i], user_data);
-  kmg_session_leave (mgr);
+  mgr->busy = FALSE; /* reading only: no deadline moved, nothing to schedule */
 }
 
 gint64 kmg_watch_session_get_id (const KmgWatchSession *s) { return s->id; }

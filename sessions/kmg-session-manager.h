@@ -39,10 +39,23 @@ G_BEGIN_DECLS
  * `disconnected`, a deadline of ice_grace_ms runs; `connected` from every such transport clears it
  * (ICE restart, same session), expiry ends the session with ice_failed.
  *
+ * Buyer-gone grace: every close of a buyer's WebSocket (kmg_session_manager_user_connection_closed)
+ * restarts a deadline of ice_grace_ms + KMG_SESSION_GONE_MARGIN_MS; when it passes and the
+ * user_connections effect reports no connection, the buyer's sessions end buyer_gone. A seller's
+ * sessions are not affected: a seller is gone when presence takes it out of STREAMING.
+ *
+ * Time: the manager keeps every deadline itself. After each entry point (tick included) it hands
+ * the next one to the schedule effect; the server arms one timer there and calls tick when it fires.
+ *
  * Server restart: sessions live in memory only. A clean shutdown calls
  * kmg_session_manager_shutdown() (reason server_restart, billing told); after a crash the billing
  * recovery closes what was left active in the ledger (kmg_billing_recover), nothing to do here.
  */
+
+/* Presence keeps counting a lost connection until its own grace (the same presence.grace_s) has
+ * passed, and its timer runs beside ours: the buyer-gone check waits this much longer so that the
+ * closed connection is no longer counted when user_connections is asked. */
+#define KMG_SESSION_GONE_MARGIN_MS 500
 
 typedef struct _KmgSessionManager KmgSessionManager;
 typedef struct _KmgWatchSession KmgWatchSession;
@@ -54,7 +67,7 @@ typedef struct
   gint64 connect_timeout_ms;   /* connecting_relay (or connecting_p2p under policy never) without
                                 * a first frame ends ice_failed; default 15000 */
   gint64 answer_timeout_ms;    /* seller's accept/decline; default 30000 → no_answer */
-  gint64 ice_grace_ms;         /* presence.grace_s in ms, default 20000 */
+  gint64 ice_grace_ms;         /* presence.grace_s in ms, default 20000; also the buyer-gone grace */
   gint64 ended_keep_ms;        /* ended sessions answer session_ended this long; default 60000 */
   guint max_sessions_per_seller; /* live sessions; 0 = unlimited */
   char **denied_cidrs;         /* relay.denied_peer_cidrs; NULL = defaults */
@@ -119,6 +132,13 @@ typedef struct
   void (*relay_restart_ice) (KmgWatchSession *session, gpointer user_data);
   /* Any state or path change (metrics, billing path "p2p"/"relay"). Optional. */
   void (*state_changed) (KmgWatchSession *session, KmgSessionState old_state, gpointer user_data);
+  /* How many connections @user_id has now (live ones and lost ones presence still counts); asked
+   * when a buyer's gone-grace passes. NULL: none (the grace alone decides). */
+  guint (*user_connections) (gint64 user_id, gpointer user_data);
+  /* The next deadline may have changed: call kmg_session_manager_tick at @next_deadline_ms
+   * (absolute, same clock as now_ms; -1 = nothing pending). Called at the end of every entry point
+   * that can change a deadline, tick included, with kmg_session_manager_next_deadline(). Optional. */
+  void (*schedule) (gint64 next_deadline_ms, gpointer user_data);
 } KmgSessionEffects;
 
 /* Seller facts the server looks up for watch_start. */
@@ -179,6 +199,9 @@ gboolean kmg_session_manager_leave (KmgSessionManager *mgr, gint64 session_id, g
 guint kmg_session_manager_seller_gone (KmgSessionManager *mgr, gint64 seller_id, gint64 now_ms);
 guint kmg_session_manager_buyer_gone (KmgSessionManager *mgr, gint64 buyer_id, gint64 now_ms);
 guint kmg_session_manager_presence_gone (KmgSessionManager *mgr, gint64 user_id, gint64 now_ms);
+/* One of @user_id's WebSocket connections closed (every close, whatever is left). If the user is
+ * the buyer of a live session, the buyer-gone grace (re)starts: see "Buyer-gone grace" above. */
+void kmg_session_manager_user_connection_closed (KmgSessionManager *mgr, gint64 user_id, gint64 now_ms);
 /* Seller stopped streaming: its sessions end seller_left. */
 guint kmg_session_manager_stop_live (KmgSessionManager *mgr, gint64 seller_id, gint64 now_ms);
 /* Either party banned. */
@@ -207,8 +230,8 @@ gboolean kmg_session_manager_relay_to_buyer (KmgSessionManager *mgr, gint64 sess
 gboolean kmg_session_manager_relay_to_seller (KmgSessionManager *mgr, gint64 seller_id,
                                               const KmgSessionSignal *signal, gint64 now_ms);
 
-/* Fires due timeouts (answer, p2p fallback, relay connect, ICE grace, freeing ended sessions).
- * Returns the next absolute deadline in ms, or -1 when none. */
+/* Fires due timeouts (answer, p2p fallback, relay connect, ICE grace, buyer-gone grace, freeing
+ * ended sessions). Returns the next absolute deadline in ms, or -1 when none (also given to schedule). */
 gint64 kmg_session_manager_tick (KmgSessionManager *mgr, gint64 now_ms);
 gint64 kmg_session_manager_next_deadline (KmgSessionManager *mgr);
 

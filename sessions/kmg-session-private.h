@@ -38,6 +38,13 @@ struct _KmgWatchSession
   GDestroyNotify destroy;
 };
 
+/* A buyer's gone-grace (kmg-session-server.c). */
+typedef struct
+{
+  gint64 user_id;
+  gint64 deadline;
+} KmgGoneGrace;
+
 struct _KmgSessionManager
 {
   KmgSessionConfig config; /* denied_cidrs deep-copied */
@@ -45,11 +52,13 @@ struct _KmgSessionManager
   gpointer user_data;
   KmgSessionsDenyList *deny;
   GHashTable *sessions; /* gint64 id -> KmgWatchSession, owned */
+  GHashTable *gone;     /* buyer id -> KmgGoneGrace, owned: buyers whose connection closed */
   gint64 next_id;
   gboolean busy;        /* inside an entry point: effects must not re-enter */
 };
 
-/* Re-entrancy guard for every entry point; a re-entrant call is a programmer error. */
+/* Re-entrancy guard for every entry point; a re-entrant call is a programmer error. Leaving hands
+ * the next deadline to the schedule effect (still inside the guard). */
 gboolean kmg_session_enter (KmgSessionManager *mgr);
 void kmg_session_leave (KmgSessionManager *mgr);
 
@@ -68,6 +77,11 @@ void kmg_session_p2p_failed (KmgSessionManager *mgr, KmgWatchSession *s, gint64 
 void kmg_session_transport_state (KmgSessionManager *mgr, KmgWatchSession *s, guint transport,
                                   KmgSessionIceState state, gint64 now_ms);
 void kmg_session_maybe_activate (KmgSessionManager *mgr, KmgWatchSession *s, gint64 now_ms);
+
+/* Buyer-gone grace (kmg-session-server.c): ends the sessions of buyers whose grace is due; the
+ * earliest grace deadline, KMG_NO_DEADLINE when none. */
+void kmg_session_gone_tick (KmgSessionManager *mgr, gint64 now_ms);
+gint64 kmg_session_gone_next (KmgSessionManager *mgr);
 
 /* Sends @msg (consumed) to the party of @s in @role. */
 void kmg_session_send (KmgSessionManager *mgr, KmgWatchSession *s, KmgSessionRole role, JsonObject *msg);

@@ -54,16 +54,24 @@ select_live (KmgSessionManager *mgr, Match match, gint64 user)
 }
 
 static guint
+end_live (KmgSessionManager *mgr, Match match, gint64 user, KmgSessionEndReason reason, gint64 now_ms)
+{
+  g_autoptr (GPtrArray) list = select_live (mgr, match, user);
+  guint n = 0;
+
+  for (guint i = 0; i < list->len; i++)
+    n += kmg_session_end (mgr, list->pdata[i], reason, now_ms);
+  return n;
+}
+
+static guint
 end_matching (KmgSessionManager *mgr, Match match, gint64 user, KmgSessionEndReason reason, gint64 now_ms)
 {
-  g_autoptr (GPtrArray) list = NULL;
-  guint n = 0;
+  guint n;
 
   if (!kmg_session_enter (mgr))
     return 0;
-  list = select_live (mgr, match, user);
-  for (guint i = 0; i < list->len; i++)
-    n += kmg_session_end (mgr, list->pdata[i], reason, now_ms);
+  n = end_live (mgr, match, user, reason, now_ms);
   kmg_session_leave (mgr);
   return n;
 }
@@ -85,6 +93,87 @@ kmg_session_manager_presence_gone (KmgSessionManager *mgr, gint64 user_id, gint6
 {
   return kmg_session_manager_seller_gone (mgr, user_id, now_ms)
          + kmg_session_manager_buyer_gone (mgr, user_id, now_ms);
+}
+
+/* ---- buyer-gone grace ---- */
+
+static gboolean
+is_live_buyer (KmgSessionManager *mgr, gint64 user)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, mgr->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (kmg_session_is_live (value) && match_buyer (value, user))
+      return TRUE;
+  return FALSE;
+}
+
+void
+kmg_session_manager_user_connection_closed (KmgSessionManager *mgr, gint64 user_id, gint64 now_ms)
+{
+  KmgGoneGrace *g;
+
+  if (!kmg_session_enter (mgr))
+    return;
+  /* Every close restarts the grace: the buyer is gone only once its LAST connection has been
+   * closed for a whole grace. A user without a live session as buyer has nothing to end, and can
+   * only start one on a connection whose close will be reported in turn. */
+  if (is_live_buyer (mgr, user_id))
+    {
+      g = g_new (KmgGoneGrace, 1);
+      g->user_id = user_id;
+      g->deadline = now_ms + mgr->config.ice_grace_ms + KMG_SESSION_GONE_MARGIN_MS;
+      g_hash_table_replace (mgr->gone, &g->user_id, g);
+    }
+  else
+    g_hash_table_remove (mgr->gone, &user_id);
+  kmg_session_leave (mgr);
+}
+
+static gint
+compare_users (gconstpointer a, gconstpointer b)
+{
+  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+void
+kmg_session_gone_tick (KmgSessionManager *mgr, gint64 now_ms)
+{
+  g_autoptr (GArray) due = g_array_new (FALSE, FALSE, sizeof (gint64));
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, mgr->gone);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (((KmgGoneGrace *) value)->deadline <= now_ms)
+      g_array_append_val (due, ((KmgGoneGrace *) value)->user_id);
+  g_array_sort (due, compare_users); /* deterministic order of effects */
+  for (guint i = 0; i < due->len; i++)
+    {
+      gint64 user = g_array_index (due, gint64, i);
+
+      g_hash_table_remove (mgr->gone, &user);
+      /* A connection back within the grace (or one presence still holds) keeps the sessions. */
+      if (mgr->fx.user_connections == NULL || mgr->fx.user_connections (user, mgr->user_data) == 0)
+        end_live (mgr, match_buyer, user, KMG_SESSION_END_BUYER_GONE, now_ms);
+    }
+}
+
+gint64
+kmg_session_gone_next (KmgSessionManager *mgr)
+{
+  GHashTableIter iter;
+  gpointer value;
+  gint64 next = KMG_NO_DEADLINE;
+
+  g_hash_table_iter_init (&iter, mgr->gone);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    next = MIN (next, ((KmgGoneGrace *) value)->deadline);
+  return next;
 }
 
 guint

@@ -824,6 +824,53 @@ test_seller_gone (Fixture *f, gconstpointer data)
   g_assert_cmpstr (info->end_reason, ==, "seller_gone");
 }
 
+/* The buyer's only WebSocket drops: its session ends buyer_gone once the grace (+ 0.5 s) is over. */
+static void
+test_buyer_gone (Fixture *f, gconstpointer data)
+{
+  g_autoptr (KmgSessionInfo) info = NULL;
+  guint s0;
+  gint64 id, t0;
+
+  grant (f, f->buyer_id, 10 * PRICE);
+  id = start_session (f);
+  activate (f, id);
+  s0 = f->sws->msgs->len;
+  t0 = g_get_monotonic_time ();
+  g_clear_pointer (&f->bws, kmg_test_ws_free);
+  kmg_test_pump (GRACE_S * 1000);
+  g_assert_null (strstr (f->sws->raw->str, "session.ended"));
+  assert_ended (f->sws, s0, id, "buyer_gone", GRACE_S * 1000 + WAIT);
+  g_assert_cmpint ((g_get_monotonic_time () - t0) / 1000, >=, GRACE_S * 1000 + 500 - 200);
+  info = session_row (f, id);
+  g_assert_cmpstr (info->end_reason, ==, "buyer_gone");
+  assert_audit_ok (f);
+}
+
+/* The buyer comes back on a new WebSocket within the grace: the session carries on. */
+static void
+test_buyer_reconnect (Fixture *f, gconstpointer data)
+{
+  Want ended = { "session.ended", 0, NULL, NULL };
+  guint s0, b0;
+  gint64 id;
+
+  grant (f, f->buyer_id, 10 * PRICE);
+  id = start_session (f);
+  activate (f, id);
+  s0 = f->sws->msgs->len;
+  g_clear_pointer (&f->bws, kmg_test_ws_free);
+  kmg_test_pump (GRACE_S * 1000 / 2);
+  f->bws = connect_ws (f, f->buyer);
+  kmg_test_pump (GRACE_S * 1000 + 1000);
+  ended.session_id = id;
+  g_assert_cmpuint (kmg_test_ws_count (f->sws, s0, match_want, &ended), ==, 0);
+  b0 = f->bws->msgs->len;
+  kmg_test_ws_send (f->bws, "{\"type\":\"stats\",\"ref\":\"st\",\"session_id\":%" G_GINT64_FORMAT
+                    ",\"frames_decoded\":30,\"bytes_received\":30000}", id);
+  assert_acked (f->bws, b0, "st");
+}
+
 static gboolean
 has_end_action (KmgTestResponse *r, gint64 id, gint64 buyer_id)
 {
@@ -914,6 +961,8 @@ main (int argc, char **argv)
   ADD ("insufficient-credits-mid-session", test_insufficient_mid_session);
   ADD ("stop-live", test_stop_live);
   ADD ("seller-gone", test_seller_gone);
+  ADD ("buyer-gone", test_buyer_gone);
+  ADD ("buyer-reconnect", test_buyer_reconnect);
   ADD ("admin-end", test_admin_end);
   ADD ("ban-buyer", test_ban_buyer);
 #undef ADD

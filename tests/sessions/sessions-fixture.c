@@ -116,6 +116,25 @@ fx_state_changed (KmgWatchSession *s, KmgSessionState old_state, gpointer user_d
                                       kmg_session_state_to_string (kmg_watch_session_get_state (s))));
 }
 
+static guint
+fx_user_connections (gint64 user_id, gpointer user_data)
+{
+  SessionFx *fx = user_data;
+
+  return GPOINTER_TO_UINT (g_hash_table_lookup (fx->connections, &user_id));
+}
+
+static void
+fx_schedule (gint64 next_deadline_ms, gpointer user_data)
+{
+  SessionFx *fx = user_data;
+
+  fx->scheduled = next_deadline_ms;
+  fx->n_scheduled++;
+  if (fx->schedule_reenters)
+    g_assert_cmpint (kmg_session_manager_tick (fx->mgr, fx->now), ==, -1);
+}
+
 static const KmgSessionEffects effects = {
   .send = fx_send,
   .balance_ok = fx_balance_ok,
@@ -127,6 +146,8 @@ static const KmgSessionEffects effects = {
   .relay_signal = fx_relay_signal,
   .relay_restart_ice = fx_restart,
   .state_changed = fx_state_changed,
+  .user_connections = fx_user_connections,
+  .schedule = fx_schedule,
 };
 
 void
@@ -137,6 +158,8 @@ session_fx_restart (SessionFx *fx)
   kmg_session_manager_free (fx->mgr);
   fx->mgr = kmg_session_manager_new (&fx->config, &effects, fx, &error);
   g_assert_no_error (error);
+  fx->scheduled = -1;
+  fx->n_scheduled = 0;
 }
 
 void
@@ -150,6 +173,7 @@ session_fx_init (SessionFx *fx, KmgSessionPolicy policy)
   fx->calls = g_ptr_array_new_with_free_func (g_free);
   fx->balance_ok = TRUE;
   fx->next_billing_id = 101;
+  fx->connections = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   session_fx_restart (fx);
 }
 
@@ -159,6 +183,7 @@ session_fx_clear (SessionFx *fx)
   g_clear_pointer (&fx->mgr, kmg_session_manager_free);
   g_clear_pointer (&fx->sent, g_ptr_array_unref);
   g_clear_pointer (&fx->calls, g_ptr_array_unref);
+  g_clear_pointer (&fx->connections, g_hash_table_unref);
 }
 
 KmgWatchRequest
@@ -196,6 +221,12 @@ session_fx_advance (SessionFx *fx, gint64 ms)
 {
   fx->now += ms;
   kmg_session_manager_tick (fx->mgr, fx->now);
+}
+
+void
+session_fx_set_connections (SessionFx *fx, gint64 user, guint n)
+{
+  g_hash_table_insert (fx->connections, g_memdup2 (&user, sizeof user), GUINT_TO_POINTER (n));
 }
 
 guint

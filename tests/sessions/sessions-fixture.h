@@ -25,6 +25,10 @@ typedef struct
   gboolean relay_fails;
   gboolean offer_needed;
   gint64 next_billing_id;
+  GHashTable *connections; /* gint64 user -> guint, what user_connections answers (default 0) */
+  gint64 scheduled;        /* last deadline given to schedule; -1 before the first call */
+  guint n_scheduled;       /* schedule calls so far */
+  gboolean schedule_reenters; /* the schedule effect tries to tick (it must be refused) */
   /* Optional extra check run on every send (random test invariants). */
   void (*on_send) (gpointer fx, gint64 user, JsonObject *msg);
 } SessionFx;
@@ -40,6 +44,8 @@ gint64 session_fx_start (SessionFx *fx, gint64 buyer, gint64 seller, const KmgWa
 /* watch_start + accept. */
 gint64 session_fx_start_accepted (SessionFx *fx, gint64 buyer, gint64 seller, const KmgWatchRequest *req);
 void session_fx_advance (SessionFx *fx, gint64 ms); /* moves the clock and ticks */
+/* What user_connections answers for @user from now on. */
+void session_fx_set_connections (SessionFx *fx, gint64 user, guint n);
 
 guint session_fx_count (SessionFx *fx, gint64 user, const char *type);
 /* Last message of @type to @user, or NULL. */

@@ -703,6 +703,195 @@ test_count (void)
   session_fx_clear (&fx);
 }
 
+/* A buyer's WebSocket closes: the gone-grace (presence.grace_s + the margin) decides. */
+static gint64
+gone_grace (SessionFx *fx)
+{
+  return fx->config.ice_grace_ms + KMG_SESSION_GONE_MARGIN_MS;
+}
+
+static void
+test_buyer_gone_after_grace (void)
+{
+  SessionFx fx;
+  gint64 id, id2;
+
+  session_fx_init (&fx, KMG_SESSION_POLICY_AUTO);
+  id = session_fx_start_accepted (&fx, BUYER, SELLER, NULL);
+  buyer_connects (&fx, id);
+  g_assert_cmpint (kmg_session_manager_next_deadline (fx.mgr), ==, -1);
+  kmg_session_manager_user_connection_closed (fx.mgr, BUYER, fx.now);
+  g_assert_cmpint (kmg_session_manager_next_deadline (fx.mgr), ==, fx.now + gone_grace (&fx));
+  g_assert_cmpint (fx.scheduled, ==, fx.now + gone_grace (&fx));
+  session_fx_advance (&fx, gone_grace (&fx) - 1);
+  g_assert_cmpint (state_of (&fx, id), ==, KMG_SESSION_ACTIVE);
+  g_assert_cmpuint (session_fx_count (&fx, BUYER, "session.ended"), ==, 0);
+  session_fx_advance (&fx, 1);
+  assert_ended (&fx, id, "buyer_gone");
+  /* The grace is spent: the buyer's next session is not ended by it. */
+  id2 = session_fx_start_accepted (&fx, BUYER, 3, NULL);
+  buyer_connects (&fx, id2);
+  session_fx_advance (&fx, gone_grace (&fx) * 2);
+  g_assert_cmpint (state_of (&fx, id2), ==, KMG_SESSION_ACTIVE);
+  session_fx_clear (&fx);
+}
+
+static void
+test_buyer_gone_reconnect (void)
+{
+  SessionFx fx;
+  gint64 id;
+
+  session_fx_init (&fx, KMG_SESSION_POLICY_AUTO);
+  id = session_fx_start_accepted (&fx, BUYER, SELLER, NULL);
+  buyer_connects (&fx, id);
+  kmg_session_manager_user_connection_closed (fx.mgr, BUYER, fx.now);
+  session_fx_advance (&fx, gone_grace (&fx) / 2);
+  session_fx_set_connections (&fx, BUYER, 1); /* back within the grace */
+  session_fx_advance (&fx, gone_grace (&fx));
+  g_assert_cmpint (state_of (&fx, id), ==, KMG_SESSION_ACTIVE);
+  g_assert_cmpint (kmg_session_manager_next_deadline (fx.mgr), ==, -1);
+  g_assert_cmpint (fx.scheduled, ==, -1);
+  /* Only a new close starts a new grace. */
+  session_fx_set_connections (&fx, BUYER, 0);
+  session_fx_advance (&fx, gone_grace (&fx) * 2);
+  g_assert_cmpint (state_of (&fx, id), ==, KMG_SESSION_ACTIVE);
+  kmg_session_manager_user_connection_closed (fx.mgr, BUYER, fx.now);
+  session_fx_advance (&fx, gone_grace (&fx));
+  assert_ended (&fx, id, "buyer_gone");
+  session_fx_clear (&fx);
+}
+
+static void
+test_buyer_gone_restart (void)
+{
+  SessionFx fx;
+  gint64 id, second;
+
+  session_fx_init (&fx, KMG_SESSION_POLICY_AUTO);
+  id = session_fx_start_accepted (&fx, BUYER, SELLER, NULL);
+  buyer_connects (&fx, id);
+  /* Two tabs: one closes (the other is still there), later the other. */
+  session_fx_set_connections (&fx, BUYER, 1);
+  kmg_session_manager_user_connection_closed (fx.mgr, BUYER, fx.now);
+  session_fx_advance (&fx, 3000);
+  session_fx_set_connections (&fx, BUYER, 0);
+  kmg_session_manager_user_connection_closed (fx.mgr, BUYER, fx.now);
+  second = fx.now;
+  g_assert_cmpint (fx.scheduled, ==, second + gone_grace (&fx));
+  session_fx_advance (&fx, gone_grace (&fx) - 3000);
+  g_assert_cmpint (state_of (&fx, id), ==, KMG_SESSION_ACTIVE);
+  session_fx_advance (&fx, 3000 - 1);
+  g_assert_cmpint (state_of (&fx, id), ==, KMG_SESSION_ACTIVE);
+  session_fx_advance (&fx, 1);
+  g_assert_cmpint (fx.now, ==, second + gone_grace (&fx));
+  assert_ended (&fx, id, "buyer_gone");
+  session_fx_clear (&fx);
+}
+
+static void
+test_buyer_gone_seller_unaffected (void)
+{
+  SessionFx fx;
+  gint64 sold, bought;
+
+  session_fx_init (&fx, KMG_SESSION_POLICY_AUTO);
+  sold = session_fx_start_accepted (&fx, BUYER, SELLER, NULL);
+  buyer_connects (&fx, sold);
+  kmg_session_manager_user_connection_closed (fx.mgr, SELLER, fx.now);
+  g_assert_cmpint (kmg_session_manager_next_deadline (fx.mgr), ==, -1);
+  session_fx_advance (&fx, gone_grace (&fx) * 2);
+  g_assert_cmpint (state_of (&fx, sold), ==, KMG_SESSION_ACTIVE);
+
+  /* The seller also watches someone: only that session is its as a buyer. */
+  bought = session_fx_start_accepted (&fx, SELLER, 3, NULL);
+  kmg_session_manager_ice_state (fx.mgr, bought, SELLER, 0, 0, KMG_SESSION_ICE_CONNECTED, fx.now, NULL);
+  kmg_session_manager_first_frame (fx.mgr, bought, SELLER, 0, 0, fx.now, NULL);
+  g_assert_cmpint (state_of (&fx, bought), ==, KMG_SESSION_ACTIVE);
+  kmg_session_manager_user_connection_closed (fx.mgr, SELLER, fx.now);
+  session_fx_advance (&fx, gone_grace (&fx));
+  assert_ended (&fx, bought, "buyer_gone");
+  g_assert_cmpint (state_of (&fx, sold), ==, KMG_SESSION_ACTIVE);
+  session_fx_clear (&fx);
+}
+
+static void
+count_kept (KmgWatchSession *session, gpointer user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+/* After every entry point the schedule effect has the manager's next deadline. */
+#define SCHEDULED(call, expect)                                                                   \
+  G_STMT_START                                                                                    \
+  {                                                                                               \
+    guint before_ = fx.n_scheduled;                                                               \
+    call;                                                                                         \
+    g_assert_cmpuint (fx.n_scheduled, >, before_);                                                \
+    g_assert_cmpint (fx.scheduled, ==, kmg_session_manager_next_deadline (fx.mgr));               \
+    g_assert_cmpint (fx.scheduled, ==, (expect));                                                 \
+  }                                                                                               \
+  G_STMT_END
+
+static void
+test_schedule (void)
+{
+  SessionFx fx;
+  g_autoptr (GError) error = NULL;
+  KmgWatchRequest req;
+  gint64 id = 0, t;
+  guint kept = 0, n;
+
+  session_fx_init (&fx, KMG_SESSION_POLICY_AUTO);
+  req = session_fx_request ();
+  t = fx.now;
+  SCHEDULED (id = kmg_session_manager_watch_start (fx.mgr, BUYER, 0, SELLER, &req, fx.now, NULL),
+             t + fx.config.answer_timeout_ms);
+  SCHEDULED (session_fx_advance (&fx, 1000), t + fx.config.answer_timeout_ms);
+  SCHEDULED (kmg_session_manager_accept (fx.mgr, id, SELLER, 0, fx.now, NULL), fx.now + fx.config.p2p_timeout_ms);
+  /* A refusal changes nothing, the deadline given stays right. */
+  SCHEDULED (g_assert_false (kmg_session_manager_accept (fx.mgr, id, SELLER, 0, fx.now, &error)),
+             fx.now + fx.config.p2p_timeout_ms);
+  g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_BAD_STATE);
+  SCHEDULED (session_fx_advance (&fx, fx.config.p2p_timeout_ms), fx.now + fx.config.connect_timeout_ms);
+  SCHEDULED (kmg_session_manager_first_frame (fx.mgr, id, BUYER, 0, 0, fx.now, NULL), -1);
+  SCHEDULED (kmg_session_manager_relay_leg_state (fx.mgr, id, KMG_SESSION_ICE_DISCONNECTED, fx.now),
+             fx.now + fx.config.ice_grace_ms);
+  SCHEDULED (kmg_session_manager_relay_leg_state (fx.mgr, id, KMG_SESSION_ICE_CONNECTED, fx.now), -1);
+  SCHEDULED (kmg_session_manager_user_connection_closed (fx.mgr, BUYER, fx.now), fx.now + gone_grace (&fx));
+  t = fx.now;
+  SCHEDULED (kmg_session_manager_ban (fx.mgr, OTHER, fx.now), t + gone_grace (&fx));
+  SCHEDULED (kmg_session_manager_end (fx.mgr, id, KMG_SESSION_END_ADMIN, fx.now), t + gone_grace (&fx));
+  SCHEDULED (session_fx_advance (&fx, gone_grace (&fx)), t + fx.config.ended_keep_ms);
+  /* Reading does not schedule. */
+  n = fx.n_scheduled;
+  kmg_session_manager_foreach (fx.mgr, count_kept, &kept);
+  g_assert_cmpuint (kept, ==, 1);
+  g_assert_cmpuint (fx.n_scheduled, ==, n);
+  SCHEDULED (session_fx_advance (&fx, fx.config.ended_keep_ms), -1);
+  SCHEDULED (kmg_session_manager_shutdown (fx.mgr, fx.now), -1);
+  session_fx_clear (&fx);
+}
+
+/* The schedule effect runs inside the manager: calling back in is refused, nothing breaks. */
+static void
+test_schedule_no_reentry (void)
+{
+  SessionFx fx;
+  gint64 id;
+
+  session_fx_init (&fx, KMG_SESSION_POLICY_AUTO);
+  fx.schedule_reenters = TRUE;
+  g_test_expect_message ("kamegor-sessions", G_LOG_LEVEL_CRITICAL, "*busy*");
+  id = session_fx_start (&fx, BUYER, SELLER, NULL);
+  g_test_assert_expected_messages ();
+  fx.schedule_reenters = FALSE;
+  g_assert_cmpint (state_of (&fx, id), ==, KMG_SESSION_REQUESTED);
+  g_assert_true (kmg_session_manager_accept (fx.mgr, id, SELLER, 0, fx.now, NULL));
+  g_assert_cmpint (fx.scheduled, ==, fx.now + fx.config.p2p_timeout_ms);
+  session_fx_clear (&fx);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -728,5 +917,11 @@ main (int argc, char **argv)
   g_test_add_func ("/sessions/manager/relay-leg-grace", test_relay_leg_grace);
   g_test_add_func ("/sessions/manager/late-messages", test_late_messages);
   g_test_add_func ("/sessions/manager/count", test_count);
+  g_test_add_func ("/sessions/manager/buyer-gone/after-grace", test_buyer_gone_after_grace);
+  g_test_add_func ("/sessions/manager/buyer-gone/reconnect-within-grace", test_buyer_gone_reconnect);
+  g_test_add_func ("/sessions/manager/buyer-gone/each-close-restarts", test_buyer_gone_restart);
+  g_test_add_func ("/sessions/manager/buyer-gone/seller-unaffected", test_buyer_gone_seller_unaffected);
+  g_test_add_func ("/sessions/manager/schedule/every-entry-point", test_schedule);
+  g_test_add_func ("/sessions/manager/schedule/no-reentry", test_schedule_no_reentry);
   return g_test_run ();
 }

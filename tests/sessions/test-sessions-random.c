@@ -224,8 +224,9 @@ do_watch (Run *run, GError **error)
 }
 
 /* Event weights: constructive events dominate so walks reach active sessions and fallbacks. */
-enum { EV_WATCH, EV_ACCEPT, EV_DECLINE, EV_SIGNAL, EV_ICE, EV_FRAME, EV_STATS, EV_LEAVE, EV_SERVER, EV_TIME, EV_N };
-static const guint weights[EV_N] = { 3, 4, 1, 6, 6, 5, 2, 1, 3, 3 };
+enum { EV_WATCH, EV_ACCEPT, EV_DECLINE, EV_SIGNAL, EV_ICE, EV_FRAME, EV_STATS, EV_LEAVE, EV_SERVER, EV_CLOSE,
+       EV_TIME, EV_N };
+static const guint weights[EV_N] = { 3, 4, 1, 6, 6, 5, 2, 1, 3, 1, 3 };
 
 static guint
 pick_event (Run *run)
@@ -301,6 +302,15 @@ step (Run *run)
       break;
     case EV_LEAVE: kmg_session_manager_leave (mgr, id, pick_actor (run, id, -1), now, &error); break;
     case EV_SERVER: server_event (run, id, pick_actor (run, id, -1)); break;
+    case EV_CLOSE:
+      {
+        gint64 user = pick_actor (run, id, -1);
+
+        /* A WebSocket closes; the user may still (or again) have another one. */
+        session_fx_set_connections (&run->fx, user, (guint) g_rand_int_range (run->rand, 0, 2));
+        kmg_session_manager_user_connection_closed (mgr, user, now);
+      }
+      break;
     default: session_fx_advance (&run->fx, g_rand_int_range (run->rand, 0, 8000)); break;
     }
   /* A refusal is a KMG_SESSIONS_ERROR and changes nothing. */
@@ -309,6 +319,8 @@ step (Run *run)
       g_assert_true (error->domain == KMG_SESSIONS_ERROR);
       g_assert_cmpuint (run->fx.sent->len, ==, sent);
     }
+  /* Whatever happened, the timer the server would arm is the manager's next deadline. */
+  g_assert_cmpint (run->fx.scheduled, ==, kmg_session_manager_next_deadline (mgr));
 }
 
 static void
@@ -366,8 +378,10 @@ one_run (guint32 seed, Coverage *cov)
     if (kept > 0)
       g_assert_cmpint (kmg_session_manager_next_deadline (run.fx.mgr), >, 0);
   }
+  /* Past every grace and every kept session: nothing left to wake up for. */
   session_fx_advance (&run.fx, run.fx.config.ended_keep_ms);
   g_assert_cmpint (kmg_session_manager_next_deadline (run.fx.mgr), ==, -1);
+  g_assert_cmpint (run.fx.scheduled, ==, -1);
   g_hash_table_unref (run.shadow);
   g_array_unref (run.ids);
   g_rand_free (run.rand);
