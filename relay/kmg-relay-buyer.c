@@ -97,7 +97,7 @@ kmg_relay_buyer_build (KmgRelayLeg *leg)
   leg->built = TRUE;
   if (!build_bin (leg, &error))
     {
-      g_warning ("buyer leg %s: %s", leg->tag, error->message);
+      g_warning ("buyer leg of session %" G_GINT64_FORMAT ": %s", leg->session_id, error->message);
       gst_clear_object (&leg->bin);
       leg->queue = leg->meter = leg->webrtc = NULL;
       kmg_relay_leg_set_state (leg, KMG_RELAY_LEG_STATE_FAILED);
@@ -110,7 +110,7 @@ kmg_relay_buyer_build (KmgRelayLeg *leg)
   gst_element_sync_state_with_parent (leg->bin);
   /* webrtcbin offers once its sink pad has caps: give it the seller's, without media. */
   g_autoptr (GstPad) queue_sink = gst_element_get_static_pad (leg->queue, "sink");
-  g_autofree char *stream_id = g_strdup_printf ("kamegor-relay/%s", leg->tag);
+  g_autofree char *stream_id = g_strdup_printf ("kamegor-relay/session-%" G_GINT64_FORMAT, leg->session_id);
   GstSegment segment;
   gst_segment_init (&segment, GST_FORMAT_TIME);
   gst_pad_send_event (queue_sink, gst_event_new_stream_start (stream_id));
@@ -129,7 +129,7 @@ kmg_relay_buyer_link (KmgRelayLeg *leg)
   g_autoptr (GstPad) bin_sink = gst_element_get_static_pad (leg->bin, "sink");
   if (gst_pad_link (leg->tee_pad, bin_sink) != GST_PAD_LINK_OK)
     {
-      g_warning ("buyer leg %s: cannot link to the seller's tee", leg->tag);
+      g_warning ("buyer leg of session %" G_GINT64_FORMAT ": cannot link to the seller's tee", leg->session_id);
       return;
     }
   /* Some receivers never ask for a keyframe when they join mid-stream: ask for them. */

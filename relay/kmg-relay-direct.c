@@ -139,15 +139,15 @@ on_pair_main (KmgRelayLeg *leg, gpointer data)
     return;
   if (selected_udp_path (leg, &socket, &destination))
     {
-      GST_INFO ("buyer leg %s: ICE pair changed, forwarding follows it", leg->tag);
+      GST_INFO ("buyer leg of session %" G_GINT64_FORMAT ": ICE pair changed, forwarding follows it", leg->session_id);
       kmg_fanout_target_set_path (leg->seller->fanout, leg->target, socket, destination);
       return;
     }
   /* Now on TCP: the fan-out cannot send there, and handing the stream back to this leg's
    * webrtcbin mid-way would not match the buyer's SRTP state. A fresh leg starts clean. */
-  GST_INFO ("buyer leg %s: ICE pair is no longer UDP, restarting the leg", leg->tag);
+  GST_INFO ("buyer leg of session %" G_GINT64_FORMAT ": ICE pair is no longer UDP, restarting the leg", leg->session_id);
   if (!kmg_relay_leg_restart_ice (leg, &error))
-    GST_WARNING ("buyer leg %s: %s", leg->tag, error->message);
+    GST_WARNING ("buyer leg of session %" G_GINT64_FORMAT ": %s", leg->session_id, error->message);
 }
 
 /* The agent's thread. */
@@ -320,14 +320,14 @@ on_keys_main (KmgRelayLeg *leg, gpointer data)
     return;
   if (leg->seller->relay->config->direct_udp && direct_start (leg, &error))
     {
-      GST_INFO ("buyer leg %s: forwarded directly over UDP", leg->tag);
+      GST_INFO ("buyer leg of session %" G_GINT64_FORMAT ": forwarded directly over UDP", leg->session_id);
       /* Some receivers never ask for a keyframe when they join mid-stream: ask for them. */
       g_autoptr (GstPad) tee_sink = gst_element_get_static_pad (leg->seller->tee, "sink");
       kmg_relay_request_keyframe (tee_sink);
       return;
     }
   if (error != NULL)
-    GST_INFO ("buyer leg %s: through webrtcbin (%s)", leg->tag, error->message);
+    GST_INFO ("buyer leg of session %" G_GINT64_FORMAT ": through webrtcbin (%s)", leg->session_id, error->message);
   kmg_relay_buyer_link (leg);
 }
 

@@ -34,7 +34,8 @@ struct _KmgRelay
   gpointer user_data;
   GMainContext *context;
   KmgNetFilter *filter;
-  GHashTable *sellers; /* seller key → KmgSeller */
+  GHashTable *sellers; /* seller id → KmgSeller */
+  GHashTable *buyers;  /* session id → KmgRelayLeg, buyer legs not stopped */
   guint buyer_count;
   guint direct_count; /* buyer legs with a fan-out target */
   KmgRelayStats stats;
@@ -49,7 +50,7 @@ struct _KmgRelay
 struct _KmgSeller
 {
   KmgRelay *relay;
-  char *key;
+  gint64 id; /* key of relay->sellers */
   KmgRelayLeg *leg;
   GstElement *pipeline; /* one per seller: a stuck or failing seller cannot disturb others */
   GstElement *tee;
@@ -70,7 +71,8 @@ struct _KmgRelayLeg
   GMainContext *context; /* where hops land; kept so late hops are safe after relay teardown */
   KmgRelayLegKind kind;
   KmgRelayLegState state;
-  char *tag;
+  gint64 session_id; /* buyer legs: the watch session, key of relay->buyers; 0 for a seller leg */
+  gint64 seller_id;
   KmgSeller *seller; /* NULL once the leg is closed */
   gboolean closed;
   GstElement *webrtc;
@@ -102,7 +104,12 @@ struct _KmgRelayLeg
 };
 
 /* kmg-relay.c */
-KmgRelayLeg *kmg_relay_leg_new (KmgRelay *relay, KmgSeller *seller, KmgRelayLegKind kind, const char *tag);
+KmgRelayLeg *kmg_relay_leg_new (KmgRelay *relay, KmgSeller *seller, KmgRelayLegKind kind, gint64 session_id);
+/* For logs: "session 12" or "seller 3". */
+#define KMG_LEG_FORMAT "%s %" G_GINT64_FORMAT
+#define KMG_LEG_ARGS(leg) \
+  ((leg)->kind == KMG_RELAY_LEG_SELLER ? "seller" : "session"), \
+  ((leg)->kind == KMG_RELAY_LEG_SELLER ? (leg)->seller_id : (leg)->session_id)
 KmgRelayLeg *kmg_relay_leg_ref (KmgRelayLeg *leg);
 void kmg_relay_leg_unref (KmgRelayLeg *leg);
 void kmg_relay_leg_closure_unref (gpointer leg, GClosure *closure); /* GClosureNotify */
@@ -130,7 +137,7 @@ GstElement *kmg_relay_webrtc_new (KmgRelay *relay, KmgRelayLeg *leg, GError **er
 void kmg_relay_webrtc_set_remote (KmgRelayLeg *leg, GstWebRTCSDPType type, GstSDPMessage *sdp);
 
 /* kmg-relay-seller.c */
-KmgSeller *kmg_relay_seller_new (KmgRelay *relay, const char *key, GError **error);
+KmgSeller *kmg_relay_seller_new (KmgRelay *relay, gint64 id, GError **error);
 void kmg_relay_seller_maybe_close (KmgSeller *seller);
 /* The seller restarts ICE (a new offer on its relay connection): a fresh webrtcbin with a
  * certificate of its own takes the old one's place under the same tee and fan-out, so the

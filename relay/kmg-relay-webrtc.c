@@ -220,7 +220,7 @@ on_description_created (GstPromise *promise, gpointer user_data)
     reply = gst_promise_get_reply (promise);
   if (reply == NULL || !gst_structure_get (reply, ctx->field, GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &desc, NULL))
     {
-      GST_WARNING ("leg %s: creating the %s failed", ctx->leg->tag, ctx->field);
+      GST_WARNING ("leg of " KMG_LEG_FORMAT ": creating the %s failed", KMG_LEG_ARGS (ctx->leg), ctx->field);
       gst_promise_unref (promise);
       return;
     }

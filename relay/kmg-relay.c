@@ -125,7 +125,8 @@ kmg_relay_new (const KmgRelayConfig *config, const KmgRelayCallbacks *callbacks,
   relay->user_data = user_data;
   relay->context = g_main_context_ref_thread_default ();
   relay->filter = g_steal_pointer (&filter);
-  relay->sellers = g_hash_table_new (g_str_hash, g_str_equal);
+  relay->sellers = g_hash_table_new (g_int64_hash, g_int64_equal);
+  relay->buyers = g_hash_table_new (g_int64_hash, g_int64_equal);
   g_mutex_init (&relay->lock);
   relay->stats_timer = g_timeout_source_new (1000);
   g_source_set_callback (relay->stats_timer, on_stats_timer, relay, NULL);
@@ -161,6 +162,7 @@ kmg_relay_free (KmgRelay *relay)
     }
   g_list_free (sellers);
   g_hash_table_unref (relay->sellers);
+  g_hash_table_unref (relay->buyers);
   kmg_net_filter_free (relay->filter);
   kmg_relay_config_free (relay->config);
   g_main_context_unref (relay->context);
@@ -184,7 +186,7 @@ kmg_relay_get_stats (KmgRelay *relay, KmgRelayStats *stats)
 }
 
 KmgRelayLeg *
-kmg_relay_leg_new (KmgRelay *relay, KmgSeller *seller, KmgRelayLegKind kind, const char *tag)
+kmg_relay_leg_new (KmgRelay *relay, KmgSeller *seller, KmgRelayLegKind kind, gint64 session_id)
 {
   KmgRelayLeg *leg = g_new0 (KmgRelayLeg, 1);
 
@@ -192,7 +194,8 @@ kmg_relay_leg_new (KmgRelay *relay, KmgSeller *seller, KmgRelayLegKind kind, con
   leg->context = g_main_context_ref (relay->context);
   leg->kind = kind;
   leg->state = KMG_RELAY_LEG_STATE_NEW;
-  leg->tag = g_strdup (tag);
+  leg->session_id = session_id;
+  leg->seller_id = seller->id;
   leg->seller = seller;
   leg->fraction_lost = leg->jitter = leg->rtt = -1;
   return leg;
@@ -214,7 +217,6 @@ kmg_relay_leg_unref (KmgRelayLeg *leg)
   g_free (leg->dtls_pem);
   g_free (leg->dtls_fingerprint);
   g_clear_pointer (&leg->early_candidates, g_ptr_array_unref);
-  g_free (leg->tag);
   g_free (leg);
 }
 
@@ -297,36 +299,50 @@ kmg_relay_leg_set_state (KmgRelayLeg *leg, KmgRelayLegState state)
     return;
   KmgRelay *relay = leg->seller->relay;
   leg->state = state;
-  GST_INFO ("leg %s -> %s", leg->tag, kmg_relay_leg_state_to_string (state));
+  GST_INFO ("leg of " KMG_LEG_FORMAT " -> %s", KMG_LEG_ARGS (leg), kmg_relay_leg_state_to_string (state));
   if (!relay->destroying && relay->cb.leg_state != NULL)
     relay->cb.leg_state (leg, state, relay->user_data);
 }
 
 KmgRelayLeg *
-kmg_relay_get_seller_leg (KmgRelay *relay, const char *seller_key)
+kmg_relay_get_seller_leg (KmgRelay *relay, gint64 seller_id)
 {
-  g_return_val_if_fail (relay != NULL && seller_key != NULL, NULL);
+  g_return_val_if_fail (relay != NULL, NULL);
 
-  KmgSeller *seller = g_hash_table_lookup (relay->sellers, seller_key);
+  KmgSeller *seller = g_hash_table_lookup (relay->sellers, &seller_id);
   return seller != NULL ? seller->leg : NULL;
 }
 
 KmgRelayLeg *
-kmg_relay_buyer_add (KmgRelay *relay, const char *seller_key, const char *buyer_tag,
+kmg_relay_get_buyer_leg (KmgRelay *relay, gint64 session_id)
+{
+  g_return_val_if_fail (relay != NULL, NULL);
+
+  return g_hash_table_lookup (relay->buyers, &session_id);
+}
+
+KmgRelayLeg *
+kmg_relay_buyer_add (KmgRelay *relay, gint64 seller_id, gint64 session_id,
                      gboolean *out_seller_created, GError **error)
 {
-  g_return_val_if_fail (relay != NULL && seller_key != NULL && buyer_tag != NULL, NULL);
+  g_return_val_if_fail (relay != NULL && seller_id > 0 && session_id > 0, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   if (out_seller_created != NULL)
     *out_seller_created = FALSE;
+  if (g_hash_table_contains (relay->buyers, &session_id))
+    {
+      g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_STATE,
+                   "session %" G_GINT64_FORMAT " has a buyer leg already", session_id);
+      return NULL;
+    }
   if (relay->config->max_legs_total > 0 && relay->buyer_count >= relay->config->max_legs_total)
     {
       g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_LIMIT, "relay is full (%u buyer legs)",
                    relay->buyer_count);
       return NULL;
     }
-  KmgSeller *seller = g_hash_table_lookup (relay->sellers, seller_key);
+  KmgSeller *seller = g_hash_table_lookup (relay->sellers, &seller_id);
   if (seller != NULL && relay->config->max_legs_per_seller > 0
       && seller->buyers->len >= relay->config->max_legs_per_seller)
     {
@@ -336,16 +352,17 @@ kmg_relay_buyer_add (KmgRelay *relay, const char *seller_key, const char *buyer_
     }
   if (seller == NULL)
     {
-      seller = kmg_relay_seller_new (relay, seller_key, error);
+      seller = kmg_relay_seller_new (relay, seller_id, error);
       if (seller == NULL)
         return NULL;
-      g_hash_table_insert (relay->sellers, seller->key, seller);
+      g_hash_table_insert (relay->sellers, &seller->id, seller);
       if (out_seller_created != NULL)
         *out_seller_created = TRUE;
     }
 
-  KmgRelayLeg *leg = kmg_relay_leg_new (relay, seller, KMG_RELAY_LEG_BUYER, buyer_tag);
+  KmgRelayLeg *leg = kmg_relay_leg_new (relay, seller, KMG_RELAY_LEG_BUYER, session_id);
   g_ptr_array_add (seller->buyers, leg);
+  g_hash_table_insert (relay->buyers, &leg->session_id, leg);
   relay->buyer_count++;
   if (seller->caps != NULL)
     kmg_relay_buyer_build (leg);
@@ -396,6 +413,7 @@ kmg_relay_buyer_stop (KmgRelayLeg *leg)
       gst_clear_object (&leg->tee_pad);
     }
   g_ptr_array_remove (seller->buyers, leg);
+  g_hash_table_remove (relay->buyers, &leg->session_id);
   relay->buyer_count--;
 
   if (relay->destroying)
@@ -518,16 +536,16 @@ kmg_relay_leg_get_kind (const KmgRelayLeg *leg)
   return leg->kind;
 }
 
-const char *
-kmg_relay_leg_get_tag (const KmgRelayLeg *leg)
+gint64
+kmg_relay_leg_get_session_id (const KmgRelayLeg *leg)
 {
-  return leg->tag;
+  return leg->session_id;
 }
 
-const char *
-kmg_relay_leg_get_seller_key (const KmgRelayLeg *leg)
+gint64
+kmg_relay_leg_get_seller_id (const KmgRelayLeg *leg)
 {
-  return leg->seller != NULL ? leg->seller->key : NULL;
+  return leg->seller_id;
 }
 
 KmgRelayLegState

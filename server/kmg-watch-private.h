@@ -17,7 +17,6 @@ struct _KmgWatch
   KmgSessionManager *mgr;
   KmgRelay *relay;
   KmgStunServer *stun;
-  GHashTable *legs;        /* session id → KmgRelayLeg* (buyer legs) */
   GHashTable *last_report; /* session id → KmgBuyerStatsReport (P2P billing) */
   GHashTable *gone_timers; /* user id → source id: buyer connections gone, waiting out the grace */
   guint tick;

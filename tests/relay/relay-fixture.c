@@ -490,11 +490,12 @@ relay_fixture_add_buyer (RelayFixture *fx, const char *tag, gboolean never_answe
   peer->never_answer = never_answer;
   buyer_start (peer);
   g_ptr_array_add (fx->buyers, peer);
-  peer->leg = kmg_relay_buyer_add (fx->relay, "seller-1", tag, &created, &error);
+  peer->session_id = ++fx->last_session_id;
+  peer->leg = kmg_relay_buyer_add (fx->relay, RELAY_FIXTURE_SELLER_ID, peer->session_id, &created, &error);
   g_assert_no_error (error);
   g_assert_nonnull (peer->leg);
   if (created)
-    start_seller (fx, kmg_relay_get_seller_leg (fx->relay, "seller-1"));
+    start_seller (fx, kmg_relay_get_seller_leg (fx->relay, RELAY_FIXTURE_SELLER_ID));
   return peer;
 }
 

@@ -129,7 +129,7 @@ test_stop_one_buyer (void)
   g_assert_cmpuint (stats.buyer_legs, ==, 0);
   g_assert_cmpuint (stats.seller_legs, ==, 0);
   g_assert_cmpint (fx.seller_state, ==, KMG_RELAY_LEG_STATE_CLOSED);
-  g_assert_null (kmg_relay_get_seller_leg (fx.relay, "seller-1"));
+  g_assert_null (kmg_relay_get_seller_leg (fx.relay, RELAY_FIXTURE_SELLER_ID));
   relay_fixture_clear (&fx);
 }
 
@@ -173,7 +173,7 @@ test_stop_buyers_together (void)
   g_assert_cmpuint (stats.buyer_legs, ==, 0);
   g_assert_cmpuint (stats.seller_legs, ==, 0);
   g_assert_cmpint (fx.seller_state, ==, KMG_RELAY_LEG_STATE_CLOSED);
-  g_assert_null (kmg_relay_get_seller_leg (fx.relay, "seller-1"));
+  g_assert_null (kmg_relay_get_seller_leg (fx.relay, RELAY_FIXTURE_SELLER_ID));
   relay_fixture_clear (&fx);
 }
 
@@ -229,7 +229,7 @@ test_restart_ice_on_buyer_leg (void)
   p[1] = relay_fixture_add_buyer (&fx, "session-b", FALSE);
   g_assert_true (relay_fixture_run_until (both_decoded, p, 20000));
   KmgRelayLeg *leg = p[0]->leg;
-  KmgRelayLeg *seller_leg = kmg_relay_get_seller_leg (fx.relay, "seller-1");
+  KmgRelayLeg *seller_leg = kmg_relay_get_seller_leg (fx.relay, RELAY_FIXTURE_SELLER_ID);
   kmg_relay_get_stats (fx.relay, &before);
 
   /* The seller leg is not restarted this way (see docs/protocol.md). */
@@ -249,7 +249,7 @@ test_restart_ice_on_buyer_leg (void)
   kmg_relay_get_stats (fx.relay, &after);
   g_assert_cmpuint (after.seller_legs, ==, 1);
   g_assert_cmpuint (after.buyer_legs, ==, 2);
-  g_assert_true (kmg_relay_get_seller_leg (fx.relay, "seller-1") == seller_leg);
+  g_assert_true (kmg_relay_get_seller_leg (fx.relay, RELAY_FIXTURE_SELLER_ID) == seller_leg);
   g_assert_cmpint (fx.seller_state, ==, KMG_RELAY_LEG_STATE_CONNECTED);
   /* The new connection asked the seller for a keyframe (or the throttle held it back). */
   g_assert_cmpuint (after.keyframe_requests_forwarded + after.keyframe_requests_dropped, >,
@@ -273,7 +273,7 @@ test_denied_candidates_and_limits (void)
   config->max_legs_per_seller = 1;
   relay_fixture_init (&fx, config);
   TestPeer *buyer = relay_fixture_add_buyer (&fx, "session-a", TRUE);
-  KmgRelayLeg *seller_leg = kmg_relay_get_seller_leg (fx.relay, "seller-1");
+  KmgRelayLeg *seller_leg = kmg_relay_get_seller_leg (fx.relay, RELAY_FIXTURE_SELLER_ID);
   const char *denied[] = {
     "candidate:1 1 UDP 2122260223 169.254.169.254 5000 typ host",
     "candidate:1 1 UDP 2122260223 ::ffff:169.254.169.254 5000 typ host",
@@ -300,7 +300,7 @@ test_denied_candidates_and_limits (void)
   g_assert_false (kmg_relay_leg_set_remote_sdp (buyer->leg, "offer", "v=0", &error));
   g_assert_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_STATE);
   g_clear_error (&error);
-  g_assert_null (kmg_relay_buyer_add (fx.relay, "seller-1", "session-b", NULL, &error));
+  g_assert_null (kmg_relay_buyer_add (fx.relay, RELAY_FIXTURE_SELLER_ID, fx.last_session_id + 1, NULL, &error));
   g_assert_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_LIMIT);
   relay_fixture_clear (&fx);
 }

@@ -180,10 +180,10 @@ relay_answer (const char *offer_text)
   config->allow_loopback = TRUE;
   g_autoptr (KmgRelay) relay = kmg_relay_new (config, &cb, &ctx, &error);
   g_assert_no_error (error);
-  g_assert_nonnull (kmg_relay_buyer_add (relay, "seller", "buyer", &created, &error));
+  g_assert_nonnull (kmg_relay_buyer_add (relay, 1, 1, &created, &error));
   g_assert_no_error (error);
   g_assert_true (created);
-  KmgRelayLeg *seller = kmg_relay_get_seller_leg (relay, "seller");
+  KmgRelayLeg *seller = kmg_relay_get_seller_leg (relay, 1);
   g_assert_true (kmg_relay_leg_set_remote_sdp (seller, "offer", offer_text, &error));
   g_assert_no_error (error);
   gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
