@@ -1,7 +1,7 @@
 /* kmg-fanout.c — one seller's packets, encrypted and sent to each UDP buyer; NACKs answered from
  * the seller's recent packets; buyers' receiver reports read. See kmg-fanout.h. */
 #include "kmg-fanout.h"
-#include "kmg-delivered.h"
+#include "kmg-relay-measure.h"
 
 #include <string.h>
 #include <sys/socket.h>

@@ -1,5 +1,5 @@
 /* kmg-relay-buyer.c — a buyer leg: leaky queue → kamegormeter → webrtcbin (relay offers),
- * its keyframe-on-connect, receiver report polling and delivered seconds. Threads: the
+ * its keyframe-on-connect, receiver report polling and per-second measurements. Threads: the
  * first-buffer probe and get-stats promise run on GStreamer threads and hop to the main
  * context; meter messages arrive through the seller pipeline's bus watch. */
 #include "kmg-relay-private.h"
@@ -193,16 +193,10 @@ kmg_relay_buyer_account_second (KmgRelayLeg *leg, gint64 second, guint64 packets
   ds.fraction_lost = leg->fraction_lost;
   ds.jitter = leg->jitter;
   ds.rtt = leg->rtt;
-  ds.delivered = kmg_delivered_verdict (ds.packets, ds.rr_age_ms, ds.fraction_lost,
-                                        relay->config->receipt_timeout_ms);
   relay->stats.packets += ds.packets;
   relay->stats.bytes += ds.bytes;
-  if (ds.delivered)
-    relay->stats.delivered_seconds++;
-  else
-    relay->stats.undelivered_seconds++;
-  if (relay->cb.delivered_second != NULL && !relay->destroying)
-    relay->cb.delivered_second (leg, &ds, relay->user_data);
+  if (relay->cb.measured_second != NULL && !relay->destroying)
+    relay->cb.measured_second (leg, &ds, relay->user_data);
 }
 
 typedef struct

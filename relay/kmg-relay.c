@@ -20,7 +20,6 @@ kmg_relay_config_new (void)
   config->ice_tcp = TRUE;
   config->max_legs_per_seller = 50;
   config->max_legs_total = 1000;
-  config->receipt_timeout_ms = KMG_DELIVERED_DEFAULT_RECEIPT_TIMEOUT_MS;
   config->keyframe_interval_ms = 500;
   config->direct_udp = TRUE;
   return config;

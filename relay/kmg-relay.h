@@ -4,7 +4,7 @@
 
 #include <glib.h>
 
-#include "kmg-delivered.h"
+#include "kmg-relay-measure.h"
 
 G_BEGIN_DECLS
 
@@ -31,7 +31,6 @@ typedef struct
   guint max_legs_per_seller;    /* buyer legs; 0 = unlimited */
   guint max_legs_total;         /* buyer legs; 0 = unlimited */
   gboolean allow_loopback;      /* tests: gather and accept 127.0.0.1 */
-  gint64 receipt_timeout_ms;    /* DESIGN §6 receipt_timeout_s, in ms */
   guint keyframe_interval_ms;   /* min spacing of keyframe requests towards a seller */
   gboolean direct_udp;          /* UDP buyer legs forwarded by the fan-out, not webrtcbin */
 } KmgRelayConfig;
@@ -68,7 +67,9 @@ typedef struct
   void (*local_candidate) (KmgRelayLeg *leg, guint mline, const char *candidate, gpointer user_data);
   void (*leg_state) (KmgRelayLeg *leg, KmgRelayLegState state, gpointer user_data);
   void (*first_rtp) (KmgRelayLeg *leg, gpointer user_data);
-  void (*delivered_second) (KmgRelayLeg *leg, const KmgRelaySecond *second, gpointer user_data);
+  /* Buyer legs, once per closed second with media: what was forwarded and what the buyer's
+   * receiver reports said. Whether it counts as delivered is billing's rule to decide. */
+  void (*measured_second) (KmgRelayLeg *leg, const KmgRelaySecond *second, gpointer user_data);
 } KmgRelayCallbacks;
 
 typedef struct
@@ -79,8 +80,6 @@ typedef struct
   guint64 packets;            /* forwarded to buyers */
   guint64 bytes;              /* payload bytes forwarded to buyers */
   guint64 packets_dropped;    /* fan-out: not sent because a buyer's socket was full */
-  guint64 delivered_seconds;  /* seconds that passed the §6 rule */
-  guint64 undelivered_seconds;
   guint64 keyframe_requests_forwarded;
   guint64 keyframe_requests_dropped;
   guint64 candidates_denied;

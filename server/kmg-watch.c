@@ -306,17 +306,20 @@ on_delivered_second (KmgRelayLeg *leg, const KmgRelaySecond *sec, gpointer user_
 {
   KmgWatch *w = user_data;
   gint64 id = kmg_relay_leg_get_session_id (leg);
-  KmgDeliveredSecond ev = { .second = sec->second,
-                            .source = KMG_DELIVERY_RELAY_MEASURED,
-                            .packets = sec->packets,
-                            .bytes = sec->bytes,
-                            .loss = sec->fraction_lost < 0 ? 0 : sec->fraction_lost,
-                            .jitter_ms = sec->jitter < 0 ? -1 : sec->jitter * 1000,
-                            .rtt_ms = sec->rtt < 0 ? -1 : sec->rtt * 1000 };
+  KmgRelaySecondSample sample = { .second = sec->second,
+                                  .video_packets = sec->packets,
+                                  .bytes = sec->bytes,
+                                  .rr_age_ms = sec->rr_age_ms,
+                                  .rr_fraction_lost = sec->fraction_lost,
+                                  .jitter_ms = sec->jitter < 0 ? -1 : sec->jitter * 1000,
+                                  .rtt_ms = sec->rtt < 0 ? -1 : sec->rtt * 1000 };
+  KmgDeliveredSecond ev;
 
   KmgWatchSession *s = id > 0 ? kmg_session_manager_get (w->mgr, id) : NULL;
 
-  if (!sec->delivered || s == NULL)
+  /* The relay only measures; billing's rule decides whether the second was delivered. */
+  if (s == NULL
+      || !kmg_relay_second_delivered (&sample, (guint) w->app->config->receipt_timeout_s, &ev))
     return;
   /* Nothing is billed before the buyer has seen its first frame: packets that reach a buyer whose
    * decoder never starts are not a delivered picture (a stricter reading of DESIGN §6). */
@@ -489,7 +492,7 @@ relay_new (KmgApp *app, KmgWatch *w, GError **error)
     .local_sdp = on_local_sdp,
     .local_candidate = on_local_candidate,
     .leg_state = on_leg_state,
-    .delivered_second = on_delivered_second,
+    .measured_second = on_delivered_second,
   };
 
   rc->min_port = (guint) c->rtp_port_min;
@@ -507,7 +510,6 @@ relay_new (KmgApp *app, KmgWatch *w, GError **error)
   rc->max_legs_per_seller = (guint) c->max_legs_per_seller;
   rc->max_legs_total = (guint) c->max_legs_total;
   rc->allow_loopback = c->relay_allow_loopback;
-  rc->receipt_timeout_ms = c->receipt_timeout_s * 1000;
   return kmg_relay_new (rc, &cb, w, error);
 }
 

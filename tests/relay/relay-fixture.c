@@ -344,7 +344,7 @@ on_first_rtp (KmgRelayLeg *leg, gpointer user_data)
 }
 
 static void
-on_delivered_second (KmgRelayLeg *leg, const KmgRelaySecond *s, gpointer user_data)
+on_measured_second (KmgRelayLeg *leg, const KmgRelaySecond *s, gpointer user_data)
 {
   TestPeer *peer = find_peer (user_data, leg);
   if (peer != NULL)
@@ -359,7 +359,7 @@ relay_fixture_init (RelayFixture *fx, KmgRelayConfig *config)
     .local_candidate = on_local_candidate,
     .leg_state = on_leg_state,
     .first_rtp = on_first_rtp,
-    .delivered_second = on_delivered_second,
+    .measured_second = on_measured_second,
   };
   g_autoptr (GError) error = NULL;
 
