@@ -2,7 +2,11 @@
  * offer) feeding a tee, the keyframe request throttle, and the pipeline bus. Threads: pad-added
  * and pad probes run on streaming threads; they hop to the main context (bus watch and
  * kmg_relay_leg_hop) for anything beyond linking pads and counting under a mutex. */
-#include "kmg-relay-private.h"
+#include "kmg-relay-seller.h"
+
+#include "kmg-relay-buyer.h"
+#include "kmg-relay-cert.h"
+#include "kmg-relay-webrtc.h"
 
 #include <gst/video/video.h>
 
@@ -191,7 +195,7 @@ kmg_relay_seller_new (KmgRelay *relay, gint64 id, GError **error)
   seller->stopping = g_ptr_array_new ();
   seller->kf_last_ms = G_MININT64;
   g_mutex_init (&seller->kf_lock);
-  seller->leg = kmg_relay_leg_new (relay, seller, KMG_RELAY_LEG_SELLER, 0);
+  seller->leg = kmg_relay_leg_new (relay, seller, KMG_RELAY_LEG_SELLER, NULL, 0);
   /* Video RTP runs at 90 kHz (RFC 7741, RFC 6184); 1024 packets is over a second of 5 Mb/s. */
   seller->fanout = kmg_fanout_new (1024, 90000);
 

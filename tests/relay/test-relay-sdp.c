@@ -6,7 +6,7 @@
 
 #include "kmg-relay-sdp.h"
 #include "kmg-relay.h"
-#include "kmg-relay-private.h"
+#include "kmg-relay-cert.h"
 
 /* A browser-style offer: session- and media-level transport attributes, RTX per codec, RED and
  * ULPFEC, a dozen header extensions, ssrc lines. @first_pt is listed first in the m-line. */
