@@ -212,6 +212,18 @@ kmg_billing_delivered_second (KmgBilling *b, gint64 session_id, const KmgDeliver
   return kmg_charge_meter_add (s->meter, ev, now_ms);
 }
 
+KmgMeterVerdict
+kmg_billing_relay_second (KmgBilling *b, gint64 session_id, const KmgRelaySecondSample *sample,
+                          gint64 now_ms)
+{
+  KmgDeliveredSecond ev;
+
+  g_return_val_if_fail (sample != NULL, KMG_METER_REJECTED);
+  if (!kmg_relay_second_delivered (sample, b->rules.receipt_timeout_s, &ev))
+    return KMG_METER_UNDELIVERED;
+  return kmg_billing_delivered_second (b, session_id, &ev, now_ms);
+}
+
 guint
 kmg_billing_buyer_report (KmgBilling *b, gint64 session_id, const KmgBuyerStatsReport *report,
                           gint64 now_ms)

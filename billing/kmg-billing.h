@@ -37,6 +37,11 @@ gboolean kmg_billing_session_set_active (KmgBilling *billing, gint64 session_id,
  * by the next kmg_billing_flush. REJECTED for unknown sessions. */
 KmgMeterVerdict kmg_billing_delivered_second (KmgBilling *billing, gint64 session_id,
                                               const KmgDeliveredSecond *ev, gint64 now_ms);
+/* Relay path: what the relay measured in one second of @session_id, judged by the
+ * delivered-second rule (DESIGN §6, billing.receipt_timeout_s) and counted when delivered;
+ * KMG_METER_UNDELIVERED when the rule says no. */
+KmgMeterVerdict kmg_billing_relay_second (KmgBilling *billing, gint64 session_id,
+                                          const KmgRelaySecondSample *sample, gint64 now_ms);
 /* One stats report of the buyer (P2P path). Billing keeps the session's previous report and
  * counts the seconds the two attest (kmg_buyer_report_seconds); the report then becomes the
  * baseline for the next, whatever it attested. Forgotten when the session's billing ends.

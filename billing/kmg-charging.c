@@ -246,12 +246,11 @@ gboolean
 kmg_relay_second_delivered (const KmgRelaySecondSample *s, guint receipt_timeout_s,
                             KmgDeliveredSecond *out)
 {
-  gint64 end_ms = (s->second + 1) * 1000;
-
-  if (s->video_packets == 0 || s->last_rr_ms <= 0)
+  if (s->video_packets == 0 || s->rr_age_ms < 0)
     return FALSE;
-  if (end_ms - s->last_rr_ms >= (gint64) receipt_timeout_s * 1000)
+  if (s->rr_age_ms >= (gint64) receipt_timeout_s * 1000)
     return FALSE;
+  /* Unknown loss is not evidence of receipt. */
   if (!(s->rr_fraction_lost >= 0.0 && s->rr_fraction_lost < 0.5))
     return FALSE;
   if (out)

@@ -68,6 +68,7 @@ typedef enum
   KMG_METER_DUPLICATE, /* that second was already counted: no effect */
   KMG_METER_REJECTED,  /* before the session start, in the future, malformed, or meter stopped */
   KMG_METER_INACTIVE,  /* the session is not active (no picture yet, or lost): not counted */
+  KMG_METER_UNDELIVERED, /* relay path: the second failed the delivered-second rule */
 } KmgMeterVerdict;
 
 KmgChargeMeter *kmg_charge_meter_new (guint min_billable_s, guint minute_s, gint64 start_second);
@@ -92,21 +93,22 @@ guint kmg_charge_meter_settled (const KmgChargeMeter *meter);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KmgChargeMeter, kmg_charge_meter_free)
 
-/* Relay path: what the relay saw during one wall-clock second for one buyer leg. */
+/* Relay path: what the relay measured during one wall-clock second for one buyer leg. */
 typedef struct
 {
   gint64 second;
   guint64 video_packets;   /* video RTP packets forwarded to the buyer in that second */
   guint64 bytes;
-  gint64 last_rr_ms;       /* unix ms of the buyer's last RTCP receiver report, 0 = none yet */
-  double rr_fraction_lost; /* from that report, 0..1 */
+  gint64 rr_age_ms;        /* age of the buyer's last fresh RTCP receiver report when the second
+                            * was measured; < 0: none yet */
+  double rr_fraction_lost; /* from that report, 0..1; < 0: unknown */
   double jitter_ms;        /* < 0: unknown */
   double rtt_ms;           /* < 0: unknown */
 } KmgRelaySecondSample;
 
-/* A relayed second counts when >= 1 video packet was forwarded and the last receiver report,
- * seen from the end of that second, is younger than @receipt_timeout_s and shows < 50 % loss.
- * Fills @out when it counts. */
+/* The delivered-second rule of the relay path (DESIGN §6): a relayed second counts when >= 1
+ * video packet was forwarded and the last fresh receiver report is younger than
+ * @receipt_timeout_s and shows a known loss below 50 %. Fills @out when it counts. */
 gboolean kmg_relay_second_delivered (const KmgRelaySecondSample *sample, guint receipt_timeout_s,
                                      KmgDeliveredSecond *out);
 

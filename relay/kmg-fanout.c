@@ -2,7 +2,7 @@
  * the seller's recent packets, within a budget per buyer; buyers' receiver reports read. See
  * kmg-fanout.h. */
 #include "kmg-fanout.h"
-#include "kmg-delivered.h"
+#include "kmg-relay-measure.h"
 
 #include <string.h>
 #include <sys/socket.h>

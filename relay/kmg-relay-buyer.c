@@ -1,9 +1,16 @@
 /* kmg-relay-buyer.c — a buyer leg: leaky queue → kamegormeter → webrtcbin (relay offers),
- * its keyframe-on-connect, receiver report polling and delivered seconds. Threads: the
+ * its keyframe-on-connect, receiver report polling and per-second measurements. Threads: the
  * first-buffer probe and get-stats promise run on GStreamer threads and hop to the main
  * context; meter messages arrive through the seller pipeline's bus watch. */
-#include "kmg-relay-private.h"
+#include "kmg-relay-buyer.h"
 
+#include "kmg-relay-direct.h"
+#include "kmg-relay-stats.h"
+#include "kmg-relay-cert.h"
+#include "kmg-relay-webrtc.h"
+
+static void link_to_tee (KmgRelayLeg *leg);
+static void account_second (KmgRelayLeg *leg, gint64 second, guint64 packets, guint64 bytes);
 
 static void
 on_first_rtp_main (KmgRelayLeg *leg, gpointer data)
@@ -86,6 +93,28 @@ build_bin (KmgRelayLeg *leg, GError **error)
   return TRUE;
 }
 
+/* Keys set: DTLS is done and the leg can carry media, through the fan-out when its ICE pair is
+ * UDP, else through its own webrtcbin. */
+static void
+on_ready (KmgRelayLeg *leg)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (leg->target != NULL || leg->tee_pad != NULL)
+    return;
+  if (leg->seller->relay->config->direct_udp && kmg_relay_direct_start (leg, &error))
+    {
+      GST_INFO ("buyer leg of session %" G_GINT64_FORMAT ": forwarded directly over UDP", leg->session_id);
+      /* Some receivers never ask for a keyframe when they join mid-stream: ask for them. */
+      g_autoptr (GstPad) tee_sink = gst_element_get_static_pad (leg->seller->tee, "sink");
+      kmg_relay_request_keyframe (tee_sink);
+      return;
+    }
+  if (error != NULL)
+    GST_INFO ("buyer leg of session %" G_GINT64_FORMAT ": through webrtcbin (%s)", leg->session_id, error->message);
+  link_to_tee (leg);
+}
+
 void
 kmg_relay_buyer_build (KmgRelayLeg *leg)
 {
@@ -97,20 +126,20 @@ kmg_relay_buyer_build (KmgRelayLeg *leg)
   leg->built = TRUE;
   if (!build_bin (leg, &error))
     {
-      g_warning ("buyer leg %s: %s", leg->tag, error->message);
+      g_warning ("buyer leg of session %" G_GINT64_FORMAT ": %s", leg->session_id, error->message);
       gst_clear_object (&leg->bin);
       leg->queue = leg->meter = leg->webrtc = NULL;
       kmg_relay_leg_set_state (leg, KMG_RELAY_LEG_STATE_FAILED);
       return;
     }
   /* Not linked to the tee yet: nothing to send before DTLS is done, then the leg goes to the
-   * fan-out or, failing that, to the tee (kmg-relay-direct.c). */
-  kmg_relay_direct_watch (leg);
+   * fan-out or, failing that, to the tee (on_ready). */
+  kmg_relay_direct_watch (leg, on_ready);
   gst_bin_add (GST_BIN (seller->pipeline), leg->bin);
   gst_element_sync_state_with_parent (leg->bin);
   /* webrtcbin offers once its sink pad has caps: give it the seller's, without media. */
   g_autoptr (GstPad) queue_sink = gst_element_get_static_pad (leg->queue, "sink");
-  g_autofree char *stream_id = g_strdup_printf ("kamegor-relay/%s", leg->tag);
+  g_autofree char *stream_id = g_strdup_printf ("kamegor-relay/session-%" G_GINT64_FORMAT, leg->session_id);
   GstSegment segment;
   gst_segment_init (&segment, GST_FORMAT_TIME);
   gst_pad_send_event (queue_sink, gst_event_new_stream_start (stream_id));
@@ -118,8 +147,8 @@ kmg_relay_buyer_build (KmgRelayLeg *leg)
   gst_pad_send_event (queue_sink, gst_event_new_segment (&segment));
 }
 
-void
-kmg_relay_buyer_link (KmgRelayLeg *leg)
+static void
+link_to_tee (KmgRelayLeg *leg)
 {
   KmgSeller *seller = leg->seller;
 
@@ -129,7 +158,7 @@ kmg_relay_buyer_link (KmgRelayLeg *leg)
   g_autoptr (GstPad) bin_sink = gst_element_get_static_pad (leg->bin, "sink");
   if (gst_pad_link (leg->tee_pad, bin_sink) != GST_PAD_LINK_OK)
     {
-      g_warning ("buyer leg %s: cannot link to the seller's tee", leg->tag);
+      g_warning ("buyer leg of session %" G_GINT64_FORMAT ": cannot link to the seller's tee", leg->session_id);
       return;
     }
   /* Some receivers never ask for a keyframe when they join mid-stream: ask for them. */
@@ -163,12 +192,6 @@ kmg_relay_buyer_teardown (KmgRelayLeg *leg)
   leg->bin = leg->queue = leg->meter = leg->webrtc = NULL;
 }
 
-void
-kmg_relay_buyer_on_connected (KmgRelayLeg *leg)
-{
-  if (leg->queue != NULL)
-    leg->ever_connected = TRUE;
-}
 
 void
 kmg_relay_buyer_on_meter (KmgRelayLeg *leg, const GstStructure *s)
@@ -178,11 +201,11 @@ kmg_relay_buyer_on_meter (KmgRelayLeg *leg, const GstStructure *s)
 
   gst_structure_get (s, "second", G_TYPE_INT64, &second, "packets", G_TYPE_UINT64, &packets,
                      "bytes", G_TYPE_UINT64, &bytes, NULL);
-  kmg_relay_buyer_account_second (leg, second, packets, bytes);
+  account_second (leg, second, packets, bytes);
 }
 
-void
-kmg_relay_buyer_account_second (KmgRelayLeg *leg, gint64 second, guint64 packets, guint64 bytes)
+static void
+account_second (KmgRelayLeg *leg, gint64 second, guint64 packets, guint64 bytes)
 {
   KmgRelay *relay = leg->seller->relay;
   KmgRelaySecond ds = { .second = second, .packets = packets, .bytes = bytes };
@@ -193,16 +216,10 @@ kmg_relay_buyer_account_second (KmgRelayLeg *leg, gint64 second, guint64 packets
   ds.fraction_lost = leg->fraction_lost;
   ds.jitter = leg->jitter;
   ds.rtt = leg->rtt;
-  ds.delivered = kmg_delivered_verdict (ds.packets, ds.rr_age_ms, ds.fraction_lost,
-                                        relay->config->receipt_timeout_ms);
   relay->stats.packets += ds.packets;
   relay->stats.bytes += ds.bytes;
-  if (ds.delivered)
-    relay->stats.delivered_seconds++;
-  else
-    relay->stats.undelivered_seconds++;
-  if (relay->cb.delivered_second != NULL && !relay->destroying)
-    relay->cb.delivered_second (leg, &ds, relay->user_data);
+  if (relay->cb.measured_second != NULL && !relay->destroying)
+    relay->cb.measured_second (leg, &ds, relay->user_data);
 }
 
 typedef struct
@@ -266,8 +283,8 @@ on_stats_reply (GstPromise *promise, gpointer user_data)
   kmg_relay_leg_hop (ctx->leg, on_stats_main, r, stats_reply_free);
 }
 
-void
-kmg_relay_buyer_poll_stats (KmgRelayLeg *leg)
+static void
+poll_stats (KmgRelayLeg *leg)
 {
   if (leg->webrtc == NULL || leg->stopped || leg->stats_pending || !leg->ever_connected)
     return;
@@ -277,4 +294,87 @@ kmg_relay_buyer_poll_stats (KmgRelayLeg *leg)
   leg->stats_pending = TRUE;
   GstPromise *promise = gst_promise_new_with_change_func (on_stats_reply, ctx, stats_ctx_free);
   g_signal_emit_by_name (leg->webrtc, "get-stats", NULL, promise);
+}
+
+void
+kmg_relay_buyer_poll (KmgRelayLeg *leg, gint64 now_ms, gint64 now_second, GArray *seconds)
+{
+  if (leg->target == NULL)
+    {
+      poll_stats (leg);
+      return;
+    }
+  kmg_relay_direct_poll (leg, now_ms, now_second, seconds);
+  for (guint i = 0; i < seconds->len && !leg->stopped; i++)
+    {
+      const KmgMeterSecond *s = &g_array_index (seconds, KmgMeterSecond, i);
+      account_second (leg, s->second, s->packets, s->payload_bytes);
+    }
+}
+
+void
+kmg_relay_buyer_cut (KmgRelayLeg *leg)
+{
+  KmgSeller *seller = leg->seller;
+
+  /* The fan-out or the meter drops from the very next packet, then the branch is cut. */
+  kmg_relay_direct_stop (leg);
+  if (leg->meter != NULL)
+    g_object_set (leg->meter, "drop", TRUE, NULL);
+  if (leg->tee_pad != NULL)
+    {
+      g_autoptr (GstPad) peer = gst_pad_get_peer (leg->tee_pad);
+      if (peer != NULL)
+        gst_pad_unlink (leg->tee_pad, peer);
+      gst_element_release_request_pad (seller->tee, leg->tee_pad);
+      gst_clear_object (&leg->tee_pad);
+    }
+}
+
+gboolean
+kmg_relay_buyer_restart (KmgRelayLeg *leg, GError **error)
+{
+  /* A fresh transport for the buyer: new ICE credentials and DTLS (with a certificate of its
+   * own, so the buyer sees a new fingerprint and shakes hands again), and a new offer. */
+  if (!kmg_relay_leg_renew_certificate (leg, error))
+    return FALSE;
+  kmg_relay_buyer_teardown (leg); /* the fan-out first, then the elements */
+  leg->built = FALSE;
+  leg->first_rtp = FALSE;
+  leg->ever_connected = FALSE;
+  leg->rr = (KmgRrFreshness) { 0 };
+  leg->state = KMG_RELAY_LEG_STATE_NEW;
+  if (leg->seller->caps != NULL)
+    kmg_relay_buyer_build (leg);
+  return TRUE;
+}
+
+static void
+on_connected (KmgRelayLeg *leg)
+{
+  if (leg->queue != NULL)
+    leg->ever_connected = TRUE;
+}
+
+/* The leg's ICE pair moved to TCP under the fan-out: handing the stream back to the leg's
+ * webrtcbin mid-way would not match the buyer's SRTP state, so a fresh leg starts clean. */
+static void
+on_path_lost (KmgRelayLeg *leg)
+{
+  g_autoptr (GError) error = NULL;
+
+  GST_INFO ("buyer leg of session %" G_GINT64_FORMAT ": restarting the leg", leg->session_id);
+  if (!kmg_relay_buyer_restart (leg, &error))
+    GST_WARNING ("buyer leg of session %" G_GINT64_FORMAT ": %s", leg->session_id, error->message);
+}
+
+static const KmgRelayLegRole buyer_role = {
+  .connected = on_connected,
+  .path_lost = on_path_lost,
+};
+
+KmgRelayLeg *
+kmg_relay_buyer_new (KmgRelay *relay, KmgSeller *seller, gint64 session_id)
+{
+  return kmg_relay_leg_new (relay, seller, KMG_RELAY_LEG_BUYER, &buyer_role, session_id);
 }

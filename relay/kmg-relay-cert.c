@@ -6,7 +6,7 @@
  * webrtcbin 1.22 computes the offer's fingerprint over every base64 line of the PEM it is given,
  * the private key included, so the fingerprint is computed here (SHA-256 of the certificate's DER,
  * RFC 8122) and put into the offer instead (kmg_relay_sdp_with_fingerprint, kmg-relay-sdp.c). */
-#include "kmg-relay-private.h"
+#include "kmg-relay-cert.h"
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>

@@ -2,10 +2,11 @@
  * webrtcbin has connected it over UDP: the leg's SRTP key is read from its srtpenc, its ICE
  * socket and remote address from libnice, and its RTCP is tapped at its rtpbin. webrtcbin keeps
  * ICE (consent, keepalives) and DTLS; the media no longer goes through it. Legs on ICE-TCP, or
- * with relay.direct_udp off, are linked to the seller's tee instead (kmg-relay-buyer.c).
+ * with relay.direct_udp off, are linked to the seller's tee instead (the buyer role decides, in
+ * kmg-relay-buyer.c; this transport reports to it through callbacks and the leg's role).
  * Threads: the key signal, the ICE pair signal and the RTCP probe run on GStreamer/libnice
  * threads; the first two hop to the main context, the probe only talks to the fan-out. */
-#include "kmg-relay-private.h"
+#include "kmg-relay-direct.h"
 
 #include <nice/agent.h>
 
@@ -133,21 +134,19 @@ on_pair_main (KmgRelayLeg *leg, gpointer data)
 {
   g_autoptr (GSocket) socket = NULL;
   g_autoptr (GSocketAddress) destination = NULL;
-  g_autoptr (GError) error = NULL;
-
   if (data != leg->webrtc || leg->target == NULL || leg->stopped)
     return;
   if (selected_udp_path (leg, &socket, &destination))
     {
-      GST_INFO ("buyer leg %s: ICE pair changed, forwarding follows it", leg->tag);
+      GST_INFO ("buyer leg of session %" G_GINT64_FORMAT ": ICE pair changed, forwarding follows it", leg->session_id);
       kmg_fanout_target_set_path (leg->seller->fanout, leg->target, socket, destination);
       return;
     }
   /* Now on TCP: the fan-out cannot send there, and handing the stream back to this leg's
    * webrtcbin mid-way would not match the buyer's SRTP state. A fresh leg starts clean. */
-  GST_INFO ("buyer leg %s: ICE pair is no longer UDP, restarting the leg", leg->tag);
-  if (!kmg_relay_leg_restart_ice (leg, &error))
-    GST_WARNING ("buyer leg %s: %s", leg->tag, error->message);
+  GST_INFO ("buyer leg of session %" G_GINT64_FORMAT ": ICE pair is no longer UDP", leg->session_id);
+  if (leg->role != NULL && leg->role->path_lost != NULL)
+    leg->role->path_lost (leg);
 }
 
 /* The agent's thread. */
@@ -257,8 +256,8 @@ on_first_sent (gpointer target_data)
   kmg_relay_leg_hop (target_data, on_first_sent_main, NULL, NULL);
 }
 
-static gboolean
-direct_start (KmgRelayLeg *leg, GError **error)
+gboolean
+kmg_relay_direct_start (KmgRelayLeg *leg, GError **error)
 {
   KmgSrtpParams params;
   g_autoptr (GSocket) socket = NULL;
@@ -310,32 +309,33 @@ kmg_relay_direct_stop (KmgRelayLeg *leg)
   leg->target = NULL;
 }
 
-/* Keys set: DTLS is done and the leg can carry media. */
-static void
-on_keys_main (KmgRelayLeg *leg, gpointer data)
-{
-  g_autoptr (GError) error = NULL;
-
-  if (data != leg->webrtc || leg->stopped || leg->target != NULL || leg->tee_pad != NULL)
-    return;
-  if (leg->seller->relay->config->direct_udp && direct_start (leg, &error))
-    {
-      GST_INFO ("buyer leg %s: forwarded directly over UDP", leg->tag);
-      /* Some receivers never ask for a keyframe when they join mid-stream: ask for them. */
-      g_autoptr (GstPad) tee_sink = gst_element_get_static_pad (leg->seller->tee, "sink");
-      kmg_relay_request_keyframe (tee_sink);
-      return;
-    }
-  if (error != NULL)
-    GST_INFO ("buyer leg %s: through webrtcbin (%s)", leg->tag, error->message);
-  kmg_relay_buyer_link (leg);
-}
-
 typedef struct
 {
   KmgRelayLeg *leg;
   GstElement *webrtc; /* compared only: tells a rebuilt leg's late signal apart */
+  KmgRelayDirectReadyFunc ready;
 } KeyWatch;
+
+/* Keys set: DTLS is done and the leg can carry media. */
+static void
+on_keys_main (KmgRelayLeg *leg, gpointer data)
+{
+  KeyWatch *kw = data;
+
+  if (kw->webrtc != leg->webrtc || leg->stopped)
+    return;
+  kw->ready (leg);
+}
+
+static KeyWatch *
+key_watch_copy (const KeyWatch *kw)
+{
+  KeyWatch *copy = g_new (KeyWatch, 1);
+
+  *copy = *kw;
+  copy->leg = NULL; /* the hop holds the leg */
+  return copy;
+}
 
 static void
 key_watch_free (gpointer data, GClosure *closure)
@@ -349,7 +349,7 @@ static void
 on_key_set (GstElement *dtlssrtpenc, gpointer user_data)
 {
   KeyWatch *kw = user_data;
-  kmg_relay_leg_hop (kw->leg, on_keys_main, kw->webrtc, NULL);
+  kmg_relay_leg_hop (kw->leg, on_keys_main, key_watch_copy (kw), g_free);
 }
 
 /* Runs where webrtcbin adds a transport's elements, before they start. */
@@ -359,16 +359,22 @@ on_deep_element_added (GstBin *webrtc, GstBin *sub_bin, GstElement *element, gpo
   if (!kmg_relay_element_is (element, "dtlssrtpenc"))
     return;
   KeyWatch *kw = g_new0 (KeyWatch, 1);
-  kw->leg = kmg_relay_leg_ref (user_data);
+  const KeyWatch *watching = user_data;
+  kw->leg = kmg_relay_leg_ref (watching->leg);
   kw->webrtc = GST_ELEMENT (webrtc);
+  kw->ready = watching->ready;
   g_signal_connect_data (element, "on-key-set", G_CALLBACK (on_key_set), kw, key_watch_free, 0);
 }
 
 void
-kmg_relay_direct_watch (KmgRelayLeg *leg)
+kmg_relay_direct_watch (KmgRelayLeg *leg, KmgRelayDirectReadyFunc ready)
 {
-  g_signal_connect_data (leg->webrtc, "deep-element-added", G_CALLBACK (on_deep_element_added),
-                         kmg_relay_leg_ref (leg), kmg_relay_leg_closure_unref, 0);
+  KeyWatch *watching = g_new0 (KeyWatch, 1);
+
+  watching->leg = kmg_relay_leg_ref (leg);
+  watching->ready = ready;
+  g_signal_connect_data (leg->webrtc, "deep-element-added", G_CALLBACK (on_deep_element_added), watching,
+                         key_watch_free, 0);
 }
 
 void
@@ -393,10 +399,5 @@ kmg_relay_direct_poll (KmgRelayLeg *leg, gint64 now_ms, gint64 now_second, GArra
       leg->fraction_lost = report.fraction_lost;
       leg->jitter = report.jitter;
       leg->rtt = report.rtt;
-    }
-  for (guint i = 0; i < seconds->len && !leg->stopped; i++)
-    {
-      const KmgMeterSecond *s = &g_array_index (seconds, KmgMeterSecond, i);
-      kmg_relay_buyer_account_second (leg, s->second, s->packets, s->payload_bytes);
     }
 }

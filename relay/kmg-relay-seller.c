@@ -2,7 +2,11 @@
  * offer) feeding a tee, the keyframe request throttle, and the pipeline bus. Threads: pad-added
  * and pad probes run on streaming threads; they hop to the main context (bus watch and
  * kmg_relay_leg_hop) for anything beyond linking pads and counting under a mutex. */
-#include "kmg-relay-private.h"
+#include "kmg-relay-seller.h"
+
+#include "kmg-relay-buyer.h"
+#include "kmg-relay-cert.h"
+#include "kmg-relay-webrtc.h"
 
 #include <gst/video/video.h>
 
@@ -14,7 +18,7 @@ on_caps_main (KmgRelayLeg *leg, gpointer data)
 
   if (seller->caps != NULL && gst_caps_is_equal (seller->caps, caps))
     return;
-  GST_INFO ("seller %s media caps %" GST_PTR_FORMAT, seller->key, caps);
+  GST_INFO ("seller %" G_GINT64_FORMAT " media caps %" GST_PTR_FORMAT, seller->id, caps);
   gst_caps_replace (&seller->caps, caps);
   for (guint i = 0; i < seller->buyers->len; i++)
     {
@@ -101,7 +105,7 @@ on_pad_added (GstElement *webrtc, GstPad *pad, gpointer user_data)
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, on_seller_rtp,
                      seller->fanout, NULL);
   if (gst_pad_link (pad, tee_sink) != GST_PAD_LINK_OK)
-    GST_WARNING ("seller %s: cannot link media pad to tee", seller->key);
+    GST_WARNING ("seller %" G_GINT64_FORMAT ": cannot link media pad to tee", seller->id);
 }
 
 /* Streaming thread of a buyer: one lossy buyer must not make the seller send keyframes
@@ -164,14 +168,14 @@ on_bus_message (GstBus *bus, GstMessage *msg, gpointer user_data)
         g_autoptr (GError) err = NULL;
         g_autofree char *debug = NULL;
         gst_message_parse_error (msg, &err, &debug);
-        g_warning ("relay pipeline of seller %s: %s (%s)", seller->key, err->message, debug);
+        g_warning ("relay pipeline of seller %" G_GINT64_FORMAT ": %s (%s)", seller->id, err->message, debug);
         break;
       }
     case GST_MESSAGE_WARNING:
       {
         g_autoptr (GError) err = NULL;
         gst_message_parse_warning (msg, &err, NULL);
-        GST_WARNING ("seller %s: %s", seller->key, err->message);
+        GST_WARNING ("seller %" G_GINT64_FORMAT ": %s", seller->id, err->message);
         break;
       }
     default:
@@ -181,21 +185,21 @@ on_bus_message (GstBus *bus, GstMessage *msg, gpointer user_data)
 }
 
 KmgSeller *
-kmg_relay_seller_new (KmgRelay *relay, const char *key, GError **error)
+kmg_relay_seller_new (KmgRelay *relay, gint64 id, GError **error)
 {
   KmgSeller *seller = g_new0 (KmgSeller, 1);
 
   seller->relay = relay;
-  seller->key = g_strdup (key);
+  seller->id = id;
   seller->buyers = g_ptr_array_new ();
   seller->stopping = g_ptr_array_new ();
   seller->kf_last_ms = G_MININT64;
   g_mutex_init (&seller->kf_lock);
-  seller->leg = kmg_relay_leg_new (relay, seller, KMG_RELAY_LEG_SELLER, key);
+  seller->leg = kmg_relay_leg_new (relay, seller, KMG_RELAY_LEG_SELLER, NULL, 0);
   /* Video RTP runs at 90 kHz (RFC 7741, RFC 6184); 1024 packets is over a second of 5 Mb/s. */
   seller->fanout = kmg_fanout_new (1024, 90000);
 
-  g_autofree char *name = g_strdup_printf ("relay-seller-%s", key);
+  g_autofree char *name = g_strdup_printf ("relay-seller-%" G_GINT64_FORMAT, id);
   seller->pipeline = gst_pipeline_new (name);
   seller->tee = gst_element_factory_make ("tee", "fanout");
   seller->leg->webrtc = kmg_relay_webrtc_new (relay, seller->leg, error);
@@ -238,7 +242,7 @@ kmg_relay_seller_rebuild (KmgSeller *seller, GError **error)
   GstElement *fresh = kmg_relay_webrtc_new (seller->relay, leg, error);
   if (fresh == NULL)
     return FALSE;
-  GST_INFO ("seller %s restarts ICE: new seller leg transport", seller->key);
+  GST_INFO ("seller %" G_GINT64_FORMAT " restarts ICE: new seller leg transport", seller->id);
 
   /* The old transport's media stops at the tee; late events of the old webrtcbin are told apart
    * by the webrtcbin they carry. */
@@ -289,7 +293,6 @@ kmg_relay_seller_free (KmgSeller *seller)
   g_ptr_array_unref (seller->buyers);
   g_ptr_array_unref (seller->stopping);
   g_mutex_clear (&seller->kf_lock);
-  g_free (seller->key);
   g_free (seller);
 }
 
@@ -301,6 +304,6 @@ kmg_relay_seller_maybe_close (KmgSeller *seller)
   KmgRelay *relay = seller->relay;
   if (relay->destroying)
     return; /* kmg_relay_free() frees the sellers itself */
-  g_hash_table_remove (relay->sellers, seller->key);
+  g_hash_table_remove (relay->sellers, &seller->id);
   kmg_relay_seller_free (seller);
 }

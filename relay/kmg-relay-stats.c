@@ -1,6 +1,11 @@
 /* kmg-relay-stats.c — reads the buyer's RTCP receiver report out of webrtcbin get-stats.
  * Pure: takes the reply structure, touches no pipeline. */
-#include "kmg-relay-private.h"
+#define GST_USE_UNSTABLE_API 1
+#include "kmg-relay-stats.h"
+
+#include <gst/webrtc/webrtc.h>
+
+#include "kmg-relay-measure.h"
 
 static gboolean
 get_u64 (const GstStructure *s, const char *field, guint64 *out)

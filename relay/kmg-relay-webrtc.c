@@ -2,7 +2,9 @@
  * configuration, SDP exchange, local candidates and ICE state. Threads: webrtcbin emits its
  * signals and resolves promises on its own threads; every handler here hops to the main
  * context with kmg_relay_leg_hop() before touching relay state. */
-#include "kmg-relay-private.h"
+#include "kmg-relay-webrtc.h"
+
+#include "kmg-relay-sdp.h"
 
 #include <nice/agent.h>
 
@@ -139,8 +141,9 @@ on_ice_state_main (KmgRelayLeg *leg, gpointer data)
     }
   gboolean was_connected = leg->state == KMG_RELAY_LEG_STATE_CONNECTED;
   kmg_relay_leg_set_state (leg, state);
-  if (state == KMG_RELAY_LEG_STATE_CONNECTED && !was_connected && leg->kind == KMG_RELAY_LEG_BUYER)
-    kmg_relay_buyer_on_connected (leg);
+  if (state == KMG_RELAY_LEG_STATE_CONNECTED && !was_connected && leg->role != NULL
+      && leg->role->connected != NULL)
+    leg->role->connected (leg);
 }
 
 static void
@@ -220,7 +223,7 @@ on_description_created (GstPromise *promise, gpointer user_data)
     reply = gst_promise_get_reply (promise);
   if (reply == NULL || !gst_structure_get (reply, ctx->field, GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &desc, NULL))
     {
-      GST_WARNING ("leg %s: creating the %s failed", ctx->leg->tag, ctx->field);
+      GST_WARNING ("leg of " KMG_LEG_FORMAT ": creating the %s failed", KMG_LEG_ARGS (ctx->leg), ctx->field);
       gst_promise_unref (promise);
       return;
     }

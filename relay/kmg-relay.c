@@ -1,16 +1,16 @@
-/* kmg-relay.c — the relay object: configuration, limits, counters, leg handles and the public
- * signaling entry points. Threads: webrtcbin and streaming threads reach this state only
- * through kmg_relay_leg_hop(), which runs on the main context. */
-#include "kmg-relay-private.h"
-
+/* kmg-relay.c — the relay facade, top of the relay's stack: configuration, limits, counters, the
+ * id → leg maps and every function of kmg-relay.h (but the error domain, kmg-relay-leg.c). Calls
+ * down into roles and transports; nothing below calls it. Threads: webrtcbin and streaming
+ * threads reach this state only through kmg_relay_leg_hop(), which runs on the main context. */
 #include <gst/sdp/sdp.h>
-#include <gst/video/video.h>
 
 #include "kmg-meter.h"
-
-GST_DEBUG_CATEGORY (kmg_relay_debug);
-
-G_DEFINE_QUARK (kmg-relay-error-quark, kmg_relay_error)
+#include "kmg-net-filter.h"
+#include "kmg-relay-buyer.h"
+#include "kmg-relay-leg.h"
+#include "kmg-relay-sdp.h"
+#include "kmg-relay-seller.h"
+#include "kmg-relay-webrtc.h"
 
 KmgRelayConfig *
 kmg_relay_config_new (void)
@@ -20,7 +20,6 @@ kmg_relay_config_new (void)
   config->ice_tcp = TRUE;
   config->max_legs_per_seller = 50;
   config->max_legs_total = 1000;
-  config->receipt_timeout_ms = KMG_DELIVERED_DEFAULT_RECEIPT_TIMEOUT_MS;
   config->keyframe_interval_ms = 500;
   config->direct_udp = TRUE;
   return config;
@@ -66,10 +65,7 @@ on_stats_timer (gpointer user_data)
       for (guint i = 0; i < seller->buyers->len; i++)
         {
           KmgRelayLeg *leg = g_ptr_array_index (seller->buyers, i);
-          if (leg->target != NULL)
-            kmg_relay_direct_poll (leg, now_ms, now_real_us / G_USEC_PER_SEC, seconds);
-          else
-            kmg_relay_buyer_poll_stats (leg);
+          kmg_relay_buyer_poll (leg, now_ms, now_real_us / G_USEC_PER_SEC, seconds);
         }
     }
   return G_SOURCE_CONTINUE;
@@ -104,8 +100,7 @@ kmg_relay_new (const KmgRelayConfig *config, const KmgRelayCallbacks *callbacks,
     return NULL;
 
   gst_init (NULL, NULL);
-  if (kmg_relay_debug == NULL)
-    GST_DEBUG_CATEGORY_INIT (kmg_relay_debug, "kamegor-relay", 0, "Kamegor media relay");
+  kmg_relay_debug_init ();
   if (!kmg_meter_register_static ())
     {
       g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_PIPELINE, "cannot register kamegormeter");
@@ -125,7 +120,8 @@ kmg_relay_new (const KmgRelayConfig *config, const KmgRelayCallbacks *callbacks,
   relay->user_data = user_data;
   relay->context = g_main_context_ref_thread_default ();
   relay->filter = g_steal_pointer (&filter);
-  relay->sellers = g_hash_table_new (g_str_hash, g_str_equal);
+  relay->sellers = g_hash_table_new (g_int64_hash, g_int64_equal);
+  relay->buyers = g_hash_table_new (g_int64_hash, g_int64_equal);
   g_mutex_init (&relay->lock);
   relay->stats_timer = g_timeout_source_new (1000);
   g_source_set_callback (relay->stats_timer, on_stats_timer, relay, NULL);
@@ -161,6 +157,7 @@ kmg_relay_free (KmgRelay *relay)
     }
   g_list_free (sellers);
   g_hash_table_unref (relay->sellers);
+  g_hash_table_unref (relay->buyers);
   kmg_net_filter_free (relay->filter);
   kmg_relay_config_free (relay->config);
   g_main_context_unref (relay->context);
@@ -184,149 +181,44 @@ kmg_relay_get_stats (KmgRelay *relay, KmgRelayStats *stats)
 }
 
 KmgRelayLeg *
-kmg_relay_leg_new (KmgRelay *relay, KmgSeller *seller, KmgRelayLegKind kind, const char *tag)
+kmg_relay_get_seller_leg (KmgRelay *relay, gint64 seller_id)
 {
-  KmgRelayLeg *leg = g_new0 (KmgRelayLeg, 1);
+  g_return_val_if_fail (relay != NULL, NULL);
 
-  g_atomic_ref_count_init (&leg->ref);
-  leg->context = g_main_context_ref (relay->context);
-  leg->kind = kind;
-  leg->state = KMG_RELAY_LEG_STATE_NEW;
-  leg->tag = g_strdup (tag);
-  leg->seller = seller;
-  leg->fraction_lost = leg->jitter = leg->rtt = -1;
-  return leg;
-}
-
-KmgRelayLeg *
-kmg_relay_leg_ref (KmgRelayLeg *leg)
-{
-  g_atomic_ref_count_inc (&leg->ref);
-  return leg;
-}
-
-void
-kmg_relay_leg_unref (KmgRelayLeg *leg)
-{
-  if (leg == NULL || !g_atomic_ref_count_dec (&leg->ref))
-    return;
-  g_main_context_unref (leg->context);
-  g_free (leg->dtls_pem);
-  g_free (leg->dtls_fingerprint);
-  g_clear_pointer (&leg->early_candidates, g_ptr_array_unref);
-  g_free (leg->tag);
-  g_free (leg);
-}
-
-void
-kmg_relay_leg_closure_unref (gpointer leg, GClosure *closure)
-{
-  kmg_relay_leg_unref (leg);
-}
-
-typedef struct
-{
-  KmgRelayLeg *leg;
-  KmgLegHopFunc func;
-  gpointer data;
-  GDestroyNotify data_free;
-} Hop;
-
-static gboolean
-hop_dispatch (gpointer user_data)
-{
-  Hop *hop = user_data;
-
-  if (!hop->leg->closed && hop->leg->seller != NULL)
-    hop->func (hop->leg, hop->data);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-hop_free (gpointer user_data)
-{
-  Hop *hop = user_data;
-
-  if (hop->data_free != NULL && hop->data != NULL)
-    hop->data_free (hop->data);
-  kmg_relay_leg_unref (hop->leg);
-  g_free (hop);
-}
-
-void
-kmg_relay_leg_hop (KmgRelayLeg *leg, KmgLegHopFunc func, gpointer data, GDestroyNotify data_free)
-{
-  Hop *hop = g_new0 (Hop, 1);
-
-  hop->leg = kmg_relay_leg_ref (leg);
-  hop->func = func;
-  hop->data = data;
-  hop->data_free = data_free;
-  g_main_context_invoke_full (leg->context, G_PRIORITY_DEFAULT, hop_dispatch, hop, hop_free);
-}
-
-gboolean
-kmg_relay_element_is (GstElement *element, const char *factory)
-{
-  GstElementFactory *f = gst_element_get_factory (element);
-  return f != NULL && g_str_equal (gst_plugin_feature_get_name (GST_PLUGIN_FEATURE (f)), factory);
-}
-
-void
-kmg_relay_probe_foreach_buffer (GstPadProbeInfo *info, GstBufferListFunc func, gpointer user_data)
-{
-  if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
-    {
-      GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
-      func (&buffer, 0, user_data);
-    }
-  else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
-    gst_buffer_list_foreach (GST_PAD_PROBE_INFO_BUFFER_LIST (info), func, user_data);
-}
-
-void
-kmg_relay_request_keyframe (GstPad *pad)
-{
-  gst_pad_push_event (pad, gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
-}
-
-void
-kmg_relay_leg_set_state (KmgRelayLeg *leg, KmgRelayLegState state)
-{
-  if (leg->state == state || leg->seller == NULL)
-    return;
-  KmgRelay *relay = leg->seller->relay;
-  leg->state = state;
-  GST_INFO ("leg %s -> %s", leg->tag, kmg_relay_leg_state_to_string (state));
-  if (!relay->destroying && relay->cb.leg_state != NULL)
-    relay->cb.leg_state (leg, state, relay->user_data);
-}
-
-KmgRelayLeg *
-kmg_relay_get_seller_leg (KmgRelay *relay, const char *seller_key)
-{
-  g_return_val_if_fail (relay != NULL && seller_key != NULL, NULL);
-
-  KmgSeller *seller = g_hash_table_lookup (relay->sellers, seller_key);
+  KmgSeller *seller = g_hash_table_lookup (relay->sellers, &seller_id);
   return seller != NULL ? seller->leg : NULL;
 }
 
 KmgRelayLeg *
-kmg_relay_buyer_add (KmgRelay *relay, const char *seller_key, const char *buyer_tag,
+kmg_relay_get_buyer_leg (KmgRelay *relay, gint64 session_id)
+{
+  g_return_val_if_fail (relay != NULL, NULL);
+
+  return g_hash_table_lookup (relay->buyers, &session_id);
+}
+
+KmgRelayLeg *
+kmg_relay_buyer_add (KmgRelay *relay, gint64 seller_id, gint64 session_id,
                      gboolean *out_seller_created, GError **error)
 {
-  g_return_val_if_fail (relay != NULL && seller_key != NULL && buyer_tag != NULL, NULL);
+  g_return_val_if_fail (relay != NULL && seller_id > 0 && session_id > 0, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   if (out_seller_created != NULL)
     *out_seller_created = FALSE;
+  if (g_hash_table_contains (relay->buyers, &session_id))
+    {
+      g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_STATE,
+                   "session %" G_GINT64_FORMAT " has a buyer leg already", session_id);
+      return NULL;
+    }
   if (relay->config->max_legs_total > 0 && relay->buyer_count >= relay->config->max_legs_total)
     {
       g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_LIMIT, "relay is full (%u buyer legs)",
                    relay->buyer_count);
       return NULL;
     }
-  KmgSeller *seller = g_hash_table_lookup (relay->sellers, seller_key);
+  KmgSeller *seller = g_hash_table_lookup (relay->sellers, &seller_id);
   if (seller != NULL && relay->config->max_legs_per_seller > 0
       && seller->buyers->len >= relay->config->max_legs_per_seller)
     {
@@ -336,16 +228,17 @@ kmg_relay_buyer_add (KmgRelay *relay, const char *seller_key, const char *buyer_
     }
   if (seller == NULL)
     {
-      seller = kmg_relay_seller_new (relay, seller_key, error);
+      seller = kmg_relay_seller_new (relay, seller_id, error);
       if (seller == NULL)
         return NULL;
-      g_hash_table_insert (relay->sellers, seller->key, seller);
+      g_hash_table_insert (relay->sellers, &seller->id, seller);
       if (out_seller_created != NULL)
         *out_seller_created = TRUE;
     }
 
-  KmgRelayLeg *leg = kmg_relay_leg_new (relay, seller, KMG_RELAY_LEG_BUYER, buyer_tag);
+  KmgRelayLeg *leg = kmg_relay_buyer_new (relay, seller, session_id);
   g_ptr_array_add (seller->buyers, leg);
+  g_hash_table_insert (relay->buyers, &leg->session_id, leg);
   relay->buyer_count++;
   if (seller->caps != NULL)
     kmg_relay_buyer_build (leg);
@@ -382,20 +275,9 @@ kmg_relay_buyer_stop (KmgRelayLeg *leg)
   KmgRelay *relay = seller->relay;
 
   leg->stopped = TRUE;
-  /* Enforcement first: the fan-out or the meter drops from the very next packet, then the
-   * branch is cut. */
-  kmg_relay_direct_stop (leg);
-  if (leg->meter != NULL)
-    g_object_set (leg->meter, "drop", TRUE, NULL);
-  if (leg->tee_pad != NULL)
-    {
-      g_autoptr (GstPad) peer = gst_pad_get_peer (leg->tee_pad);
-      if (peer != NULL)
-        gst_pad_unlink (leg->tee_pad, peer);
-      gst_element_release_request_pad (seller->tee, leg->tee_pad);
-      gst_clear_object (&leg->tee_pad);
-    }
+  kmg_relay_buyer_cut (leg); /* enforcement first */
   g_ptr_array_remove (seller->buyers, leg);
+  g_hash_table_remove (relay->buyers, &leg->session_id);
   relay->buyer_count--;
 
   if (relay->destroying)
@@ -497,19 +379,7 @@ kmg_relay_leg_restart_ice (KmgRelayLeg *leg, GError **error)
                    "a seller leg restarts when the seller sends a new offer");
       return FALSE;
     }
-  /* A fresh transport for the buyer: new ICE credentials and DTLS (with a certificate of its
-   * own, so the buyer sees a new fingerprint and shakes hands again), and a new offer. */
-  if (!kmg_relay_leg_renew_certificate (leg, error))
-    return FALSE;
-  kmg_relay_buyer_teardown (leg); /* the fan-out first, then the elements */
-  leg->built = FALSE;
-  leg->first_rtp = FALSE;
-  leg->ever_connected = FALSE;
-  leg->rr = (KmgRrFreshness) { 0 };
-  leg->state = KMG_RELAY_LEG_STATE_NEW;
-  if (leg->seller->caps != NULL)
-    kmg_relay_buyer_build (leg);
-  return TRUE;
+  return kmg_relay_buyer_restart (leg, error);
 }
 
 KmgRelayLegKind
@@ -518,16 +388,16 @@ kmg_relay_leg_get_kind (const KmgRelayLeg *leg)
   return leg->kind;
 }
 
-const char *
-kmg_relay_leg_get_tag (const KmgRelayLeg *leg)
+gint64
+kmg_relay_leg_get_session_id (const KmgRelayLeg *leg)
 {
-  return leg->tag;
+  return leg->session_id;
 }
 
-const char *
-kmg_relay_leg_get_seller_key (const KmgRelayLeg *leg)
+gint64
+kmg_relay_leg_get_seller_id (const KmgRelayLeg *leg)
 {
-  return leg->seller != NULL ? leg->seller->key : NULL;
+  return leg->seller_id;
 }
 
 KmgRelayLegState
@@ -539,7 +409,5 @@ kmg_relay_leg_get_state (const KmgRelayLeg *leg)
 const char *
 kmg_relay_leg_state_to_string (KmgRelayLegState state)
 {
-  static const char *const names[] = { "new", "connecting", "connected", "disconnected", "failed", "closed" };
-
-  return state < G_N_ELEMENTS (names) ? names[state] : "unknown";
+  return kmg_relay_leg_state_name (state);
 }

@@ -4,7 +4,7 @@
 
 #include <glib.h>
 
-#include "kmg-delivered.h"
+#include "kmg-relay-measure.h"
 
 G_BEGIN_DECLS
 
@@ -31,7 +31,6 @@ typedef struct
   guint max_legs_per_seller;    /* buyer legs; 0 = unlimited */
   guint max_legs_total;         /* buyer legs; 0 = unlimited */
   gboolean allow_loopback;      /* tests: gather and accept 127.0.0.1 */
-  gint64 receipt_timeout_ms;    /* DESIGN §6 receipt_timeout_s, in ms */
   guint keyframe_interval_ms;   /* min spacing of keyframe requests towards a seller */
   gboolean direct_udp;          /* UDP buyer legs forwarded by the fan-out, not webrtcbin */
 } KmgRelayConfig;
@@ -68,7 +67,9 @@ typedef struct
   void (*local_candidate) (KmgRelayLeg *leg, guint mline, const char *candidate, gpointer user_data);
   void (*leg_state) (KmgRelayLeg *leg, KmgRelayLegState state, gpointer user_data);
   void (*first_rtp) (KmgRelayLeg *leg, gpointer user_data);
-  void (*delivered_second) (KmgRelayLeg *leg, const KmgRelaySecond *second, gpointer user_data);
+  /* Buyer legs, once per closed second with media: what was forwarded and what the buyer's
+   * receiver reports said. Whether it counts as delivered is billing's rule to decide. */
+  void (*measured_second) (KmgRelayLeg *leg, const KmgRelaySecond *second, gpointer user_data);
 } KmgRelayCallbacks;
 
 typedef struct
@@ -81,8 +82,6 @@ typedef struct
   guint64 packets_dropped;    /* fan-out: not sent because a buyer's socket was full */
   guint64 retransmissions_sent;    /* fan-out: NACKed packets resent to buyers */
   guint64 retransmissions_refused; /* fan-out: NACKed packets over that buyer's budget */
-  guint64 delivered_seconds;  /* seconds that passed the §6 rule */
-  guint64 undelivered_seconds;
   guint64 keyframe_requests_forwarded;
   guint64 keyframe_requests_dropped;
   guint64 candidates_denied;
@@ -95,18 +94,22 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (KmgRelay, kmg_relay_free)
 
 void kmg_relay_get_stats (KmgRelay *relay, KmgRelayStats *stats);
 
-/* Adds a relayed buyer of @seller_key, tagged @buyer_tag (e.g. the session id). Creates the
- * seller leg when it is the first one (*@out_seller_created = TRUE): the server must then
- * ask the seller for an offer and pass it to kmg_relay_leg_set_remote_sdp(). The buyer's
- * offer follows through local_sdp once the seller's media caps are known. */
-KmgRelayLeg *kmg_relay_buyer_add (KmgRelay *relay, const char *seller_key, const char *buyer_tag,
+/* Adds the relayed buyer leg of watch session @session_id (> 0) on seller @seller_id (> 0).
+ * Creates the seller leg when it is the first one (*@out_seller_created = TRUE): the server must
+ * then ask the seller for an offer and pass it to kmg_relay_leg_set_remote_sdp(). The buyer's
+ * offer follows through local_sdp once the seller's media caps are known. A session has at most
+ * one buyer leg at a time (KMG_RELAY_ERROR_STATE otherwise). */
+KmgRelayLeg *kmg_relay_buyer_add (KmgRelay *relay, gint64 seller_id, gint64 session_id,
                                   gboolean *out_seller_created, GError **error);
 
 /* Stops forwarding to @leg at once (drop + unlink), then tears it down asynchronously; the
- * seller leg goes when its last buyer does. leg_state(CLOSED) follows; do not use @leg after. */
+ * seller leg goes when its last buyer does. From now on kmg_relay_get_buyer_leg() no longer
+ * finds it; leg_state(CLOSED) follows; do not use @leg after. */
 void kmg_relay_buyer_stop (KmgRelayLeg *leg);
 
-KmgRelayLeg *kmg_relay_get_seller_leg (KmgRelay *relay, const char *seller_key);
+/* The relay's one id → leg map: NULL when there is no such leg (or it was stopped). */
+KmgRelayLeg *kmg_relay_get_seller_leg (KmgRelay *relay, gint64 seller_id);
+KmgRelayLeg *kmg_relay_get_buyer_leg (KmgRelay *relay, gint64 session_id);
 
 /* @type: "offer" for a seller leg, "answer" for a buyer leg. */
 gboolean kmg_relay_leg_set_remote_sdp (KmgRelayLeg *leg, const char *type, const char *sdp, GError **error);
@@ -119,8 +122,8 @@ gboolean kmg_relay_leg_add_remote_candidate (KmgRelayLeg *leg, guint mline, cons
 gboolean kmg_relay_leg_restart_ice (KmgRelayLeg *leg, GError **error);
 
 KmgRelayLegKind kmg_relay_leg_get_kind (const KmgRelayLeg *leg);
-const char *kmg_relay_leg_get_tag (const KmgRelayLeg *leg);        /* buyer tag or seller key */
-const char *kmg_relay_leg_get_seller_key (const KmgRelayLeg *leg);
+gint64 kmg_relay_leg_get_session_id (const KmgRelayLeg *leg); /* buyer legs; 0 for a seller leg */
+gint64 kmg_relay_leg_get_seller_id (const KmgRelayLeg *leg);
 KmgRelayLegState kmg_relay_leg_get_state (const KmgRelayLeg *leg);
 const char *kmg_relay_leg_state_to_string (KmgRelayLegState state);
 

@@ -86,6 +86,5 @@ kmg_module_config_relay (const KmgConfig *c)
   rc->max_legs_per_seller = (guint) c->max_legs_per_seller;
   rc->max_legs_total = (guint) c->max_legs_total;
   rc->allow_loopback = c->relay_allow_loopback;
-  rc->receipt_timeout_ms = c->receipt_timeout_s * 1000;
   return rc;
 }

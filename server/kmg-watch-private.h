@@ -15,7 +15,6 @@ struct _KmgWatch
   KmgApp *app;
   KmgSessionManager *mgr; /* borrowed: app->sessions */
   KmgRelay *relay;        /* borrowed: app->relay */
-  GHashTable *legs;        /* session id → KmgRelayLeg* (buyer legs) */
   guint tick;              /* the session manager's timer (fx_schedule) */
   gint64 tick_at;          /* the deadline it was armed for */
   GArray *refused;         /* session ids whose SDP the relay refused: ended from an idle */

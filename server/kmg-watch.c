@@ -24,22 +24,6 @@ kmg_watch_now_ms (void)
   return g_get_real_time () / 1000;
 }
 
-static char *
-seller_key (gint64 seller_id)
-{
-  return g_strdup_printf ("seller:%" G_GINT64_FORMAT, seller_id);
-}
-
-static gint64
-id_from_tag (const char *tag, const char *prefix)
-{
-  guint64 v;
-  if (tag == NULL || !g_str_has_prefix (tag, prefix)
-      || !g_ascii_string_to_unsigned (tag + strlen (prefix), 10, 1, G_MAXINT64, &v, NULL))
-    return 0;
-  return (gint64) v;
-}
-
 /* ---- timers -------------------------------------------------------------------------------- */
 
 static gboolean
@@ -133,18 +117,10 @@ fx_relay_start_buyer (KmgWatchSession *s, gboolean *seller_offer_needed, JsonObj
                       JsonObject *seller_msg, gpointer user_data, GError **error)
 {
   KmgWatch *w = user_data;
-  gint64 id = kmg_watch_session_get_id (s);
-  g_autofree char *key = seller_key (kmg_watch_session_get_seller (s));
-  g_autofree char *tag = g_strdup_printf ("session:%" G_GINT64_FORMAT, id);
-  KmgRelayLeg *leg;
-  gint64 *k;
 
-  leg = kmg_relay_buyer_add (w->relay, key, tag, seller_offer_needed, error);
-  if (leg == NULL)
+  if (kmg_relay_buyer_add (w->relay, kmg_watch_session_get_seller (s), kmg_watch_session_get_id (s),
+                           seller_offer_needed, error) == NULL)
     return FALSE;
-  k = g_new (gint64, 1);
-  *k = id;
-  g_hash_table_insert (w->legs, k, leg);
   kmg_metrics_add (w->app->metrics, "kamegor_relay_sessions_total", NULL, 1);
   return TRUE;
 }
@@ -153,15 +129,11 @@ static void
 fx_relay_stop_buyer (KmgWatchSession *s, gpointer user_data)
 {
   KmgWatch *w = user_data;
-  gint64 id = kmg_watch_session_get_id (s);
-  KmgRelayLeg *leg = g_hash_table_lookup (w->legs, &id);
+  KmgRelayLeg *leg = kmg_relay_get_buyer_leg (w->relay, kmg_watch_session_get_id (s));
 
   /* The relay drops the buyer's packets before this returns: enforcement is on the media path. */
   if (leg != NULL)
-    {
-      g_hash_table_remove (w->legs, &id);
-      kmg_relay_buyer_stop (leg);
-    }
+    kmg_relay_buyer_stop (leg);
 }
 
 static gboolean
@@ -186,12 +158,9 @@ fx_relay_signal (KmgWatchSession *s, KmgSessionRole role, const KmgSessionSignal
   KmgRelayLeg *leg;
 
   if (role == KMG_SESSION_ROLE_BUYER)
-    leg = g_hash_table_lookup (w->legs, &id);
+    leg = kmg_relay_get_buyer_leg (w->relay, id);
   else
-    {
-      g_autofree char *key = seller_key (kmg_watch_session_get_seller (s));
-      leg = kmg_relay_get_seller_leg (w->relay, key);
-    }
+    leg = kmg_relay_get_seller_leg (w->relay, kmg_watch_session_get_seller (s));
   if (leg == NULL)
     return;
   if (sig->kind == KMG_SESSION_SIGNAL_ICE_CANDIDATE)
@@ -224,8 +193,7 @@ static void
 fx_relay_restart_ice (KmgWatchSession *s, gpointer user_data)
 {
   KmgWatch *w = user_data;
-  gint64 id = kmg_watch_session_get_id (s);
-  KmgRelayLeg *leg = g_hash_table_lookup (w->legs, &id);
+  KmgRelayLeg *leg = kmg_relay_get_buyer_leg (w->relay, kmg_watch_session_get_id (s));
 
   if (leg != NULL)
     kmg_relay_leg_restart_ice (leg, NULL);
@@ -279,11 +247,11 @@ static void
 relay_signal_out (KmgWatch *w, KmgRelayLeg *leg, KmgSessionSignal *sig)
 {
   if (kmg_relay_leg_get_kind (leg) == KMG_RELAY_LEG_BUYER)
-    kmg_session_manager_relay_to_buyer (w->mgr, id_from_tag (kmg_relay_leg_get_tag (leg), "session:"),
-                                        sig, kmg_watch_now_ms ());
+    kmg_session_manager_relay_to_buyer (w->mgr, kmg_relay_leg_get_session_id (leg), sig,
+                                        kmg_watch_now_ms ());
   else
-    kmg_session_manager_relay_to_seller (
-        w->mgr, id_from_tag (kmg_relay_leg_get_seller_key (leg), "seller:"), sig, kmg_watch_now_ms ());
+    kmg_session_manager_relay_to_seller (w->mgr, kmg_relay_leg_get_seller_id (leg), sig,
+                                         kmg_watch_now_ms ());
 }
 
 static void
@@ -315,42 +283,37 @@ on_leg_state (KmgRelayLeg *leg, KmgRelayLegState state, gpointer user_data)
 
   if (kmg_relay_leg_get_kind (leg) == KMG_RELAY_LEG_BUYER)
     {
-      gint64 id = id_from_tag (kmg_relay_leg_get_tag (leg), "session:");
-      if (state == KMG_RELAY_LEG_STATE_CLOSED)
-        {
-          /* The handle dies now: forget it if the session did not already. */
-          if (g_hash_table_lookup (w->legs, &id) == leg)
-            g_hash_table_remove (w->legs, &id);
-        }
+      gint64 id = kmg_relay_leg_get_session_id (leg);
       if (state == KMG_RELAY_LEG_STATE_FAILED)
         kmg_session_manager_relay_leg_failed (w->mgr, id, t);
       else if (state != KMG_RELAY_LEG_STATE_CLOSED)
         kmg_session_manager_relay_leg_state (w->mgr, id, ice_of (state), t);
     }
   else if (state != KMG_RELAY_LEG_STATE_CLOSED)
-    kmg_session_manager_relay_seller_leg_state (
-        w->mgr, id_from_tag (kmg_relay_leg_get_seller_key (leg), "seller:"), ice_of (state), t);
+    kmg_session_manager_relay_seller_leg_state (w->mgr, kmg_relay_leg_get_seller_id (leg),
+                                                ice_of (state), t);
 }
 
 static void
-on_delivered_second (KmgRelayLeg *leg, const KmgRelaySecond *sec, gpointer user_data)
+on_measured_second (KmgRelayLeg *leg, const KmgRelaySecond *sec, gpointer user_data)
 {
   KmgWatch *w = user_data;
-  gint64 id = id_from_tag (kmg_relay_leg_get_tag (leg), "session:");
-  KmgDeliveredSecond ev = { .second = sec->second,
-                            .source = KMG_DELIVERY_RELAY_MEASURED,
-                            .packets = sec->packets,
-                            .bytes = sec->bytes,
-                            .loss = sec->fraction_lost < 0 ? 0 : sec->fraction_lost,
-                            .jitter_ms = sec->jitter < 0 ? -1 : sec->jitter * 1000,
-                            .rtt_ms = sec->rtt < 0 ? -1 : sec->rtt * 1000 };
+  gint64 id = kmg_relay_leg_get_session_id (leg);
+  KmgRelaySecondSample sample = { .second = sec->second,
+                                  .video_packets = sec->packets,
+                                  .bytes = sec->bytes,
+                                  .rr_age_ms = sec->rr_age_ms,
+                                  .rr_fraction_lost = sec->fraction_lost,
+                                  .jitter_ms = sec->jitter < 0 ? -1 : sec->jitter * 1000,
+                                  .rtt_ms = sec->rtt < 0 ? -1 : sec->rtt * 1000 };
+  KmgMeterVerdict verdict;
 
-  KmgWatchSession *s = id > 0 ? kmg_session_manager_get (w->mgr, id) : NULL;
-
-  if (!sec->delivered || s == NULL)
+  /* The relay only measures; billing judges and counts. */
+  if (id <= 0)
     return;
-  kmg_metrics_add (w->app->metrics, "kamegor_relay_delivered_seconds_total", NULL, 1);
-  kmg_billing_delivered_second (w->app->billing, id, &ev, kmg_watch_now_ms ());
+  verdict = kmg_billing_relay_second (w->app->billing, id, &sample, kmg_watch_now_ms ());
+  if (verdict != KMG_METER_UNDELIVERED && verdict != KMG_METER_REJECTED)
+    kmg_metrics_add (w->app->metrics, "kamegor_relay_delivered_seconds_total", NULL, 1);
 }
 
 /* ---- listeners and commands ------------------------------------------------------------- */
@@ -505,7 +468,7 @@ kmg_watch_relay_callbacks (KmgRelayCallbacks *cb)
     .local_sdp = on_local_sdp,
     .local_candidate = on_local_candidate,
     .leg_state = on_leg_state,
-    .delivered_second = on_delivered_second,
+    .measured_second = on_measured_second,
   };
 }
 
@@ -515,7 +478,6 @@ kmg_watch_new (KmgApp *app)
   KmgWatch *w = g_new0 (KmgWatch, 1);
 
   w->app = app;
-  w->legs = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   declare_metrics (app->metrics);
   kmg_metrics_add_collector (app->metrics, collect, w);
   return w;
@@ -563,7 +525,6 @@ kmg_watch_free (KmgWatch *w)
   g_clear_handle_id (&w->tick, g_source_remove);
   g_clear_handle_id (&w->refused_idle, g_source_remove);
   g_clear_pointer (&w->refused, g_array_unref);
-  g_clear_pointer (&w->legs, g_hash_table_unref);
   g_free (w);
 }
 

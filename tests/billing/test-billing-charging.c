@@ -193,7 +193,7 @@ static void
 test_relay_second (void)
 {
   KmgRelaySecondSample s = { .second = START, .video_packets = 30, .bytes = 30000,
-                             .last_rr_ms = START * G_GINT64_CONSTANT (1000) - 3000,
+                             .rr_age_ms = 4000,
                              .rr_fraction_lost = 0.1, .jitter_ms = 2, .rtt_ms = 40 };
   KmgDeliveredSecond out = { 0 };
 
@@ -201,9 +201,9 @@ test_relay_second (void)
   g_assert_cmpint (out.second, ==, START);
   g_assert_cmpint (out.source, ==, KMG_DELIVERY_RELAY_MEASURED);
   g_assert_cmpuint (out.packets, ==, 30);
-  s.last_rr_ms -= 1000; /* 5 s old: not fresher than 5 s */
+  s.rr_age_ms += 1000; /* 5 s old: not fresher than 5 s */
   g_assert_false (kmg_relay_second_delivered (&s, 5, NULL));
-  s.last_rr_ms += 1000;
+  s.rr_age_ms -= 1000;
   s.video_packets = 0;
   g_assert_false (kmg_relay_second_delivered (&s, 5, NULL));
   s.video_packets = 1;
@@ -211,8 +211,35 @@ test_relay_second (void)
   g_assert_false (kmg_relay_second_delivered (&s, 5, NULL));
   s.rr_fraction_lost = 0.49;
   g_assert_true (kmg_relay_second_delivered (&s, 5, NULL));
-  s.last_rr_ms = 0; /* no receiver report yet */
+  s.rr_age_ms = -1; /* no receiver report yet */
   g_assert_false (kmg_relay_second_delivered (&s, 5, NULL));
+}
+
+/* The relay's measurements against the rule: packets, receiver report age (ms), loss. */
+static gboolean
+relay_verdict (guint64 packets, gint64 rr_age_ms, double fraction_lost, guint receipt_timeout_s)
+{
+  KmgRelaySecondSample s = { .second = START, .video_packets = packets, .bytes = packets * 1000,
+                             .rr_age_ms = rr_age_ms, .rr_fraction_lost = fraction_lost,
+                             .jitter_ms = -1, .rtt_ms = -1 };
+
+  return kmg_relay_second_delivered (&s, receipt_timeout_s, NULL);
+}
+
+static void
+test_relay_second_verdict (void)
+{
+  const guint t = 5; /* billing.receipt_timeout_s default */
+
+  g_assert_true (relay_verdict (1, 0, 0.0, t));
+  g_assert_true (relay_verdict (100, t * 1000 - 1, 0.49, t));
+  g_assert_false (relay_verdict (0, 0, 0.0, t));       /* nothing forwarded */
+  g_assert_false (relay_verdict (100, t * 1000, 0.0, t)); /* RR too old */
+  g_assert_false (relay_verdict (100, -1, 0.0, t));    /* no RR yet */
+  g_assert_false (relay_verdict (100, 10, 0.5, t));    /* 50 % loss */
+  g_assert_false (relay_verdict (100, 10, -1.0, t));   /* loss unknown */
+  g_assert_true (relay_verdict (100, 1999, 0.1, 2));   /* configurable timeout */
+  g_assert_false (relay_verdict (100, 2000, 0.1, 2));
 }
 
 static void
@@ -475,6 +502,7 @@ main (int argc, char **argv)
   g_test_add_func ("/billing/charging/meter-rejects", test_meter_rejects);
   g_test_add_func ("/billing/charging/meter-active-gate", test_meter_active_gate);
   g_test_add_func ("/billing/charging/relay-second", test_relay_second);
+  g_test_add_func ("/billing/charging/relay-second-verdict", test_relay_second_verdict);
   g_test_add_func ("/billing/charging/buyer-reports", test_buyer_reports);
   g_test_add_func ("/billing/charging/buyer-report-reset", test_buyer_report_reset);
   g_test_add_func ("/billing/charging/check-evidence", test_check_evidence);

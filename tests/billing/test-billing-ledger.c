@@ -388,6 +388,36 @@ test_recover (Fx *fx, gconstpointer data)
 }
 
 /* The engine bills a session only while it is told the session is active. */
+/* The relay's measurements are judged inside billing: a second with a fresh report counts, a
+ * stale report or no packet does not, an unknown session is refused. */
+static void
+test_relay_second (Fx *fx, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KmgBilling) b = engine (fx, 6, 2);
+  gint64 sid, s0 = T0 / 1000;
+  KmgRelaySecondSample ok = { .second = s0, .video_packets = 60, .bytes = 60000, .rr_age_ms = 900,
+                              .rr_fraction_lost = 0.01, .jitter_ms = 3, .rtt_ms = 20 };
+  KmgRelaySecondSample stale = ok, silent = ok, unknown = ok;
+
+  grant (fx, fx->buyer, 100);
+  sid = kmg_billing_session_start (b, fx->buyer, fx->seller, fx->now, &error);
+  g_assert_no_error (error);
+  g_assert_true (kmg_billing_session_set_active (b, sid, TRUE));
+  fx->now += 3000;
+  g_assert_cmpint (kmg_billing_relay_second (b, sid, &ok, fx->now), ==, KMG_METER_COUNTED);
+  g_assert_cmpint (kmg_billing_relay_second (b, sid, &ok, fx->now), ==, KMG_METER_DUPLICATE);
+  stale.second = s0 + 1;
+  stale.rr_age_ms = 5000; /* billing.receipt_timeout_s = 5 */
+  g_assert_cmpint (kmg_billing_relay_second (b, sid, &stale, fx->now), ==, KMG_METER_UNDELIVERED);
+  silent.second = s0 + 1;
+  silent.video_packets = 0;
+  g_assert_cmpint (kmg_billing_relay_second (b, sid, &silent, fx->now), ==, KMG_METER_UNDELIVERED);
+  unknown.second = s0 + 1;
+  g_assert_cmpint (kmg_billing_relay_second (b, sid + 1000, &unknown, fx->now), ==,
+                   KMG_METER_REJECTED);
+}
+
 static void
 test_active_gate (Fx *fx, gconstpointer data)
 {
@@ -923,6 +953,7 @@ main (int argc, char **argv)
   ADD ("engine/end-charges-due", test_end_charges_due);
   ADD ("engine/recover", test_recover);
   ADD ("engine/active-gate", test_active_gate);
+  ADD ("engine/relay-second", test_relay_second);
   ADD ("engine/buyer-reports", test_buyer_reports_engine);
   ADD ("engine/event-amounts", test_event_amounts);
   ADD ("engine/flush-error", test_flush_error);

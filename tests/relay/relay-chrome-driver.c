@@ -7,12 +7,14 @@
 
 #include "kmg-relay.h"
 
-#define SELLER_KEY "seller"
+#define SELLER_TAG "seller"
+#define SELLER_ID 1
 
 typedef struct
 {
   KmgRelay *relay;
   GHashTable *legs; /* tag → KmgRelayLeg (buyers and the seller leg) */
+  GPtrArray *tags;  /* buyer tags: session id n is tags[n - 1] */
   GMainLoop *loop;
   GDataInputStream *in;
 } Driver;
@@ -30,15 +32,17 @@ emit (JsonBuilder *b)
 }
 
 static JsonBuilder *
-msg_begin (const char *type, KmgRelayLeg *leg)
+msg_begin (Driver *d, const char *type, KmgRelayLeg *leg)
 {
+  gint64 session = kmg_relay_leg_get_session_id (leg);
+
   JsonBuilder *b = json_builder_new ();
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "type");
   json_builder_add_string_value (b, type);
   json_builder_set_member_name (b, "leg");
-  json_builder_add_string_value (b, kmg_relay_leg_get_tag (leg));
+  json_builder_add_string_value (b, session > 0 ? g_ptr_array_index (d->tags, session - 1) : SELLER_TAG);
   return b;
 }
 
@@ -53,7 +57,7 @@ msg_end (JsonBuilder *b)
 static void
 on_local_sdp (KmgRelayLeg *leg, const char *type, const char *sdp, gpointer user_data)
 {
-  JsonBuilder *b = msg_begin ("sdp", leg);
+  JsonBuilder *b = msg_begin (user_data, "sdp", leg);
   json_builder_set_member_name (b, "sdp_type");
   json_builder_add_string_value (b, type);
   json_builder_set_member_name (b, "sdp");
@@ -64,7 +68,7 @@ on_local_sdp (KmgRelayLeg *leg, const char *type, const char *sdp, gpointer user
 static void
 on_local_candidate (KmgRelayLeg *leg, guint mline, const char *candidate, gpointer user_data)
 {
-  JsonBuilder *b = msg_begin ("candidate", leg);
+  JsonBuilder *b = msg_begin (user_data, "candidate", leg);
   json_builder_set_member_name (b, "mline");
   json_builder_add_int_value (b, mline);
   json_builder_set_member_name (b, "candidate");
@@ -75,7 +79,7 @@ on_local_candidate (KmgRelayLeg *leg, guint mline, const char *candidate, gpoint
 static void
 on_leg_state (KmgRelayLeg *leg, KmgRelayLegState state, gpointer user_data)
 {
-  JsonBuilder *b = msg_begin ("state", leg);
+  JsonBuilder *b = msg_begin (user_data, "state", leg);
   json_builder_set_member_name (b, "state");
   json_builder_add_string_value (b, kmg_relay_leg_state_to_string (state));
   msg_end (b);
@@ -84,7 +88,7 @@ on_leg_state (KmgRelayLeg *leg, KmgRelayLegState state, gpointer user_data)
 static void
 on_first_rtp (KmgRelayLeg *leg, gpointer user_data)
 {
-  msg_end (msg_begin ("first-rtp", leg));
+  msg_end (msg_begin (user_data, "first-rtp", leg));
 }
 
 static void
@@ -130,19 +134,20 @@ add_buyer (Driver *d, const char *tag)
 {
   g_autoptr (GError) error = NULL;
   gboolean created = FALSE;
-  KmgRelayLeg *leg = kmg_relay_buyer_add (d->relay, SELLER_KEY, tag, &created, &error);
+  KmgRelayLeg *leg = kmg_relay_buyer_add (d->relay, SELLER_ID, d->tags->len + 1, &created, &error);
 
   if (leg == NULL)
     {
       g_printerr ("buyer_add %s: %s\n", tag, error->message);
       return;
     }
+  g_ptr_array_add (d->tags, g_strdup (tag));
   g_hash_table_insert (d->legs, g_strdup (tag), leg);
   if (created)
     {
-      KmgRelayLeg *seller = kmg_relay_get_seller_leg (d->relay, SELLER_KEY);
-      g_hash_table_insert (d->legs, g_strdup (SELLER_KEY), seller);
-      msg_end (msg_begin ("need-offer", seller));
+      KmgRelayLeg *seller = kmg_relay_get_seller_leg (d->relay, SELLER_ID);
+      g_hash_table_insert (d->legs, g_strdup (SELLER_TAG), seller);
+      msg_end (msg_begin (d, "need-offer", seller));
     }
 }
 
@@ -240,6 +245,7 @@ main (int argc, char **argv)
       return 1;
     }
   d.legs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  d.tags = g_ptr_array_new_with_free_func (g_free);
   d.loop = g_main_loop_new (NULL, FALSE);
   g_autoptr (GInputStream) raw = g_unix_input_stream_new (0, FALSE);
   d.in = g_data_input_stream_new (raw);
@@ -248,6 +254,7 @@ main (int argc, char **argv)
   g_main_loop_run (d.loop);
   kmg_relay_free (d.relay);
   g_hash_table_unref (d.legs);
+  g_ptr_array_unref (d.tags);
   g_object_unref (d.in);
   g_main_loop_unref (d.loop);
   return 0;

@@ -1,6 +1,7 @@
 /* test-relay-pure.c — unit tests for the relay's pure parts: denied address ranges,
- * candidate parsing/rewriting, the delivered-second rule, RR freshness and the throttle. */
-#include "kmg-delivered.h"
+ * candidate parsing/rewriting, RR freshness and the throttle. The delivered-second rule is
+ * billing's and is tested there (tests/billing/test-billing-charging.c). */
+#include "kmg-relay-measure.h"
 #include "kmg-net-filter.h"
 
 static void
@@ -69,22 +70,6 @@ test_candidate_parse (void)
 }
 
 static void
-test_verdict (void)
-{
-  const gint64 t = KMG_DELIVERED_DEFAULT_RECEIPT_TIMEOUT_MS;
-
-  g_assert_true (kmg_delivered_verdict (1, 0, 0.0, t));
-  g_assert_true (kmg_delivered_verdict (100, t - 1, 0.49, t));
-  g_assert_false (kmg_delivered_verdict (0, 0, 0.0, t));       /* nothing forwarded */
-  g_assert_false (kmg_delivered_verdict (100, t, 0.0, t));     /* RR too old */
-  g_assert_false (kmg_delivered_verdict (100, -1, 0.0, t));    /* no RR yet */
-  g_assert_false (kmg_delivered_verdict (100, 10, 0.5, t));    /* 50 % loss */
-  g_assert_false (kmg_delivered_verdict (100, 10, -1.0, t));   /* loss unknown */
-  g_assert_true (kmg_delivered_verdict (100, 1999, 0.1, 2000)); /* configurable timeout */
-  g_assert_false (kmg_delivered_verdict (100, 2000, 0.1, 2000));
-}
-
-static void
 test_freshness (void)
 {
   KmgRrFreshness f = { 0 };
@@ -121,8 +106,7 @@ main (int argc, char **argv)
   g_test_add_func ("/relay/net-filter/default-denied", test_default_denied);
   g_test_add_func ("/relay/net-filter/loopback-and-custom", test_loopback_and_custom);
   g_test_add_func ("/relay/candidate/parse-and-rewrite", test_candidate_parse);
-  g_test_add_func ("/relay/delivered/verdict", test_verdict);
-  g_test_add_func ("/relay/delivered/rr-freshness", test_freshness);
-  g_test_add_func ("/relay/delivered/keyframe-throttle", test_throttle);
+  g_test_add_func ("/relay/measure/rr-freshness", test_freshness);
+  g_test_add_func ("/relay/measure/keyframe-throttle", test_throttle);
   return g_test_run ();
 }

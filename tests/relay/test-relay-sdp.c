@@ -6,7 +6,7 @@
 
 #include "kmg-relay-sdp.h"
 #include "kmg-relay.h"
-#include "kmg-relay-private.h"
+#include "kmg-relay-cert.h"
 
 /* A browser-style offer: session- and media-level transport attributes, RTX per codec, RED and
  * ULPFEC, a dozen header extensions, ssrc lines. @first_pt is listed first in the m-line. */
@@ -180,10 +180,10 @@ relay_answer (const char *offer_text)
   config->allow_loopback = TRUE;
   g_autoptr (KmgRelay) relay = kmg_relay_new (config, &cb, &ctx, &error);
   g_assert_no_error (error);
-  g_assert_nonnull (kmg_relay_buyer_add (relay, "seller", "buyer", &created, &error));
+  g_assert_nonnull (kmg_relay_buyer_add (relay, 1, 1, &created, &error));
   g_assert_no_error (error);
   g_assert_true (created);
-  KmgRelayLeg *seller = kmg_relay_get_seller_leg (relay, "seller");
+  KmgRelayLeg *seller = kmg_relay_get_seller_leg (relay, 1);
   g_assert_true (kmg_relay_leg_set_remote_sdp (seller, "offer", offer_text, &error));
   g_assert_no_error (error);
   gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;

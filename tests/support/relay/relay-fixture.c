@@ -344,7 +344,7 @@ on_first_rtp (KmgRelayLeg *leg, gpointer user_data)
 }
 
 static void
-on_delivered_second (KmgRelayLeg *leg, const KmgRelaySecond *s, gpointer user_data)
+on_measured_second (KmgRelayLeg *leg, const KmgRelaySecond *s, gpointer user_data)
 {
   TestPeer *peer = find_peer (user_data, leg);
   if (peer != NULL)
@@ -359,7 +359,7 @@ relay_fixture_init (RelayFixture *fx, KmgRelayConfig *config)
     .local_candidate = on_local_candidate,
     .leg_state = on_leg_state,
     .first_rtp = on_first_rtp,
-    .delivered_second = on_delivered_second,
+    .measured_second = on_measured_second,
   };
   g_autoptr (GError) error = NULL;
 
@@ -490,11 +490,12 @@ relay_fixture_add_buyer (RelayFixture *fx, const char *tag, gboolean never_answe
   peer->never_answer = never_answer;
   buyer_start (peer);
   g_ptr_array_add (fx->buyers, peer);
-  peer->leg = kmg_relay_buyer_add (fx->relay, "seller-1", tag, &created, &error);
+  peer->session_id = ++fx->last_session_id;
+  peer->leg = kmg_relay_buyer_add (fx->relay, RELAY_FIXTURE_SELLER_ID, peer->session_id, &created, &error);
   g_assert_no_error (error);
   g_assert_nonnull (peer->leg);
   if (created)
-    start_seller (fx, kmg_relay_get_seller_leg (fx->relay, "seller-1"));
+    start_seller (fx, kmg_relay_get_seller_leg (fx->relay, RELAY_FIXTURE_SELLER_ID));
   return peer;
 }
 

@@ -8,12 +8,16 @@
 
 #include "kmg-relay.h"
 
+/* The one seller of the fixture. */
+#define RELAY_FIXTURE_SELLER_ID 1
+
 typedef struct _RelayFixture RelayFixture;
 
 typedef struct
 {
   RelayFixture *fx;
   char *tag;
+  gint64 session_id; /* buyers: numbered from 1 in the order they were added */
   KmgRelayLeg *leg;
   GstElement *pipeline;
   GstElement *webrtc;
@@ -31,6 +35,7 @@ struct _RelayFixture
   KmgRelayConfig *config;
   TestPeer *seller;
   GPtrArray *buyers; /* TestPeer */
+  gint64 last_session_id;
   KmgRelayLegState seller_state;
   gboolean count_only; /* buyers count RTP without decoding (load runs) */
   gboolean light_buyers; /* buyers count and drop SRTP at their ICE source (larger load runs) */

@@ -1,19 +1,6 @@
-/* kmg-delivered.c — the "delivered second" rule (DESIGN §6), receiver report freshness and
- * the keyframe request throttle. Pure functions; callers pass the time. */
-#include "kmg-delivered.h"
-
-gboolean
-kmg_delivered_verdict (guint64 packets, gint64 rr_age_ms, double fraction_lost, gint64 receipt_timeout_ms)
-{
-  if (packets == 0)
-    return FALSE;
-  if (rr_age_ms < 0 || rr_age_ms >= receipt_timeout_ms)
-    return FALSE;
-  /* Unknown loss is not evidence of receipt. */
-  if (fraction_lost < 0.0 || fraction_lost >= KMG_DELIVERED_MAX_LOSS)
-    return FALSE;
-  return TRUE;
-}
+/* kmg-relay-measure.c — receiver report freshness and the keyframe request throttle, the
+ * relay's measurement helpers. Pure functions; callers pass the time. */
+#include "kmg-relay-measure.h"
 
 void
 kmg_rr_freshness_update (KmgRrFreshness *fresh, guint64 fingerprint, gint64 now_ms)

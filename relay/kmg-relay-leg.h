@@ -1,4 +1,7 @@
-/* kmg-relay-private.h — relay internals shared by the kmg-relay-*.c files.
+/* kmg-relay-leg.h — the bottom of the relay's stack: the relay's shared state, the leg handle
+ * (refcount, hop to the main context, state) and GStreamer helpers every layer uses. Above it:
+ * transports (kmg-relay-webrtc.h, kmg-relay-direct.h), then roles (kmg-relay-buyer.h,
+ * kmg-relay-seller.h), then the facade (kmg-relay.c). Headers include downwards only.
  * Every field here belongs to the main context unless marked otherwise. */
 #pragma once
 
@@ -9,7 +12,7 @@
 #include "kmg-fanout.h"
 #include "kmg-net-filter.h"
 #include "kmg-relay.h"
-#include "kmg-relay-sdp.h"
+#include "kmg-relay-measure.h"
 
 G_BEGIN_DECLS
 
@@ -34,7 +37,8 @@ struct _KmgRelay
   gpointer user_data;
   GMainContext *context;
   KmgNetFilter *filter;
-  GHashTable *sellers; /* seller key → KmgSeller */
+  GHashTable *sellers; /* seller id → KmgSeller */
+  GHashTable *buyers;  /* session id → KmgRelayLeg, buyer legs not stopped */
   guint buyer_count;
   guint direct_count; /* buyer legs with a fan-out target */
   KmgRelayStats stats;
@@ -49,7 +53,7 @@ struct _KmgRelay
 struct _KmgSeller
 {
   KmgRelay *relay;
-  char *key;
+  gint64 id; /* key of relay->sellers */
   KmgRelayLeg *leg;
   GstElement *pipeline; /* one per seller: a stuck or failing seller cannot disturb others */
   GstElement *tee;
@@ -64,13 +68,25 @@ struct _KmgSeller
   gint64 kf_last_ms;
 };
 
+/* What a leg's role does when its transport reports something; transports call these instead
+ * of calling up into a role. Any member may be NULL. */
+typedef struct
+{
+  /* ICE reached CONNECTED, coming from another state. */
+  void (*connected) (KmgRelayLeg *leg);
+  /* The transport can no longer carry the leg's media as it is: it must be rebuilt. */
+  void (*path_lost) (KmgRelayLeg *leg);
+} KmgRelayLegRole;
+
 struct _KmgRelayLeg
 {
   gatomicrefcount ref;
   GMainContext *context; /* where hops land; kept so late hops are safe after relay teardown */
   KmgRelayLegKind kind;
+  const KmgRelayLegRole *role;
   KmgRelayLegState state;
-  char *tag;
+  gint64 session_id; /* buyer legs: the watch session, key of relay->buyers; 0 for a seller leg */
+  gint64 seller_id;
   KmgSeller *seller; /* NULL once the leg is closed */
   gboolean closed;
   GstElement *webrtc;
@@ -101,16 +117,25 @@ struct _KmgRelayLeg
   char *dtls_fingerprint; /* and its fingerprint, for the offer */
 };
 
-/* kmg-relay.c */
-KmgRelayLeg *kmg_relay_leg_new (KmgRelay *relay, KmgSeller *seller, KmgRelayLegKind kind, const char *tag);
+/* For logs: "session 12" or "seller 3". */
+#define KMG_LEG_FORMAT "%s %" G_GINT64_FORMAT
+#define KMG_LEG_ARGS(leg) \
+  ((leg)->kind == KMG_RELAY_LEG_SELLER ? "seller" : "session"), \
+  ((leg)->kind == KMG_RELAY_LEG_SELLER ? (leg)->seller_id : (leg)->session_id)
+
+void kmg_relay_debug_init (void);
+
+KmgRelayLeg *kmg_relay_leg_new (KmgRelay *relay, KmgSeller *seller, KmgRelayLegKind kind,
+                                const KmgRelayLegRole *role, gint64 session_id);
 KmgRelayLeg *kmg_relay_leg_ref (KmgRelayLeg *leg);
 void kmg_relay_leg_unref (KmgRelayLeg *leg);
 void kmg_relay_leg_closure_unref (gpointer leg, GClosure *closure); /* GClosureNotify */
 typedef void (*KmgLegHopFunc) (KmgRelayLeg *leg, gpointer data);
 /* Runs @func on the main context with a reference on @leg; skipped if the leg closed meanwhile. */
 void kmg_relay_leg_hop (KmgRelayLeg *leg, KmgLegHopFunc func, gpointer data, GDestroyNotify data_free);
+/* Sets the state and tells the relay's user (leg_state callback). */
 void kmg_relay_leg_set_state (KmgRelayLeg *leg, KmgRelayLegState state);
-void kmg_relay_seller_free (KmgSeller *seller);
+const char *kmg_relay_leg_state_name (KmgRelayLegState state);
 
 /* TRUE when @element was made by the factory named @factory. */
 gboolean kmg_relay_element_is (GstElement *element, const char *factory);
@@ -118,58 +143,5 @@ gboolean kmg_relay_element_is (GstElement *element, const char *factory);
 void kmg_relay_probe_foreach_buffer (GstPadProbeInfo *info, GstBufferListFunc func, gpointer user_data);
 /* Sends a keyframe request upstream from @pad (a buyer branch or the seller's tee). */
 void kmg_relay_request_keyframe (GstPad *pad);
-
-/* kmg-relay-webrtc.c */
-/* Starts, once per process and on a thread of its own, what the first leg would otherwise wait
- * for: DTLS generates its certificate (an RSA key, ~140 ms here) when the first DTLS element
- * is made, and every later one shares it. */
-void kmg_relay_webrtc_warm_up (void);
-/* Waits for that thread: OpenSSL must not be torn down at exit while it generates the key. */
-void kmg_relay_webrtc_warm_up_join (void);
-GstElement *kmg_relay_webrtc_new (KmgRelay *relay, KmgRelayLeg *leg, GError **error);
-void kmg_relay_webrtc_set_remote (KmgRelayLeg *leg, GstWebRTCSDPType type, GstSDPMessage *sdp);
-
-/* kmg-relay-seller.c */
-KmgSeller *kmg_relay_seller_new (KmgRelay *relay, const char *key, GError **error);
-void kmg_relay_seller_maybe_close (KmgSeller *seller);
-/* The seller restarts ICE (a new offer on its relay connection): a fresh webrtcbin with a
- * certificate of its own takes the old one's place under the same tee and fan-out, so the
- * buyers' legs go on. */
-gboolean kmg_relay_seller_rebuild (KmgSeller *seller, GError **error);
-
-/* kmg-relay-buyer.c */
-void kmg_relay_buyer_build (KmgRelayLeg *leg);
-void kmg_relay_buyer_on_connected (KmgRelayLeg *leg);
-void kmg_relay_buyer_on_meter (KmgRelayLeg *leg, const GstStructure *s);
-void kmg_relay_buyer_account_second (KmgRelayLeg *leg, gint64 second, guint64 packets, guint64 bytes);
-/* Links the leg to the seller's tee (media through webrtcbin) and asks for a keyframe. */
-void kmg_relay_buyer_link (KmgRelayLeg *leg);
-void kmg_relay_buyer_poll_stats (KmgRelayLeg *leg);
-void kmg_relay_buyer_teardown (KmgRelayLeg *leg);
-
-/* kmg-relay-direct.c */
-/* Watches the leg's webrtcbin for its DTLS keys; then hands it to the fan-out or links it. */
-void kmg_relay_direct_watch (KmgRelayLeg *leg);
-/* Stops the fan-out forwarding to the leg at once (no-op when it has none). */
-void kmg_relay_direct_stop (KmgRelayLeg *leg);
-/* Once a second: the leg's receiver report and closed seconds from the fan-out (@seconds:
- * scratch, KmgMeterSecond). */
-void kmg_relay_direct_poll (KmgRelayLeg *leg, gint64 now_ms, gint64 now_second, GArray *seconds);
-
-/* kmg-relay-cert.c */
-/* A new self-signed certificate and its private key (EC P-256), PEM, for a DTLS agent, and the
- * certificate's SHA-256 fingerprint ("AB:CD:…") in @fingerprint. */
-char *kmg_relay_cert_new_pem (char **fingerprint, GError **error);
-/* Gives @leg a new certificate (dtls_pem, dtls_fingerprint) for its next webrtcbin. */
-gboolean kmg_relay_leg_renew_certificate (KmgRelayLeg *leg, GError **error);
-
-
-/* kmg-relay-stats.c */
-typedef struct
-{
-  double fraction_lost, rtt, jitter;
-  guint64 fingerprint;
-} KmgRrSample;
-gboolean kmg_relay_stats_parse_rr (const GstStructure *stats, guint clock_rate, KmgRrSample *out);
 
 G_END_DECLS

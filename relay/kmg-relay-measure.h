@@ -1,15 +1,13 @@
-/* kmg-delivered.h — the "delivered second" rule (DESIGN §6) and receiver report freshness.
- * Pure: time is passed in, so the rule is tested with a fake clock. */
+/* kmg-relay-measure.h — what the relay measures per buyer leg and second, receiver report
+ * freshness and the keyframe request throttle. Pure: time is passed in. The delivered-second
+ * rule itself (DESIGN §6) is billing's (kmg_relay_second_delivered in billing/kmg-charging.h). */
 #pragma once
 
 #include <glib.h>
 
 G_BEGIN_DECLS
 
-#define KMG_DELIVERED_DEFAULT_RECEIPT_TIMEOUT_MS 5000
-#define KMG_DELIVERED_MAX_LOSS 0.5
-
-/* One wall-clock second of a relayed watch session, with the evidence behind its verdict. */
+/* One wall-clock second of a relayed watch session as the relay measured it: no verdict. */
 typedef struct
 {
   gint64 second;        /* unix seconds */
@@ -19,12 +17,7 @@ typedef struct
   double fraction_lost; /* from that report, 0..1; -1: unknown */
   double jitter;        /* seconds; -1: unknown */
   double rtt;           /* seconds; -1: unknown */
-  gboolean delivered;
 } KmgRelaySecond;
-
-/* ≥ 1 video packet forwarded, last RR fresher than @receipt_timeout_ms, loss < 50 %. */
-gboolean kmg_delivered_verdict (guint64 packets, gint64 rr_age_ms, double fraction_lost,
-                                gint64 receipt_timeout_ms);
 
 /* Tracks when the buyer's receiver report last changed: webrtcbin keeps returning the
  * last report it got, so a report that stops changing means the buyer went silent. */
