@@ -33,7 +33,7 @@ struct _KmgRelay
   KmgRelayCallbacks cb;
   gpointer user_data;
   GMainContext *context;
-  KmgNetFilter *filter;
+  KmgNetDeny *filter;
   GHashTable *sellers; /* seller key → KmgSeller */
   guint buyer_count;
   guint direct_count; /* buyer legs with a fan-out target */
