@@ -1,25 +1,10 @@
-/* kmg-net-filter.h — denied peer address ranges and ICE candidate line helpers.
- * Pure: no sockets; decides which remote candidates may reach libnice. */
+/* kmg-net-filter.h — the relay's address checks: ICE candidate line helpers, and the denied
+ * ranges of kmg-net-deny.h the relay judges candidates and STUN sources with. Pure: no sockets. */
 #pragma once
 
-#include <gio/gio.h>
+#include "kmg-net-deny.h"
 
 G_BEGIN_DECLS
-
-typedef struct _KmgNetFilter KmgNetFilter;
-
-/* Link-local (incl. 169.254.169.254), multicast, unspecified and broadcast ranges. */
-const char *const *kmg_net_filter_default_denied (void);
-
-/* @denied_cidrs: "a.b.c.d/n" or "v6::/n" strings (NULL = the defaults). Loopback is denied
- * too unless @allow_loopback. IPv4-mapped IPv6 addresses are matched as the IPv4 they carry. */
-KmgNetFilter *kmg_net_filter_new (const char *const *denied_cidrs, gboolean allow_loopback, GError **error);
-void kmg_net_filter_free (KmgNetFilter *filter);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (KmgNetFilter, kmg_net_filter_free)
-
-/* TRUE for addresses in a denied range and for anything that is not a literal IP address
- * (host names such as mDNS ".local" would be resolved behind our back). */
-gboolean kmg_net_filter_is_denied (const KmgNetFilter *filter, const char *address);
 
 typedef struct
 {

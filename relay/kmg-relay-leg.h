@@ -36,7 +36,7 @@ struct _KmgRelay
   KmgRelayCallbacks cb;
   gpointer user_data;
   GMainContext *context;
-  KmgNetFilter *filter;
+  KmgNetDeny *filter;
   GHashTable *sellers; /* seller id → KmgSeller */
   GHashTable *buyers;  /* session id → KmgRelayLeg, buyer legs not stopped */
   guint buyer_count;

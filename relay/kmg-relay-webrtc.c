@@ -76,7 +76,7 @@ send_local_candidate (KmgRelayLeg *leg, WebrtcEvent *ev)
     return;
   if (g_strcmp0 (cand.type, "host") == 0 && relay->config->public_ip != NULL)
     out = rewritten = kmg_candidate_with_address (ev->text, relay->config->public_ip);
-  else if (kmg_net_filter_is_denied (relay->filter, cand.address))
+  else if (kmg_net_deny_is_denied (relay->filter, cand.address))
     return; /* e.g. a link-local interface address: useless and revealing */
   if (out != NULL && relay->cb.local_candidate != NULL && !relay->destroying)
     relay->cb.local_candidate (leg, ev->mline, out, relay->user_data);

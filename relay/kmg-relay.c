@@ -94,8 +94,8 @@ kmg_relay_new (const KmgRelayConfig *config, const KmgRelayCallbacks *callbacks,
                    config->public_ip);
       return NULL;
     }
-  g_autoptr (KmgNetFilter) filter = kmg_net_filter_new ((const char *const *) config->denied_cidrs,
-                                                        config->allow_loopback, error);
+  g_autoptr (KmgNetDeny) filter = kmg_net_deny_new ((const char *const *) config->denied_cidrs,
+                                                    config->allow_loopback, error);
   if (filter == NULL)
     return NULL;
 
@@ -158,7 +158,7 @@ kmg_relay_free (KmgRelay *relay)
   g_list_free (sellers);
   g_hash_table_unref (relay->sellers);
   g_hash_table_unref (relay->buyers);
-  kmg_net_filter_free (relay->filter);
+  kmg_net_deny_free (relay->filter);
   kmg_relay_config_free (relay->config);
   g_main_context_unref (relay->context);
   g_mutex_clear (&relay->lock);
@@ -350,7 +350,7 @@ kmg_relay_leg_add_remote_candidate (KmgRelayLeg *leg, guint mline, const char *c
       g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_INVALID, "malformed ICE candidate");
       return FALSE;
     }
-  if (kmg_net_filter_is_denied (relay->filter, cand.address))
+  if (kmg_net_deny_is_denied (relay->filter, cand.address))
     {
       relay->stats.candidates_denied++;
       g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_DENIED_ADDRESS,

@@ -27,7 +27,7 @@ typedef struct
   char *public_ip;              /* announced instead of host addresses (1:1 NAT); NULL = off */
   gboolean ice_tcp;
   char *stun_server;            /* "stun://host:port" for the legs; NULL = none */
-  char **denied_cidrs;          /* NULL = kmg_net_filter_default_denied() */
+  char **denied_cidrs;          /* NULL = kmg_net_deny_default_cidrs() */
   guint max_legs_per_seller;    /* buyer legs; 0 = unlimited */
   guint max_legs_total;         /* buyer legs; 0 = unlimited */
   gboolean allow_loopback;      /* tests: gather and accept 127.0.0.1 */

@@ -5,7 +5,7 @@
 #include <stun/stunagent.h>
 #include <stun/stunmessage.h>
 
-#include "kmg-net-filter.h"
+#include "kmg-net-deny.h"
 
 #define MAX_TRACKED_SOURCES 4096
 
@@ -19,7 +19,7 @@ struct _KmgStunServer
 {
   GSocket *socket;
   GSource *source;
-  KmgNetFilter *filter;
+  KmgNetDeny *filter;
   StunAgent agent;         /* RFC 5389 with FINGERPRINT: checks it, and adds it to answers */
   StunAgent agent_no_fp;   /* RFC 5389 requests without FINGERPRINT (it is optional there) */
   StunAgent agent_classic; /* RFC 3489 requests, no magic cookie: libnice's srflx discovery */
@@ -82,7 +82,7 @@ handle_datagram (KmgStunServer *server, const guint8 *buf, gsize len, GSocketAdd
     return;
   GInetAddress *inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (from));
   g_autofree char *ip = g_inet_address_to_string (inet);
-  if (kmg_net_filter_is_denied (server->filter, ip))
+  if (kmg_net_deny_matches (server->filter, inet))
     {
       server->stats.denied++;
       return;
@@ -145,7 +145,7 @@ kmg_stun_server_new (const char *address, guint port, guint rate_per_s,
 
   g_return_val_if_fail (address != NULL && port <= 65535 && rate_per_s > 0, NULL);
 
-  g_autoptr (KmgNetFilter) filter = kmg_net_filter_new (denied_cidrs, allow_loopback, error);
+  g_autoptr (KmgNetDeny) filter = kmg_net_deny_new (denied_cidrs, allow_loopback, error);
   if (filter == NULL)
     return NULL;
   g_autoptr (GInetAddress) inet = g_inet_address_new_from_string (address);
@@ -190,7 +190,7 @@ kmg_stun_server_free (KmgStunServer *server)
   g_source_unref (server->source);
   g_socket_close (server->socket, NULL);
   g_object_unref (server->socket);
-  kmg_net_filter_free (server->filter);
+  kmg_net_deny_free (server->filter);
   g_hash_table_unref (server->buckets);
   g_free (server);
 }

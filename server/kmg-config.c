@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kmg-net-deny.h"
+
 G_DEFINE_QUARK (kmg-config-error-quark, kmg_config_error)
 
 typedef enum
@@ -86,8 +88,6 @@ kmg_config_new_default (void)
 {
   KmgConfig *c = g_new0 (KmgConfig, 1);
   static const char *origins[] = { "http://127.0.0.1:8080", "http://localhost:8080", NULL };
-  static const char *denied[] = { "169.254.0.0/16", "fe80::/10", "224.0.0.0/4", "ff00::/8",
-                                  "0.0.0.0/8", "::/128", "255.255.255.255/32", NULL };
 
   c->listen = g_strdup ("127.0.0.1:8080");
   c->data_dir = g_strdup ("./data");
@@ -123,7 +123,7 @@ kmg_config_new_default (void)
   c->direct_udp = TRUE;
   c->stun_port = 3478;
   c->stun_server = g_strdup ("");
-  c->denied_peer_cidrs = g_strdupv ((char **) denied);
+  c->denied_peer_cidrs = g_strdupv ((char **) kmg_net_deny_default_cidrs ());
   c->max_legs_per_seller = 200;
   c->max_legs_total = 1000;
   c->min_billable_s = 10;
@@ -333,17 +333,11 @@ kmg_config_parse_listen (const char *listen, char **addr, guint16 *port, GError 
   return TRUE;
 }
 
-static gboolean
-cidr_ok (const char *cidr)
-{
-  g_autoptr (GInetAddressMask) m = g_inet_address_mask_new_from_string (cidr, NULL);
-  return m != NULL;
-}
-
 gboolean
 kmg_config_validate (const KmgConfig *c, GError **error)
 {
   static const char *levels[] = { "error", "critical", "warning", "message", "info", "debug", NULL };
+  g_autoptr (GError) local = NULL;
 
   if (!kmg_config_parse_listen (c->listen, NULL, NULL, error))
     {
@@ -380,14 +374,13 @@ kmg_config_validate (const KmgConfig *c, GError **error)
                    "relay.public_ip: '%s' is not an IP address", c->public_ip);
       return FALSE;
     }
-  for (guint i = 0; c->denied_peer_cidrs && c->denied_peer_cidrs[i]; i++)
-    if (!cidr_ok (c->denied_peer_cidrs[i]))
-      {
-        g_set_error (error, KMG_CONFIG_ERROR, KMG_CONFIG_ERROR_VALUE,
-                     "relay.denied_peer_cidrs: '%s' is not an address/prefix",
-                     c->denied_peer_cidrs[i]);
-        return FALSE;
-      }
+  if (c->denied_peer_cidrs != NULL
+      && !kmg_net_deny_check_cidrs ((const char *const *) c->denied_peer_cidrs, &local))
+    {
+      g_set_error (error, KMG_CONFIG_ERROR, KMG_CONFIG_ERROR_VALUE, "relay.denied_peer_cidrs: %s",
+                   local->message);
+      return FALSE;
+    }
   if (c->min_billable_s > c->minute_s)
     {
       g_set_error_literal (error, KMG_CONFIG_ERROR, KMG_CONFIG_ERROR_VALUE,

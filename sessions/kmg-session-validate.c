@@ -1,173 +1,25 @@
-/* kmg-session-validate.c — SDP and ICE candidate checks, and the denied address ranges.
+/* kmg-session-validate.c — SDP and ICE candidate checks, addresses judged by kmg-net-deny.h.
  * Everything here reads untrusted client input: bounded lengths, no allocation per byte, fuzzed. */
 
 #include "kmg-session-validate.h"
 
-#include <gio/gio.h>
 #include <string.h>
-
-typedef struct
-{
-  guint8 bytes[16];
-  guint8 len;    /* 4 or 16 */
-  guint8 prefix; /* bits */
-} Range;
-
-struct _KmgSessionsDenyList
-{
-  GArray *ranges; /* Range */
-};
-
-static const char *const default_denied[] = {
-  "169.254.0.0/16", "fe80::/10", /* link-local, incl. cloud metadata 169.254.169.254 */
-  "224.0.0.0/4",    "ff00::/8",  /* multicast */
-  "0.0.0.0/8",      "::/128",    /* unspecified / "this network" */
-  "255.255.255.255/32",          /* broadcast */
-  NULL,
-};
-
-static const char *const loopback_ranges[] = { "127.0.0.0/8", "::1/128", NULL };
-
-/* Constant tables (not state): the defaults with loopback, used when no list is given, so the
- * plain validators need no allocation. Kept equal to the strings above by a unit test. */
-static const Range builtin_ranges[] = {
-  { { 169, 254 }, 4, 16 },
-  { { 0xfe, 0x80 }, 16, 10 },
-  { { 224 }, 4, 4 },
-  { { 0xff }, 16, 8 },
-  { { 0 }, 4, 8 },
-  { { 0 }, 16, 128 },
-  { { 255, 255, 255, 255 }, 4, 32 },
-  { { 127 }, 4, 8 },
-  { { [15] = 1 }, 16, 128 },
-};
-
-const char *const *
-kmg_sessions_default_denied_cidrs (void)
-{
-  return default_denied;
-}
-
-/* IPv4 carried in IPv6 (mapped ::ffff:0:0/96, NAT64 64:ff9b::/96) is judged as IPv4: otherwise
- * ::ffff:169.254.169.254 would walk past a v4-only rule. */
-static void
-normalise (guint8 bytes[16], guint8 *len)
-{
-  static const guint8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-  static const guint8 nat64[12] = { 0, 0x64, 0xff, 0x9b };
-
-  if (*len == 16 && (memcmp (bytes, mapped, 12) == 0 || memcmp (bytes, nat64, 12) == 0))
-    {
-      memmove (bytes, bytes + 12, 4);
-      memset (bytes + 4, 0, 12);
-      *len = 4;
-    }
-}
-
-static gboolean
-parse_ip (const char *s, guint8 bytes[16], guint8 *len)
-{
-  g_autoptr (GInetAddress) addr = g_inet_address_new_from_string (s);
-
-  if (addr == NULL)
-    return FALSE;
-  *len = (guint8) g_inet_address_get_native_size (addr);
-  memset (bytes, 0, 16);
-  memcpy (bytes, g_inet_address_to_bytes (addr), *len);
-  return TRUE;
-}
-
-static gboolean
-range_parse (const char *cidr, Range *out, GError **error)
-{
-  g_auto (GStrv) parts = g_strsplit (cidr, "/", 2);
-  guint64 prefix;
-  guint8 len;
-
-  if (!parse_ip (parts[0], out->bytes, &len))
-    {
-      g_set_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_INVALID,
-                   "denied CIDR \"%s\": not an IP address", cidr);
-      return FALSE;
-    }
-  prefix = len * 8;
-  if (parts[1] != NULL
-      && !g_ascii_string_to_unsigned (parts[1], 10, 0, len * 8, &prefix, NULL))
-    {
-      g_set_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_INVALID,
-                   "denied CIDR \"%s\": prefix must be 0..%u", cidr, len * 8u);
-      return FALSE;
-    }
-  out->len = len;
-  out->prefix = (guint8) prefix;
-  if (len == 16 && prefix >= 96)
-    {
-      guint8 before = out->len;
-      normalise (out->bytes, &out->len);
-      if (out->len != before)
-        out->prefix = (guint8) (prefix - 96);
-    }
-  return TRUE;
-}
-
-static gboolean
-add_ranges (GArray *ranges, const char *const *cidrs, GError **error)
-{
-  for (guint i = 0; cidrs[i] != NULL; i++)
-    {
-      Range r = { 0 };
-
-      if (!range_parse (cidrs[i], &r, error))
-        return FALSE;
-      g_array_append_val (ranges, r);
-    }
-  return TRUE;
-}
 
 KmgSessionsDenyList *
 kmg_sessions_deny_list_new (const char *const *cidrs, gboolean allow_loopback, GError **error)
 {
-  g_autoptr (KmgSessionsDenyList) list = g_new0 (KmgSessionsDenyList, 1);
+  g_autoptr (GError) local = NULL;
+  KmgNetDeny *deny = kmg_net_deny_new (cidrs, allow_loopback, &local);
 
-  list->ranges = g_array_new (FALSE, TRUE, sizeof (Range));
-  if (!add_ranges (list->ranges, cidrs != NULL ? cidrs : default_denied, error))
-    return NULL;
-  if (!allow_loopback && !add_ranges (list->ranges, loopback_ranges, error))
-    return NULL;
-  return g_steal_pointer (&list);
+  if (deny == NULL)
+    g_set_error_literal (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_INVALID, local->message);
+  return deny;
 }
 
 void
 kmg_sessions_deny_list_free (KmgSessionsDenyList *list)
 {
-  if (list == NULL)
-    return;
-  g_array_unref (list->ranges);
-  g_free (list);
-}
-
-static gboolean
-range_matches (const Range *r, const guint8 bytes[16], guint8 len)
-{
-  guint full = r->prefix / 8, rest = r->prefix % 8;
-
-  if (r->len != len || memcmp (r->bytes, bytes, full) != 0)
-    return FALSE;
-  if (rest == 0)
-    return TRUE;
-  return ((r->bytes[full] ^ bytes[full]) & (0xff << (8 - rest)) & 0xff) == 0;
-}
-
-static gboolean
-is_denied (const KmgSessionsDenyList *list, const guint8 bytes[16], guint8 len)
-{
-  const Range *ranges = list != NULL ? (const Range *) (gpointer) list->ranges->data : builtin_ranges;
-  guint n = list != NULL ? list->ranges->len : G_N_ELEMENTS (builtin_ranges);
-
-  for (guint i = 0; i < n; i++)
-    if (range_matches (&ranges[i], bytes, len))
-      return TRUE;
-  return FALSE;
+  kmg_net_deny_free (list);
 }
 
 /* mDNS candidate names (RFC 8838 obfuscation): labels of letters, digits and '-', ending ".local". */
@@ -201,20 +53,17 @@ static gboolean
 check_address (const KmgSessionsDenyList *list, const char *address, gboolean deny, gboolean *mdns,
                GError **error)
 {
-  guint8 bytes[16];
-  guint8 len;
-
   *mdns = is_mdns_name (address);
   if (*mdns)
     return TRUE;
-  if (!parse_ip (address, bytes, &len))
+  g_autoptr (GInetAddress) addr = g_inet_address_new_from_string (address);
+  if (addr == NULL)
     {
       g_set_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_INVALID,
                    "candidate address must be an IP address or an mDNS .local name");
       return FALSE;
     }
-  normalise (bytes, &len);
-  if (deny && is_denied (list, bytes, len))
+  if (deny && kmg_net_deny_matches (list != NULL ? list : kmg_net_deny_get_default (), addr))
     {
       g_set_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_DENIED_ADDRESS,
                    "candidate address %s is in a denied range", address);

@@ -2,6 +2,7 @@
  * before they are forwarded to a peer or to the relay. Pure: no sockets, no resolution. */
 #pragma once
 
+#include "kmg-net-deny.h"
 #include "kmg-session-types.h"
 
 G_BEGIN_DECLS
@@ -10,22 +11,19 @@ G_BEGIN_DECLS
 #define KMG_SESSIONS_MAX_CANDIDATE_BYTES 1024
 #define KMG_SESSIONS_MAX_HOST_LEN 253
 
-/* Address ranges candidates may not point at (DESIGN §9 relay.denied_peer_cidrs). */
-typedef struct _KmgSessionsDenyList KmgSessionsDenyList;
+/* Address ranges candidates may not point at (DESIGN §9 relay.denied_peer_cidrs): the ranges of
+ * kmg-net-deny.h, with a bad entry reported as KMG_SESSIONS_ERROR_INVALID. */
+typedef KmgNetDeny KmgSessionsDenyList;
 
-/* Link-local (incl. 169.254.169.254), multicast, unspecified, broadcast: the DESIGN default. */
-const char *const *kmg_sessions_default_denied_cidrs (void);
-
-/* @cidrs: "a.b.c.d/n" or "v6::/n" (a bare address means a single host); NULL = the defaults.
- * Loopback (127/8, ::1) is added unless @allow_loopback. */
+/* As kmg_net_deny_new: @cidrs NULL = the defaults; loopback is denied unless @allow_loopback. */
 KmgSessionsDenyList *kmg_sessions_deny_list_new (const char *const *cidrs, gboolean allow_loopback,
                                                  GError **error);
 void kmg_sessions_deny_list_free (KmgSessionsDenyList *list);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KmgSessionsDenyList, kmg_sessions_deny_list_free)
 
 /* TRUE when @address may appear in a forwarded candidate: an IP literal outside the denied ranges
- * (IPv4-mapped ::ffff:a.b.c.d and NAT64 64:ff9b::a.b.c.d are judged as the IPv4 they carry), or an
- * mDNS name ending in ".local". Anything else fails with DENIED_ADDRESS or INVALID.
+ * (judged with the IPv4 an IPv6 form carries, see kmg_net_deny_matches), or an mDNS name ending
+ * in ".local". Anything else fails with DENIED_ADDRESS or INVALID.
  * @list NULL means the defaults with loopback denied. */
 gboolean kmg_sessions_check_address (const KmgSessionsDenyList *list, const char *address,
                                      GError **error);

@@ -1,5 +1,6 @@
 /* test-relay-loopback.c — the relay end to end on 127.0.0.1: a VP8 seller, buyers that decode,
  * delivered seconds, stopping one buyer, a buyer that never answers, denied candidates. */
+#include "net-deny-cases.h"
 #include "relay-fixture.h"
 
 #include "kmg-charging.h"
@@ -324,12 +325,45 @@ test_denied_candidates_and_limits (void)
   relay_fixture_clear (&fx);
 }
 
+/* The shared table through a live seller leg. The fixture allows loopback, so only rows denied
+ * even then are sent: an accepted candidate would make the leg probe a real network. */
+static void
+test_denied_address_table (void)
+{
+  RelayFixture fx;
+  KmgRelayStats stats;
+  guint sent = 0;
+
+  relay_fixture_init (&fx, NULL);
+  relay_fixture_add_buyer (&fx, "session-a", TRUE);
+  KmgRelayLeg *seller_leg = kmg_relay_get_seller_leg (fx.relay, RELAY_FIXTURE_SELLER_ID);
+  g_assert_nonnull (seller_leg);
+  for (guint i = 0; i < G_N_ELEMENTS (net_deny_cases); i++)
+    {
+      const NetDenyCase *c = &net_deny_cases[i];
+      g_autofree char *line = g_strdup_printf ("candidate:1 1 UDP 2122260223 %s 5000 typ host", c->address);
+      g_autoptr (GError) error = NULL;
+
+      if (!net_deny_case_denied (c, fx.config->allow_loopback))
+        continue;
+      g_test_message ("%s", line);
+      g_assert_false (kmg_relay_leg_add_remote_candidate (seller_leg, 0, line, &error));
+      g_assert_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_DENIED_ADDRESS);
+      sent++;
+    }
+  kmg_relay_get_stats (fx.relay, &stats);
+  g_assert_cmpuint (sent, >, 20);
+  g_assert_cmpuint (stats.candidates_denied, ==, sent);
+  relay_fixture_clear (&fx);
+}
+
 int
 main (int argc, char **argv)
 {
   gst_init (&argc, &argv);
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/relay/loopback/denied-candidates-and-limits", test_denied_candidates_and_limits);
+  g_test_add_func ("/relay/loopback/denied-address-table", test_denied_address_table);
   g_test_add_func ("/relay/loopback/forward-and-deliver", test_forward_and_deliver);
   g_test_add_func ("/relay/loopback/forward-and-deliver-webrtcbin", test_forward_and_deliver_webrtcbin);
   g_test_add_func ("/relay/loopback/stop-one-buyer", test_stop_one_buyer);

@@ -3,12 +3,14 @@
  * billing's and is tested there (tests/billing/test-billing-charging.c). */
 #include "kmg-relay-measure.h"
 #include "kmg-net-filter.h"
+#include "kmg-relay.h"
+#include "net-deny-cases.h"
 
 static void
 test_default_denied (void)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (KmgNetFilter) f = kmg_net_filter_new (NULL, FALSE, &error);
+  g_autoptr (KmgNetDeny) f = kmg_net_deny_new (NULL, FALSE, &error);
 
   g_assert_no_error (error);
   const char *denied[] = { "169.254.169.254", "169.254.0.1", "fe80::1", "224.0.0.251", "239.255.255.250",
@@ -17,9 +19,9 @@ test_default_denied (void)
                            "::ffff:0.0.0.0", "host.local", "", "1.2.3", NULL };
   const char *allowed[] = { "192.0.2.10", "10.1.2.3", "2001:db8::1", "::ffff:192.0.2.10", "8.8.8.8", NULL };
   for (guint i = 0; denied[i] != NULL; i++)
-    g_assert_true (kmg_net_filter_is_denied (f, denied[i]));
+    g_assert_true (kmg_net_deny_is_denied (f, denied[i]));
   for (guint i = 0; allowed[i] != NULL; i++)
-    g_assert_false (kmg_net_filter_is_denied (f, allowed[i]));
+    g_assert_false (kmg_net_deny_is_denied (f, allowed[i]));
 }
 
 static void
@@ -27,19 +29,43 @@ test_loopback_and_custom (void)
 {
   g_autoptr (GError) error = NULL;
   const char *custom[] = { "10.0.0.0/8", NULL };
-  g_autoptr (KmgNetFilter) f = kmg_net_filter_new (custom, TRUE, &error);
+  g_autoptr (KmgNetDeny) f = kmg_net_deny_new (custom, TRUE, &error);
 
   g_assert_no_error (error);
-  g_assert_false (kmg_net_filter_is_denied (f, "127.0.0.1"));
-  g_assert_false (kmg_net_filter_is_denied (f, "::ffff:127.0.0.1"));
-  g_assert_true (kmg_net_filter_is_denied (f, "10.9.9.9"));
-  g_assert_true (kmg_net_filter_is_denied (f, "::ffff:10.9.9.9"));
-  g_assert_false (kmg_net_filter_is_denied (f, "169.254.169.254")); /* replaced defaults */
+  g_assert_false (kmg_net_deny_is_denied (f, "127.0.0.1"));
+  g_assert_false (kmg_net_deny_is_denied (f, "::ffff:127.0.0.1"));
+  g_assert_true (kmg_net_deny_is_denied (f, "10.9.9.9"));
+  g_assert_true (kmg_net_deny_is_denied (f, "::ffff:10.9.9.9"));
+  g_assert_false (kmg_net_deny_is_denied (f, "169.254.169.254")); /* replaced defaults */
 
   const char *bad[] = { "10.0.0.0/33", NULL };
-  KmgNetFilter *none = kmg_net_filter_new (bad, FALSE, &error);
+  KmgNetDeny *none = kmg_net_deny_new (bad, FALSE, &error);
   g_assert_null (none);
   g_assert_nonnull (error);
+}
+
+/* The shared table as the relay judges a remote or local candidate: the address its candidate
+ * parser takes from the line, against a filter made as the relay makes it from its config. */
+static void
+test_address_table (void)
+{
+  g_autoptr (KmgRelayConfig) config = kmg_relay_config_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KmgNetDeny) strict = kmg_net_deny_new ((const char *const *) config->denied_cidrs, FALSE, &error);
+  g_autoptr (KmgNetDeny) loop = kmg_net_deny_new ((const char *const *) config->denied_cidrs, TRUE, &error);
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (net_deny_cases); i++)
+    {
+      const NetDenyCase *c = &net_deny_cases[i];
+      g_autofree char *line = g_strdup_printf ("a=candidate:1 1 UDP 2122260223 %s 5000 typ host", c->address);
+      g_auto (KmgCandidate) cand = { 0 };
+
+      g_test_message ("%s", c->address);
+      g_assert_true (kmg_candidate_parse (line, &cand));
+      g_assert_cmpint (kmg_net_deny_is_denied (strict, cand.address), ==, net_deny_case_denied (c, FALSE));
+      g_assert_cmpint (kmg_net_deny_is_denied (loop, cand.address), ==, net_deny_case_denied (c, TRUE));
+    }
 }
 
 static void
@@ -105,6 +131,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/relay/net-filter/default-denied", test_default_denied);
   g_test_add_func ("/relay/net-filter/loopback-and-custom", test_loopback_and_custom);
+  g_test_add_func ("/relay/net-filter/address-table", test_address_table);
   g_test_add_func ("/relay/candidate/parse-and-rewrite", test_candidate_parse);
   g_test_add_func ("/relay/measure/rr-freshness", test_freshness);
   g_test_add_func ("/relay/measure/keyframe-throttle", test_throttle);

@@ -1,5 +1,6 @@
 /* test-config.c — defaults, INI loading, and a clear error naming the key for every bad value. */
 #include "kmg-config.h"
+#include "kmg-net-deny.h"
 
 #include <string.h>
 
@@ -76,6 +77,37 @@ test_bad_values_name_the_key (void)
     }
 }
 
+/* relay.denied_peer_cidrs is checked by the parser the relay and the signaling checks use: the
+ * error says which entry is wrong and why, and the default is that module's list. */
+static void
+test_denied_cidrs (void)
+{
+  const struct
+  {
+    const char *ini, *entry, *why;
+  } cases[] = {
+    { "[relay]\ndenied_peer_cidrs = 10.0.0.0/8, 10.0.0.0/99\n", "10.0.0.0/99", "0..32" },
+    { "[relay]\ndenied_peer_cidrs = 10.0.0.1/8\n", "10.0.0.1/8", "after the /8" },
+    { "[relay]\ndenied_peer_cidrs = fe80::/10, fe80::/200\n", "fe80::/200", "0..128" },
+    { "[relay]\ndenied_peer_cidrs = 169.254.0.0/16, metadata\n", "metadata", "not an IP address" },
+  };
+  g_autoptr (KmgConfig) defaults = kmg_config_new_default ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (KmgConfig) c = kmg_config_new_default ();
+      g_autoptr (GError) error = NULL;
+
+      g_assert_false (kmg_config_load_data (c, cases[i].ini, strlen (cases[i].ini), &error));
+      g_assert_error (error, KMG_CONFIG_ERROR, KMG_CONFIG_ERROR_VALUE);
+      g_assert_true (g_str_has_prefix (error->message, "relay.denied_peer_cidrs: "));
+      g_assert_nonnull (strstr (error->message, cases[i].entry));
+      g_assert_nonnull (strstr (error->message, cases[i].why));
+    }
+  g_assert_true (g_strv_equal ((const char *const *) defaults->denied_peer_cidrs,
+                               kmg_net_deny_default_cidrs ()));
+}
+
 static void
 test_parse_listen (void)
 {
@@ -111,6 +143,7 @@ main (int argc, char **argv)
   g_test_add_func ("/server/config/defaults-valid", test_defaults_valid);
   g_test_add_func ("/server/config/load", test_load);
   g_test_add_func ("/server/config/bad-values-name-the-key", test_bad_values_name_the_key);
+  g_test_add_func ("/server/config/denied-cidrs", test_denied_cidrs);
   g_test_add_func ("/server/config/parse-listen", test_parse_listen);
   g_test_add_func ("/server/config/sample-config-loads", test_sample_config_loads);
   return g_test_run ();

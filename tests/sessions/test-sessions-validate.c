@@ -2,6 +2,7 @@
  * address ranges including IPv4 hidden in IPv6 forms. */
 
 #include "kmg-session-validate.h"
+#include "net-deny-cases.h"
 
 #include <string.h>
 
@@ -198,6 +199,48 @@ expect_sdp_error (const char *sdp, int code, const char *needle)
     g_assert_nonnull (strstr (error->message, needle));
 }
 
+static gboolean
+candidate_denied (const KmgSessionsDenyList *list, const char *line)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (kmg_sessions_validate_candidate_full (list, line, &error))
+    return FALSE;
+  g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_DENIED_ADDRESS);
+  return TRUE;
+}
+
+/* The shared table through the signaling checks: candidate lines (with and without "a=", every
+ * form of the address) and a=candidate lines inside an SDP, loopback denied and allowed. */
+static void
+test_address_table (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KmgSessionsDenyList) loop = kmg_sessions_deny_list_new (NULL, TRUE, &error);
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (net_deny_cases); i++)
+    {
+      const NetDenyCase *c = &net_deny_cases[i];
+      g_autofree char *line = g_strdup_printf ("candidate:7 1 udp 2122260223 %s 50000 typ host", c->address);
+      g_autofree char *a_line = g_strdup_printf ("a=candidate:7 2 TCP 1518280447 %s 9 typ srflx raddr "
+                                                 "0.0.0.0 rport 0 tcptype active\r\n", c->address);
+      g_autofree char *sdp = g_strdup_printf ("%sa=%s\r\n", good_sdp, line);
+      g_autoptr (GError) sdp_error = NULL;
+      gboolean sdp_ok;
+
+      g_test_message ("%s", c->address);
+      g_assert_cmpint (candidate_denied (NULL, line), ==, net_deny_case_denied (c, FALSE));
+      g_assert_cmpint (candidate_denied (NULL, a_line), ==, net_deny_case_denied (c, FALSE));
+      g_assert_cmpint (candidate_denied (loop, line), ==, net_deny_case_denied (c, TRUE));
+      g_assert_cmpint (kmg_sessions_check_address (NULL, c->address, NULL), !=, net_deny_case_denied (c, FALSE));
+      sdp_ok = kmg_sessions_validate_sdp (sdp, &sdp_error);
+      g_assert_cmpint (sdp_ok, !=, net_deny_case_denied (c, FALSE));
+      if (!sdp_ok)
+        g_assert_error (sdp_error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_DENIED_ADDRESS);
+    }
+}
+
 static void
 test_sdp (void)
 {
@@ -265,6 +308,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sessions/validate/denied-addresses", test_denied_addresses);
   g_test_add_func ("/sessions/validate/builtin-table-matches-strings", test_builtin_matches_strings);
   g_test_add_func ("/sessions/validate/custom-deny-list", test_custom_deny_list);
+  g_test_add_func ("/sessions/validate/address-table", test_address_table);
   g_test_add_func ("/sessions/validate/sdp", test_sdp);
   g_test_add_func ("/sessions/validate/names-round-trip", test_names_round_trip);
   return g_test_run ();
