@@ -1,7 +1,7 @@
 /* kmg-audit-evidence.c — re-derives each session's charges from its evidence rows by the rules
  * fixed in the session, and compares them with the charge transfers actually made. */
 
-#include "kmg-audit-private.h"
+#include "kmg-audit-evidence.h"
 
 #include "kmg-charging.h"
 
