@@ -539,11 +539,16 @@ kmg_picture_strip (const guint8 *data, gsize len, KmgPictureInfo *out, GError **
   g_return_val_if_fail (data != NULL || len == 0, NULL);
   g_return_val_if_fail (out != NULL, NULL);
 
+  if (len > G_MAXINT32)
+    {
+      bad (error, "larger than 2 GiB");
+      return NULL;
+    }
   if (!kmg_picture_sniff (data, len, &in, error))
     return NULL;
   if (!check_dimensions (in.width, in.height, error))
     return NULL;
-  clean = g_byte_array_sized_new (MIN (len, G_MAXUINT32));
+  clean = g_byte_array_sized_new ((guint) len);
   switch (in.type)
     {
     case KMG_PICTURE_PNG:
