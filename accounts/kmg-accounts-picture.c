@@ -1,7 +1,8 @@
-/* kmg-accounts-picture.c — profile pictures: content check, content-addressed files, serving.
- * Files are named by their SHA-256, so a URL never changes meaning and can be cached forever. */
+/* kmg-accounts-picture.c — profile pictures: content check, metadata stripping, serving.
+ * Files are named by the SHA-256 of the stripped bytes: a URL never changes meaning, caches forever. */
 
 #include "kmg-accounts-private.h"
+#include "kmg-picture-strip.h"
 
 #include <glib/gstdio.h>
 #include <sodium.h>
@@ -113,6 +114,7 @@ kmg_accounts_set_picture (KmgAccounts *accounts, gint64 user_id, GBytes *data, g
                           GError **error)
 {
   g_autoptr (KmgUser) user = NULL;
+  g_autoptr (GBytes) clean = NULL;
   g_autofree char *id = NULL;
   g_autofree char *path = NULL;
   KmgPictureInfo info;
@@ -128,12 +130,16 @@ kmg_accounts_set_picture (KmgAccounts *accounts, gint64 user_id, GBytes *data, g
                    kmg_accounts_picture_max_bytes (accounts));
       return NULL;
     }
-  if (!kmg_picture_sniff (bytes, len, &info, error))
+  /* Only pixels are kept (no EXIF GPS fix reaches the disk), and the id hashes what is kept: the
+   * same picture with other metadata is the same file. */
+  clean = kmg_picture_strip (bytes, len, &info, error);
+  if (clean == NULL)
     return NULL;
+  bytes = g_bytes_get_data (clean, &len);
   user = kmg_accounts_get_user (accounts, user_id, error);
   if (user == NULL)
     return NULL;
-  id = hash_hex (data);
+  id = hash_hex (clean);
   path = picture_path (accounts, id, info.extension);
   /* File first, then the row: a crash in between leaves an unreferenced file, never a dead link. */
   if (!g_file_set_contents_full (path, (const char *) bytes, (gssize) len,

@@ -131,8 +131,9 @@ char *kmg_accounts_picture_url (const char *picture_id);
 
 gsize kmg_accounts_picture_max_bytes (KmgAccounts *accounts);
 
-/* Checks the content, stores it as <data_dir>/pictures/<sha256>.<ext> and makes it the user's
- * picture. Returns the new picture id (hex SHA-256). */
+/* Checks the content, strips every metadata block (kmg_picture_strip: EXIF, XMP, text chunks,
+ * ...), stores the result as <data_dir>/pictures/<sha256 of it>.<ext> and makes it the user's
+ * picture. Returns the new picture id (hex SHA-256). Oversized dimensions: BAD_PICTURE. */
 char *kmg_accounts_set_picture (KmgAccounts *accounts, gint64 user_id, GBytes *data, gint64 now,
                                 GError **error);
 

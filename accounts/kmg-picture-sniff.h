@@ -18,7 +18,7 @@ typedef struct
   KmgPictureType type;
   const char *content_type; /* static string: "image/png", ... */
   const char *extension;    /* static string: "png", "jpg", "webp" */
-  guint32 width;            /* 0 when the format's header does not say (WebP VP8L/VP8X are read) */
+  guint32 width;            /* from IHDR, the frame header, the VP8/VP8L bitstream or the VP8X canvas */
   guint32 height;
 } KmgPictureInfo;
 

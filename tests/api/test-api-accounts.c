@@ -7,6 +7,7 @@
 #include "kmg-json.h"
 #include "kmg-test-server.h"
 #include "../accounts/picture-samples.h"
+#include "../accounts/picture-tagged.h"
 
 typedef struct
 {
@@ -320,6 +321,94 @@ test_pictures (Fixture *f, gconstpointer data)
   expect_error (f, "GET", "/media/pictures/abc", NULL, NULL, 404, "not_found");
 }
 
+static guint
+count_picture_files (Fixture *f)
+{
+  g_autofree char *dir = g_build_filename (f->ts->data_dir, "pictures", NULL);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (d);
+  while (g_dir_read_name (d) != NULL)
+    n++;
+  return n;
+}
+
+/* Uploads @tagged as @tok's picture and returns the URL an anonymous visitor of the seller page
+ * gets; the served bytes must be @clean exactly. */
+static char *
+upload_and_fetch (Fixture *f, const char *tok, const char *seller_path, GBytes *tagged,
+                  const guint8 *clean, gsize clean_len, const char *content_type)
+{
+  char *url;
+  Reply r;
+
+  put_picture (f, tok, g_bytes_get_data (tagged, NULL), g_bytes_get_size (tagged), &r);
+  g_assert_cmpuint (r.status, ==, 200);
+  reply_clear (&r);
+  request (f, "GET", seller_path, NULL, NULL, -1, &r);
+  g_assert_cmpuint (r.status, ==, 200);
+  url = g_strdup (json_object_get_string_member (r.json, "picture_url"));
+  reply_clear (&r);
+
+  request (f, "GET", url, NULL, NULL, -1, &r);
+  g_assert_cmpuint (r.status, ==, 200);
+  g_assert_cmpstr (soup_message_headers_get_content_type (r.headers, NULL), ==, content_type);
+  g_assert_false (tagged_contains (r.body, "KMG-MARKER"));
+  g_assert_false (tagged_contains (r.body, "Exif"));
+  if (clean != NULL)
+    g_assert_cmpmem (g_bytes_get_data (r.body, NULL), g_bytes_get_size (r.body), clean, clean_len);
+  reply_clear (&r);
+  return url;
+}
+
+/* A seller's picture as anyone downloads it carries no metadata; its id hashes the stripped
+ * bytes; huge declared dimensions are refused and store nothing. */
+static void
+test_picture_metadata (Fixture *f, gconstpointer data)
+{
+  gint64 id = 0;
+  g_autofree char *tok = register_user (f, "ines", &id);
+  g_autofree char *other = register_user (f, "jonas", NULL);
+  g_autofree char *path = g_strdup_printf ("/api/v1/sellers/%" G_GINT64_FORMAT, id);
+  g_autoptr (GBytes) jpeg = tagged_jpeg ();
+  g_autoptr (GBytes) png = tagged_png ();
+  g_autoptr (GBytes) webp = tagged_webp ();
+  g_autofree char *url = NULL;
+  g_autofree guint8 *huge = g_memdup2 (tiny_png, sizeof tiny_png);
+  guint files;
+  Reply r;
+
+  request (f, "PATCH", "/api/v1/me", tok, "{\"is_seller\":true,\"location_consent\":true}", -1, &r);
+  g_assert_cmpuint (r.status, ==, 200);
+  reply_clear (&r);
+
+  g_free (upload_and_fetch (f, tok, path, png, tiny_png, sizeof tiny_png, "image/png"));
+  g_free (upload_and_fetch (f, tok, path, webp, NULL, 0, "image/webp"));
+  url = upload_and_fetch (f, tok, path, jpeg, tiny_jpg, sizeof tiny_jpg, "image/jpeg");
+
+  /* The same pixels without metadata are the same picture. */
+  put_picture (f, other, tiny_jpg, sizeof tiny_jpg, &r);
+  g_assert_cmpuint (r.status, ==, 200);
+  g_assert_cmpstr (json_object_get_string_member (r.json, "picture_url"), ==, url);
+  reply_clear (&r);
+
+  /* 2^31-1 x 2^31-1 declared in a 69-byte file. */
+  files = count_picture_files (f);
+  memcpy (huge + 16, "\x7f\xff\xff\xff\x7f\xff\xff\xff", 8);
+  put_picture (f, tok, huge, sizeof tiny_png, &r);
+  g_assert_cmpuint (r.status, ==, 415);
+  g_assert_cmpstr (error_code (&r), ==, "bad_picture");
+  g_assert_nonnull (strstr (json_object_get_string_member (
+                              json_object_get_object_member (r.json, "error"), "message"),
+                            "pixels"));
+  reply_clear (&r);
+  g_assert_cmpuint (count_picture_files (f), ==, files);
+  request (f, "GET", "/api/v1/me", tok, NULL, -1, &r);
+  g_assert_cmpstr (json_object_get_string_member (r.json, "picture_url"), ==, url);
+  reply_clear (&r);
+}
+
 static void
 test_seller_profile (Fixture *f, gconstpointer data)
 {
@@ -367,6 +456,7 @@ main (int argc, char **argv)
   ADD ("me-and-patch", test_me_and_patch);
   ADD ("tokens", test_tokens);
   ADD ("pictures", test_pictures);
+  ADD ("picture-metadata", test_picture_metadata);
   ADD ("seller-profile", test_seller_profile);
 #undef ADD
   return g_test_run ();
