@@ -333,6 +333,85 @@ compare_ids (gconstpointer a, gconstpointer b)
   return x < y ? -1 : x > y;
 }
 
+/* ---- selection of live sessions, and the buyer-gone grace timers ---- */
+
+gboolean
+kmg_session_match_buyer (const KmgWatchSession *s, gint64 user)
+{
+  return s->buyer == user;
+}
+
+/* Live sessions matching @user, in id order so effects come out deterministically. */
+GPtrArray *
+kmg_session_select_live (KmgSessionManager *mgr, KmgSessionMatch match, gint64 user)
+{
+  GPtrArray *out = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, mgr->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (kmg_session_is_live (value) && match (value, user))
+      g_ptr_array_add (out, value);
+  g_ptr_array_sort (out, compare_ids);
+  return out;
+}
+
+guint
+kmg_session_end_live (KmgSessionManager *mgr, KmgSessionMatch match, gint64 user, KmgSessionEndReason reason, gint64 now_ms)
+{
+  g_autoptr (GPtrArray) list = kmg_session_select_live (mgr, match, user);
+  guint n = 0;
+
+  for (guint i = 0; i < list->len; i++)
+    n += kmg_session_end (mgr, list->pdata[i], reason, now_ms);
+  return n;
+}
+
+static gint
+compare_users (gconstpointer a, gconstpointer b)
+{
+  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+static void
+gone_tick (KmgSessionManager *mgr, gint64 now_ms)
+{
+  g_autoptr (GArray) due = g_array_new (FALSE, FALSE, sizeof (gint64));
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, mgr->gone);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (((KmgGoneGrace *) value)->deadline <= now_ms)
+      g_array_append_val (due, ((KmgGoneGrace *) value)->user_id);
+  g_array_sort (due, compare_users); /* deterministic order of effects */
+  for (guint i = 0; i < due->len; i++)
+    {
+      gint64 user = g_array_index (due, gint64, i);
+
+      g_hash_table_remove (mgr->gone, &user);
+      /* A connection back within the grace (or one presence still holds) keeps the sessions. */
+      if (mgr->fx.user_connections == NULL || mgr->fx.user_connections (user, mgr->user_data) == 0)
+        kmg_session_end_live (mgr, kmg_session_match_buyer, user, KMG_SESSION_END_BUYER_GONE, now_ms);
+    }
+}
+
+static gint64
+gone_next (KmgSessionManager *mgr)
+{
+  GHashTableIter iter;
+  gpointer value;
+  gint64 next = KMG_NO_DEADLINE;
+
+  g_hash_table_iter_init (&iter, mgr->gone);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    next = MIN (next, ((KmgGoneGrace *) value)->deadline);
+  return next;
+}
+
 gint64
 kmg_session_manager_tick (KmgSessionManager *mgr, gint64 now_ms)
 {
@@ -358,7 +437,7 @@ kmg_session_manager_tick (KmgSessionManager *mgr, gint64 now_ms)
       else
         fire_state_deadline (mgr, s, now_ms);
     }
-  kmg_session_gone_tick (mgr, now_ms);
+  gone_tick (mgr, now_ms);
   kmg_session_leave (mgr);
   return kmg_session_manager_next_deadline (mgr);
 }
@@ -371,7 +450,7 @@ kmg_session_manager_next_deadline (KmgSessionManager *mgr)
   gint64 next;
 
   g_return_val_if_fail (mgr != NULL, -1);
-  next = kmg_session_gone_next (mgr);
+  next = gone_next (mgr);
   g_hash_table_iter_init (&iter, mgr->sessions);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     next = MIN (next, session_deadline (value));

@@ -78,10 +78,13 @@ void kmg_session_transport_state (KmgSessionManager *mgr, KmgWatchSession *s, gu
                                   KmgSessionIceState state, gint64 now_ms);
 void kmg_session_maybe_activate (KmgSessionManager *mgr, KmgWatchSession *s, gint64 now_ms);
 
-/* Buyer-gone grace (kmg-session-server.c): ends the sessions of buyers whose grace is due; the
- * earliest grace deadline, KMG_NO_DEADLINE when none. */
-void kmg_session_gone_tick (KmgSessionManager *mgr, gint64 now_ms);
-gint64 kmg_session_gone_next (KmgSessionManager *mgr);
+/* Live sessions matching @user (e.g. as its buyer), in id order so effects come out
+ * deterministically; ending them all. */
+typedef gboolean (*KmgSessionMatch) (const KmgWatchSession *s, gint64 user);
+gboolean kmg_session_match_buyer (const KmgWatchSession *s, gint64 user);
+GPtrArray *kmg_session_select_live (KmgSessionManager *mgr, KmgSessionMatch match, gint64 user);
+guint kmg_session_end_live (KmgSessionManager *mgr, KmgSessionMatch match, gint64 user,
+                            KmgSessionEndReason reason, gint64 now_ms);
 
 /* Sends @msg (consumed) to the party of @s in @role. */
 void kmg_session_send (KmgSessionManager *mgr, KmgWatchSession *s, KmgSessionRole role, JsonObject *msg);

@@ -3,7 +3,6 @@
 
 #include "kmg-session-private.h"
 
-typedef gboolean (*Match) (const KmgWatchSession *s, gint64 user);
 
 static gboolean
 match_seller (const KmgWatchSession *s, gint64 user)
@@ -11,11 +10,6 @@ match_seller (const KmgWatchSession *s, gint64 user)
   return s->seller == user;
 }
 
-static gboolean
-match_buyer (const KmgWatchSession *s, gint64 user)
-{
-  return s->buyer == user;
-}
 
 static gboolean
 match_any (const KmgWatchSession *s, gint64 user)
@@ -29,49 +23,17 @@ match_all (const KmgWatchSession *s, gint64 user)
   return TRUE;
 }
 
-static gint
-compare_ids (gconstpointer a, gconstpointer b)
-{
-  gint64 x = (*(KmgWatchSession *const *) a)->id, y = (*(KmgWatchSession *const *) b)->id;
 
-  return x < y ? -1 : x > y;
-}
 
-/* Live sessions matching @user, in id order so effects come out deterministically. */
-static GPtrArray *
-select_live (KmgSessionManager *mgr, Match match, gint64 user)
-{
-  GPtrArray *out = g_ptr_array_new ();
-  GHashTableIter iter;
-  gpointer value;
-
-  g_hash_table_iter_init (&iter, mgr->sessions);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    if (kmg_session_is_live (value) && match (value, user))
-      g_ptr_array_add (out, value);
-  g_ptr_array_sort (out, compare_ids);
-  return out;
-}
 
 static guint
-end_live (KmgSessionManager *mgr, Match match, gint64 user, KmgSessionEndReason reason, gint64 now_ms)
-{
-  g_autoptr (GPtrArray) list = select_live (mgr, match, user);
-  guint n = 0;
-
-  for (guint i = 0; i < list->len; i++)
-    n += kmg_session_end (mgr, list->pdata[i], reason, now_ms);
-  return n;
-}
-
-static guint
-end_matching (KmgSessionManager *mgr, Match match, gint64 user, KmgSessionEndReason reason, gint64 now_ms)
+end_matching (KmgSessionManager *mgr, KmgSessionMatch match, gint64 user, KmgSessionEndReason reason, gint64 now_ms)
 {
   guint n;
 
   if (!kmg_session_enter (mgr))
     return 0;
-  n = end_live (mgr, match, user, reason, now_ms);
+  n = kmg_session_end_live (mgr, match, user, reason, now_ms);
   kmg_session_leave (mgr);
   return n;
 }
@@ -85,7 +47,7 @@ kmg_session_manager_seller_gone (KmgSessionManager *mgr, gint64 seller_id, gint6
 guint
 kmg_session_manager_buyer_gone (KmgSessionManager *mgr, gint64 buyer_id, gint64 now_ms)
 {
-  return end_matching (mgr, match_buyer, buyer_id, KMG_SESSION_END_BUYER_GONE, now_ms);
+  return end_matching (mgr, kmg_session_match_buyer, buyer_id, KMG_SESSION_END_BUYER_GONE, now_ms);
 }
 
 guint
@@ -105,7 +67,7 @@ is_live_buyer (KmgSessionManager *mgr, gint64 user)
 
   g_hash_table_iter_init (&iter, mgr->sessions);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    if (kmg_session_is_live (value) && match_buyer (value, user))
+    if (kmg_session_is_live (value) && kmg_session_match_buyer (value, user))
       return TRUE;
   return FALSE;
 }
@@ -132,49 +94,8 @@ kmg_session_manager_user_connection_closed (KmgSessionManager *mgr, gint64 user_
   kmg_session_leave (mgr);
 }
 
-static gint
-compare_users (gconstpointer a, gconstpointer b)
-{
-  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
 
-  return x < y ? -1 : x > y;
-}
 
-void
-kmg_session_gone_tick (KmgSessionManager *mgr, gint64 now_ms)
-{
-  g_autoptr (GArray) due = g_array_new (FALSE, FALSE, sizeof (gint64));
-  GHashTableIter iter;
-  gpointer value;
-
-  g_hash_table_iter_init (&iter, mgr->gone);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    if (((KmgGoneGrace *) value)->deadline <= now_ms)
-      g_array_append_val (due, ((KmgGoneGrace *) value)->user_id);
-  g_array_sort (due, compare_users); /* deterministic order of effects */
-  for (guint i = 0; i < due->len; i++)
-    {
-      gint64 user = g_array_index (due, gint64, i);
-
-      g_hash_table_remove (mgr->gone, &user);
-      /* A connection back within the grace (or one presence still holds) keeps the sessions. */
-      if (mgr->fx.user_connections == NULL || mgr->fx.user_connections (user, mgr->user_data) == 0)
-        end_live (mgr, match_buyer, user, KMG_SESSION_END_BUYER_GONE, now_ms);
-    }
-}
-
-gint64
-kmg_session_gone_next (KmgSessionManager *mgr)
-{
-  GHashTableIter iter;
-  gpointer value;
-  gint64 next = KMG_NO_DEADLINE;
-
-  g_hash_table_iter_init (&iter, mgr->gone);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    next = MIN (next, ((KmgGoneGrace *) value)->deadline);
-  return next;
-}
 
 guint
 kmg_session_manager_stop_live (KmgSessionManager *mgr, gint64 seller_id, gint64 now_ms)
@@ -270,7 +191,7 @@ kmg_session_manager_relay_seller_leg_state (KmgSessionManager *mgr, gint64 selle
 
   if (!kmg_session_enter (mgr))
     return 0;
-  list = select_live (mgr, match_seller, seller_id);
+  list = kmg_session_select_live (mgr, match_seller, seller_id);
   for (guint i = 0; i < list->len; i++)
     relay_transport (mgr, list->pdata[i], TRANSPORT_RELAY_SELLER, state, now_ms);
   kmg_session_leave (mgr);
@@ -308,7 +229,7 @@ kmg_session_manager_relay_to_seller (KmgSessionManager *mgr, gint64 seller_id, c
   g_return_val_if_fail (signal != NULL, FALSE);
   if (!kmg_session_enter (mgr))
     return FALSE;
-  list = select_live (mgr, match_seller, seller_id);
+  list = kmg_session_select_live (mgr, match_seller, seller_id);
   /* The seller leg is shared: one message, on the connection of the seller's first relayed session. */
   for (guint i = 0; i < list->len && !sent; i++)
     {
