@@ -25,7 +25,7 @@ typedef struct
   gboolean verified; /* JOB_VERIFY result */
   gboolean hash_failed;
 
-  gint64 retry_after_s; /* login refused by the rate limit */
+  gint64 retry_after_s; /* register or login refused by the rate limit */
   gint64 user_id; /* login: the user found on the main context, 0 if none */
   gboolean banned;
   char *username;
@@ -272,11 +272,25 @@ check_register (KmgAccounts *a, const char *username, const char *password,
   return TRUE;
 }
 
+/* One bucket per address: a script must not mint accounts (each a fresh login and WebSocket
+ * budget) faster than people sign up. Charged before the name check, so probing which names are
+ * taken is limited too. */
+static gboolean
+take_register_token (KmgAccounts *a, const char *addr, gint64 now, gint64 *retry_after_s)
+{
+  gint64 wait = 0;
+
+  if (addr == NULL || kmg_rate_limit_take (a->register_by_addr, addr, now * 1000, &wait))
+    return TRUE;
+  *retry_after_s = MAX (1, (wait + 999) / 1000);
+  return FALSE;
+}
+
 void
 kmg_accounts_register_async (KmgAccounts *accounts, const char *username, const char *password,
-                             const char *display_name, const char *device, gint64 now,
-                             GCancellable *cancellable, GAsyncReadyCallback callback,
-                             gpointer user_data)
+                             const char *display_name, const char *device,
+                             const char *client_addr, gint64 now, GCancellable *cancellable,
+                             GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
   g_autofree char *key = NULL;
@@ -285,9 +299,18 @@ kmg_accounts_register_async (KmgAccounts *accounts, const char *username, const 
 
   g_return_if_fail (accounts != NULL && username != NULL && password != NULL);
   g_task_set_source_tag (task, kmg_accounts_register_async);
+  j = job_new (accounts, JOB_HASH, password, now);
+  g_task_set_task_data (task, j, job_free);
   if (!check_register (accounts, username, password, display_name, device, &error))
     {
       g_task_return_error (task, error);
+      return;
+    }
+  if (!take_register_token (accounts, client_addr, now, &j->retry_after_s))
+    {
+      g_task_return_new_error (task, KMG_ACCOUNTS_ERROR, KMG_ACCOUNTS_ERROR_RATE_LIMITED,
+                               "too many registrations, retry in %" G_GINT64_FORMAT " s",
+                               j->retry_after_s);
       return;
     }
   key = kmg_username_key (username);
@@ -297,20 +320,24 @@ kmg_accounts_register_async (KmgAccounts *accounts, const char *username, const 
       g_task_return_error (task, error);
       return;
     }
-  j = job_new (accounts, JOB_HASH, password, now);
   j->username = g_strdup (username);
   j->username_key = g_steal_pointer (&key);
   j->display_name = g_strdup (display_name);
   j->device = g_strdup (device);
-  g_task_set_task_data (task, j, job_free);
   if (!queue_job (accounts, task, &error))
     g_task_return_error (task, error);
 }
 
 KmgAccountsLogin *
-kmg_accounts_register_finish (KmgAccounts *accounts, GAsyncResult *result, GError **error)
+kmg_accounts_register_finish (KmgAccounts *accounts, GAsyncResult *result, gint64 *retry_after_s,
+                              GError **error)
 {
+  Job *j;
+
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  j = g_task_get_task_data (G_TASK (result));
+  if (retry_after_s)
+    *retry_after_s = j ? j->retry_after_s : 0;
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 

@@ -24,6 +24,7 @@ struct _KmgAccounts
   GThreadPool *hash_pool;
   KmgRateLimit *login_by_user;
   KmgRateLimit *login_by_addr;
+  KmgRateLimit *register_by_addr;
   KmgAccountsLink *link;
   /* Verified against when the username is unknown, so that path costs one real hash too. */
   GOnce dummy_once;

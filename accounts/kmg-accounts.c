@@ -13,6 +13,7 @@
 /* last_used_at is for the owner's device list, not an audit trail: one write a minute is enough. */
 #define LAST_USED_GRANULARITY_S 60
 #define RATE_WINDOW_MS (5 * 60 * 1000)
+#define REGISTER_WINDOW_MS (60 * 60 * 1000)
 #define RATE_MAX_KEYS 100000
 
 void
@@ -23,6 +24,7 @@ kmg_accounts_config_init (KmgAccountsConfig *cfg)
   cfg->token_ttl_s = 30 * 86400;
   cfg->login_per_user_per_5min = 10;
   cfg->login_per_addr_per_5min = 30;
+  cfg->register_per_addr_per_hour = 20;
   cfg->picture_max_bytes = 2 * 1024 * 1024;
 }
 
@@ -34,6 +36,7 @@ kmg_accounts_new (KmgDb *db, const char *data_dir, const KmgAccountsConfig *cfg,
   g_return_val_if_fail (db != NULL && data_dir != NULL && cfg != NULL, NULL);
   g_return_val_if_fail (cfg->max_concurrent_hashes > 0 && cfg->token_ttl_s > 0, NULL);
   g_return_val_if_fail (cfg->login_per_user_per_5min > 0 && cfg->login_per_addr_per_5min > 0, NULL);
+  g_return_val_if_fail (cfg->register_per_addr_per_hour > 0, NULL);
 
   if (sodium_init () < 0)
     {
@@ -54,6 +57,8 @@ kmg_accounts_new (KmgDb *db, const char *data_dir, const KmgAccountsConfig *cfg,
                                          RATE_MAX_KEYS);
   a->login_by_addr = kmg_rate_limit_new ((guint) cfg->login_per_addr_per_5min, RATE_WINDOW_MS,
                                          RATE_MAX_KEYS);
+  a->register_by_addr = kmg_rate_limit_new ((guint) cfg->register_per_addr_per_hour,
+                                            REGISTER_WINDOW_MS, RATE_MAX_KEYS);
   if (g_mkdir_with_parents (a->pictures_dir, 0750) != 0)
     {
       int saved = errno;
@@ -86,6 +91,7 @@ kmg_accounts_free (KmgAccounts *accounts)
     g_thread_join (accounts->dummy_warmup);
   kmg_rate_limit_free (accounts->login_by_user);
   kmg_rate_limit_free (accounts->login_by_addr);
+  kmg_rate_limit_free (accounts->register_by_addr);
   g_free ((char *) accounts->dummy_once.retval);
   kmg_listeners_clear (&accounts->changed_listeners);
   kmg_listeners_clear (&accounts->banned_listeners);

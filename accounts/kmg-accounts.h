@@ -22,10 +22,12 @@ typedef struct
   gint64 token_ttl_s;
   gint64 login_per_user_per_5min;
   gint64 login_per_addr_per_5min;
+  gint64 register_per_addr_per_hour;
   gint64 picture_max_bytes;
 } KmgAccountsConfig;
 
-/* Defaults: 2 hashes, 64 queued, 30 days, 10 per user and 30 per address per 5 min, 2 MiB. */
+/* Defaults: 2 hashes, 64 queued, 30 days, 10 logins per user and 30 per address per 5 min,
+ * 20 registrations per address per hour, 2 MiB. */
 void kmg_accounts_config_init (KmgAccountsConfig *cfg);
 
 /* @db is borrowed and must outlive the accounts; pictures go to <data_dir>/pictures/. */
@@ -60,14 +62,16 @@ typedef struct
 
 void kmg_accounts_login_free (KmgAccountsLogin *login);
 
-/* Validates, hashes on the worker pool, creates the user and a first token labelled @device. */
+/* Validates, hashes on the worker pool, creates the user and a first token labelled @device.
+ * Every well-formed attempt (taken name or not) is charged to @client_addr (may be NULL); over
+ * the limit it fails with RATE_LIMITED and *retry_after_s (finish) says when to come back. */
 void kmg_accounts_register_async (KmgAccounts *accounts, const char *username, const char *password,
-                                  const char *display_name, const char *device, gint64 now,
-                                  GCancellable *cancellable, GAsyncReadyCallback callback,
-                                  gpointer user_data);
+                                  const char *display_name, const char *device,
+                                  const char *client_addr, gint64 now, GCancellable *cancellable,
+                                  GAsyncReadyCallback callback, gpointer user_data);
 /* Finish functions: @accounts is not needed (the result carries everything) and may be NULL. */
 KmgAccountsLogin *kmg_accounts_register_finish (KmgAccounts *accounts, GAsyncResult *result,
-                                                GError **error);
+                                                gint64 *retry_after_s, GError **error);
 
 /* Rate-limited per username and per @client_addr (may be NULL). An unknown username still spends
  * one hash so timing does not tell which usernames exist. On RATE_LIMITED, *retry_after_s is set. */

@@ -44,10 +44,15 @@ static const KeyDef keys[] = {
   S ("server", "web_dir", web_dir),
   I ("server", "max_body_bytes", max_body_bytes, 1024, 16 * 1024 * 1024),
   S ("admin", "listen", admin_listen),
+  I ("http", "header_timeout_s", http_header_timeout_s, 1, 3600),
+  I ("http", "body_timeout_s", http_body_timeout_s, 1, 3600),
+  I ("http", "body_min_bytes_per_s", http_body_min_bytes_per_s, 0, 1024 * 1024 * 1024),
+  I ("http", "max_connections_per_address", http_max_connections_per_address, 0, 1000000),
   I ("accounts", "max_concurrent_hashes", max_concurrent_hashes, 1, 64),
   I ("accounts", "token_ttl_s", token_ttl_s, 60, 365 * 86400),
   I ("accounts", "login_per_user_per_5min", login_per_user_per_5min, 1, 10000),
   I ("accounts", "login_per_addr_per_5min", login_per_addr_per_5min, 1, 100000),
+  I ("accounts", "register_per_addr_per_hour", register_per_addr_per_hour, 1, 1000000),
   I ("accounts", "picture_max_bytes", picture_max_bytes, 1024, 16 * 1024 * 1024),
   I ("presence", "grace_s", grace_s, 0, 3600),
   I ("presence", "ping_s", ping_s, 1, 600),
@@ -97,10 +102,15 @@ kmg_config_new_default (void)
   c->web_dir = g_strdup ("");
   c->max_body_bytes = 64 * 1024;
   c->admin_listen = g_strdup ("");
+  c->http_header_timeout_s = 10;
+  c->http_body_timeout_s = 10;
+  c->http_body_min_bytes_per_s = 4096;
+  c->http_max_connections_per_address = 256;
   c->max_concurrent_hashes = 2;
   c->token_ttl_s = 30 * 86400;
   c->login_per_user_per_5min = 10;
   c->login_per_addr_per_5min = 30;
+  c->register_per_addr_per_hour = 20;
   c->picture_max_bytes = 2 * 1024 * 1024;
   c->grace_s = 20;
   c->ping_s = 10;

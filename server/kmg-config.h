@@ -38,11 +38,17 @@ typedef struct
   gint64 max_body_bytes;
   /* [admin] */
   char *admin_listen;    /* empty = admin API on the public listener */
+  /* [http] connection limits of both listeners (kmg-listener.h) */
+  gint64 http_header_timeout_s;
+  gint64 http_body_timeout_s;
+  gint64 http_body_min_bytes_per_s;         /* 0 = the body has body_timeout_s in all */
+  gint64 http_max_connections_per_address; /* 0 = no cap */
   /* [accounts] */
   gint64 max_concurrent_hashes;
   gint64 token_ttl_s;
   gint64 login_per_user_per_5min;
   gint64 login_per_addr_per_5min;
+  gint64 register_per_addr_per_hour;
   gint64 picture_max_bytes;
   /* [presence] */
   gint64 grace_s;

@@ -11,6 +11,7 @@ kmg_module_config_accounts (const KmgConfig *c, KmgAccountsConfig *out)
   out->token_ttl_s = c->token_ttl_s;
   out->login_per_user_per_5min = c->login_per_user_per_5min;
   out->login_per_addr_per_5min = c->login_per_addr_per_5min;
+  out->register_per_addr_per_hour = c->register_per_addr_per_hour;
   out->picture_max_bytes = c->picture_max_bytes;
 }
 
@@ -87,4 +88,14 @@ kmg_module_config_relay (const KmgConfig *c)
   rc->max_legs_total = (guint) c->max_legs_total;
   rc->allow_loopback = c->relay_allow_loopback;
   return rc;
+}
+
+void
+kmg_module_config_listener (const KmgConfig *c, KmgListenerLimits *out)
+{
+  kmg_listener_limits_init (out);
+  out->header_timeout_s = (guint) c->http_header_timeout_s;
+  out->body_timeout_s = (guint) c->http_body_timeout_s;
+  out->body_min_bytes_per_s = (guint) c->http_body_min_bytes_per_s;
+  out->max_connections_per_address = (guint) c->http_max_connections_per_address;
 }

@@ -5,6 +5,7 @@
 #include "kmg-accounts.h"
 #include "kmg-billing-types.h"
 #include "kmg-config.h"
+#include "kmg-listener.h"
 #include "kmg-map.h"
 #include "kmg-relay.h"
 #include "kmg-session-manager.h"
@@ -20,5 +21,6 @@ void kmg_module_config_billing (const KmgConfig *c, KmgBillingRules *out);
 /* @out borrows strings of @c (denied CIDRs). */
 void kmg_module_config_sessions (const KmgConfig *c, KmgSessionConfig *out);
 KmgRelayConfig *kmg_module_config_relay (const KmgConfig *c);
+void kmg_module_config_listener (const KmgConfig *c, KmgListenerLimits *out);
 
 G_END_DECLS

@@ -58,15 +58,31 @@ get_credentials (KmgHttpRequest *req, JsonObject *body, const char **username,
   return TRUE;
 }
 
+/* A rate-limited refusal tells the client when to come back. */
+static void
+reply_refused (KmgHttpRequest *req, const GError *error, gint64 retry_after)
+{
+  if (g_error_matches (error, KMG_ACCOUNTS_ERROR, KMG_ACCOUNTS_ERROR_RATE_LIMITED))
+    {
+      g_autofree char *v = g_strdup_printf ("%" G_GINT64_FORMAT, retry_after);
+      SoupMessageHeaders *h = soup_server_message_get_response_headers (
+          kmg_http_request_message (req));
+      soup_message_headers_replace (h, "Retry-After", v);
+    }
+  kmg_http_reply_gerror (req, error);
+}
+
 static void
 on_registered (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   KmgHttpRequest *req = user_data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (KmgAccountsLogin) login = kmg_accounts_register_finish (NULL, res, &error);
+  gint64 retry_after = 0;
+  g_autoptr (KmgAccountsLogin) login = kmg_accounts_register_finish (NULL, res, &retry_after,
+                                                                     &error);
 
   if (login == NULL)
-    kmg_http_reply_gerror (req, error);
+    reply_refused (req, error, retry_after);
   else
     {
       g_autoptr (JsonObject) o = login_json (login);
@@ -91,8 +107,9 @@ route_register (KmgHttpRequest *req, gpointer user_data)
       kmg_http_reply_gerror (req, error);
       return;
     }
-  kmg_accounts_register_async (app->accounts, username, password, display_name, device, now_s (),
-                               NULL, on_registered, kmg_http_request_hold (req));
+  kmg_accounts_register_async (app->accounts, username, password, display_name, device,
+                               kmg_http_request_client_addr (req), now_s (), NULL, on_registered,
+                               kmg_http_request_hold (req));
 }
 
 static void
@@ -109,16 +126,7 @@ on_logged_in (GObject *source, GAsyncResult *res, gpointer user_data)
       kmg_http_reply_object (req, 200, o);
     }
   else
-    {
-      if (g_error_matches (error, KMG_ACCOUNTS_ERROR, KMG_ACCOUNTS_ERROR_RATE_LIMITED))
-        {
-          g_autofree char *v = g_strdup_printf ("%" G_GINT64_FORMAT, retry_after);
-          SoupMessageHeaders *h = soup_server_message_get_response_headers (
-              kmg_http_request_message (req));
-          soup_message_headers_replace (h, "Retry-After", v);
-        }
-      kmg_http_reply_gerror (req, error);
-    }
+    reply_refused (req, error, retry_after);
   kmg_http_request_release (req);
 }
 

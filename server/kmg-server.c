@@ -163,6 +163,7 @@ kmg_server_new (KmgConfig *config, GError **error)
   KmgSessionEffects sessions_fx;
   KmgRelayCallbacks relay_cb;
   g_autoptr (KmgRelayConfig) relay_cfg = NULL;
+  KmgListenerLimits limits;
 
   app->config = config;
   app->started_at_us = g_get_monotonic_time ();
@@ -178,7 +179,8 @@ kmg_server_new (KmgConfig *config, GError **error)
   app->router = router_new (c, app->metrics);
   app->admin_router = *c->admin_listen ? router_new (c, app->metrics) : app->router;
   app->http = soup_server_new ("server-header", "kamegord/" PACKAGE_VERSION, NULL);
-  self->listener = kmg_listener_new (app->http, c->listen, app->metrics, error);
+  kmg_module_config_listener (c, &limits);
+  self->listener = kmg_listener_new (app->http, c->listen, &limits, app->metrics, error);
   if (self->listener == NULL)
     return NULL;
 
@@ -226,8 +228,8 @@ kmg_server_new (KmgConfig *config, GError **error)
   if (app->admin_router != app->router)
     {
       app->admin_http = soup_server_new ("server-header", "kamegord/" PACKAGE_VERSION, NULL);
-      self->admin_listener = kmg_listener_new (app->admin_http, c->admin_listen, app->metrics,
-                                               error);
+      self->admin_listener = kmg_listener_new (app->admin_http, c->admin_listen, &limits,
+                                               app->metrics, error);
       if (self->admin_listener == NULL)
         return NULL;
       kmg_router_attach (app->admin_router, app->admin_http, "/");

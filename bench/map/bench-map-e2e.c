@@ -484,7 +484,8 @@ start_server (const char *dir, GError **error)
   KmgConfig *cfg = kmg_config_new_default ();
   g_autofree char *threads = g_strdup_printf ("%d", opt_ws_threads);
 
-  /* The per-connection rate limit is lifted: this measures the work, not the refusals. */
+  /* The per-connection rate limit and the per-address connection cap (every client connects at
+   * once from 127.0.0.1) are lifted: this measures the work, not the refusals. */
   if (!kmg_config_set (cfg, "server", "listen", "127.0.0.1:0", error)
       || !kmg_config_set (cfg, "server", "data_dir", dir, error)
       || !kmg_config_set (cfg, "server", "log_level", "warning", error)
@@ -492,7 +493,8 @@ start_server (const char *dir, GError **error)
       || !kmg_config_set (cfg, "ws", "messages_per_s", "100000", error)
       || !kmg_config_set (cfg, "ws", "burst", "100000", error)
       || !kmg_config_set (cfg, "ws", "threads", threads, error)
-      || !kmg_config_set (cfg, "accounts", "login_per_addr_per_5min", "100000", error))
+      || !kmg_config_set (cfg, "accounts", "login_per_addr_per_5min", "100000", error)
+      || !kmg_config_set (cfg, "http", "max_connections_per_address", "0", error))
     {
       kmg_config_free (cfg);
       return NULL;

@@ -100,7 +100,7 @@ on_done (GObject *source, GAsyncResult *res, gpointer data)
   if (w->is_login)
     w->login = kmg_accounts_login_finish (w->accounts, res, &w->retry_after, &w->error);
   else
-    w->login = kmg_accounts_register_finish (w->accounts, res, &w->error);
+    w->login = kmg_accounts_register_finish (w->accounts, res, &w->retry_after, &w->error);
   w->done = TRUE;
 }
 
@@ -112,15 +112,25 @@ wait_done (Wait *w)
 }
 
 static KmgAccountsLogin *
-do_register (Fixture *f, const char *user, const char *pw, GError **error)
+do_register_from (Fixture *f, const char *user, const char *pw, const char *addr, gint64 now,
+                  gint64 *retry_after, GError **error)
 {
   Wait w = { .accounts = f->accounts };
 
-  kmg_accounts_register_async (f->accounts, user, pw, "Display", "phone", NOW, NULL, on_done, &w);
+  kmg_accounts_register_async (f->accounts, user, pw, "Display", "phone", addr, now, NULL, on_done,
+                               &w);
   wait_done (&w);
+  if (retry_after)
+    *retry_after = w.retry_after;
   if (w.error)
     g_propagate_error (error, w.error);
   return w.login;
+}
+
+static KmgAccountsLogin *
+do_register (Fixture *f, const char *user, const char *pw, GError **error)
+{
+  return do_register_from (f, user, pw, NULL, NOW, NULL, error);
 }
 
 static KmgAccountsLogin *
@@ -523,6 +533,53 @@ test_rate_limit_addr (Fixture *f, gconstpointer data)
   g_assert_error (error, KMG_ACCOUNTS_ERROR, KMG_ACCOUNTS_ERROR_INVALID_CREDENTIALS);
 }
 
+/* Registrations from one address share a bucket; a taken name costs a token too, and a
+ * malformed request none. */
+static void
+test_rate_limit_register (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  gint64 retry = 0;
+
+  close_accounts (f);
+  f->cfg.register_per_addr_per_hour = 3;
+  open_accounts (f);
+  for (int i = 0; i < 2; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("newbie%d", i);
+      g_autoptr (KmgAccountsLogin) login = do_register_from (f, name, "correct horse battery",
+                                                             "192.0.2.7", NOW, &retry, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (login);
+    }
+  g_assert_null (do_register_from (f, "x", "correct horse battery", "192.0.2.7", NOW, &retry,
+                                   &error));
+  g_assert_error (error, KMG_ACCOUNTS_ERROR, KMG_ACCOUNTS_ERROR_INVALID_USERNAME);
+  g_clear_error (&error);
+  g_assert_null (do_register_from (f, "newbie0", "correct horse battery", "192.0.2.7", NOW, &retry,
+                                   &error));
+  g_assert_error (error, KMG_ACCOUNTS_ERROR, KMG_ACCOUNTS_ERROR_USERNAME_TAKEN);
+  g_clear_error (&error);
+  g_assert_null (do_register_from (f, "newbie9", "correct horse battery", "192.0.2.7", NOW, &retry,
+                                   &error));
+  g_assert_error (error, KMG_ACCOUNTS_ERROR, KMG_ACCOUNTS_ERROR_RATE_LIMITED);
+  g_assert_cmpint (retry, ==, 1200); /* one of 3 tokens an hour */
+  g_clear_error (&error);
+  g_assert_cmpint (count_rows (f, "SELECT count(*) FROM users"), ==, 2);
+  {
+    g_autoptr (KmgAccountsLogin) other = do_register_from (f, "newbie9", "correct horse battery",
+                                                           "192.0.2.8", NOW, &retry, &error);
+    g_autoptr (KmgAccountsLogin) later = NULL;
+
+    g_assert_no_error (error);
+    g_assert_nonnull (other);
+    later = do_register_from (f, "newbie10", "correct horse battery", "192.0.2.7", NOW + 1200,
+                              &retry, &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (later);
+  }
+}
+
 typedef struct
 {
   KmgAccounts *accounts;
@@ -624,8 +681,8 @@ test_free_while_hashing (Fixture *f, gconstpointer data)
 {
   Wait w = { .accounts = f->accounts };
 
-  kmg_accounts_register_async (f->accounts, "jack", "correct horse battery", NULL, NULL, NOW, NULL,
-                               on_done, &w);
+  kmg_accounts_register_async (f->accounts, "jack", "correct horse battery", NULL, NULL, NULL, NOW,
+                               NULL, on_done, &w);
   /* Freed with the hash in flight: the callback still comes, with CLOSED, and nothing leaks. */
   g_clear_pointer (&f->accounts, kmg_accounts_free);
   wait_done (&w);
@@ -647,6 +704,7 @@ main (int argc, char **argv)
   ADD ("pictures", test_pictures);
   ADD ("rate-limit-user", test_rate_limit);
   ADD ("rate-limit-addr", test_rate_limit_addr);
+  ADD ("rate-limit-register", test_rate_limit_register);
   ADD ("hash-queue-bounded", test_hash_queue_bounded);
   ADD ("admin", test_admin);
   ADD ("free-while-hashing", test_free_while_hashing);

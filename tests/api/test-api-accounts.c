@@ -44,6 +44,19 @@ fixture_setup (Fixture *f, gconstpointer data)
 }
 
 static void
+few_registrations_setup (KmgConfig *cfg)
+{
+  config_setup (cfg);
+  cfg->register_per_addr_per_hour = 3;
+}
+
+static void
+fixture_setup_few_registrations (Fixture *f, gconstpointer data)
+{
+  f->ts = kmg_test_server_new (few_registrations_setup);
+}
+
+static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
   g_clear_pointer (&f->ts, kmg_test_server_free);
@@ -446,6 +459,37 @@ test_seller_profile (Fixture *f, gconstpointer data)
   expect_error (f, "GET", path, NULL, NULL, 404, "not_found");
 }
 
+/* One address may not mint accounts at will (15 in 0.9 s used to pass): over
+ * accounts.register_per_addr_per_hour, 429 rate_limited with Retry-After, as for login. A taken
+ * name counts (probing names is limited too); a malformed request does not. */
+static void
+test_register_rate_limit (Fixture *f, gconstpointer data)
+{
+  g_autofree char *a = register_user (f, "reg_one", NULL);
+  g_autofree char *b = register_user (f, "reg_two", NULL);
+  Reply r;
+
+  expect_error (f, "POST", "/api/v1/auth/register", NULL,
+                "{\"username\":\"reg_one\",\"password\":\"correct horse battery\"}", 409,
+                "username_taken");
+  expect_error (f, "POST", "/api/v1/auth/register", NULL,
+                "{\"username\":\"x\",\"password\":\"correct horse battery\"}", 400,
+                "invalid_username");
+  request (f, "POST", "/api/v1/auth/register", NULL,
+           "{\"username\":\"reg_three\",\"password\":\"correct horse battery\"}", -1, &r);
+  g_assert_cmpuint (r.status, ==, 429);
+  g_assert_cmpstr (error_code (&r), ==, "rate_limited");
+  /* One of 3 tokens an hour comes back after 20 minutes (less what the test took). */
+  g_assert_cmpint (atoi (soup_message_headers_get_one (r.headers, "Retry-After")), >, 1100);
+  g_assert_cmpint (atoi (soup_message_headers_get_one (r.headers, "Retry-After")), <=, 1200);
+  reply_clear (&r);
+  /* Login is a different budget. */
+  request (f, "POST", "/api/v1/auth/login", NULL,
+           "{\"username\":\"reg_two\",\"password\":\"correct horse battery\"}", -1, &r);
+  g_assert_cmpuint (r.status, ==, 200);
+  reply_clear (&r);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -458,6 +502,8 @@ main (int argc, char **argv)
   ADD ("pictures", test_pictures);
   ADD ("picture-metadata", test_picture_metadata);
   ADD ("seller-profile", test_seller_profile);
+  g_test_add ("/api/accounts/register-rate-limit", Fixture, NULL, fixture_setup_few_registrations,
+              test_register_rate_limit, fixture_teardown);
 #undef ADD
   return g_test_run ();
 }
