@@ -41,6 +41,7 @@ static const KeyDef keys[] = {
   S ("server", "public_url", public_url),
   S ("server", "web_dir", web_dir),
   I ("server", "max_body_bytes", max_body_bytes, 1024, 16 * 1024 * 1024),
+  B ("server", "core_dumps", core_dumps),
   S ("admin", "listen", admin_listen),
   I ("accounts", "max_concurrent_hashes", max_concurrent_hashes, 1, 64),
   I ("accounts", "token_ttl_s", token_ttl_s, 60, 365 * 86400),
@@ -96,6 +97,7 @@ kmg_config_new_default (void)
   c->public_url = g_strdup ("");
   c->web_dir = g_strdup ("");
   c->max_body_bytes = 64 * 1024;
+  c->core_dumps = FALSE;
   c->admin_listen = g_strdup ("");
   c->max_concurrent_hashes = 2;
   c->token_ttl_s = 30 * 86400;
