@@ -395,7 +395,10 @@ kmg_realtime_on_user_changed (gint64 user_id, gpointer user_data)
   if (s != NULL)
     s->profile_at_ms = G_MININT64 / 2; /* re-read marker data */
   if (!user->is_seller && s != NULL)
-    s->has_fix = FALSE;
+    {
+      s->has_fix = FALSE;
+      s->lat = s->lon = 0; /* no longer needed: do not keep it */
+    }
   sync_seller (rt, user_id, kmg_signaling_get_state (rt->app->signaling, user_id));
 }
 
