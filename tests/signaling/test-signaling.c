@@ -824,7 +824,7 @@ static void
 test_location_frame_wiped (Fixture *f, gconstpointer data)
 {
   FrameAudit audit = { 0 };
-  g_autoptr (GTypeClass) klass = g_type_class_ref (SOUP_TYPE_WEBSOCKET_CONNECTION);
+  gpointer klass = g_type_class_ref (SOUP_TYPE_WEBSOCKET_CONNECTION); /* registers "message" */
   guint signal_id = g_signal_lookup ("message", SOUP_TYPE_WEBSOCKET_CONNECTION);
   gulong hook = g_signal_add_emission_hook (signal_id, 0, catch_server_conn, &audit, NULL);
   g_autoptr (Client) c = client_authed (f, "u1");
@@ -843,6 +843,7 @@ test_location_frame_wiped (Fixture *f, gconstpointer data)
   g_assert_cmpint (g_atomic_int_get (&audit.wiped), ==, 1);
   g_clear_pointer (&c, client_free); /* closes before @audit goes out of scope */
   pump (50);
+  g_type_class_unref (klass);
 }
 
 int
