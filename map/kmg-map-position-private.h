@@ -6,9 +6,14 @@
 
 struct _KmgMapPosition
 {
-  KmgGeohashBox cell; /* current online cell (hysteresis state) */
-  double lat;         /* displayed latitude */
-  double lon;         /* displayed longitude */
+  KmgGeohashBox cell;     /* current online cell (hysteresis state) */
+  KmgGeohashBox fix_cell; /* cell of the latest fix: where a pending switch goes */
+  double margin;          /* drawn when @cell was entered */
+  gint64 due_ms;          /* when @pending: the time the switch takes effect */
+  double lat;             /* displayed latitude */
+  double lon;             /* displayed longitude */
+  gboolean pending;
+  gboolean streaming;     /* the latest update's: a streaming position is not a cell centre */
   gboolean valid;
 };
 

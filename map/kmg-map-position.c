@@ -1,5 +1,5 @@
 /* kmg-map-position.c — displayed position of one seller: cell centre with hysteresis, or rounding.
- * Precise fixes are consumed by kmg_map_position_update() and never stored. */
+ * Precise fixes are consumed by kmg_map_position_update() and never stored; only cells are. */
 #include "kmg-map-position-private.h"
 
 #include <math.h>
@@ -54,6 +54,46 @@ outside_fraction (const KmgGeohashBox *cell, double lat, double lon)
   return MAX (dlat / h, dlon / w);
 }
 
+/* Same-precision cells that are equal or share an edge or a corner. */
+static gboolean
+box_touches (const KmgGeohashBox *a, const KmgGeohashBox *b)
+{
+  double h = a->north - a->south;
+  double w = a->east - a->west;
+  double dlat = fabs ((a->north + a->south) - (b->north + b->south)) / 2;
+  double dlon = fabs ((a->east + a->west) - (b->east + b->west)) / 2;
+
+  if (dlon > 180.0)
+    dlon = 360.0 - dlon;
+  return dlat < 1.5 * h && dlon < 1.5 * w;
+}
+
+static double
+draw_unit (const KmgMapPositionRules *rules)
+{
+  return rules->rand != NULL ? g_rand_double (rules->rand) : g_random_double ();
+}
+
+static void
+enter_cell (KmgMapPosition *self, const KmgMapPositionRules *rules, const KmgGeohashBox *cell)
+{
+  self->cell = *cell;
+  self->pending = FALSE;
+  self->margin = rules->hysteresis;
+  if (rules->hysteresis_spread > 0.0)
+    self->margin += rules->hysteresis_spread * draw_unit (rules);
+}
+
+static gint64
+draw_delay (const KmgMapPositionRules *rules)
+{
+  gint64 span = rules->delay_max_ms - rules->delay_min_ms;
+
+  if (span <= 0)
+    return rules->delay_min_ms;
+  return rules->delay_min_ms + MIN (span, (gint64) floor ((double) (span + 1) * draw_unit (rules)));
+}
+
 static double
 round_to (double v, guint decimals)
 {
@@ -67,17 +107,29 @@ kmg_map_position_update (KmgMapPosition *self,
                          const KmgMapPositionRules *rules,
                          double lat,
                          double lon,
-                         gboolean streaming)
+                         gboolean streaming,
+                         gint64 now_ms)
 {
   KmgGeohashBox fix_cell;
 
   g_return_if_fail (self != NULL && rules != NULL);
   g_return_if_fail (kmg_geohash_cell (lat, lon, rules->precision, &fix_cell));
 
-  if (!self->valid || box_equal (&fix_cell, &self->cell)
-      || outside_fraction (&self->cell, lat, lon) >= rules->hysteresis)
-    self->cell = fix_cell;
+  if (!self->valid || !box_touches (&self->fix_cell, &fix_cell))
+    enter_cell (self, rules, &fix_cell);
+  else if (box_equal (&fix_cell, &self->cell)
+           || outside_fraction (&self->cell, lat, lon) < self->margin)
+    self->pending = FALSE; /* inside, or back before the switch took effect */
+  else if (!self->pending)
+    {
+      self->pending = TRUE;
+      self->due_ms = now_ms + draw_delay (rules);
+    }
+  self->fix_cell = fix_cell;
+  if (self->pending && now_ms >= self->due_ms)
+    enter_cell (self, rules, &fix_cell);
   self->valid = TRUE;
+  self->streaming = streaming;
 
   if (streaming)
     {
@@ -86,6 +138,31 @@ kmg_map_position_update (KmgMapPosition *self,
     }
   else
     kmg_geohash_box_centre (&self->cell, &self->lat, &self->lon);
+}
+
+gboolean
+kmg_map_position_apply_due (KmgMapPosition *self, const KmgMapPositionRules *rules, gint64 now_ms)
+{
+  g_return_val_if_fail (self != NULL && rules != NULL, FALSE);
+
+  if (!self->valid || !self->pending || now_ms < self->due_ms)
+    return FALSE;
+  enter_cell (self, rules, &self->fix_cell);
+  if (!self->streaming)
+    kmg_geohash_box_centre (&self->cell, &self->lat, &self->lon);
+  return TRUE;
+}
+
+gboolean
+kmg_map_position_get_due (const KmgMapPosition *self, gint64 *due_ms)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  if (!self->valid || !self->pending)
+    return FALSE;
+  if (due_ms != NULL)
+    *due_ms = self->due_ms;
+  return TRUE;
 }
 
 gboolean

@@ -12,7 +12,7 @@ G_DEFINE_QUARK (kmg-map-error-quark, kmg_map_error)
 struct _KmgMap
 {
   KmgMapConfig cfg;
-  KmgMapPositionRules rules;
+  KmgMapPositionRules rules; /* owns rules.rand */
   GHashTable *sellers; /* &entry->id -> KmgMapEntry, owned */
   KmgMapNode *root;
   guint n_visible;
@@ -28,6 +28,9 @@ kmg_map_config_init (KmgMapConfig *cfg)
     .online_precision = 5,
     .streaming_decimals = 4,
     .hysteresis = 0.15,
+    .hysteresis_spread = 0.6,
+    .switch_delay_min_ms = 5000,
+    .switch_delay_max_ms = 60000,
     .max_cluster_zoom = 16,
     .min_cluster_size = 2,
     .max_items = 500,
@@ -53,6 +56,11 @@ kmg_map_config_validate (const KmgMapConfig *cfg, GError **error)
     return config_fail (error, "streaming_decimals must be 0..8");
   if (!(cfg->hysteresis >= 0.0 && cfg->hysteresis <= 0.5))
     return config_fail (error, "hysteresis must be 0..0.5");
+  if (!(cfg->hysteresis_spread >= 0.0 && cfg->hysteresis + cfg->hysteresis_spread <= 1.0))
+    return config_fail (error, "hysteresis_spread must be >= 0 with hysteresis + spread <= 1");
+  if (cfg->switch_delay_min_ms < 0 || cfg->switch_delay_min_ms > cfg->switch_delay_max_ms
+      || cfg->switch_delay_max_ms > 3600000)
+    return config_fail (error, "switch delays must satisfy 0 <= min <= max <= 3600000 ms");
   if (cfg->max_cluster_zoom > KMG_MAP_MAX_ZOOM)
     return config_fail (error, "max_cluster_zoom must be 0..22");
   if (cfg->min_cluster_size < 1 || cfg->min_cluster_size > 1000)
@@ -85,7 +93,9 @@ kmg_map_new (const KmgMapConfig *cfg, GError **error)
   map = g_new0 (KmgMap, 1);
   map->cfg = *cfg;
   map->rules = (KmgMapPositionRules){ cfg->online_precision, cfg->streaming_decimals,
-                                      cfg->hysteresis };
+                                      cfg->hysteresis,       cfg->hysteresis_spread,
+                                      cfg->switch_delay_min_ms, cfg->switch_delay_max_ms,
+                                      g_rand_new () };
   map->sellers = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, entry_free);
   map->root = kmg_map_tree_new ();
   return map;
@@ -98,7 +108,17 @@ kmg_map_free (KmgMap *map)
     return;
   g_hash_table_unref (map->sellers);
   kmg_map_tree_free (map->root);
+  g_rand_free (map->rules.rand);
   g_free (map);
+}
+
+void
+kmg_map_set_rand (KmgMap *map, GRand *rand)
+{
+  g_return_if_fail (map != NULL && rand != NULL);
+
+  g_rand_free (map->rules.rand);
+  map->rules.rand = rand;
 }
 
 static void
@@ -146,6 +166,7 @@ change_after (KmgMapChange *change, const KmgMapEntry *e)
       change->lon = e->pos.lon;
       change->status = e->status;
     }
+  change->switch_pending = kmg_map_position_get_due (&e->pos, &change->switch_due_ms);
 }
 
 static gboolean
@@ -216,7 +237,8 @@ kmg_map_update_seller (KmgMap *map,
   next = e->pos;
   if (accept)
     {
-      kmg_map_position_update (&next, &map->rules, lat, lon, status == KMG_MAP_STATUS_STREAMING);
+      kmg_map_position_update (&next, &map->rules, lat, lon, status == KMG_MAP_STATUS_STREAMING,
+                               now_ms);
       e->last_fix_ms = now_ms;
     }
   change->throttled = !accept;
@@ -233,6 +255,35 @@ kmg_map_update_seller (KmgMap *map,
       g_clear_pointer (&e->profile, kmg_map_profile_unref);
       e->profile = kmg_map_profile_ref (profile);
     }
+  change_after (change, e);
+  return TRUE;
+}
+
+gboolean
+kmg_map_apply_due (KmgMap *map, gint64 id, gint64 now_ms, KmgMapChange *change)
+{
+  KmgMapChange local;
+  KmgMapEntry *e;
+  KmgMapPosition next;
+
+  g_return_val_if_fail (map != NULL, FALSE);
+
+  if (change == NULL)
+    change = &local;
+  e = g_hash_table_lookup (map->sellers, &id);
+  if (e == NULL)
+    {
+      *change = (KmgMapChange){ 0 };
+      return FALSE;
+    }
+  change_before (change, e);
+  next = e->pos;
+  if (kmg_map_position_apply_due (&next, &map->rules, now_ms)
+      && (next.lat != e->pos.lat || next.lon != e->pos.lon))
+    tree_take_out (map, e);
+  e->pos = next;
+  if (!e->hidden && !e->in_tree)
+    tree_put_in (map, e);
   change_after (change, e);
   return TRUE;
 }

@@ -38,7 +38,12 @@ typedef struct
 {
   guint online_precision;   /* map.online_precision: geohash precision 1..12, default 5 */
   guint streaming_decimals; /* map.streaming_decimals: 0..8, default 4 */
-  double hysteresis;        /* 0..0.5 of the cell size, default 0.15 (see kmg-map-position.h) */
+  double hysteresis;        /* 0..0.5 of the cell size, default 0.15: the least switch margin */
+  double hysteresis_spread; /* default 0.6: margins drawn from [hysteresis, hysteresis + spread),
+                             * hysteresis + spread <= 1 (see kmg-map-position.h) */
+  gint64 switch_delay_min_ms; /* default 5000 */
+  gint64 switch_delay_max_ms; /* default 60000, <= 3600000: a cell switch waits a delay drawn
+                               * from [min, max]; 0, 0: at once */
   guint max_cluster_zoom;   /* 0..22, default 16: above it cells yield markers unless over the cap */
   guint min_cluster_size;   /* 1..1000, default 2: a cell with fewer sellers yields its markers */
   guint max_items;          /* 1..100000, default 500: query cap when the caller passes 0 */
@@ -143,13 +148,19 @@ typedef struct
   double lat, lon;
   KmgMapStatus status;
   gboolean throttled; /* the position was ignored: within min_update_ms of the last accepted one */
+  gboolean switch_pending; /* a cell switch waits: call kmg_map_apply_due() at switch_due_ms */
+  gint64 switch_due_ms;
 } KmgMapChange;
 
 typedef struct _KmgMap KmgMap;
 
+/* The map draws switch margins and delays from its own GRand seeded by the system (g_rand_new). */
 KmgMap *kmg_map_new (const KmgMapConfig *cfg, GError **error);
 void kmg_map_free (KmgMap *map);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KmgMap, kmg_map_free)
+
+/* Replaces the random source (takes ownership of @rand): reproducible tests only. */
+void kmg_map_set_rand (KmgMap *map, GRand *rand);
 
 /* Inserts or updates seller @id from a PRECISE fix. Its displayed position follows the privacy
  * rules; the precise one is not stored. A hidden seller is kept (its cell state survives) but
@@ -166,6 +177,11 @@ gboolean kmg_map_update_seller (KmgMap *map,
                                 gint64 now_ms,
                                 KmgMapChange *change,
                                 GError **error);
+
+/* Carries out seller @id's pending cell switch if it is due at @now_ms (see KmgMapChange and
+ * kmg-map-position.h); nothing happens otherwise. Positions received meanwhile have already been
+ * applied: the switch goes to the latest one's cell. FALSE if unknown. */
+gboolean kmg_map_apply_due (KmgMap *map, gint64 id, gint64 now_ms, KmgMapChange *change);
 
 /* Forgets seller @id (went offline, banned, stopped selling). FALSE if unknown. */
 gboolean kmg_map_remove_seller (KmgMap *map, gint64 id, KmgMapChange *change);

@@ -43,6 +43,7 @@ static const KeyDef keys[] = {
   S ("server", "public_url", public_url),
   S ("server", "web_dir", web_dir),
   I ("server", "max_body_bytes", max_body_bytes, 1024, 16 * 1024 * 1024),
+  B ("server", "core_dumps", core_dumps),
   S ("admin", "listen", admin_listen),
   I ("http", "header_timeout_s", http_header_timeout_s, 1, 3600),
   I ("http", "body_timeout_s", http_body_timeout_s, 1, 3600),
@@ -101,6 +102,7 @@ kmg_config_new_default (void)
   c->public_url = g_strdup ("");
   c->web_dir = g_strdup ("");
   c->max_body_bytes = 64 * 1024;
+  c->core_dumps = FALSE;
   c->admin_listen = g_strdup ("");
   c->http_header_timeout_s = 10;
   c->http_body_timeout_s = 10;

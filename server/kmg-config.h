@@ -36,6 +36,7 @@ typedef struct
   char *public_url;      /* how clients reach us, for absolute links; empty = relative */
   char *web_dir;         /* static files of the reference client; empty = built-in default */
   gint64 max_body_bytes;
+  gboolean core_dumps;   /* FALSE: the process is not dumpable (no core holds a precise fix) */
   /* [admin] */
   char *admin_listen;    /* empty = admin API on the public listener */
   /* [http] connection limits of both listeners (kmg-listener.h) */

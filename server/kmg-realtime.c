@@ -17,6 +17,8 @@ typedef struct
   gboolean hidden;
   KmgMapProfile *profile;
   gint64 profile_at_ms;
+  guint switch_timer;       /* the map's pending cell switch (kmg_map_apply_due) */
+  gint64 switch_due_ms;
 } Seller;
 
 struct _KmgRealtime
@@ -30,6 +32,7 @@ seller_free (gpointer p)
 {
   Seller *s = p;
   g_clear_pointer (&s->profile, kmg_map_profile_unref);
+  g_clear_handle_id (&s->switch_timer, g_source_remove);
   /* Overwrite the fix so a later heap dump does not hold it. */
   s->lat = s->lon = 0;
   g_free (s);
@@ -91,6 +94,53 @@ publish_change (KmgRealtime *rt, const KmgMapChange *c)
     kmg_signaling_map_changed (rt->app->signaling, points, n);
 }
 
+typedef struct
+{
+  KmgRealtime *rt;
+  gint64 user_id;
+} SwitchDue;
+
+static void arm_switch (KmgRealtime *rt, gint64 user_id, const KmgMapChange *change);
+
+static gboolean
+on_switch_due (gpointer data)
+{
+  SwitchDue *d = data;
+  Seller *s = g_hash_table_lookup (d->rt->sellers, &d->user_id);
+  KmgMapChange change = { 0 };
+
+  if (s != NULL)
+    s->switch_timer = 0;
+  if (kmg_map_apply_due (d->rt->app->map, d->user_id, now_ms (), &change))
+    {
+      publish_change (d->rt, &change);
+      arm_switch (d->rt, d->user_id, &change);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+/* The map delays a seller's cell switch by a random time (kmg-map-position.h); this carries it out
+ * when no fix comes first. */
+static void
+arm_switch (KmgRealtime *rt, gint64 user_id, const KmgMapChange *change)
+{
+  Seller *s = g_hash_table_lookup (rt->sellers, &user_id);
+  SwitchDue *d;
+
+  if (s == NULL || (s->switch_timer != 0 && change->switch_pending
+                    && s->switch_due_ms == change->switch_due_ms))
+    return;
+  g_clear_handle_id (&s->switch_timer, g_source_remove);
+  if (!change->switch_pending)
+    return;
+  d = g_new (SwitchDue, 1);
+  *d = (SwitchDue){ rt, user_id };
+  s->switch_due_ms = change->switch_due_ms;
+  s->switch_timer = g_timeout_add_full (G_PRIORITY_DEFAULT,
+                                        (guint) CLAMP (change->switch_due_ms - now_ms (), 0, G_MAXINT),
+                                        on_switch_due, d, g_free);
+}
+
 /* Puts the seller where its presence @state and its last fix say, or takes it off the map. */
 static void
 sync_seller (KmgRealtime *rt, gint64 user_id, KmgPresenceState state)
@@ -115,6 +165,7 @@ sync_seller (KmgRealtime *rt, gint64 user_id, KmgPresenceState state)
       return;
     }
   publish_change (rt, &change);
+  arm_switch (rt, user_id, &change);
 }
 
 static gboolean
@@ -279,7 +330,10 @@ kmg_realtime_on_user_changed (gint64 user_id, gpointer user_data)
   if (s != NULL)
     s->profile_at_ms = G_MININT64 / 2; /* re-read marker data */
   if (!user->is_seller && s != NULL)
-    s->has_fix = FALSE;
+    {
+      s->has_fix = FALSE;
+      s->lat = s->lon = 0; /* no longer needed: do not keep it */
+    }
   sync_seller (rt, user_id, kmg_signaling_get_state (rt->app->signaling, user_id));
 }
 

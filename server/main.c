@@ -5,9 +5,11 @@
 #include "kmg-server.h"
 
 #include <glib-unix.h>
+#include <errno.h>
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 static gboolean
 on_signal (gpointer user_data)
@@ -84,6 +86,14 @@ main (int argc, char **argv)
     goto bad_config;
 
   kmg_logging_init (config->log_level);
+  /* Precise fixes live in this process's memory only (DESIGN §4): keep them out of core files and
+   * away from other processes of the same user, before the first one can arrive. */
+  if (!config->core_dumps && prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+    {
+      g_critical ("cannot disable core dumps: %s (set server.core_dumps = true to run anyway)",
+                  g_strerror (errno));
+      return 1;
+    }
   loop = g_main_loop_new (NULL, FALSE);
   server = kmg_server_new (g_steal_pointer (&config), &error);
   if (server == NULL)

@@ -8,6 +8,8 @@
 
 #include "kmg-signaling-private.h"
 
+#include <string.h>
+
 #define SHUTDOWN_WAIT_US (500 * 1000)
 /* Commands travel in batches: one mailbox post (and at most one wakeup) per batch. */
 #define BATCH_MAX 512
@@ -192,10 +194,25 @@ rate_ok (WConn *c, gint64 now)
   return FALSE;
 }
 
+static void frame_handle (WConn *c, gint data_type, GBytes *message);
+
+/* Whatever became of it, the frame may hold a precise fix or a token: clear it before libsoup
+ * frees it. Its buffer is the heap copy libsoup assembled for this signal, which nothing else
+ * holds or reads after us; libsoup's own read buffer cannot be reached. */
 static void
 on_message (SoupWebsocketConnection *ws, gint data_type, GBytes *message, gpointer user_data)
 {
-  WConn *c = user_data;
+  gsize len;
+  char *data = (char *) g_bytes_get_data (message, &len);
+
+  frame_handle (user_data, data_type, message);
+  if (data != NULL)
+    memset (data, 0, len);
+}
+
+static void
+frame_handle (WConn *c, gint data_type, GBytes *message)
+{
   gint64 now = now_ms ();
   gsize len;
   const char *data = g_bytes_get_data (message, &len);

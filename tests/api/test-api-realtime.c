@@ -396,6 +396,45 @@ test_visibility_hidden (Fixture *f, gconstpointer data)
   assert_status (f, "online");
 }
 
+
+/* A seller that crosses into the next cell and sends nothing more: the marker keeps its cell for
+ * the random delay (at least 5 s), then moves on its own, at most 60 s later, to the new cell's
+ * centre. */
+static void
+test_cell_switch_after_delay (Fixture *f, gconstpointer data)
+{
+  g_autoptr (KmgTestWs) ws = seller_ws (f);
+  g_autoptr (KmgTestResponse) keep = NULL;
+  double h = 180.0 / 4096.0; /* height of a precision-5 cell: 25 bits, 12 of latitude */
+  double cell_south = f->clat - h / 2, lat = cell_south + 1.9 * h, nlat, nlon;
+  gint64 sent;
+  JsonObject *m;
+
+  go_online (ws);
+  kmg_test_cell_centre (lat, LON, 5, &nlat, &nlon);
+  g_assert_cmpfloat (fabs (nlat - (f->clat + h)), <, 1e-9); /* the next cell north */
+  kmg_test_ws_send (ws, "{\"type\":\"location\",\"ref\":\"x\",\"lat\":%.7f,\"lon\":%.7f}", lat, LON);
+  g_assert_nonnull (kmg_test_ws_wait (ws, "ack", "x", WAIT));
+  sent = g_get_monotonic_time ();
+  kmg_test_pump (500);
+  m = marker (f, &keep);
+  g_assert_nonnull (m);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (m, "lat"), f->clat, 1e-9);
+  for (;;)
+    {
+      m = marker (f, &keep);
+      g_assert_nonnull (m);
+      if (fabs (json_object_get_double_member (m, "lat") - f->clat) > 1e-9)
+        break;
+      g_assert_cmpint (g_get_monotonic_time () - sent, <, 62 * G_USEC_PER_SEC);
+      kmg_test_pump (250);
+    }
+  g_test_message ("switched %.1f s after the fix", (g_get_monotonic_time () - sent) / 1e6);
+  g_assert_cmpint (g_get_monotonic_time () - sent, >=, 5 * G_USEC_PER_SEC - 300000);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (m, "lat"), nlat, 1e-9);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (m, "lon"), nlon, 1e-9);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -403,6 +442,7 @@ main (int argc, char **argv)
 #define ADD(name, fn) \
   g_test_add ("/api/realtime/" name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
   ADD ("online-at-cell-centre", test_online_at_cell_centre);
+  ADD ("cell-switch-after-delay", test_cell_switch_after_delay);
   ADD ("go-live-rounded", test_go_live_rounded);
   ADD ("profile-watch-live", test_profile_watch_live);
   ADD ("reconnect-no-flap", test_reconnect_no_flap);

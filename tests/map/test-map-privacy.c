@@ -9,6 +9,10 @@
 #define PRECISION 5
 #define DECIMALS 4
 #define HYSTERESIS 0.15
+#define HYSTERESIS_SPREAD 0.6
+#define MAX_MARGIN (HYSTERESIS + HYSTERESIS_SPREAD)
+#define DELAY_MIN_MS 5000
+#define DELAY_MAX_MS 60000
 
 typedef struct
 {
@@ -26,6 +30,9 @@ default_map (void)
   g_assert_cmpuint (cfg.online_precision, ==, PRECISION);
   g_assert_cmpuint (cfg.streaming_decimals, ==, DECIMALS);
   g_assert_cmpfloat (cfg.hysteresis, ==, HYSTERESIS);
+  g_assert_cmpfloat (cfg.hysteresis_spread, ==, HYSTERESIS_SPREAD);
+  g_assert_cmpint (cfg.switch_delay_min_ms, ==, DELAY_MIN_MS);
+  g_assert_cmpint (cfg.switch_delay_max_ms, ==, DELAY_MAX_MS);
   cfg.max_items = 2000;
   map = kmg_map_new (&cfg, NULL);
   g_assert_nonnull (map);
@@ -43,7 +50,8 @@ put (KmgMap *map, gint64 id, const Fix *f, gint64 now)
 }
 
 /* Online: exactly the centre of a precision-5 cell that the last fix is in, or near by less than the
- * hysteresis margin. Streaming: exactly the fix rounded to 4 decimals. */
+ * largest hysteresis margin (once pending switches are due). Streaming: exactly the fix rounded to
+ * 4 decimals. */
 static gboolean
 marker_ok (const KmgMapItem *it, const Fix *f)
 {
@@ -57,9 +65,9 @@ marker_ok (const KmgMapItem *it, const Fix *f)
     return FALSE;
   kmg_geohash_box_centre (&cell, &clat, &clon);
   kmg_geohash_cell_size (PRECISION, &h, &w);
-  return it->lat == clat && it->lon == clon && f->lat >= cell.south - HYSTERESIS * h
-         && f->lat <= cell.north + HYSTERESIS * h && f->lon >= cell.west - HYSTERESIS * w
-         && f->lon <= cell.east + HYSTERESIS * w;
+  return it->lat == clat && it->lon == clon && f->lat >= cell.south - MAX_MARGIN * h
+         && f->lat <= cell.north + MAX_MARGIN * h && f->lon >= cell.west - MAX_MARGIN * w
+         && f->lon <= cell.east + MAX_MARGIN * w;
 }
 
 static void
@@ -89,8 +97,11 @@ test_outputs_are_displayed_positions (void)
           fixes[i].lon = CLAMP (fixes[i].lon + g_rand_double_range (rand, -0.03, 0.03), -170, 170);
           fixes[i].status = g_rand_int_range (rand, 0, 5) == 0 ? KMG_MAP_STATUS_STREAMING
                                                                 : KMG_MAP_STATUS_ONLINE;
-          put (map, i, &fixes[i], (gint64) round_ * 10000);
+          put (map, i, &fixes[i], (gint64) round_ * 100000);
         }
+      /* The switches these fixes armed come due, as the server's timers would carry them out. */
+      for (guint i = 0; i < n; i++)
+        g_assert_true (kmg_map_apply_due (map, i, (gint64) round_ * 100000 + DELAY_MAX_MS, NULL));
       for (guint q = 0; q < 400; q++)
         {
           const Fix *near = &fixes[g_rand_int_range (rand, 0, n)];
@@ -303,6 +314,257 @@ test_trilateration_learns_only_the_cell (void)
     }
 }
 
+
+/* ---- border crossings: the place and the moment of a cell switch ---- */
+
+#define METRES_PER_DEGREE 111195.0
+#define FIX_INTERVAL_MS 5000 /* the fastest the server accepts (map.min_update_s) */
+
+/* The server's side of a seller's map entry: fixes in, timers for pending switches. */
+typedef struct
+{
+  KmgMap *map;
+  gboolean armed;
+  gint64 due_ms;
+} Caller;
+
+static void
+caller_note (Caller *c, const KmgMapChange *ch)
+{
+  c->armed = ch->switch_pending;
+  c->due_ms = ch->switch_due_ms;
+}
+
+/* Runs the timer if it fires before @until_ms; TRUE (with @at_ms) when it moved the marker. */
+static gboolean
+caller_run_timer (Caller *c, gint64 id, gint64 until_ms, gint64 *at_ms)
+{
+  KmgMapChange ch;
+
+  if (!c->armed || c->due_ms > until_ms)
+    return FALSE;
+  g_assert_true (kmg_map_apply_due (c->map, id, c->due_ms, &ch));
+  *at_ms = c->due_ms;
+  caller_note (c, &ch);
+  return ch.lat != ch.old_lat || ch.lon != ch.old_lon;
+}
+
+static void
+assert_cell_centre (double lat, double lon, KmgGeohashBox *cell)
+{
+  double clat, clon;
+
+  g_assert_true (kmg_geohash_cell (lat, lon, PRECISION, cell));
+  kmg_geohash_box_centre (cell, &clat, &clon);
+  g_assert_cmpfloat (lat, ==, clat);
+  g_assert_cmpfloat (lon, ==, clon);
+}
+
+/* One seller driving north across a cell's north border at @speed m/s, one fix every 5 s. Returns
+ * where it really was (in cell heights past the border) when its marker left the first cell: what
+ * an attacker who knows the path and the speed would like to learn from the switch. */
+static double
+cross_once (KmgMap *map, GRand *rand, double speed)
+{
+  KmgGeohashBox start, seen;
+  double h, w, lon, y0, v, first_lat = 0, first_lon = 0;
+  Caller c = { map, FALSE, 0 };
+  gint64 t = (gint64) g_rand_int_range (rand, 0, FIX_INTERVAL_MS);
+  gint64 t0 = t, at;
+
+  g_assert_true (kmg_geohash_cell (g_rand_double_range (rand, -60, 60),
+                                   g_rand_double_range (rand, -170, 170), PRECISION, &start));
+  h = start.north - start.south;
+  w = start.east - start.west;
+  lon = start.west + w * g_rand_double_range (rand, 0.3, 0.7);
+  y0 = -h * g_rand_double_range (rand, 0.3, 0.7); /* starts inside, below the border */
+  v = speed / METRES_PER_DEGREE;
+  for (guint k = 0;; k++, t += FIX_INTERVAL_MS)
+    {
+      double lat = start.north + y0 + v * (t - t0) / 1000.0;
+      KmgMapChange ch;
+
+      g_assert_cmpfloat (lat - start.north, <, 4 * h); /* it must have switched by now */
+      if (caller_run_timer (&c, 1, t, &at))
+        break;
+      g_assert_true (kmg_map_update_seller (map, 1, lat, lon, KMG_MAP_STATUS_ONLINE, FALSE, NULL, t,
+                                            &ch, NULL));
+      caller_note (&c, &ch);
+      assert_cell_centre (ch.lat, ch.lon, &seen);
+      if (k == 0)
+        {
+          g_assert_true (seen.north == start.north && seen.west == start.west);
+          first_lat = ch.lat;
+          first_lon = ch.lon;
+        }
+      else if (ch.lat != first_lat || ch.lon != first_lon)
+        {
+          at = t;
+          break;
+        }
+    }
+  {
+    KmgMapItem it;
+
+    g_assert_true (kmg_map_lookup (map, 1, &it));
+    assert_cell_centre (it.lat, it.lon, &seen);
+    g_assert_cmpfloat (seen.south, >=, start.north); /* forward, never sideways or back */
+    g_assert_cmpfloat (seen.west, ==, start.west);
+    kmg_map_item_clear (&it);
+  }
+  g_assert_true (kmg_map_remove_seller (map, 1, NULL)); /* offline: the next run starts afresh */
+  return (y0 + v * (at - t0) / 1000.0) / h;
+}
+
+static int
+cmp_double (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return (x > y) - (x < y);
+}
+
+/* Length of the shortest interval holding half of @v (sorted in place): an attacker who bets on
+ * any window that short is right at most half of the time. */
+static double
+shortest_half (double *v, guint n)
+{
+  guint k = (n + 1) / 2;
+  double best = G_MAXDOUBLE;
+
+  qsort (v, n, sizeof (double), cmp_double);
+  for (guint i = 0; i + k <= n; i++)
+    best = MIN (best, v[i + k - 1] - v[i]);
+  return best;
+}
+
+#define N_CROSSINGS 2000
+
+/* Spread (shortest half, in cell heights) of where sellers at @speed were when their marker switched. */
+static double
+crossing_spread (KmgMap *map, guint32 seed, double speed)
+{
+  g_autoptr (GRand) rand = g_rand_new_with_seed (seed);
+  g_autofree double *at = g_new (double, N_CROSSINGS);
+  double mean = 0, var = 0, spread;
+
+  for (guint i = 0; i < N_CROSSINGS; i++)
+    {
+      at[i] = cross_once (map, rand, speed);
+      mean += at[i] / N_CROSSINGS;
+    }
+  for (guint i = 0; i < N_CROSSINGS; i++)
+    var += (at[i] - mean) * (at[i] - mean) / (N_CROSSINGS - 1);
+  spread = shortest_half (at, N_CROSSINGS);
+  g_test_message ("%5.1f m/s: switch at %.3f cell past the border on average, sd %.3f, shortest "
+                  "half %.3f, interquartile %.3f (cells)", speed, mean, sqrt (var), spread,
+                  at[3 * N_CROSSINGS / 4] - at[N_CROSSINGS / 4]);
+  return spread;
+}
+
+static const double speeds[] = { 1.4 /* walking */, 14.0 /* town */, 33.0 /* motorway */,
+                                  83.0 /* fast train */ };
+
+/* The attacker knows each seller's path and speed and watches its marker: from the moment it
+ * switches cells it wants one coordinate. Whatever the speed, the shortest window holding half of
+ * the true positions at that moment spans a quarter of a cell or more. */
+static void
+test_crossing_line_is_uncertain (void)
+{
+  guint32 seed = map_test_seed ();
+  g_autoptr (KmgMap) map = default_map ();
+
+  kmg_map_set_rand (map, g_rand_new_with_seed (seed ^ 0x5eed));
+  for (guint i = 0; i < G_N_ELEMENTS (speeds); i++)
+    SEED_ASSERT (seed, crossing_spread (map, seed + i, speeds[i]) >= 0.25);
+}
+
+/* The same attacker against a fixed margin switched at the fix: the line is learnt to within the
+ * distance between two fixes, so the test above can fail. */
+static void
+test_crossing_fixed_rule_gives_line (void)
+{
+  guint32 seed = map_test_seed ();
+  KmgMapConfig cfg;
+  g_autoptr (KmgMap) map = NULL;
+
+  kmg_map_config_init (&cfg);
+  cfg.hysteresis_spread = 0.0;
+  cfg.switch_delay_min_ms = cfg.switch_delay_max_ms = 0;
+  map = kmg_map_new (&cfg, NULL);
+  SEED_ASSERT (seed, crossing_spread (map, seed, 1.4) < 0.01);
+  SEED_ASSERT (seed, crossing_spread (map, seed, 14.0) < 0.02);
+}
+
+/* Wandering across a border with GPS noise for hours: every switch lands in the latest fix's cell,
+ * at an exact centre, with that fix clearly outside the cell left (the least margin), and a fix
+ * that wobbles along the border by less than that never moves the marker. */
+static void
+test_border_wander_no_flap (void)
+{
+  guint32 seed = map_test_seed ();
+  g_autoptr (GRand) rand = g_rand_new_with_seed (seed);
+  g_autoptr (KmgMap) map = default_map ();
+  KmgGeohashBox cell, shown, prev;
+  double h, y = 0, wobble_lat, lon;
+  Caller c = { map, FALSE, 0 };
+  guint switches = 0;
+  gint64 at;
+
+  kmg_map_set_rand (map, g_rand_new_with_seed (seed + 1));
+  g_assert_true (kmg_geohash_cell (48.85, 2.35, PRECISION, &cell));
+  h = cell.north - cell.south;
+  lon = (cell.west + cell.east) / 2;
+  /* Along the north border, within 0.1 of a cell of it: the marker stays where it first was. */
+  for (gint64 t = 0; t < 6 * 3600 * 1000; t += FIX_INTERVAL_MS)
+    {
+      KmgMapChange ch;
+
+      wobble_lat = cell.north + h * (0.09 * sin (t / 7e4) + g_rand_double_range (rand, -0.01, 0.01));
+      g_assert_true (kmg_map_update_seller (map, 1, wobble_lat, lon, KMG_MAP_STATUS_ONLINE, FALSE,
+                                            NULL, t, &ch, NULL));
+      caller_note (&c, &ch);
+      SEED_ASSERT (seed, !caller_run_timer (&c, 1, t + FIX_INTERVAL_MS - 1, &at));
+      SEED_ASSERT (seed, t == 0 || (ch.lat == ch.old_lat && ch.lon == ch.old_lon));
+    }
+  g_assert_true (kmg_map_remove_seller (map, 1, NULL));
+
+  /* A random walk over a few cells with 20 m of noise. */
+  for (gint64 t = 0; t < 24 * 3600 * 1000; t += FIX_INTERVAL_MS)
+    {
+      double lat, fix_lon;
+      KmgMapChange ch;
+      KmgGeohashBox fix_cell;
+
+      y = CLAMP (y + g_rand_double_range (rand, -0.05, 0.05) * h, -3.0 * h, 3.0 * h);
+      lat = cell.north + y + g_rand_double_range (rand, -20, 20) / METRES_PER_DEGREE;
+      fix_lon = lon + g_rand_double_range (rand, -20, 20) / METRES_PER_DEGREE;
+      g_assert_true (kmg_geohash_cell (lat, fix_lon, PRECISION, &fix_cell));
+      if (caller_run_timer (&c, 1, t, &at))
+        {
+          KmgMapItem it;
+
+          g_assert_true (kmg_map_lookup (map, 1, &it));
+          assert_cell_centre (it.lat, it.lon, &shown);
+          kmg_map_item_clear (&it);
+          switches++;
+        }
+      g_assert_true (kmg_map_update_seller (map, 1, lat, fix_lon, KMG_MAP_STATUS_ONLINE, FALSE, NULL,
+                                            t, &ch, NULL));
+      caller_note (&c, &ch);
+      assert_cell_centre (ch.lat, ch.lon, &shown);
+      if (t > 0 && (ch.lat != ch.old_lat || ch.lon != ch.old_lon))
+        {
+          switches++;
+          g_assert_true (kmg_geohash_cell (ch.old_lat, ch.old_lon, PRECISION, &prev));
+          SEED_ASSERT (seed, shown.south == fix_cell.south && shown.west == fix_cell.west);
+          SEED_ASSERT (seed, lat > prev.north + HYSTERESIS * h || lat < prev.south - HYSTERESIS * h);
+        }
+    }
+  g_test_message ("%u switches in 24 h", switches);
+  SEED_ASSERT (seed, switches >= 3 && switches < 1000);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -311,5 +573,9 @@ main (int argc, char **argv)
   g_test_add_func ("/map/privacy/same-cell-same-answers", test_same_cell_same_answers);
   g_test_add_func ("/map/privacy/trilateration-learns-only-the-cell",
                    test_trilateration_learns_only_the_cell);
+  g_test_add_func ("/map/privacy/crossing-line-is-uncertain", test_crossing_line_is_uncertain);
+  g_test_add_func ("/map/privacy/crossing-fixed-rule-gives-line",
+                   test_crossing_fixed_rule_gives_line);
+  g_test_add_func ("/map/privacy/border-wander-no-flap", test_border_wander_no_flap);
   return g_test_run ();
 }

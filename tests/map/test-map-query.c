@@ -23,6 +23,10 @@ map_new_with (guint precision, double hysteresis, gint64 min_update_ms)
   kmg_map_config_init (&cfg);
   cfg.online_precision = precision;
   cfg.hysteresis = hysteresis;
+  /* A fixed margin and no delay: queries are checked against displayed positions that follow the
+   * fixes at once (the random switch is test-map-privacy's subject). */
+  cfg.hysteresis_spread = 0.0;
+  cfg.switch_delay_min_ms = cfg.switch_delay_max_ms = 0;
   cfg.min_update_ms = min_update_ms;
   cfg.max_items = 100000;
   map = kmg_map_new (&cfg, &error);

@@ -780,6 +780,74 @@ test_map_subscribe_diff (Fixture *f, gconstpointer data)
   client_wait_error (c, "bad_request", "bad");
 }
 
+
+/* What the server side's own "message" handlers leave of a frame: seen by a handler connected
+ * after the hub's, on whichever thread runs the connection. */
+typedef struct
+{
+  gint seen;     /* frames seen */
+  gint wiped;    /* of them, all zero bytes */
+  gint nonempty; /* of them, not empty */
+  gint hooked;   /* a server-side connection is audited */
+} FrameAudit;
+
+static void
+audit_frame (SoupWebsocketConnection *ws, gint data_type, GBytes *message, gpointer user_data)
+{
+  FrameAudit *a = user_data;
+  gsize len;
+  const guint8 *data = g_bytes_get_data (message, &len);
+  gboolean zero = TRUE;
+
+  for (gsize i = 0; i < len; i++)
+    zero = zero && data[i] == 0;
+  g_atomic_int_inc (&a->seen);
+  if (len > 0)
+    g_atomic_int_inc (&a->nonempty);
+  if (zero)
+    g_atomic_int_inc (&a->wiped);
+}
+
+/* The first frame a server-side connection gets shows us that connection: audit it from then on. */
+static gboolean
+catch_server_conn (GSignalInvocationHint *hint, guint n_values, const GValue *values, gpointer user_data)
+{
+  SoupWebsocketConnection *ws = g_value_get_object (&values[0]);
+  FrameAudit *a = user_data;
+
+  if (soup_websocket_connection_get_connection_type (ws) == SOUP_WEBSOCKET_CONNECTION_SERVER
+      && g_atomic_int_compare_and_exchange (&a->hooked, 0, 1))
+    g_signal_connect_after (ws, "message", G_CALLBACK (audit_frame), a);
+  return TRUE;
+}
+
+/* The received text of a location (a precise fix) is overwritten once the hub has handled it. */
+static void
+test_location_frame_wiped (Fixture *f, gconstpointer data)
+{
+  FrameAudit audit = { 0 };
+  gpointer klass = g_type_class_ref (SOUP_TYPE_WEBSOCKET_CONNECTION); /* registers "message" */
+  guint signal_id = g_signal_lookup ("message", SOUP_TYPE_WEBSOCKET_CONNECTION);
+  gulong hook = g_signal_add_emission_hook (signal_id, 0, catch_server_conn, &audit, NULL);
+  g_autoptr (Client) c = client_authed (f, "u1");
+  g_autoptr (JsonObject) err = NULL;
+  g_autoptr (JsonObject) ack = NULL;
+
+  client_send (c, "{\"type\":\"no.such.type\",\"ref\":\"x\"}");
+  err = client_wait (c, "error");
+  g_signal_remove_emission_hook (signal_id, hook);
+  g_assert_cmpint (g_atomic_int_get (&audit.hooked), ==, 1);
+  client_send (c, "{\"type\":\"location\",\"ref\":\"l\",\"lat\":48.8583701,\"lon\":2.2944813}");
+  ack = client_wait (c, "ack");
+  g_assert_cmpuint (f->locations, ==, 1);
+  g_assert_cmpint (g_atomic_int_get (&audit.seen), ==, 1);
+  g_assert_cmpint (g_atomic_int_get (&audit.nonempty), ==, 1);
+  g_assert_cmpint (g_atomic_int_get (&audit.wiped), ==, 1);
+  g_clear_pointer (&c, client_free); /* closes before @audit goes out of scope */
+  pump (50);
+  g_type_class_unref (klass);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -806,6 +874,7 @@ main (int argc, char **argv)
               test_permessage_deflate, fixture_teardown);
   ADD ("/signaling/ws/bad-fields", test_bad_fields);
   ADD ("/signaling/ws/location-too-soon", test_location_too_soon);
+  ADD ("/signaling/ws/location-frame-wiped", test_location_frame_wiped);
   ADD ("/signaling/ws/app-state-background", test_app_state_background);
   ADD ("/signaling/ws/bye", test_bye);
   ADD ("/signaling/ws/loss-reconnect-no-flap", test_loss_reconnect_no_flap);
