@@ -21,8 +21,10 @@ G_BEGIN_DECLS
  * |                  |       |                                                 | or ended ice_failed (never)      |
  * | connecting_relay | relay | accepted with policy always or an always_relay   | buyer first frame → active;      |
  * |                  |       | party; or fallback from p2p                     | connect timeout/failure → ended  |
- * | active           | both  | buyer saw the first frame                        | P2P ICE failed → connecting_relay|
- * |                  |       |                                                 | (auto), any end reason → ended   |
+ * | active           | both  | buyer saw the first frame                        | P2P ICE failed or silent buyer → |
+ * |                  |       |                                                 | connecting_relay (auto), silent  |
+ * |                  |       |                                                 | buyer → ended unattested (never),|
+ * |                  |       |                                                 | any end reason → ended           |
  * | ended            | kept  | any end reason; terminal                         | freed after ended_keep_ms        |
  *
  *   watch_start ──► requested ──accept──► connecting_p2p ──first frame──► active(p2p)
