@@ -206,21 +206,55 @@ kmg_watch_on_first_frame (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode
   finish (w, sig, conn, ref, ok, error, NULL, NULL);
 }
 
+/* The seller's shape of `stats`: its outbound video and the buyer's receiver reports. */
+static gboolean
+seller_stats (KmgWatch *w, gint64 user, JsonObject *msg, gint64 id, gint64 ts, GError **error)
+{
+  gint64 packets = 0, bytes = 0, rrs = 0;
+  KmgSessionSellerStats st = { .fraction_lost = -1 };
+
+  if (json_object_has_member (msg, "frames_decoded") || json_object_has_member (msg, "bytes_received"))
+    {
+      g_set_error (error, KMG_JSON_ERROR, KMG_JSON_ERROR_RANGE,
+                   "stats carry either receive (buyer) or send (seller) counters, not both");
+      return FALSE;
+    }
+  if (!kmg_json_get_int (msg, "packets_sent", TRUE, 0, G_MAXINT64, &packets, error)
+      || !kmg_json_get_int (msg, "bytes_sent", TRUE, 0, G_MAXINT64, &bytes, error)
+      || !kmg_json_get_int (msg, "rr_count", TRUE, 0, G_MAXINT64, &rrs, error)
+      || !kmg_json_get_double (msg, "fraction_lost", FALSE, 0.0, 1.0, &st.fraction_lost, error))
+    return FALSE;
+  st.packets_sent = (guint64) packets;
+  st.bytes_sent = (guint64) bytes;
+  st.rr_count = (guint64) rrs;
+  st.timestamp_ms = ts;
+  return kmg_session_manager_seller_stats (w->mgr, id, user, &st, kmg_watch_now_ms (), error);
+}
+
 void
 kmg_watch_on_stats (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
           gpointer user_data)
 {
-  static const char *const allowed[] = { "type", "ref", "session_id", "frames_decoded",
-                                         "bytes_received", "timestamp_ms", NULL };
+  static const char *const allowed[] = { "type",         "ref",      "session_id",    "frames_decoded",
+                                         "bytes_received", "packets_sent", "bytes_sent", "rr_count",
+                                         "fraction_lost", "timestamp_ms", NULL };
   KmgWatch *w = user_data;
   g_autoptr (GError) error = NULL;
   gint64 id = 0, frames = 0, bytes = 0, ts = 0;
   KmgSessionStats st;
   gboolean ok = kmg_json_check_fields (msg, allowed, &error) && get_session_id (msg, &id, &error)
-                && kmg_json_get_int (msg, "frames_decoded", TRUE, 0, G_MAXINT64, &frames, &error)
-                && kmg_json_get_int (msg, "bytes_received", TRUE, 0, G_MAXINT64, &bytes, &error)
                 && kmg_json_get_int (msg, "timestamp_ms", FALSE, 0, G_MAXINT64, &ts, &error);
 
+  /* Any send counter makes it the seller's report; otherwise it is the buyer's, as it always was. */
+  if (ok && (json_object_has_member (msg, "packets_sent") || json_object_has_member (msg, "bytes_sent")
+             || json_object_has_member (msg, "rr_count") || json_object_has_member (msg, "fraction_lost")))
+    {
+      ok = seller_stats (w, user, msg, id, ts, &error);
+      finish (w, sig, conn, ref, ok, error, NULL, NULL);
+      return;
+    }
+  ok = ok && kmg_json_get_int (msg, "frames_decoded", TRUE, 0, G_MAXINT64, &frames, &error)
+       && kmg_json_get_int (msg, "bytes_received", TRUE, 0, G_MAXINT64, &bytes, &error);
   st.frames_decoded = (guint64) frames;
   st.bytes_received = (guint64) bytes;
   st.timestamp_ms = ts;

@@ -98,7 +98,7 @@ fx_billing_ended (KmgWatchSession *s, KmgSessionEndReason reason, gpointer user_
     g_warning ("closing the billing of a session failed: %s", error->message);
 }
 
-static void
+static guint
 fx_p2p_stats (KmgWatchSession *s, const KmgSessionStats *report, gpointer user_data)
 {
   KmgWatch *w = user_data;
@@ -109,7 +109,8 @@ fx_p2p_stats (KmgWatchSession *s, const KmgSessionStats *report, gpointer user_d
                               .jitter_ms = -1,
                               .rtt_ms = -1 };
 
-  kmg_billing_buyer_report (w->app->billing, kmg_watch_session_get_id (s), &cur, cur.at_ms);
+  /* What billing counted is what the manager calls an attestation. */
+  return kmg_billing_buyer_report (w->app->billing, kmg_watch_session_get_id (s), &cur, cur.at_ms);
 }
 
 static gboolean

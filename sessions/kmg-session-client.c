@@ -79,7 +79,7 @@ create (KmgSessionManager *mgr, gint64 buyer, guint64 conn_id, gint64 seller, co
     .state = KMG_SESSION_REQUESTED, .path = KMG_SESSION_PATH_NONE,
     .buyer_always_relay = req->buyer_always_relay, .seller_always_relay = req->seller_always_relay,
     .created_ms = now_ms, .state_deadline = now_ms + mgr->config.answer_timeout_ms,
-    .grace_deadline = KMG_NO_DEADLINE, .free_at = KMG_NO_DEADLINE,
+    .grace_deadline = KMG_NO_DEADLINE, .free_at = KMG_NO_DEADLINE, .silence_deadline = KMG_NO_DEADLINE,
   };
   if (mgr->fx.billing_session_started == NULL)
     id = mgr->next_id++;
@@ -320,7 +320,8 @@ kmg_session_manager_first_frame (KmgSessionManager *mgr, gint64 session_id, gint
 }
 
 static gboolean
-stats (KmgSessionManager *mgr, gint64 id, gint64 user, const KmgSessionStats *report, GError **error)
+stats (KmgSessionManager *mgr, gint64 id, gint64 user, const KmgSessionStats *report, gint64 now_ms,
+       GError **error)
 {
   KmgSessionRole role;
   KmgWatchSession *s = open_session (mgr, id, user, 0, &role, error);
@@ -332,8 +333,10 @@ stats (KmgSessionManager *mgr, gint64 id, gint64 user, const KmgSessionStats *re
   if (report->timestamp_ms < 0)
     return FAIL (INVALID, "timestamp must not be negative");
   /* On the relay path billing measures delivery itself (relay_measured): buyer claims are ignored. */
-  if (s->path == KMG_SESSION_PATH_P2P && mgr->fx.p2p_stats != NULL)
-    mgr->fx.p2p_stats (s, report, mgr->user_data);
+  if (s->path == KMG_SESSION_PATH_P2P)
+    kmg_session_silence_buyer_report (mgr, s, mgr->fx.p2p_stats != NULL ? mgr->fx.p2p_stats (s, report, mgr->user_data)
+                                                                         : 1,
+                                      now_ms);
   return TRUE;
 }
 
@@ -346,7 +349,42 @@ kmg_session_manager_stats (KmgSessionManager *mgr, gint64 session_id, gint64 use
   g_return_val_if_fail (report != NULL, FALSE);
   if (!kmg_session_enter (mgr))
     return FALSE;
-  ok = stats (mgr, session_id, user_id, report, error);
+  ok = stats (mgr, session_id, user_id, report, now_ms, error);
+  kmg_session_leave (mgr);
+  return ok;
+}
+
+static gboolean
+seller_stats (KmgSessionManager *mgr, gint64 id, gint64 user, const KmgSessionSellerStats *report,
+              gint64 now_ms, GError **error)
+{
+  KmgSessionRole role;
+  KmgWatchSession *s = open_session (mgr, id, user, 0, &role, error);
+
+  if (s == NULL || !check_connected (s, KMG_SESSION_PATH_NONE, error))
+    return FALSE;
+  if (role != KMG_SESSION_ROLE_SELLER)
+    return FAIL (FORBIDDEN, "only the seller reports send statistics");
+  if (report->timestamp_ms < 0)
+    return FAIL (INVALID, "timestamp must not be negative");
+  if (!(report->fraction_lost <= 1.0)) /* NaN fails too */
+    return FAIL (INVALID, "fraction_lost must be 0..1");
+  /* Evidence about the P2P connection only: on the relay the server sees the media itself. */
+  if (s->path == KMG_SESSION_PATH_P2P)
+    kmg_session_silence_seller_report (mgr, s, report, now_ms);
+  return TRUE;
+}
+
+gboolean
+kmg_session_manager_seller_stats (KmgSessionManager *mgr, gint64 session_id, gint64 user_id,
+                                  const KmgSessionSellerStats *report, gint64 now_ms, GError **error)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (report != NULL, FALSE);
+  if (!kmg_session_enter (mgr))
+    return FALSE;
+  ok = seller_stats (mgr, session_id, user_id, report, now_ms, error);
   kmg_session_leave (mgr);
   return ok;
 }

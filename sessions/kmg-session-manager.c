@@ -15,6 +15,7 @@ kmg_session_config_init (KmgSessionConfig *config)
     .answer_timeout_ms = 30000,
     .ice_grace_ms = 20000,
     .ended_keep_ms = 60000,
+    .buyer_silence_ms = 6000,
   };
 }
 
@@ -165,6 +166,7 @@ kmg_session_end (KmgSessionManager *mgr, KmgWatchSession *s, KmgSessionEndReason
   s->end_reason = reason;
   s->ended_ms = now_ms;
   s->state_deadline = s->grace_deadline = KMG_NO_DEADLINE;
+  kmg_session_silence_clear (s);
   s->free_at = now_ms + mgr->config.ended_keep_ms;
   /* Media first: the relay stops forwarding before anything else happens (DESIGN §5.6). */
   if (s->relay_started)
@@ -190,6 +192,7 @@ reset_path (KmgWatchSession *s)
   s->first_frame = FALSE;
   s->disconnected = 0;
   s->grace_deadline = KMG_NO_DEADLINE;
+  kmg_session_silence_clear (s);
 }
 
 void
@@ -259,6 +262,7 @@ kmg_session_maybe_activate (KmgSessionManager *mgr, KmgWatchSession *s, gint64 n
     return;
   s->state_deadline = KMG_NO_DEADLINE;
   kmg_session_set_state (mgr, s, KMG_SESSION_ACTIVE, now_ms);
+  kmg_session_silence_restart (mgr, s, now_ms);
 }
 
 /* Grace bookkeeping for one transport: a deadline runs while any transport is disconnected. */
@@ -288,6 +292,9 @@ kmg_session_transport_state (KmgSessionManager *mgr, KmgWatchSession *s, guint t
   if ((before == 0) == (s->disconnected == 0))
     return;
   s->grace_deadline = s->disconnected != 0 ? now_ms + mgr->config.ice_grace_ms : KMG_NO_DEADLINE;
+  /* Reconnected: the buyer could not attest meanwhile, so its silence counts from now. */
+  if (s->disconnected == 0)
+    kmg_session_silence_restart (mgr, s, now_ms);
   if (s->disconnected != 0 && (transport & (TRANSPORT_BUYER_PC | TRANSPORT_RELAY_BUYER))
       && s->path == KMG_SESSION_PATH_RELAY && mgr->fx.relay_restart_ice != NULL)
     mgr->fx.relay_restart_ice (s, mgr->user_data);
@@ -302,7 +309,7 @@ session_deadline (const KmgWatchSession *s)
 {
   if (s->state == KMG_SESSION_ENDED)
     return s->free_at;
-  return MIN (s->state_deadline, s->grace_deadline);
+  return MIN (MIN (s->state_deadline, s->grace_deadline), s->silence_deadline);
 }
 
 static void
@@ -434,8 +441,10 @@ kmg_session_manager_tick (KmgSessionManager *mgr, gint64 now_ms)
         g_hash_table_remove (mgr->sessions, &s->id);
       else if (s->grace_deadline <= now_ms)
         kmg_session_end (mgr, s, KMG_SESSION_END_ICE_FAILED, now_ms);
-      else
+      else if (s->state_deadline <= now_ms)
         fire_state_deadline (mgr, s, now_ms);
+      else
+        kmg_session_silence_due (mgr, s, now_ms);
     }
   gone_tick (mgr, now_ms);
   kmg_session_leave (mgr);

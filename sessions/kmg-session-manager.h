@@ -21,8 +21,10 @@ G_BEGIN_DECLS
  * |                  |       |                                                 | or ended ice_failed (never)      |
  * | connecting_relay | relay | accepted with policy always or an always_relay   | buyer first frame → active;      |
  * |                  |       | party; or fallback from p2p                     | connect timeout/failure → ended  |
- * | active           | both  | buyer saw the first frame                        | P2P ICE failed → connecting_relay|
- * |                  |       |                                                 | (auto), any end reason → ended   |
+ * | active           | both  | buyer saw the first frame                        | P2P ICE failed or silent buyer → |
+ * |                  |       |                                                 | connecting_relay (auto), silent  |
+ * |                  |       |                                                 | buyer → ended unattested (never),|
+ * |                  |       |                                                 | any end reason → ended           |
  * | ended            | kept  | any end reason; terminal                         | freed after ended_keep_ms        |
  *
  *   watch_start ──► requested ──accept──► connecting_p2p ──first frame──► active(p2p)
@@ -44,6 +46,17 @@ G_BEGIN_DECLS
  * user_connections effect reports no connection, the buyer's sessions end buyer_gone. A seller's
  * sessions are not affected: a seller is gone when presence takes it out of STREAMING.
  *
+ * Silent buyer on P2P (docs/billing.md, "When the buyer stops attesting"): on P2P only the buyer's
+ * stats are billing evidence. An active P2P session whose buyer has attested no second for
+ * buyer_silence_ms (no stats report that billing counted seconds from; the clock starts when the
+ * session turns active and again when every transport is connected after a reconnection) while the
+ * seller's latest send report, at most KMG_SESSION_SELLER_REPORT_MAX_GAP_MS old, shows media
+ * reaching the buyer (kmg_session_seller_report_flowing) leaves P2P: to the relay under policy auto
+ * (same fallback as an ICE failure, the relay then measures), ended unattested under policy never.
+ * It is decided at that deadline and again on every seller report past it; never while a transport
+ * is disconnected (the ICE grace decides then). A buyer silent because the media stopped has a
+ * seller whose receiver reports stopped too: the rule does not apply.
+ *
  * Time: the manager keeps every deadline itself. After each entry point (tick included) it hands
  * the next one to the schedule effect; the server arms one timer there and calls tick when it fires.
  *
@@ -57,6 +70,11 @@ G_BEGIN_DECLS
  * closed connection is no longer counted when user_connections is asked. */
 #define KMG_SESSION_GONE_MARGIN_MS 500
 
+/* A seller send report counts as evidence against the previous one only when it follows it within
+ * this much (the same spacing billing allows between two buyer reports), and is current for this
+ * long after it arrived. */
+#define KMG_SESSION_SELLER_REPORT_MAX_GAP_MS 5000
+
 typedef struct _KmgSessionManager KmgSessionManager;
 typedef struct _KmgWatchSession KmgWatchSession;
 
@@ -69,6 +87,9 @@ typedef struct
   gint64 answer_timeout_ms;    /* seller's accept/decline; default 30000 → no_answer */
   gint64 ice_grace_ms;         /* presence.grace_s in ms, default 20000; also the buyer-gone grace */
   gint64 ended_keep_ms;        /* ended sessions answer session_ended this long; default 60000 */
+  gint64 buyer_silence_ms;     /* P2P buyer without an attested second this long while the seller's
+                                * evidence shows media flowing: off P2P (see above); default 6000
+                                * (two 2 s report intervals + 2 s slack); 0 = off */
   guint max_sessions_per_seller; /* live sessions; 0 = unlimited */
   char **denied_cidrs;         /* relay.denied_peer_cidrs; NULL = defaults */
   gboolean allow_loopback;     /* tests: loopback candidates pass */
@@ -96,6 +117,24 @@ typedef struct
   gint64 timestamp_ms;    /* client clock, for ordering only */
 } KmgSessionStats;
 
+/* P2P send statistics from the seller: its outbound video and what the buyer's RTCP receiver reports
+ * told it. Not billing evidence (the seller would vouch for its own earnings): they only decide
+ * whether a silent buyer's session leaves P2P. */
+typedef struct
+{
+  guint64 packets_sent;  /* cumulative, video */
+  guint64 bytes_sent;    /* cumulative, video */
+  guint64 rr_count;      /* cumulative receiver reports received from the buyer */
+  double fraction_lost;  /* from the buyer's latest receiver report, 0..1; < 0: none received yet */
+  gint64 timestamp_ms;   /* client clock, informative */
+} KmgSessionSellerStats;
+
+/* The seller's evidence that media reaches the buyer: @cur arrived at most
+ * KMG_SESSION_SELLER_REPORT_MAX_GAP_MS after @prev (receive times, server clock), packets_sent,
+ * bytes_sent and rr_count all grew, and the latest receiver report shows a known loss below 50 %. */
+gboolean kmg_session_seller_report_flowing (const KmgSessionSellerStats *prev, gint64 prev_ms,
+                                            const KmgSessionSellerStats *cur, gint64 cur_ms);
+
 /* What the server implements. All run synchronously from the event call that caused them and must
  * not call back into the manager (queue that on the main context instead). Optional ones may be NULL. */
 typedef struct
@@ -112,8 +151,10 @@ typedef struct
                                        GError **error);
   /* Called exactly once per started session, when it ends. */
   void (*billing_session_ended) (KmgWatchSession *session, KmgSessionEndReason reason, gpointer user_data);
-  /* Buyer's P2P stats report, only while the path is P2P. */
-  void (*p2p_stats) (KmgWatchSession *session, const KmgSessionStats *report, gpointer user_data);
+  /* Buyer's P2P stats report, only while the path is P2P. Returns how many seconds billing counted
+   * from it (kmg_billing_buyer_report): > 0 is an attestation for the silent-buyer rule. NULL: every
+   * buyer report counts as one. */
+  guint (*p2p_stats) (KmgWatchSession *session, const KmgSessionStats *report, gpointer user_data);
   /* Add a relayed buyer leg for this session (kmg_relay_buyer_add with the session id as tag).
    * Set *@seller_offer_needed when the relay created a new seller leg (the seller must send an
    * offer). May add relay details (ICE servers, ...) to @buyer_msg / @seller_msg, the
@@ -189,6 +230,11 @@ gboolean kmg_session_manager_first_frame (KmgSessionManager *mgr, gint64 session
 /* Buyer only; forwarded to p2p_stats while on P2P, ignored (TRUE) on the relay. */
 gboolean kmg_session_manager_stats (KmgSessionManager *mgr, gint64 session_id, gint64 user_id,
                                     const KmgSessionStats *report, gint64 now_ms, GError **error);
+/* Seller only; on P2P it feeds the silent-buyer rule (which may move or end the session at once),
+ * on the relay it is accepted and ignored (TRUE). */
+gboolean kmg_session_manager_seller_stats (KmgSessionManager *mgr, gint64 session_id, gint64 user_id,
+                                           const KmgSessionSellerStats *report, gint64 now_ms,
+                                           GError **error);
 gboolean kmg_session_manager_leave (KmgSessionManager *mgr, gint64 session_id, gint64 user_id,
                                     gint64 now_ms, GError **error);
 
@@ -230,8 +276,8 @@ gboolean kmg_session_manager_relay_to_buyer (KmgSessionManager *mgr, gint64 sess
 gboolean kmg_session_manager_relay_to_seller (KmgSessionManager *mgr, gint64 seller_id,
                                               const KmgSessionSignal *signal, gint64 now_ms);
 
-/* Fires due timeouts (answer, p2p fallback, relay connect, ICE grace, buyer-gone grace, freeing
- * ended sessions). Returns the next absolute deadline in ms, or -1 when none (also given to schedule). */
+/* Fires due timeouts (answer, p2p fallback, relay connect, ICE grace, buyer-gone grace, silent
+ * buyer, freeing ended sessions). Returns the next absolute deadline in ms, or -1 when none (also given to schedule). */
 gint64 kmg_session_manager_tick (KmgSessionManager *mgr, gint64 now_ms);
 gint64 kmg_session_manager_next_deadline (KmgSessionManager *mgr);
 

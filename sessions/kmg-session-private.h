@@ -34,6 +34,13 @@ struct _KmgWatchSession
   gint64 state_deadline;    /* answer / p2p / connect timeout */
   gint64 grace_deadline;    /* ICE restart grace */
   gint64 free_at;           /* ended sessions */
+  /* Silent-buyer rule (kmg-session-silence.c), active P2P sessions only. */
+  gint64 attested_ms;       /* the buyer's last attestation (or the start of its clock) */
+  gint64 silence_deadline;  /* attested_ms + buyer_silence_ms, until decided */
+  gboolean seller_reported; /* seller_last is a baseline */
+  gboolean seller_flowing;  /* seller_last showed media flowing to the buyer */
+  KmgSessionSellerStats seller_last;
+  gint64 seller_last_ms;    /* when seller_last arrived */
   gpointer data;
   GDestroyNotify destroy;
 };
@@ -85,6 +92,17 @@ gboolean kmg_session_match_buyer (const KmgWatchSession *s, gint64 user);
 GPtrArray *kmg_session_select_live (KmgSessionManager *mgr, KmgSessionMatch match, gint64 user);
 guint kmg_session_end_live (KmgSessionManager *mgr, KmgSessionMatch match, gint64 user,
                             KmgSessionEndReason reason, gint64 now_ms);
+
+/* Silent-buyer rule (kmg-session-silence.c). _restart starts the buyer's clock at @now_ms (the
+ * session became active on P2P, or reconnected); _clear forgets everything (path change, end). */
+void kmg_session_silence_restart (KmgSessionManager *mgr, KmgWatchSession *s, gint64 now_ms);
+void kmg_session_silence_clear (KmgWatchSession *s);
+void kmg_session_silence_buyer_report (KmgSessionManager *mgr, KmgWatchSession *s, guint attested,
+                                       gint64 now_ms);
+void kmg_session_silence_seller_report (KmgSessionManager *mgr, KmgWatchSession *s,
+                                        const KmgSessionSellerStats *report, gint64 now_ms);
+/* The silence deadline passed: decide. */
+void kmg_session_silence_due (KmgSessionManager *mgr, KmgWatchSession *s, gint64 now_ms);
 
 /* Sends @msg (consumed) to the party of @s in @role. */
 void kmg_session_send (KmgSessionManager *mgr, KmgWatchSession *s, KmgSessionRole role, JsonObject *msg);

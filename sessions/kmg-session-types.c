@@ -68,6 +68,7 @@ static const KmgEnumName reasons[] = {
   { KMG_SESSION_END_RELAY_ERROR, "relay_error" },
   { KMG_SESSION_END_ADMIN, "admin" },
   { KMG_SESSION_END_SERVER_RESTART, "server_restart" },
+  { KMG_SESSION_END_UNATTESTED, "unattested" },
 };
 static const KmgEnumName roles[] = {
   { KMG_SESSION_ROLE_BUYER, "buyer" },
@@ -91,7 +92,7 @@ static const KmgEnumName ice_states[] = {
 G_STATIC_ASSERT (G_N_ELEMENTS (policies) == KMG_SESSION_POLICY_NEVER + 1);
 G_STATIC_ASSERT (G_N_ELEMENTS (states) == KMG_SESSION_N_STATES);
 G_STATIC_ASSERT (G_N_ELEMENTS (paths) == KMG_SESSION_N_PATHS);
-G_STATIC_ASSERT (G_N_ELEMENTS (reasons) == KMG_SESSION_END_SERVER_RESTART + 1);
+G_STATIC_ASSERT (G_N_ELEMENTS (reasons) == KMG_SESSION_END_UNATTESTED + 1);
 G_STATIC_ASSERT (G_N_ELEMENTS (roles) == KMG_SESSION_ROLE_SELLER + 1);
 G_STATIC_ASSERT (G_N_ELEMENTS (kinds) == KMG_SESSION_SIGNAL_ICE_CANDIDATE + 1);
 G_STATIC_ASSERT (G_N_ELEMENTS (ice_states) == KMG_SESSION_ICE_CLOSED + 1);

@@ -76,6 +76,8 @@ typedef enum
   KMG_SESSION_END_RELAY_ERROR,          /* the relay could not serve the session */
   KMG_SESSION_END_ADMIN,                /* ended by an admin */
   KMG_SESSION_END_SERVER_RESTART,       /* server shutdown; after a crash billing recovery does it */
+  KMG_SESSION_END_UNATTESTED,           /* P2P without the relay: the buyer stopped attesting delivery
+                                         * while the seller's reports showed media reaching it */
 } KmgSessionEndReason;
 
 typedef enum

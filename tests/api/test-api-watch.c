@@ -350,6 +350,16 @@ feed_until (Fixture *f, gint64 id, const char *type, guint timeout_s)
   return await_ms (f->bws, from, &w, 0);
 }
 
+/* The seller's P2P send report: counters grow, and the buyer's receiver reports keep coming. */
+static void
+send_seller_stats (Fixture *f, gint64 id, guint n)
+{
+  kmg_test_ws_send (f->sws, "{\"type\":\"stats\",\"session_id\":%" G_GINT64_FORMAT
+                    ",\"packets_sent\":%u,\"bytes_sent\":%u,\"rr_count\":%u,\"fraction_lost\":0.01,"
+                    "\"timestamp_ms\":%" G_GINT64_FORMAT "}",
+                    id, 90 * n, 90000 * n, n, g_get_real_time () / 1000);
+}
+
 /* ---- 1. the happy path ---- */
 
 static void
@@ -949,6 +959,179 @@ test_ban_buyer (Fixture *f, gconstpointer data)
   assert_audit_ok (f);
 }
 
+/* ---- 6. a buyer that stops attesting on P2P ---- */
+
+/* The buyer stops sending stats while the seller's reports show media reaching it: moved to the
+ * relay 6 s (buyer_silence_ms) after its last attested second, and charged nothing for the silence. */
+static void
+test_silent_buyer (Fixture *f, gconstpointer data)
+{
+  Want use_relay = { "session.use_relay", 0, NULL, NULL };
+  Want relay_state = { "session.state", 0, NULL, "connecting_relay" };
+  g_autoptr (KmgSessionInfo) info = NULL;
+  guint b0, s0, n = 1;
+  gint64 id, silent_from, elapsed, last_second;
+  JsonObject *bm, *sm;
+
+  grant (f, f->buyer_id, 10 * PRICE);
+  id = start_session (f);
+  activate (f, id);
+  /* Both report every second until the first minute is charged. */
+  b0 = f->bws->msgs->len;
+  for (guint s = 0; s < 15 && kmg_test_ws_count (f->bws, b0, match_want,
+                                                 &(Want){ "billing.charged", id, NULL, NULL }) == 0; s++)
+    {
+      send_stats (f, id);
+      send_seller_stats (f, id, n++);
+      kmg_test_pump (1000);
+    }
+  g_assert_nonnull (await (f->bws, b0, "billing.charged", id, NULL));
+  send_stats (f, id);
+  silent_from = g_get_monotonic_time ();
+  last_second = g_get_real_time () / G_USEC_PER_SEC;
+
+  /* Silence from the buyer; the seller keeps reporting every second. */
+  b0 = f->bws->msgs->len;
+  s0 = f->sws->msgs->len;
+  use_relay.session_id = relay_state.session_id = id;
+  for (guint s = 0; s < 12 && kmg_test_ws_count (f->bws, b0, match_want, &use_relay) == 0; s++)
+    {
+      kmg_test_pump (1000);
+      send_seller_stats (f, id, n++);
+    }
+  bm = await_ms (f->bws, b0, &use_relay, WAIT);
+  g_assert_nonnull (bm);
+  elapsed = (g_get_monotonic_time () - silent_from) / 1000;
+  g_test_message ("moved to the relay %" G_GINT64_FORMAT " ms after the buyer's last stats", elapsed);
+  g_assert_cmpint (elapsed, >=, 6000 - 300);
+  g_assert_cmpint (elapsed, <=, 6000 + 2000);
+  g_assert_true (json_object_get_boolean_member (bm, "fallback"));
+  sm = await_ms (f->sws, s0, &use_relay, WAIT);
+  g_assert_nonnull (sm);
+  g_assert_true (json_object_get_boolean_member (sm, "fallback"));
+  g_assert_nonnull (await_ms (f->bws, b0, &relay_state, WAIT));
+  g_assert_nonnull (await_ms (f->sws, s0, &relay_state, WAIT));
+  info = session_row (f, id);
+  g_assert_cmpstr (info->path, ==, "relay");
+  g_assert_null (info->end_reason);
+
+  /* On the relay both kinds of stats are accepted and change nothing. */
+  kmg_test_ws_send (f->bws, "{\"type\":\"stats\",\"ref\":\"bst\",\"session_id\":%" G_GINT64_FORMAT
+                    ",\"frames_decoded\":999999,\"bytes_received\":999999999}", id);
+  assert_acked (f->bws, b0, "bst");
+  kmg_test_ws_send (f->sws, "{\"type\":\"stats\",\"ref\":\"sst\",\"session_id\":%" G_GINT64_FORMAT
+                    ",\"packets_sent\":999999,\"bytes_sent\":999999999,\"rr_count\":99999,"
+                    "\"fraction_lost\":0}", id);
+  assert_acked (f->sws, s0, "sst");
+
+  /* Nothing was charged for the silence: every counted second is from before it. */
+  b0 = f->bws->msgs->len;
+  kmg_test_ws_send (f->bws, "{\"type\":\"session.leave\",\"ref\":\"bye\",\"session_id\":%" G_GINT64_FORMAT "}",
+                    id);
+  assert_ended (f->bws, b0, id, "buyer_left", WAIT);
+  g_clear_pointer (&info, kmg_session_info_free);
+  info = session_row (f, id);
+  g_assert_cmpint (info->charged_minutes, ==, 1);
+  g_assert_cmpint (count_rows (f, "SELECT count(*) FROM measured_minutes"), ==, 1);
+  g_assert_cmpint (count_rows (f, "SELECT max(last_second) FROM measured_minutes"), <=, last_second);
+  g_assert_cmpint (wallet_balance (f, f->buyer), ==, 9 * PRICE);
+  assert_audit_ok (f);
+  kmg_test_pump (300); /* let the relay's buyer-leg teardown run while the server exists */
+}
+
+/* Same under relay.policy never: no relay to measure on, so the session ends unattested. */
+static void
+never_config_setup (KmgConfig *c)
+{
+  config_setup (c);
+  c->relay_policy = KMG_RELAY_POLICY_NEVER;
+}
+
+static void
+never_fixture_setup (Fixture *f, gconstpointer data)
+{
+  f->ts = kmg_test_server_new (never_config_setup);
+  f->app = kmg_server_get_app (f->ts->server);
+  f->seller = kmg_test_seller (f->ts, "sally", PRICE, &f->seller_id);
+  f->buyer = kmg_test_register (f->ts, "bruno", PASSWORD, &f->buyer_id);
+  f->sws = connect_ws (f, f->seller);
+  go_live (f->sws);
+  f->bws = connect_ws (f, f->buyer);
+}
+
+static void
+test_silent_buyer_never (Fixture *f, gconstpointer data)
+{
+  Want ended = { "session.ended", 0, NULL, NULL };
+  g_autoptr (KmgSessionInfo) info = NULL;
+  guint b0, s0, n = 1;
+  gint64 id, silent_from, elapsed;
+
+  grant (f, f->buyer_id, 10 * PRICE);
+  id = start_session (f);
+  activate (f, id);
+  send_stats (f, id);
+  silent_from = g_get_monotonic_time ();
+  b0 = f->bws->msgs->len;
+  s0 = f->sws->msgs->len;
+  ended.session_id = id;
+  for (guint s = 0; s < 12 && kmg_test_ws_count (f->bws, b0, match_want, &ended) == 0; s++)
+    {
+      send_seller_stats (f, id, n++);
+      kmg_test_pump (1000);
+    }
+  assert_ended (f->bws, b0, id, "unattested", WAIT);
+  assert_ended (f->sws, s0, id, "unattested", WAIT);
+  elapsed = (g_get_monotonic_time () - silent_from) / 1000;
+  g_assert_cmpint (elapsed, >=, 6000 - 300);
+  g_assert_cmpint (elapsed, <=, 6000 + 2000);
+  g_assert_null (strstr (f->bws->raw->str, "session.use_relay"));
+  info = session_row (f, id);
+  g_assert_cmpstr (info->end_reason, ==, "unattested");
+  g_assert_cmpint (info->charged_minutes, ==, 0);
+  g_assert_cmpint (wallet_balance (f, f->buyer), ==, 10 * PRICE);
+  assert_audit_ok (f);
+}
+
+/* The seller's shape of stats is checked as strictly as the buyer's. */
+static void
+test_seller_stats_refusals (Fixture *f, gconstpointer data)
+{
+  guint b0, s0;
+  gint64 id;
+
+  grant (f, f->buyer_id, 10 * PRICE);
+  id = start_session (f);
+  b0 = f->bws->msgs->len;
+  s0 = f->sws->msgs->len;
+  kmg_test_ws_send (f->sws, "{\"type\":\"stats\",\"ref\":\"ok\",\"session_id\":%" G_GINT64_FORMAT
+                    ",\"packets_sent\":10,\"bytes_sent\":1000,\"rr_count\":0}", id);
+  assert_acked (f->sws, s0, "ok");
+  kmg_test_ws_send (f->sws, "{\"type\":\"stats\",\"ref\":\"mix\",\"session_id\":%" G_GINT64_FORMAT
+                    ",\"packets_sent\":10,\"bytes_sent\":1000,\"rr_count\":0,\"frames_decoded\":3}", id);
+  assert_error (f->sws, s0, "mix", "bad_request");
+  kmg_test_ws_send (f->sws, "{\"type\":\"stats\",\"ref\":\"norr\",\"session_id\":%" G_GINT64_FORMAT
+                    ",\"packets_sent\":10,\"bytes_sent\":1000}", id);
+  assert_error (f->sws, s0, "norr", "bad_request");
+  kmg_test_ws_send (f->sws, "{\"type\":\"stats\",\"ref\":\"loss\",\"session_id\":%" G_GINT64_FORMAT
+                    ",\"packets_sent\":10,\"bytes_sent\":1000,\"rr_count\":1,\"fraction_lost\":1.5}", id);
+  assert_error (f->sws, s0, "loss", "bad_request");
+  kmg_test_ws_send (f->sws, "{\"type\":\"stats\",\"ref\":\"neg\",\"session_id\":%" G_GINT64_FORMAT
+                    ",\"packets_sent\":-1,\"bytes_sent\":1000,\"rr_count\":1}", id);
+  assert_error (f->sws, s0, "neg", "bad_request");
+  kmg_test_ws_send (f->sws, "{\"type\":\"stats\",\"ref\":\"str\",\"session_id\":%" G_GINT64_FORMAT
+                    ",\"packets_sent\":10,\"bytes_sent\":1000,\"rr_count\":\"1\"}", id);
+  assert_error (f->sws, s0, "str", "bad_request");
+  /* Each role has its own shape. */
+  kmg_test_ws_send (f->bws, "{\"type\":\"stats\",\"ref\":\"bs\",\"session_id\":%" G_GINT64_FORMAT
+                    ",\"packets_sent\":10,\"bytes_sent\":1000,\"rr_count\":1}", id);
+  assert_error (f->bws, b0, "bs", "forbidden");
+  kmg_test_ws_send (f->sws, "{\"type\":\"stats\",\"ref\":\"sb\",\"session_id\":%" G_GINT64_FORMAT
+                    ",\"frames_decoded\":10,\"bytes_received\":1000}", id);
+  assert_error (f->sws, s0, "sb", "forbidden");
+  g_assert_null (strstr (f->bws->raw->str, "session.ended"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -965,6 +1148,10 @@ main (int argc, char **argv)
   ADD ("buyer-reconnect", test_buyer_reconnect);
   ADD ("admin-end", test_admin_end);
   ADD ("ban-buyer", test_ban_buyer);
+  ADD ("silent-buyer-to-relay", test_silent_buyer);
+  ADD ("seller-stats-refusals", test_seller_stats_refusals);
+  g_test_add ("/api/watch/silent-buyer-policy-never", Fixture, NULL, never_fixture_setup, test_silent_buyer_never,
+              fixture_teardown);
 #undef ADD
   return g_test_run ();
 }

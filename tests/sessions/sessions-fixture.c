@@ -64,11 +64,14 @@ fx_billing_ended (KmgWatchSession *s, KmgSessionEndReason reason, gpointer user_
                                       kmg_session_end_reason_to_string (reason)));
 }
 
-static void
+static guint
 fx_p2p_stats (KmgWatchSession *s, const KmgSessionStats *report, gpointer user_data)
 {
-  record (user_data, g_strdup_printf ("stats:%" G_GINT64_FORMAT ":%" G_GUINT64_FORMAT,
-                                      kmg_watch_session_get_id (s), report->frames_decoded));
+  SessionFx *fx = user_data;
+
+  record (fx, g_strdup_printf ("stats:%" G_GINT64_FORMAT ":%" G_GUINT64_FORMAT,
+                               kmg_watch_session_get_id (s), report->frames_decoded));
+  return fx->attested;
 }
 
 static gboolean
@@ -172,6 +175,7 @@ session_fx_init (SessionFx *fx, KmgSessionPolicy policy)
   fx->sent = g_ptr_array_new_with_free_func (sent_free);
   fx->calls = g_ptr_array_new_with_free_func (g_free);
   fx->balance_ok = TRUE;
+  fx->attested = 2;
   fx->next_billing_id = 101;
   fx->connections = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   session_fx_restart (fx);

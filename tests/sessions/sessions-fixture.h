@@ -24,6 +24,7 @@ typedef struct
   gboolean balance_ok;
   gboolean relay_fails;
   gboolean offer_needed;
+  guint attested;          /* what p2p_stats answers: seconds billing counted (default 2) */
   gint64 next_billing_id;
   GHashTable *connections; /* gint64 user -> guint, what user_connections answers (default 0) */
   gint64 scheduled;        /* last deadline given to schedule; -1 before the first call */

@@ -3,6 +3,8 @@
 
 #include "sessions-fixture.h"
 
+#include <math.h>
+
 #define BUYER 1
 #define SELLER 2
 #define OTHER 99
@@ -892,6 +894,316 @@ test_schedule_no_reentry (void)
   session_fx_clear (&fx);
 }
 
+/* ---- the silent-buyer rule (P2P) ---- */
+
+/* The seller's cumulative send counters, grown by every report that shows flow. */
+typedef struct
+{
+  SessionFx *fx;
+  gint64 id;
+  KmgSessionSellerStats st;
+} SellerFeed;
+
+/* One seller report at fx->now; @flowing: packets, bytes and receiver reports all grew. */
+static void
+seller_reports (SellerFeed *f, gboolean flowing)
+{
+  g_autoptr (GError) error = NULL;
+
+  f->st.packets_sent += 180; /* a dead network still takes packets: only receiver reports tell */
+  f->st.bytes_sent += 180000;
+  f->st.rr_count += flowing ? 2 : 0;
+  f->st.fraction_lost = flowing ? 0.02 : f->st.fraction_lost;
+  f->st.timestamp_ms = f->fx->now;
+  g_assert_true (kmg_session_manager_seller_stats (f->fx->mgr, f->id, SELLER, &f->st, f->fx->now, &error));
+  g_assert_no_error (error);
+}
+
+static void
+buyer_reports (SessionFx *fx, gint64 id)
+{
+  g_autoptr (GError) error = NULL;
+  KmgSessionStats st = { .frames_decoded = (guint64) fx->now, .bytes_received = (guint64) fx->now };
+
+  g_assert_true (kmg_session_manager_stats (fx->mgr, id, BUYER, &st, fx->now, &error));
+  g_assert_no_error (error);
+}
+
+/* An active P2P session whose seller reports every 2 s: returns its id, clock at activation. */
+static gint64
+silence_setup (SessionFx *fx, KmgSessionPolicy policy, SellerFeed *feed)
+{
+  gint64 id;
+
+  session_fx_init (fx, policy);
+  id = session_fx_start_accepted (fx, BUYER, SELLER, NULL);
+  *feed = (SellerFeed){ .fx = fx, .id = id, .st = { .fraction_lost = -1 } };
+  seller_reports (feed, FALSE); /* the baseline, before any receiver report */
+  buyer_connects (fx, id);
+  g_assert_cmpint (state_of (fx, id), ==, KMG_SESSION_ACTIVE);
+  return id;
+}
+
+/* @ms of seller reports every 2 s (the first one 2 s from now), the clock ticking each second. */
+static void
+seller_runs (SellerFeed *f, gint64 ms, gboolean flowing)
+{
+  for (gint64 t = 1000; t <= ms; t += 1000)
+    {
+      KmgWatchSession *s;
+
+      session_fx_advance (f->fx, 1000);
+      s = kmg_session_manager_get (f->fx->mgr, f->id);
+      /* Once moved (or ended) the seller's P2P connection is closed: it stops reporting. */
+      if (t % 2000 == 0 && kmg_watch_session_get_path (s) == KMG_SESSION_PATH_P2P
+          && kmg_watch_session_get_state (s) != KMG_SESSION_ENDED)
+        seller_reports (f, flowing);
+    }
+}
+
+static void
+test_seller_flowing_predicate (void)
+{
+  KmgSessionSellerStats a = { .packets_sent = 100, .bytes_sent = 1000, .rr_count = 3, .fraction_lost = 0 };
+  KmgSessionSellerStats b = { .packets_sent = 200, .bytes_sent = 2000, .rr_count = 5, .fraction_lost = 0.1 };
+  KmgSessionSellerStats c;
+
+  g_assert_true (kmg_session_seller_report_flowing (&a, 1000, &b, 3000));
+  g_assert_true (kmg_session_seller_report_flowing (&a, 1000, &b, 1000 + KMG_SESSION_SELLER_REPORT_MAX_GAP_MS));
+  g_assert_false (kmg_session_seller_report_flowing (&a, 1000, &b, 1001 + KMG_SESSION_SELLER_REPORT_MAX_GAP_MS));
+  g_assert_false (kmg_session_seller_report_flowing (&a, 3000, &b, 3000)); /* no time passed */
+  g_assert_false (kmg_session_seller_report_flowing (&b, 1000, &a, 3000)); /* counters went back */
+  c = b, c.rr_count = a.rr_count; /* sending into a dead network: no receiver report came back */
+  g_assert_false (kmg_session_seller_report_flowing (&a, 1000, &c, 3000));
+  c = b, c.packets_sent = a.packets_sent;
+  g_assert_false (kmg_session_seller_report_flowing (&a, 1000, &c, 3000));
+  c = b, c.bytes_sent = a.bytes_sent;
+  g_assert_false (kmg_session_seller_report_flowing (&a, 1000, &c, 3000));
+  c = b, c.fraction_lost = 0.5; /* the relay's rule: a second with half lost is not delivered */
+  g_assert_false (kmg_session_seller_report_flowing (&a, 1000, &c, 3000));
+  c = b, c.fraction_lost = -1; /* no receiver report yet */
+  g_assert_false (kmg_session_seller_report_flowing (&a, 1000, &c, 3000));
+}
+
+/* The buyer stops attesting while the seller's reports show media reaching it: moved to the relay
+ * exactly buyer_silence_ms after its last attestation. */
+static void
+test_silent_buyer_to_relay (void)
+{
+  SessionFx fx;
+  SellerFeed feed;
+  gint64 id, last, n;
+
+  id = silence_setup (&fx, KMG_SESSION_POLICY_AUTO, &feed);
+  n = fx.config.buyer_silence_ms;
+  g_assert_cmpint (n, ==, 6000);
+  /* Both report for a while: nothing happens. */
+  for (int i = 0; i < 5; i++)
+    {
+      seller_runs (&feed, 2000, TRUE);
+      buyer_reports (&fx, id);
+    }
+  g_assert_cmpint (kmg_session_manager_next_deadline (fx.mgr), ==, fx.now + n);
+  last = fx.now;
+  /* The buyer falls silent; the seller keeps sending and the buyer's receiver reports keep coming. */
+  seller_runs (&feed, n - 1000, TRUE);
+  session_fx_advance (&fx, 999);
+  g_assert_cmpint (state_of (&fx, id), ==, KMG_SESSION_ACTIVE);
+  g_assert_cmpuint (session_fx_count_calls (&fx, "relay_start:"), ==, 0);
+  session_fx_advance (&fx, 1);
+  g_assert_cmpint (fx.now - last, ==, n);
+  assert_fell_back (&fx, id);
+  session_fx_clear (&fx);
+}
+
+/* Past the deadline without current seller evidence, the next flowing seller report decides. */
+static void
+test_silent_buyer_late_seller (void)
+{
+  SessionFx fx;
+  SellerFeed feed;
+  gint64 id;
+
+  id = silence_setup (&fx, KMG_SESSION_POLICY_AUTO, &feed);
+  seller_runs (&feed, 2000, TRUE);
+  buyer_reports (&fx, id);
+  /* The seller's app pauses its reports for a while (its evidence goes stale at the deadline). */
+  session_fx_advance (&fx, 7000);
+  g_assert_cmpint (state_of (&fx, id), ==, KMG_SESSION_ACTIVE);
+  g_assert_cmpint (kmg_session_manager_next_deadline (fx.mgr), ==, -1);
+  seller_reports (&feed, TRUE); /* more than 5 s after the previous one: a new baseline only */
+  g_assert_cmpint (state_of (&fx, id), ==, KMG_SESSION_ACTIVE);
+  session_fx_advance (&fx, 2000);
+  seller_reports (&feed, TRUE);
+  g_assert_cmpint (state_of (&fx, id), ==, KMG_SESSION_CONNECTING_RELAY);
+  g_assert_true (kmg_watch_session_get_fell_back (kmg_session_manager_get (fx.mgr, id)));
+  session_fx_clear (&fx);
+}
+
+/* A buyer that keeps sending reports billing counts nothing from is as silent as one that sends none. */
+static void
+test_silent_buyer_flat_reports (void)
+{
+  SessionFx fx;
+  SellerFeed feed;
+  gint64 id, start;
+
+  id = silence_setup (&fx, KMG_SESSION_POLICY_AUTO, &feed);
+  buyer_reports (&fx, id);
+  start = fx.now;
+  fx.attested = 0;
+  for (int i = 0; i < 3 && state_of (&fx, id) == KMG_SESSION_ACTIVE; i++)
+    {
+      seller_runs (&feed, 2000, TRUE);
+      buyer_reports (&fx, id);
+    }
+  g_assert_cmpint (state_of (&fx, id), ==, KMG_SESSION_CONNECTING_RELAY);
+  g_assert_cmpint (fx.now - start, ==, fx.config.buyer_silence_ms);
+  g_assert_cmpuint (session_fx_count_calls (&fx, "stats:"), ==, 3); /* all handed to billing */
+  session_fx_clear (&fx);
+}
+
+/* Policy never: no relay to measure on, so the session ends unattested. */
+static void
+test_silent_buyer_never (void)
+{
+  SessionFx fx;
+  SellerFeed feed;
+  gint64 id;
+
+  id = silence_setup (&fx, KMG_SESSION_POLICY_NEVER, &feed);
+  buyer_reports (&fx, id);
+  seller_runs (&feed, fx.config.buyer_silence_ms, TRUE);
+  assert_ended (&fx, id, "unattested");
+  g_assert_cmpuint (session_fx_count_calls (&fx, "relay_start:"), ==, 0);
+  session_fx_clear (&fx);
+}
+
+/* The buyer is silent because the media stopped: the seller's reports show no receiver report
+ * coming back, so this rule leaves the session alone (ICE and presence rules decide). */
+static void
+test_silent_buyer_silent_seller (gconstpointer data)
+{
+  gboolean seller_reports_flat = GPOINTER_TO_INT (data);
+  SessionFx fx;
+  SellerFeed feed;
+  gint64 id;
+
+  id = silence_setup (&fx, KMG_SESSION_POLICY_AUTO, &feed);
+  seller_runs (&feed, 2000, TRUE);
+  buyer_reports (&fx, id);
+  if (seller_reports_flat)
+    seller_runs (&feed, 60000, FALSE);
+  else
+    session_fx_advance (&fx, 60000);
+  g_assert_cmpint (state_of (&fx, id), ==, KMG_SESSION_ACTIVE);
+  g_assert_cmpint (kmg_watch_session_get_path (kmg_session_manager_get (fx.mgr, id)), ==, KMG_SESSION_PATH_P2P);
+  g_assert_cmpuint (session_fx_count_calls (&fx, "relay_start:"), ==, 0);
+  g_assert_cmpint (kmg_session_manager_next_deadline (fx.mgr), ==, -1);
+  session_fx_clear (&fx);
+}
+
+/* The buyer resumes within the limit: nothing happens, and its clock starts again. */
+static void
+test_silent_buyer_resumes (void)
+{
+  SessionFx fx;
+  SellerFeed feed;
+  gint64 id, n;
+  guint sent;
+
+  id = silence_setup (&fx, KMG_SESSION_POLICY_AUTO, &feed);
+  n = fx.config.buyer_silence_ms;
+  buyer_reports (&fx, id);
+  seller_runs (&feed, n - 2000, TRUE);
+  sent = fx.sent->len;
+  buyer_reports (&fx, id);
+  g_assert_cmpint (kmg_session_manager_next_deadline (fx.mgr), ==, fx.now + n);
+  seller_runs (&feed, n - 1000, TRUE);
+  g_assert_cmpint (state_of (&fx, id), ==, KMG_SESSION_ACTIVE);
+  g_assert_cmpuint (session_fx_count_calls (&fx, "relay_start:"), ==, 0);
+  g_assert_cmpuint (fx.sent->len, ==, sent); /* not even a message */
+  session_fx_clear (&fx);
+}
+
+/* While a transport is disconnected the ICE grace owns the session; once reconnected the buyer
+ * gets a whole limit again before the rule applies. */
+static void
+test_silent_buyer_reconnecting (void)
+{
+  SessionFx fx;
+  SellerFeed feed;
+  gint64 id, n, back;
+
+  id = silence_setup (&fx, KMG_SESSION_POLICY_AUTO, &feed);
+  n = fx.config.buyer_silence_ms;
+  buyer_reports (&fx, id);
+  g_assert_true (kmg_session_manager_ice_state (fx.mgr, id, BUYER, 0, 0, KMG_SESSION_ICE_DISCONNECTED, fx.now, NULL));
+  seller_runs (&feed, 10000, TRUE);
+  g_assert_cmpint (state_of (&fx, id), ==, KMG_SESSION_ACTIVE);
+  g_assert_true (kmg_session_manager_ice_state (fx.mgr, id, BUYER, 0, 0, KMG_SESSION_ICE_CONNECTED, fx.now, NULL));
+  back = fx.now;
+  seller_runs (&feed, n - 1000, TRUE);
+  g_assert_cmpint (state_of (&fx, id), ==, KMG_SESSION_ACTIVE);
+  seller_runs (&feed, 1000, TRUE);
+  g_assert_cmpint (fx.now - back, ==, n);
+  g_assert_cmpint (state_of (&fx, id), ==, KMG_SESSION_CONNECTING_RELAY);
+  session_fx_clear (&fx);
+}
+
+/* Seller reports: the seller only, strict values, ignored on the relay and before P2P activity. */
+static void
+test_seller_stats_checks (void)
+{
+  SessionFx fx;
+  g_autoptr (GError) error = NULL;
+  KmgSessionSellerStats st = { .packets_sent = 1, .bytes_sent = 1, .rr_count = 1, .fraction_lost = 0 };
+  KmgWatchRequest relay = session_fx_request ();
+  gint64 id, rid;
+
+  session_fx_init (&fx, KMG_SESSION_POLICY_AUTO);
+  id = session_fx_start (&fx, BUYER, SELLER, NULL);
+  g_assert_false (kmg_session_manager_seller_stats (fx.mgr, id, SELLER, &st, fx.now, &error));
+  g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_BAD_STATE);
+  g_clear_error (&error);
+  g_assert_true (kmg_session_manager_accept (fx.mgr, id, SELLER, 0, fx.now, NULL));
+  g_assert_false (kmg_session_manager_seller_stats (fx.mgr, id, BUYER, &st, fx.now, &error));
+  g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_FORBIDDEN);
+  g_clear_error (&error);
+  g_assert_false (kmg_session_manager_seller_stats (fx.mgr, id, OTHER, &st, fx.now, &error));
+  g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_NOT_PARTICIPANT);
+  g_clear_error (&error);
+  st.fraction_lost = 1.5;
+  g_assert_false (kmg_session_manager_seller_stats (fx.mgr, id, SELLER, &st, fx.now, &error));
+  g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_INVALID);
+  g_clear_error (&error);
+  st.fraction_lost = NAN;
+  g_assert_false (kmg_session_manager_seller_stats (fx.mgr, id, SELLER, &st, fx.now, &error));
+  g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_INVALID);
+  g_clear_error (&error);
+  st.fraction_lost = 0;
+  st.timestamp_ms = -1;
+  g_assert_false (kmg_session_manager_seller_stats (fx.mgr, id, SELLER, &st, fx.now, &error));
+  g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_INVALID);
+  g_clear_error (&error);
+  st.timestamp_ms = 0;
+  g_assert_true (kmg_session_manager_seller_stats (fx.mgr, id, SELLER, &st, fx.now, &error));
+
+  /* On the relay the server measures: a seller's report there changes nothing. */
+  relay.buyer_always_relay = TRUE;
+  rid = session_fx_start_accepted (&fx, 5, SELLER, &relay);
+  kmg_session_manager_first_frame (fx.mgr, rid, 5, 0, 0, fx.now, NULL);
+  for (int i = 0; i < 10; i++)
+    {
+      session_fx_advance (&fx, 2000);
+      st.packets_sent += 100, st.bytes_sent += 100, st.rr_count += 2;
+      g_assert_true (kmg_session_manager_seller_stats (fx.mgr, rid, SELLER, &st, fx.now, &error));
+    }
+  g_assert_no_error (error);
+  g_assert_cmpint (state_of (&fx, rid), ==, KMG_SESSION_ACTIVE);
+  session_fx_clear (&fx);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -923,5 +1235,17 @@ main (int argc, char **argv)
   g_test_add_func ("/sessions/manager/buyer-gone/seller-unaffected", test_buyer_gone_seller_unaffected);
   g_test_add_func ("/sessions/manager/schedule/every-entry-point", test_schedule);
   g_test_add_func ("/sessions/manager/schedule/no-reentry", test_schedule_no_reentry);
+  g_test_add_func ("/sessions/manager/silent-buyer/seller-flowing-predicate", test_seller_flowing_predicate);
+  g_test_add_func ("/sessions/manager/silent-buyer/to-relay", test_silent_buyer_to_relay);
+  g_test_add_func ("/sessions/manager/silent-buyer/late-seller-report", test_silent_buyer_late_seller);
+  g_test_add_func ("/sessions/manager/silent-buyer/flat-reports", test_silent_buyer_flat_reports);
+  g_test_add_func ("/sessions/manager/silent-buyer/policy-never-ends", test_silent_buyer_never);
+  g_test_add_data_func ("/sessions/manager/silent-buyer/silent-seller", GINT_TO_POINTER (FALSE),
+                        test_silent_buyer_silent_seller);
+  g_test_add_data_func ("/sessions/manager/silent-buyer/no-receiver-reports", GINT_TO_POINTER (TRUE),
+                        test_silent_buyer_silent_seller);
+  g_test_add_func ("/sessions/manager/silent-buyer/resumes", test_silent_buyer_resumes);
+  g_test_add_func ("/sessions/manager/silent-buyer/reconnecting", test_silent_buyer_reconnecting);
+  g_test_add_func ("/sessions/manager/seller-stats/checks", test_seller_stats_checks);
   return g_test_run ();
 }

@@ -30,6 +30,8 @@ export class SellerDesk {
     rt.on('session.use_p2p', (msg) => this.onUseP2p(msg));
     rt.on('session.use_relay', (msg) => this.onUseRelay(msg));
     rt.on('signal', (msg) => this.onSignal(msg));
+    // Our side of every P2P connection, so a buyer that stops reporting can be noticed.
+    setInterval(() => this.reportStats(), 2000);
     rt.on('billing.earned', (msg) => {
       const s = this.sessions.get(msg.session_id);
       if (s) s.minutes = msg.minutes_charged;
@@ -148,6 +150,36 @@ export class SellerDesk {
     this.relayLeg = new PathPeer(this.ctx.rt, { sessionId: msg.session_id, path: 'relay', role: 'seller',
                                                stream: this.stream, servers: iceServers(msg) });
     this.relayLeg.offer().catch((e) => console.warn('relay offer:', e.message));
+  }
+
+  // P2P send statistics (protocol.md, stats from the seller): the outbound video counters and what
+  // the buyer's RTCP receiver reports said. Cumulative; rr_count is the browser's count of
+  // receiver reports, or ours when it has none.
+  async reportStats() {
+    for (const [id, s] of this.sessions) {
+      if (s.path !== 'p2p' || !s.peer || (s.state !== 'connecting_p2p' && s.state !== 'active')) continue;
+      let out = null, rr = null;
+      try {
+        (await s.peer.pc.getStats()).forEach((r) => {
+          if (r.type === 'outbound-rtp' && r.kind === 'video') out = r;
+          if (r.type === 'remote-inbound-rtp' && r.kind === 'video') rr = r;
+        });
+      } catch { continue; /* closed meanwhile */ }
+      if (!out) continue;
+      if (rr && rr.timestamp !== s.rrStamp) {
+        s.rrStamp = rr.timestamp;
+        s.rrSeen = (s.rrSeen || 0) + 1;
+      }
+      const body = {
+        session_id: id,
+        packets_sent: out.packetsSent || 0,
+        bytes_sent: out.bytesSent || 0,
+        rr_count: Number.isInteger(rr?.roundTripTimeMeasurements) ? rr.roundTripTimeMeasurements : (s.rrSeen || 0),
+        timestamp_ms: Date.now(),
+      };
+      if (typeof rr?.fractionLost === 'number') body.fraction_lost = Math.min(1, Math.max(0, rr.fractionLost));
+      this.ctx.rt.send(MSG.stats, body);
+    }
   }
 
   onSignal(msg) {

@@ -12,6 +12,7 @@ const END_TEXT = {
   declined: 'The seller declined.', no_answer: 'The seller did not answer.',
   ice_failed: 'The video connection failed.', relay_error: 'The video relay failed.',
   server_restart: 'The server restarted.', buyer_gone: 'You were disconnected.',
+  unattested: 'This app stopped confirming the video it received.',
 };
 
 function ratingPrompt(sessionId) {
