@@ -6,6 +6,8 @@
 
 #include "kmg-json.h"
 
+#include <gio/gio.h>
+
 #include <math.h>
 #include <string.h>
 
@@ -175,6 +177,32 @@ kmg_ws_envelope_parse (const char *data, gsize len, JsonObject **msg, const char
   if (!kmg_json_get_string (*msg, "type", TRUE, KMG_WS_MAX_TYPE_LEN, type, error))
     return FALSE;
   return TRUE;
+}
+
+char *
+kmg_ws_address_key (const char *host)
+{
+  static const guint8 v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+  g_autoptr (GInetAddress) addr = NULL;
+  g_autoptr (GInetAddress) prefix = NULL;
+  g_autofree char *text = NULL;
+  guint8 bytes[16] = { 0 };
+  const guint8 *b;
+
+  g_return_val_if_fail (host != NULL, NULL);
+  addr = g_inet_address_new_from_string (host);
+  if (addr == NULL)
+    return g_strdup (host);
+  if (g_inet_address_get_family (addr) != G_SOCKET_FAMILY_IPV6)
+    return g_inet_address_to_string (addr);
+  b = g_inet_address_to_bytes (addr);
+  if (memcmp (b, v4_mapped, sizeof v4_mapped) == 0)
+    return g_strdup_printf ("%u.%u.%u.%u", b[12], b[13], b[14], b[15]);
+  /* One subscriber usually gets a whole /64: counting its 2^64 addresses apart would be no cap. */
+  memcpy (bytes, b, 8);
+  prefix = g_inet_address_new_from_bytes (bytes, G_SOCKET_FAMILY_IPV6);
+  text = g_inet_address_to_string (prefix);
+  return g_strconcat (text, "/64", NULL);
 }
 
 void

@@ -115,6 +115,31 @@ test_envelope_ref_range (void)
     }
 }
 
+/* The per-address cap counts an IPv6 /64 as one address (one subscriber's prefix) and an
+ * IPv4-mapped IPv6 address as the IPv4 one. */
+static void
+test_address_key (void)
+{
+  static const struct
+  {
+    const char *host, *key;
+  } cases[] = {
+    { "192.0.2.7", "192.0.2.7" },
+    { "::ffff:192.0.2.7", "192.0.2.7" },
+    { "2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64" },
+    { "2001:DB8:1:2::1", "2001:db8:1:2::/64" },
+    { "2001:db8:1:3::1", "2001:db8:1:3::/64" },
+    { "::1", "::/64" },
+    { "unknown", "unknown" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *key = kmg_ws_address_key (cases[i].host);
+      g_assert_cmpstr (key, ==, cases[i].key);
+    }
+}
+
 static void
 test_envelope_build (void)
 {
@@ -378,6 +403,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/signaling/proto/envelope-parse", test_envelope_parse);
   g_test_add_func ("/signaling/proto/envelope-ref-range", test_envelope_ref_range);
+  g_test_add_func ("/signaling/proto/address-key", test_address_key);
   g_test_add_func ("/signaling/proto/envelope-build", test_envelope_build);
   g_test_add_func ("/signaling/proto/check-fields", test_check_fields);
   g_test_add_func ("/signaling/proto/token-bucket", test_token_bucket);
