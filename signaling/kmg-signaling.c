@@ -159,8 +159,11 @@ address_take (KmgSignaling *sig, const char *address)
 static void
 address_release (KmgSignaling *sig, const char *address)
 {
-  guint n = address_count (sig, address);
+  guint n;
 
+  if (address == NULL)
+    return;
+  n = address_count (sig, address);
   if (n <= 1)
     g_hash_table_remove (sig->address_conns, address);
   else
