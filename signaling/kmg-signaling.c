@@ -512,8 +512,8 @@ bearer_from_protocols (SoupMessageHeaders *headers)
   return token;
 }
 
-/* Origin, connection limit and (when the subprotocol list carries one) the bearer token. FALSE with a
- * status set on @msg refuses the upgrade. */
+/* Origin, connection limits (in all, and per client @address) and (when the subprotocol list carries
+ * one) the bearer token. FALSE with a status set on @msg refuses the upgrade. */
 static gboolean
 check_upgrade (KmgSignaling *sig, SoupServerMessage *msg, const char *address)
 {
