@@ -875,6 +875,7 @@ test_max_per_address (Fixture *f, gconstpointer data)
   g_assert_null (refused_anon->ws);
   g_assert_cmpuint (refused_anon->http_status, ==, 429);
   assert_alive (c1);
+  assert_alive (c2);
   assert_alive (c4);
 
   /* The unauthenticated one times out (auth_timeout_ms 300) and frees its slot. */
