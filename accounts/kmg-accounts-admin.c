@@ -89,7 +89,7 @@ kmg_accounts_set_banned (KmgAccounts *accounts, gint64 admin_id, gint64 user_id,
                                    "UPDATE users SET banned_at = coalesce(banned_at, ?), ban_reason = ?, "
                                    "updated_at = ? WHERE id = ?",
                                    error, "isii", now, reason ? reason : "", now, user_id)
-          || kmg_accounts_revoke_all_tokens (accounts, user_id, now, error) < 0)
+          || kmg_accounts_revoke_all_rows (accounts, user_id, now, error) < 0)
         goto fail;
     }
   else if (!kmg_accounts_exec_stmt (accounts,

@@ -31,6 +31,7 @@ struct _KmgAccounts
   GThread *dummy_warmup; /* builds it at start, so the first unknown-user login is not slower */
   KmgListeners changed_listeners; /* KmgAccountsUserFunc */
   KmgListeners banned_listeners;  /* KmgAccountsUserFunc */
+  KmgListeners revoked_listeners; /* KmgAccountsTokenFunc */
 };
 
 /* Tells the listeners of @listeners that @user_id changed (kmg-accounts.c). */
@@ -41,6 +42,10 @@ gboolean kmg_accounts_exec_stmt (KmgAccounts *accounts, const char *sql, GError 
                                  const char *types, ...);
 JsonObject *kmg_accounts_user_row_json (KmgAccounts *accounts, gint64 user_id, gboolean owner_view,
                                         GError **error);
+/* Revokes every live token of @user_id without telling anyone (for the ban's own transaction);
+ * returns how many, -1 on error. */
+gint64 kmg_accounts_revoke_all_rows (KmgAccounts *accounts, gint64 user_id, gint64 now,
+                                     GError **error);
 gboolean kmg_accounts_insert_token (KmgAccounts *accounts, gint64 user_id, const char *label,
                                     gint64 now, KmgAccountsLogin *out, GError **error);
 gboolean kmg_accounts_record_admin_action (KmgAccounts *accounts, gint64 admin_id,

@@ -53,6 +53,7 @@ kmg_accounts_new (KmgDb *db, const char *data_dir, const KmgAccountsConfig *cfg,
   a->link->owner = a;
   kmg_listeners_init (&a->changed_listeners);
   kmg_listeners_init (&a->banned_listeners);
+  kmg_listeners_init (&a->revoked_listeners);
   a->login_by_user = kmg_rate_limit_new ((guint) cfg->login_per_user_per_5min, RATE_WINDOW_MS,
                                          RATE_MAX_KEYS);
   a->login_by_addr = kmg_rate_limit_new ((guint) cfg->login_per_addr_per_5min, RATE_WINDOW_MS,
@@ -95,6 +96,7 @@ kmg_accounts_free (KmgAccounts *accounts)
   g_free ((char *) accounts->dummy_once.retval);
   kmg_listeners_clear (&accounts->changed_listeners);
   kmg_listeners_clear (&accounts->banned_listeners);
+  kmg_listeners_clear (&accounts->revoked_listeners);
   g_free (accounts->data_dir);
   g_free (accounts->pictures_dir);
   g_free (accounts);
@@ -124,6 +126,34 @@ kmg_accounts_connect_user_banned (KmgAccounts *accounts, KmgAccountsUserFunc fun
                                   gpointer user_data)
 {
   return kmg_listeners_connect (&accounts->banned_listeners, G_CALLBACK (func), user_data);
+}
+
+gulong
+kmg_accounts_connect_token_revoked (KmgAccounts *accounts, KmgAccountsTokenFunc func,
+                                    gpointer user_data)
+{
+  return kmg_listeners_connect (&accounts->revoked_listeners, G_CALLBACK (func), user_data);
+}
+
+typedef struct
+{
+  gint64 user_id;
+  gint64 token_id;
+} RevokedEvent;
+
+static void
+marshal_revoked (GHook *hook, gpointer data)
+{
+  const RevokedEvent *ev = data;
+  ((KmgAccountsTokenFunc) hook->func) (ev->user_id, ev->token_id, hook->data);
+}
+
+static void
+emit_revoked (KmgAccounts *accounts, gint64 user_id, gint64 token_id)
+{
+  RevokedEvent ev = { user_id, token_id };
+
+  kmg_listeners_emit (&accounts->revoked_listeners, marshal_revoked, &ev);
 }
 
 void
@@ -179,6 +209,38 @@ kmg_accounts_exec_stmt (KmgAccounts *accounts, const char *sql, GError **error, 
   return kmg_db_step (stmt, error) >= 0;
 }
 
+/* The token is known and unexpired, its user banned, and it was live until the ban: revoked at or
+ * after banned_at (the ban revokes with the same time). Earlier revocations stay "invalid". */
+static gboolean
+revoked_by_ban (KmgAccounts *accounts, const guint8 *hash, gint64 now, gint64 *user_id)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KmgDbStmt) stmt = NULL;
+  sqlite3_stmt *st;
+
+  stmt = kmg_db_prepare (accounts->db,
+                         "SELECT t.user_id FROM tokens t JOIN users u ON u.id = t.user_id "
+                         "WHERE t.token_hash = ? AND t.expires_at > ? AND u.banned_at IS NOT NULL "
+                         "AND (t.revoked_at IS NULL OR t.revoked_at >= u.banned_at)",
+                         &error);
+  if (stmt == NULL)
+    {
+      g_warning ("token lookup failed: %s", error->message);
+      return FALSE;
+    }
+  st = kmg_db_stmt_raw (stmt);
+  sqlite3_bind_blob (st, 1, hash, KMG_TOKEN_HASH_BYTES, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (st, 2, now);
+  if (kmg_db_step (stmt, &error) != SQLITE_ROW)
+    {
+      if (error != NULL)
+        g_warning ("token lookup failed: %s", error->message);
+      return FALSE;
+    }
+  *user_id = sqlite3_column_int64 (st, 0);
+  return TRUE;
+}
+
 gboolean
 kmg_accounts_authenticate (KmgAccounts *accounts, const char *token, gint64 now,
                            KmgAccountsAuth *out)
@@ -195,7 +257,8 @@ kmg_accounts_authenticate (KmgAccounts *accounts, const char *token, gint64 now,
   if (!kmg_token_hash (token, hash))
     return FALSE;
   stmt = kmg_db_prepare (accounts->db,
-                         "SELECT t.id, t.user_id, u.role = 'admin', coalesce(t.last_used_at, 0) "
+                         "SELECT t.id, t.user_id, u.role = 'admin', coalesce(t.last_used_at, 0), "
+                         "t.expires_at "
                          "FROM tokens t JOIN users u ON u.id = t.user_id "
                          "WHERE t.token_hash = ? AND t.revoked_at IS NULL AND t.expires_at > ? "
                          "AND u.banned_at IS NULL",
@@ -213,6 +276,8 @@ kmg_accounts_authenticate (KmgAccounts *accounts, const char *token, gint64 now,
     {
       if (error != NULL)
         g_warning ("token lookup failed: %s", error->message);
+      else
+        out->banned = revoked_by_ban (accounts, hash, now, &out->user_id);
       return FALSE;
     }
   token_id = sqlite3_column_int64 (st, 0);
@@ -220,6 +285,7 @@ kmg_accounts_authenticate (KmgAccounts *accounts, const char *token, gint64 now,
   out->user_id = sqlite3_column_int64 (st, 1);
   out->is_admin = sqlite3_column_int (st, 2) != 0;
   last_used = sqlite3_column_int64 (st, 3);
+  out->expires_at = sqlite3_column_int64 (st, 4);
   g_clear_pointer (&stmt, kmg_db_stmt_release);
   if (now - last_used >= LAST_USED_GRANULARITY_S
       && !kmg_accounts_exec_stmt (accounts, "UPDATE tokens SET last_used_at = ? WHERE id = ?",
@@ -311,17 +377,28 @@ kmg_accounts_revoke_token (KmgAccounts *accounts, gint64 user_id, gint64 token_i
                    "no active token %" G_GINT64_FORMAT, token_id);
       return FALSE;
     }
+  emit_revoked (accounts, user_id, token_id);
   return TRUE;
 }
 
 gint64
-kmg_accounts_revoke_all_tokens (KmgAccounts *accounts, gint64 user_id, gint64 now, GError **error)
+kmg_accounts_revoke_all_rows (KmgAccounts *accounts, gint64 user_id, gint64 now, GError **error)
 {
   if (!kmg_accounts_exec_stmt (accounts,
                                "UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
                                error, "ii", now, user_id))
     return -1;
   return kmg_db_changes (accounts->db);
+}
+
+gint64
+kmg_accounts_revoke_all_tokens (KmgAccounts *accounts, gint64 user_id, gint64 now, GError **error)
+{
+  gint64 n = kmg_accounts_revoke_all_rows (accounts, user_id, now, error);
+
+  if (n > 0)
+    emit_revoked (accounts, user_id, 0);
+  return n;
 }
 
 gint64

@@ -42,11 +42,15 @@ typedef struct
 {
   gint64 user_id;
   gint64 token_id;
+  gint64 expires_at; /* unix time */
   gboolean is_admin;
+  gboolean banned; /* set when FALSE is returned for a token that only the ban stopped */
 } KmgAccountsAuth;
 
 /* Resolves a bearer token at unix time @now. FALSE when malformed, unknown, expired, revoked or
- * the user is banned. Records last_used_at at most once a minute. */
+ * the user is banned. A token that would still work but for its user's ban (a ban revokes every
+ * token) also gives FALSE, with @out->banned and @out->user_id set so that the caller can say
+ * "banned" rather than "invalid". Records last_used_at at most once a minute. */
 gboolean kmg_accounts_authenticate (KmgAccounts *accounts, const char *token, gint64 now,
                                     KmgAccountsAuth *out);
 
@@ -87,10 +91,12 @@ KmgAccountsLogin *kmg_accounts_login_finish (KmgAccounts *accounts, GAsyncResult
 /* Live tokens of @user_id: [{id, label, created_at, expires_at, last_used_at, current}]. */
 JsonArray *kmg_accounts_list_tokens (KmgAccounts *accounts, gint64 user_id,
                                      gint64 current_token_id, gint64 now, GError **error);
-/* NOT_FOUND unless @token_id is a live token of @user_id (no way to probe others' tokens). */
+/* NOT_FOUND unless @token_id is a live token of @user_id (no way to probe others' tokens).
+ * Tells the token_revoked listeners once the change is stored. */
 gboolean kmg_accounts_revoke_token (KmgAccounts *accounts, gint64 user_id, gint64 token_id,
                                     gint64 now, GError **error);
-/* Returns how many were revoked, -1 on error. */
+/* Returns how many were revoked, -1 on error. Tells the token_revoked listeners (token id 0) when
+ * at least one was. */
 gint64 kmg_accounts_revoke_all_tokens (KmgAccounts *accounts, gint64 user_id, gint64 now,
                                        GError **error);
 /* Deletes rows of tokens expired or revoked before @before; returns the count, -1 on error. */
@@ -175,6 +181,12 @@ gulong kmg_accounts_connect_user_changed (KmgAccounts *accounts, KmgAccountsUser
                                           gpointer user_data);
 gulong kmg_accounts_connect_user_banned (KmgAccounts *accounts, KmgAccountsUserFunc func,
                                          gpointer user_data);
+/* Tokens of @user_id stopped working before their expiry (logout, revocation), after the change
+ * is stored: @token_id is the one revoked, or 0 when every token of the user was. A ban revokes
+ * tokens too but is told as user_banned only. Expiry is not an event: holders know expires_at. */
+typedef void (*KmgAccountsTokenFunc) (gint64 user_id, gint64 token_id, gpointer user_data);
+gulong kmg_accounts_connect_token_revoked (KmgAccounts *accounts, KmgAccountsTokenFunc func,
+                                           gpointer user_data);
 /* For changes to a user made outside accounts (the admin store's seller flag). */
 void kmg_accounts_user_changed (KmgAccounts *accounts, gint64 user_id);
 

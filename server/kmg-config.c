@@ -66,6 +66,8 @@ static const KeyDef keys[] = {
   I ("ws", "messages_per_s", ws_messages_per_s, 1, 100000),
   I ("ws", "burst", ws_burst, 1, 100000),
   I ("ws", "max_connections", ws_max_connections, 1, 1000000),
+  I ("ws", "max_per_user", ws_max_per_user, 1, 10000),
+  I ("ws", "max_per_address", ws_max_per_address, 1, 1000000),
   I ("ws", "threads", ws_threads, 0, 64),
   B ("ws", "permessage_deflate", ws_permessage_deflate),
   { "relay", "policy", T_POLICY, offsetof (KmgConfig, relay_policy), 0, 0 },
@@ -125,6 +127,12 @@ kmg_config_new_default (void)
   c->ws_messages_per_s = 20;
   c->ws_burst = 40;
   c->ws_max_connections = 19000;
+  /* Phone, tablet and a few browser tabs; a 9th socket of one account is a script. */
+  c->ws_max_per_user = 8;
+  /* One public address may be a carrier-grade NAT (hundreds of subscribers; an IPv6 /64 counts
+   * as one): 500 lets those through while no one address takes more than ~2.6 % of the default
+   * 19000 slots. */
+  c->ws_max_per_address = 500;
   c->ws_threads = 0;
   c->relay_policy = KMG_RELAY_POLICY_AUTO;
   c->p2p_timeout_ms = 5000;

@@ -65,6 +65,8 @@ typedef struct
   gint64 ws_messages_per_s;
   gint64 ws_burst;
   gint64 ws_max_connections;
+  gint64 ws_max_per_user;
+  gint64 ws_max_per_address;
   gint64 ws_threads;
   gboolean ws_permessage_deflate;
   /* [relay] */

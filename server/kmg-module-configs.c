@@ -38,6 +38,8 @@ kmg_module_config_signaling (const KmgConfig *c, KmgMetrics *metrics, KmgSignali
   out->min_location_ms = c->min_update_s * 1000;
   out->flush_ms = c->flush_ms;
   out->max_connections = c->ws_max_connections;
+  out->max_per_user = (guint) c->ws_max_per_user;
+  out->max_per_address = (guint) c->ws_max_per_address;
   out->threads = (guint) c->ws_threads;
   out->permessage_deflate = c->ws_permessage_deflate;
   out->metrics = metrics;

@@ -177,13 +177,20 @@ on_authenticate (const char *token, KmgSignalingAuth *out, gpointer user_data)
 
   if (!kmg_accounts_authenticate (rt->app->accounts, token, g_get_real_time () / G_USEC_PER_SEC,
                                   &auth))
-    return FALSE;
+    {
+      /* A token that only the ban stopped: the client is told banned, not "invalid token". */
+      out->user_id = auth.user_id;
+      out->banned = auth.banned;
+      return auth.banned;
+    }
   user = kmg_accounts_get_user (rt->app->accounts, auth.user_id, NULL);
   if (user == NULL)
     return FALSE;
   out->user_id = user->id;
   out->is_seller = user->is_seller;
   out->banned = user->banned;
+  out->token_id = auth.token_id;
+  out->expires_at = auth.expires_at;
   return TRUE;
 }
 

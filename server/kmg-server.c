@@ -108,6 +108,12 @@ open_data_dir (const KmgConfig *c, GError **error)
   return FALSE;
 }
 
+static void
+on_token_revoked (gint64 user_id, gint64 token_id, gpointer signaling)
+{
+  kmg_signaling_token_revoked (signaling, user_id, token_id);
+}
+
 /* Every listener is connected here, so the order in which modules hear of an event is read in one
  * place: a ban ends the user's sessions (media stops) before the map and the hub drop the user. */
 static void
@@ -122,6 +128,8 @@ connect_events (KmgApp *app)
   kmg_accounts_connect_user_changed (app->accounts, kmg_realtime_on_user_changed, app->realtime);
   kmg_accounts_connect_user_banned (app->accounts, kmg_watch_on_user_banned, app->watch);
   kmg_accounts_connect_user_banned (app->accounts, kmg_realtime_on_user_banned, app->realtime);
+  /* Logout and token revocation close the sockets that authenticated with those tokens. */
+  kmg_accounts_connect_token_revoked (app->accounts, on_token_revoked, app->signaling);
   kmg_billing_connect_events (app->billing, kmg_billing_push_event, app);
   kmg_billing_connect_events (app->billing, kmg_watch_on_billing_event, app->watch);
   kmg_signaling_add_handler (app->signaling, "map.visibility", kmg_realtime_on_visibility,

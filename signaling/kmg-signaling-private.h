@@ -61,6 +61,9 @@ typedef struct
   gint64 user_id;
   gboolean is_seller;
   gboolean authed;
+  gint64 token_id;
+  gint64 expires_at;   /* unix s, 0 = never */
+  char *address;       /* key in KmgSignaling.address_conns (kmg_ws_address_key) */
   gboolean said_bye;
   gboolean gone; /* closed or being closed: send nothing more, handle nothing more */
   guint auth_timer;
@@ -101,7 +104,12 @@ struct _KmgSignaling
 
   GPtrArray *workers;         /* KmgSigWorker*: one inline worker, or cfg.threads threaded ones */
   GPtrArray *extension_types; /* GTypeClass* of the WebSocket extensions offered at upgrade */
-  GHashTable *upgrading;      /* set of SoupServerMessage* between the 101 and its "wrote-informational" */
+  GHashTable *upgrading;      /* SoupServerMessage* between the 101 and its "wrote-informational" ->
+                               * its address key (owned, counted in address_conns) */
+  GHashTable *address_conns;  /* address key -> GUINT count of upgrading and open connections */
+
+  guint expiry_timer;         /* at the earliest token expiry of an open connection */
+  gint64 expiry_at_ms;        /* unix ms it is set for */
 
   guint presence_timer;
   gint64 presence_deadline;

@@ -33,6 +33,8 @@ kmg_signaling_config_init (KmgSignalingConfig *config)
   config->min_location_ms = 5000;
   config->flush_ms = 200;
   config->max_watches = 64;
+  config->max_per_user = 8;
+  config->max_per_address = 500;
   config->threads = 0;
 }
 
@@ -135,7 +137,113 @@ conn_free (KmgSigConn *conn)
   g_clear_handle_id (&conn->auth_timer, g_source_remove);
   g_clear_pointer (&conn->watching, g_hash_table_unref);
   g_assert (conn->sub == NULL);
+  g_free (conn->address);
   g_free (conn);
+}
+
+/* ---- connections per client address ---- */
+
+static guint
+address_count (KmgSignaling *sig, const char *address)
+{
+  return GPOINTER_TO_UINT (g_hash_table_lookup (sig->address_conns, address));
+}
+
+static void
+address_take (KmgSignaling *sig, const char *address)
+{
+  g_hash_table_replace (sig->address_conns, g_strdup (address),
+                        GUINT_TO_POINTER (address_count (sig, address) + 1));
+}
+
+static void
+address_release (KmgSignaling *sig, const char *address)
+{
+  guint n;
+
+  if (address == NULL)
+    return;
+  n = address_count (sig, address);
+  if (n <= 1)
+    g_hash_table_remove (sig->address_conns, address);
+  else
+    g_hash_table_replace (sig->address_conns, g_strdup (address), GUINT_TO_POINTER (n - 1));
+}
+
+/* ---- token expiry: one timer for the earliest one ---- */
+
+static gint64
+wall_ms (void)
+{
+  return g_get_real_time () / 1000;
+}
+
+static void expiry_schedule (KmgSignaling *sig, gint64 at_ms);
+
+/* The token is dead: the connection says so and goes, without presence grace (as after bye). */
+static void
+conn_token_ended (KmgSigConn *conn, const char *code, const char *message, const char *reason)
+{
+  KmgSignaling *sig = conn->sig;
+
+  if (conn->gone)
+    return;
+  kmg_sig_reply_error (conn, NULL, code, message, NULL);
+  conn->said_bye = TRUE;
+  kmg_presence_goodbye (sig->presence, conn->id, kmg_sig_now_ms ());
+  kmg_sig_conn_close (conn, KMG_WS_CLOSE_AUTH_FAILED, reason);
+}
+
+/* Ends the connections in @ids (looked up again: ending one runs presence listeners). */
+static void
+end_tokens (KmgSignaling *sig, GArray *ids, const char *code, const char *message, const char *reason)
+{
+  for (guint i = 0; i < ids->len; i++)
+    {
+      KmgSigConn *conn = lookup_conn (sig, g_array_index (ids, guint64, i));
+      if (conn != NULL)
+        conn_token_ended (conn, code, message, reason);
+    }
+  if (ids->len > 0)
+    kmg_sig_presence_schedule (sig);
+}
+
+static gboolean
+on_expiry_timer (gpointer user_data)
+{
+  KmgSignaling *sig = user_data;
+  g_autoptr (GArray) expired = g_array_new (FALSE, FALSE, sizeof (guint64));
+  gint64 now = wall_ms (), next = G_MAXINT64;
+  GHashTableIter iter;
+  KmgSigConn *conn;
+
+  sig->expiry_timer = 0;
+  /* A scan per expiry: tokens live for days, so this runs rarely. */
+  g_hash_table_iter_init (&iter, sig->conns);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &conn))
+    {
+      if (!conn->authed || conn->gone || conn->expires_at <= 0)
+        continue;
+      if (conn->expires_at * 1000 <= now)
+        g_array_append_val (expired, conn->id);
+      else
+        next = MIN (next, conn->expires_at * 1000);
+    }
+  if (next != G_MAXINT64)
+    expiry_schedule (sig, next);
+  end_tokens (sig, expired, "token_expired", "the token has expired: log in again", "token expired");
+  return G_SOURCE_REMOVE;
+}
+
+static void
+expiry_schedule (KmgSignaling *sig, gint64 at_ms)
+{
+  if (sig->expiry_timer != 0 && sig->expiry_at_ms <= at_ms)
+    return;
+  g_clear_handle_id (&sig->expiry_timer, g_source_remove);
+  sig->expiry_at_ms = at_ms;
+  /* Beyond G_MAXINT ms (≈ 24 days) the timer fires early and the scan sets it again. */
+  sig->expiry_timer = g_timeout_add ((guint) CLAMP (at_ms - wall_ms (), 0, G_MAXINT), on_expiry_timer, sig);
 }
 
 static void
@@ -201,6 +309,7 @@ kmg_sig_hub_closed (KmgSignaling *sig, guint64 id)
         kmg_listeners_emit (&sig->closed_listeners, marshal_closed, &ev);
       }
     }
+  address_release (sig, conn->address);
   g_hash_table_remove (sig->conns, &id);
   update_connection_gauge (sig);
 }
@@ -214,9 +323,22 @@ conn_authenticated (KmgSigConn *conn, const KmgSignalingAuth *auth, JsonNode *re
   KmgPresenceState state;
 
   g_clear_handle_id (&conn->auth_timer, g_source_remove);
+  /* Checked here, after the token is known, for both ways of authenticating. */
+  if (sig->cfg.max_per_user > 0 && user_n_connections (sig, auth->user_id) >= sig->cfg.max_per_user)
+    {
+      g_autoptr (JsonObject) extra = json_object_new ();
+      json_object_set_int_member (extra, "max_per_user", sig->cfg.max_per_user);
+      kmg_sig_reply_error (conn, ref, "too_many_connections", "too many connections for this account", extra);
+      kmg_sig_conn_close (conn, KMG_WS_CLOSE_TOO_MANY, "too many connections");
+      return;
+    }
   conn->authed = TRUE;
   conn->user_id = auth->user_id;
   conn->is_seller = auth->is_seller;
+  conn->token_id = auth->token_id;
+  conn->expires_at = auth->expires_at;
+  if (conn->expires_at > 0)
+    expiry_schedule (sig, conn->expires_at * 1000);
 
   list = g_hash_table_lookup (sig->user_conns, &conn->user_id);
   if (list == NULL)
@@ -360,12 +482,14 @@ origin_allowed (KmgSignaling *sig, const char *origin)
   return FALSE;
 }
 
+#define HTTP_TOO_MANY_REQUESTS 429 /* libsoup has no name for it */
+
 static void
 refuse (SoupServerMessage *msg, guint status, const char *code, const char *message)
 {
   g_autofree char *body = g_strdup_printf ("{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, message);
 
-  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_status (msg, status, status == HTTP_TOO_MANY_REQUESTS ? "Too Many Requests" : NULL);
   soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY, body, strlen (body));
 }
 
@@ -388,10 +512,10 @@ bearer_from_protocols (SoupMessageHeaders *headers)
   return token;
 }
 
-/* Origin, connection limit and (when the subprotocol list carries one) the bearer token. FALSE with a
- * status set on @msg refuses the upgrade. */
+/* Origin, connection limits (in all, and per client @address) and (when the subprotocol list carries
+ * one) the bearer token. FALSE with a status set on @msg refuses the upgrade. */
 static gboolean
-check_upgrade (KmgSignaling *sig, SoupServerMessage *msg)
+check_upgrade (KmgSignaling *sig, SoupServerMessage *msg, const char *address)
 {
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   const char *origin = soup_message_headers_get_one (headers, "Origin");
@@ -407,6 +531,12 @@ check_upgrade (KmgSignaling *sig, SoupServerMessage *msg)
       g_hash_table_size (sig->conns) + g_hash_table_size (sig->upgrading) >= sig->cfg.max_connections)
     {
       refuse (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "too_many_connections", "try again later");
+      return FALSE;
+    }
+  if (sig->cfg.max_per_address > 0 && address_count (sig, address) >= sig->cfg.max_per_address)
+    {
+      refuse (msg, HTTP_TOO_MANY_REQUESTS, "too_many_connections",
+              "too many connections from this address");
       return FALSE;
     }
   token = bearer_from_protocols (headers);
@@ -438,23 +568,28 @@ pick_worker (KmgSignaling *sig)
   return best;
 }
 
-static void
-upgrading_forget (KmgSignaling *sig, SoupServerMessage *msg);
-
+/* An upgrade that never completed gives its address slot back. */
 static void
 on_upgrading_gone (gpointer data, GObject *where)
 {
   KmgSignaling *sig = data;
+  const char *address = g_hash_table_lookup (sig->upgrading, where);
 
+  if (address != NULL)
+    address_release (sig, address);
   g_hash_table_remove (sig->upgrading, where);
 }
 
-static void
+/* Returns the address key, whose slot now belongs to the caller. */
+static char *
 upgrading_forget (KmgSignaling *sig, SoupServerMessage *msg)
 {
+  char *address = NULL;
+
   g_signal_handlers_disconnect_by_data (msg, sig);
   g_object_weak_unref (G_OBJECT (msg), on_upgrading_gone, sig);
-  g_hash_table_remove (sig->upgrading, msg);
+  g_hash_table_steal_extended (sig->upgrading, msg, NULL, (gpointer *) &address);
+  return address;
 }
 
 /* The 101 is on the wire: take the socket from the HTTP server and give it to a worker. This is
@@ -472,7 +607,7 @@ on_upgraded (SoupServerMessage *msg, gpointer user_data)
   GIOStream *stream;
 
   g_object_ref (msg);
-  upgrading_forget (sig, msg);
+  conn->address = upgrading_forget (sig, msg);
   stream = soup_server_message_steal_connection (msg);
 
   conn->sig = sig;
@@ -505,15 +640,18 @@ on_http_request (SoupServer *server, SoupServerMessage *msg, const char *path, G
 {
   KmgSignaling *sig = user_data;
   static char *protocols[] = { (char *) KMG_SIGNALING_SUBPROTOCOL, NULL };
+  const char *host = soup_server_message_get_remote_host (msg);
+  g_autofree char *address = kmg_ws_address_key (host != NULL ? host : "unknown");
   GList *extensions = NULL;
 
-  if (!check_upgrade (sig, msg))
+  if (!check_upgrade (sig, msg, address))
     return;
   /* Sets 101 and the handshake headers, or an error status when this is no valid upgrade. */
   if (!soup_websocket_server_process_handshake (msg, NULL, protocols, sig->extension_types, &extensions))
     return;
   g_object_set_data_full (G_OBJECT (msg), "kmg-signaling-extensions", extensions, free_extensions);
-  g_hash_table_add (sig->upgrading, msg);
+  address_take (sig, address);
+  g_hash_table_insert (sig->upgrading, msg, g_steal_pointer (&address));
   g_object_weak_ref (G_OBJECT (msg), on_upgrading_gone, sig);
   g_signal_connect (msg, "wrote-informational", G_CALLBACK (on_upgraded), sig);
 }
@@ -549,7 +687,8 @@ kmg_signaling_new (SoupServer *server, const KmgSignalingConfig *config,
                                          (GDestroyNotify) g_hash_table_unref);
   sig->handlers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   sig->subs = g_hash_table_new (NULL, NULL);
-  sig->upgrading = g_hash_table_new (NULL, NULL);
+  sig->upgrading = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  sig->address_conns = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   sig->pending_points = g_array_new (FALSE, FALSE, sizeof (KmgLatLon));
   sig->presence_deadline = -1;
   /* Compression only when asked for: browsers request it on every connection, and its zlib state
@@ -602,6 +741,7 @@ kmg_signaling_free (KmgSignaling *sig)
       g_object_weak_unref (msg, on_upgrading_gone, sig);
     }
   g_clear_handle_id (&sig->presence_timer, g_source_remove);
+  g_clear_handle_id (&sig->expiry_timer, g_source_remove);
   /* Workers close their sockets without reporting back: the hub's state goes in one piece below. */
   for (guint i = 0; i < sig->workers->len; i++)
     kmg_sig_worker_free (g_ptr_array_index (sig->workers, i));
@@ -618,6 +758,7 @@ kmg_signaling_free (KmgSignaling *sig)
   g_hash_table_unref (sig->handlers);
   g_hash_table_unref (sig->subs);
   g_hash_table_unref (sig->upgrading);
+  g_hash_table_unref (sig->address_conns);
   g_ptr_array_unref (sig->workers);
   g_ptr_array_unref (sig->extension_types);
   g_array_unref (sig->pending_points);
@@ -772,6 +913,22 @@ kmg_signaling_disconnect_user (KmgSignaling *sig, gint64 user_id, gushort code, 
       kmg_sig_conn_close (conn, code, reason);
     }
   kmg_sig_presence_schedule (sig);
+}
+
+void
+kmg_signaling_token_revoked (KmgSignaling *sig, gint64 user_id, gint64 token_id)
+{
+  GPtrArray *list = g_hash_table_lookup (sig->user_conns, &user_id);
+  g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (guint64));
+
+  g_return_if_fail (sig != NULL);
+  for (guint i = 0; list != NULL && i < list->len; i++)
+    {
+      KmgSigConn *conn = g_ptr_array_index (list, i);
+      if (token_id == 0 || conn->token_id == token_id)
+        g_array_append_val (ids, conn->id);
+    }
+  end_tokens (sig, ids, "token_revoked", "the token was revoked", "token revoked");
 }
 
 gulong

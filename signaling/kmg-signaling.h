@@ -17,10 +17,12 @@ G_BEGIN_DECLS
 
 /* Close codes sent by the hub (besides 1000 after bye and 1009 for oversize messages). */
 #define KMG_WS_CLOSE_POLICY 1008        /* rate limit exceeded repeatedly */
-#define KMG_WS_CLOSE_AUTH_FAILED 4001   /* bad token, or first message not auth */
+#define KMG_WS_CLOSE_AUTH_FAILED 4001   /* bad token, first message not auth, or the token expired
+                                         * or was revoked while the connection was open */
 #define KMG_WS_CLOSE_BANNED 4003        /* banned user */
 #define KMG_WS_CLOSE_AUTH_TIMEOUT 4008  /* no auth message in time */
 #define KMG_WS_CLOSE_REPLACED 4009      /* closed by the server (ban, shutdown) */
+#define KMG_WS_CLOSE_TOO_MANY 4029      /* the user already has max_per_user connections */
 
 #define KMG_SIGNALING_ERROR (kmg_signaling_error_quark ())
 GQuark kmg_signaling_error_quark (void);
@@ -51,6 +53,11 @@ typedef struct
   guint min_location_ms;      /* map.min_update_s */
   guint flush_ms;             /* map.flush_ms */
   guint max_connections;      /* 0 = unlimited; above it upgrades get 503 */
+  guint max_per_user;         /* authenticated connections per user, default 8; 0 = unlimited.
+                               * One more is refused at auth (too_many_connections, 4029) */
+  guint max_per_address;      /* connections (upgrading, unauthenticated or not) per client address,
+                               * an IPv6 /64 counting as one, default 500; 0 = unlimited. Above it
+                               * upgrades get 429 */
   guint max_watches;          /* profiles watched per connection, default 64 */
   guint threads;              /* ws.threads: 0 = sockets on the main context; N = N socket threads
                                * (at most KMG_SIGNALING_MAX_THREADS); state stays on the main context */
@@ -67,12 +74,15 @@ typedef struct
   gint64 user_id;
   gboolean is_seller;
   gboolean banned;
+  gint64 token_id;   /* what kmg_signaling_token_revoked() matches; 0 when the token has no id */
+  gint64 expires_at; /* unix time (s) at which the connection is closed; 0 = never */
 } KmgSignalingAuth;
 
 /* What the server provides. Every function runs on the main context; all but authenticate may be NULL. */
 typedef struct
 {
-  /* Resolves a bearer token; FALSE when unknown, expired or revoked. */
+  /* Resolves a bearer token; FALSE when unknown, expired or revoked. A banned user's token may
+   * resolve with @out->banned set (the client is then told "banned", not "invalid"). */
   gboolean (*authenticate) (const char *token, KmgSignalingAuth *out, gpointer user_data);
   /* An accepted precise location (memory only: never log or store it). @accuracy is -1 when absent.
    * Called before the presence transition it may cause, so the map knows the position first;
@@ -153,6 +163,9 @@ KmgPresenceState kmg_signaling_get_state (KmgSignaling *sig, gint64 user_id);
 gboolean kmg_signaling_stop_live (KmgSignaling *sig, gint64 user_id);
 void kmg_signaling_set_seller (KmgSignaling *sig, gint64 user_id, gboolean is_seller);
 void kmg_signaling_disconnect_user (KmgSignaling *sig, gint64 user_id, gushort code, const char *reason);
+/* Token @token_id of @user_id (0: every token of the user) was revoked: its connections get an
+ * error token_revoked and close with KMG_WS_CLOSE_AUTH_FAILED, without presence grace. */
+void kmg_signaling_token_revoked (KmgSignaling *sig, gint64 user_id, gint64 token_id);
 
 guint kmg_signaling_get_n_connections (KmgSignaling *sig);
 /* User of a connection, 0 when unknown or not yet authenticated. */

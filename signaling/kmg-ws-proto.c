@@ -6,8 +6,141 @@
 
 #include "kmg-json.h"
 
+#include <gio/gio.h>
+
 #include <math.h>
 #include <string.h>
+
+/* ---- integer refs, checked on the raw text ----
+ * json-glib reads an integer beyond 64 bits into a gint64 without a word (2^64 comes back as -1,
+ * 2^63 as -2^63) and also takes 0x10 and 05. A ref is echoed so that the client can match the
+ * reply: it must be the very number sent, or refused. */
+
+static gsize
+skip_ws (const char *d, gsize len, gsize i)
+{
+  while (i < len && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' || d[i] == '\r'))
+    i++;
+  return i;
+}
+
+/* Index just past the string that starts at @i (a '"'), or 0 when it does not end. */
+static gsize
+skip_string (const char *d, gsize len, gsize i)
+{
+  for (i++; i < len; i++)
+    {
+      if (d[i] == '\\')
+        i++;
+      else if (d[i] == '"')
+        return i + 1;
+    }
+  return 0;
+}
+
+/* Index of the ',' or '}' that ends the member value starting at @i, or 0. Comments and single
+ * quotes (json-glib extensions) are not followed: 0 as well. */
+static gsize
+skip_value (const char *d, gsize len, gsize i)
+{
+  int depth = 0;
+
+  while (i < len)
+    {
+      char c = d[i];
+
+      if (c == '"')
+        {
+          if ((i = skip_string (d, len, i)) == 0)
+            return 0;
+          continue;
+        }
+      if (c == '{' || c == '[')
+        depth++;
+      else if (c == '}' || c == ']')
+        {
+          if (depth == 0)
+            return c == '}' ? i : 0;
+          depth--;
+        }
+      else if (c == ',' && depth == 0)
+        return i;
+      else if (c == '/' || c == '\'')
+        return 0;
+      i++;
+    }
+  return 0;
+}
+
+static gboolean
+key_is_ref (const char *raw, gsize n)
+{
+  g_autofree char *text = NULL;
+  g_autoptr (JsonNode) node = NULL;
+
+  if (memchr (raw, '\\', n) == NULL)
+    return n == 5 && memcmp (raw, "\"ref\"", 5) == 0;
+  text = g_strndup (raw, n); /* an escaped key, rare: let json-glib decode it */
+  node = json_from_string (text, NULL);
+  return node != NULL && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING
+         && strcmp (json_node_get_string (node), "ref") == 0;
+}
+
+/* -?(0|[1-9][0-9]*) within gint64, as the raw text of a value (trailing blanks allowed). */
+static gboolean
+is_int64_literal (const char *raw, gsize n)
+{
+  g_autofree char *text = NULL;
+  gsize digits;
+  gint64 v;
+
+  while (n > 0 && (raw[n - 1] == ' ' || raw[n - 1] == '\t' || raw[n - 1] == '\n' || raw[n - 1] == '\r'))
+    n--;
+  digits = n > 0 && raw[0] == '-' ? 1 : 0;
+  if (digits >= n || (raw[digits] == '0' && n - digits > 1))
+    return FALSE;
+  for (gsize i = digits; i < n; i++)
+    if (!g_ascii_isdigit (raw[i]))
+      return FALSE;
+  text = g_strndup (raw, n);
+  return g_ascii_string_to_signed (text, 10, G_MININT64, G_MAXINT64, &v, NULL);
+}
+
+/* Every top-level "ref" member of the object in @d (duplicates included: json-glib keeps the
+ * last) is a decimal integer within gint64. FALSE when the text cannot be followed. */
+static gboolean
+int_refs_exact (const char *d, gsize len)
+{
+  gsize i = skip_ws (d, len, 0);
+  guint seen = 0;
+
+  if (i >= len || d[i] != '{')
+    return FALSE;
+  i = skip_ws (d, len, i + 1);
+  while (i < len)
+    {
+      gsize key = i, key_end, value, value_end;
+
+      if (d[i] != '"' || (key_end = skip_string (d, len, i)) == 0)
+        return FALSE;
+      i = skip_ws (d, len, key_end);
+      if (i >= len || d[i] != ':')
+        return FALSE;
+      value = skip_ws (d, len, i + 1);
+      if ((value_end = skip_value (d, len, value)) == 0)
+        return FALSE;
+      if (key_is_ref (d + key, key_end - key))
+        {
+          if (!is_int64_literal (d + value, value_end - value))
+            return FALSE;
+          seen++;
+        }
+      if (d[value_end] == '}')
+        return seen > 0;
+      i = skip_ws (d, len, value_end + 1);
+    }
+  return FALSE;
+}
 
 gboolean
 kmg_ws_envelope_parse (const char *data, gsize len, JsonObject **msg, const char **type,
@@ -28,14 +161,15 @@ kmg_ws_envelope_parse (const char *data, gsize len, JsonObject **msg, const char
     {
       GType vt = JSON_NODE_HOLDS_VALUE (ref_node) ? json_node_get_value_type (ref_node) : G_TYPE_INVALID;
 
-      if (vt == G_TYPE_INT64)
+      if (vt == G_TYPE_INT64 && int_refs_exact (data, len))
         *ref = ref_node;
       else if (vt == G_TYPE_STRING && g_utf8_strlen (json_node_get_string (ref_node), -1) <= KMG_WS_MAX_REF_LEN)
         *ref = ref_node;
       else
         {
           g_set_error (error, KMG_JSON_ERROR, KMG_JSON_ERROR_TYPE,
-                       "ref must be an integer or a string of at most %d characters", KMG_WS_MAX_REF_LEN);
+                       "ref must be a decimal integer from -2^63 to 2^63-1 or a string of at most %d characters",
+                       KMG_WS_MAX_REF_LEN);
           return FALSE;
         }
     }
@@ -43,6 +177,32 @@ kmg_ws_envelope_parse (const char *data, gsize len, JsonObject **msg, const char
   if (!kmg_json_get_string (*msg, "type", TRUE, KMG_WS_MAX_TYPE_LEN, type, error))
     return FALSE;
   return TRUE;
+}
+
+char *
+kmg_ws_address_key (const char *host)
+{
+  static const guint8 v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+  g_autoptr (GInetAddress) addr = NULL;
+  g_autoptr (GInetAddress) prefix = NULL;
+  g_autofree char *text = NULL;
+  guint8 bytes[16] = { 0 };
+  const guint8 *b;
+
+  g_return_val_if_fail (host != NULL, NULL);
+  addr = g_inet_address_new_from_string (host);
+  if (addr == NULL)
+    return g_strdup (host);
+  if (g_inet_address_get_family (addr) != G_SOCKET_FAMILY_IPV6)
+    return g_inet_address_to_string (addr);
+  b = g_inet_address_to_bytes (addr);
+  if (memcmp (b, v4_mapped, sizeof v4_mapped) == 0)
+    return g_strdup_printf ("%u.%u.%u.%u", b[12], b[13], b[14], b[15]);
+  /* One subscriber usually gets a whole /64: counting its 2^64 addresses apart would be no cap. */
+  memcpy (bytes, b, 8);
+  prefix = g_inet_address_new_from_bytes (bytes, G_SOCKET_FAMILY_IPV6);
+  text = g_inet_address_to_string (prefix);
+  return g_strconcat (text, "/64", NULL);
 }
 
 void

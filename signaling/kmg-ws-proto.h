@@ -50,6 +50,10 @@ typedef struct
 
 gboolean kmg_bbox_contains (const KmgBbox *bbox, double lat, double lon);
 
+/* What a connection cap per client address counts by: an IPv4 address as is (an IPv4-mapped IPv6
+ * one folded to it), an IPv6 address by its /64 (one subscriber's prefix), anything else as given. */
+char *kmg_ws_address_key (const char *host);
+
 /* Appends @s as a JSON string literal (quotes included); invalid UTF-8 is replaced, not copied. */
 void kmg_ws_append_json_string (GString *out, const char *s);
 /* Appends @v as a JSON number with at most @decimals (0..9) decimals, rounded half away from zero;

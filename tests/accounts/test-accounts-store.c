@@ -324,6 +324,102 @@ test_tokens (Fixture *f, gconstpointer data)
   g_assert_cmpint (kmg_accounts_prune_tokens (f->accounts, NOW + 1000, NULL), ==, 3);
 }
 
+typedef struct
+{
+  GArray *revoked; /* gint64 user, token pairs */
+  guint banned;
+} Events;
+
+static void
+on_token_revoked (gint64 user_id, gint64 token_id, gpointer user_data)
+{
+  Events *ev = user_data;
+  gint64 pair[2] = { user_id, token_id };
+
+  g_array_append_vals (ev->revoked, pair, 2);
+}
+
+static void
+on_banned (gint64 user_id, gpointer user_data)
+{
+  ((Events *) user_data)->banned++;
+}
+
+/* Revocations are told (one token, or 0 for all of them) once stored; a ban is told as a ban; a
+ * token that only the ban stopped is reported as banned, not as unknown. */
+static void
+test_token_revoked_events (Fixture *f, gconstpointer data)
+{
+  g_autoptr (KmgAccountsLogin) a1 = do_register (f, "hank", "correct horse battery", NULL);
+  g_autoptr (KmgAccountsLogin) a2 = do_login (f, "hank", "correct horse battery", NULL, NOW + 10, NULL, NULL);
+  g_autoptr (KmgAccountsLogin) b1 = do_register (f, "iris", "correct horse battery", NULL);
+  g_autoptr (KmgAccountsLogin) b2 = do_login (f, "iris", "correct horse battery", NULL, NOW + 10, NULL, NULL);
+  g_autoptr (KmgAccountsLogin) b3 = do_login (f, "iris", "correct horse battery", NULL, NOW + 10, NULL, NULL);
+  g_autoptr (GArray) revoked = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr (GError) error = NULL;
+  Events ev = { revoked, 0 };
+  KmgAccountsAuth auth;
+
+  g_assert_nonnull (a1);
+  g_assert_nonnull (a2);
+  g_assert_nonnull (b1);
+  g_assert_nonnull (b2);
+  g_assert_nonnull (b3);
+  kmg_accounts_connect_token_revoked (f->accounts, on_token_revoked, &ev);
+  kmg_accounts_connect_user_banned (f->accounts, on_banned, &ev);
+
+  g_assert_true (kmg_accounts_authenticate (f->accounts, a1->token, NOW + 20, &auth));
+  g_assert_cmpint (auth.token_id, ==, a1->token_id);
+  g_assert_cmpint (auth.expires_at, ==, a1->expires_at);
+  g_assert_false (auth.banned);
+
+  g_assert_true (kmg_accounts_revoke_token (f->accounts, a1->user_id, a1->token_id, NOW + 30, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (revoked->len, ==, 2);
+  g_assert_cmpint (g_array_index (revoked, gint64, 0), ==, a1->user_id);
+  g_assert_cmpint (g_array_index (revoked, gint64, 1), ==, a1->token_id);
+  /* Nothing revoked, nothing told. */
+  g_assert_false (kmg_accounts_revoke_token (f->accounts, a1->user_id, a1->token_id, NOW + 31, NULL));
+  g_assert_false (kmg_accounts_revoke_token (f->accounts, b1->user_id, a2->token_id, NOW + 31, NULL));
+  g_assert_cmpuint (revoked->len, ==, 2);
+
+  g_assert_cmpint (kmg_accounts_revoke_all_tokens (f->accounts, a1->user_id, NOW + 40, NULL), ==, 1);
+  g_assert_cmpuint (revoked->len, ==, 4);
+  g_assert_cmpint (g_array_index (revoked, gint64, 2), ==, a1->user_id);
+  g_assert_cmpint (g_array_index (revoked, gint64, 3), ==, 0);
+  g_assert_cmpint (kmg_accounts_revoke_all_tokens (f->accounts, a1->user_id, NOW + 41, NULL), ==, 0);
+  g_assert_cmpuint (revoked->len, ==, 4);
+  g_assert_false (kmg_accounts_authenticate (f->accounts, a2->token, NOW + 42, &auth));
+  g_assert_false (auth.banned);
+
+  /* b1 logged out before the ban; b2 and b3 were live until it. */
+  g_assert_true (kmg_accounts_revoke_token (f->accounts, b1->user_id, b1->token_id, NOW + 45, NULL));
+  g_assert_cmpuint (revoked->len, ==, 6);
+  g_assert_true (kmg_accounts_set_banned (f->accounts, 0, b1->user_id, TRUE, "spam", NOW + 50, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (ev.banned, ==, 1);
+  g_assert_cmpuint (revoked->len, ==, 6); /* the ban is its own event */
+  g_assert_false (kmg_accounts_authenticate (f->accounts, b2->token, NOW + 51, &auth));
+  g_assert_true (auth.banned);
+  g_assert_cmpint (auth.user_id, ==, b1->user_id);
+  g_assert_cmpint (auth.token_id, ==, 0);
+  g_assert_false (kmg_accounts_authenticate (f->accounts, b3->token, NOW + 51, &auth));
+  g_assert_true (auth.banned);
+  g_assert_false (kmg_accounts_authenticate (f->accounts, b1->token, NOW + 51, &auth));
+  g_assert_false (auth.banned);
+  g_assert_cmpint (auth.user_id, ==, 0);
+  g_assert_false (kmg_accounts_authenticate (f->accounts, "not-a-token", NOW + 51, &auth));
+  g_assert_false (auth.banned);
+  /* Past its expiry a banned user's token is just expired. */
+  g_assert_false (kmg_accounts_authenticate (f->accounts, b2->token, b2->expires_at, &auth));
+  g_assert_false (auth.banned);
+  /* Unbanned, the revoked tokens stay revoked and are no longer "banned". */
+  g_assert_true (kmg_accounts_set_banned (f->accounts, 0, b1->user_id, FALSE, "appeal", NOW + 60, NULL));
+  g_assert_false (kmg_accounts_authenticate (f->accounts, b2->token, NOW + 61, &auth));
+  g_assert_false (auth.banned);
+  g_assert_cmpuint (revoked->len, ==, 6);
+}
+
 static JsonObject *
 me (Fixture *f, gint64 id)
 {
@@ -700,6 +796,7 @@ main (int argc, char **argv)
   ADD ("register-login", test_register_login);
   ADD ("unknown-user-spends-hash", test_unknown_user_spends_hash);
   ADD ("tokens", test_tokens);
+  ADD ("token-revoked-events", test_token_revoked_events);
   ADD ("profile", test_profile);
   ADD ("pictures", test_pictures);
   ADD ("rate-limit-user", test_rate_limit);

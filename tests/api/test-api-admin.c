@@ -386,11 +386,11 @@ test_ban_removes_marker (Fixture *f, gconstpointer data)
     g_autofree char *sp = g_strdup_printf ("/api/v1/sellers/%" G_GINT64_FORMAT, sid);
     expect (f, "GET", sp, NULL, NULL, 404, "not_found");
   }
-  /* A banned user cannot log in or connect again. */
+  /* A banned user cannot log in or connect again (told banned, as docs/protocol.md says). */
   expect (f, "POST", "/api/v1/auth/login", NULL, login, 403, "banned");
   again = kmg_test_ws_connect (f->ts, seller);
   g_assert_null (again->ws);
-  g_assert_cmpuint (again->http_status, ==, 401);
+  g_assert_cmpuint (again->http_status, ==, 403);
 
   a = json_array_get_object_element (actions (f, &acts), 0);
   g_assert_cmpstr (json_object_get_string_member (a, "action"), ==, "ban");

@@ -47,13 +47,15 @@ typedef struct
   double rate, burst;
   guint strikes;
   gboolean deflate;
+  guint max_per_user, max_per_address; /* 0: the hub's defaults */
 } Limits;
 
-static const Limits default_limits = { 200, 50, 10, FALSE };
-static const Limits deflate_on = { 200, 50, 10, TRUE };
+static const Limits default_limits = { 200, 50, 10, FALSE, 0, 0 };
+static const Limits deflate_on = { 200, 50, 10, TRUE, 0, 0 };
+static const Limits caps = { 200, 50, 10, FALSE, 2, 4 };
 /* --threads=N runs every case with the sockets on N worker threads. */
 static guint ws_threads;
-static const Limits tight_limits = { 1, 3, 3, FALSE };
+static const Limits tight_limits = { 1, 3, 3, FALSE, 0, 0 };
 
 /* ---- fakes ---- */
 
@@ -66,10 +68,17 @@ fake_authenticate (const char *token, KmgSignalingAuth *out, gpointer user_data)
       out->banned = TRUE;
       return TRUE;
     }
+  const char *part;
+
   if (token[0] != 'u' || !g_ascii_isdigit (token[1]))
     return FALSE;
   out->user_id = g_ascii_strtoll (token + 1, NULL, 10);
   out->is_seller = g_str_has_suffix (token, "s");
+  /* "u5.t3": token id 3; "u5.e1": expires one second from now (at the next whole second). */
+  if ((part = strstr (token, ".t")) != NULL)
+    out->token_id = g_ascii_strtoll (part + 2, NULL, 10);
+  if ((part = strstr (token, ".e")) != NULL)
+    out->expires_at = g_get_real_time () / G_USEC_PER_SEC + g_ascii_strtoll (part + 2, NULL, 10);
   return TRUE;
 }
 
@@ -201,6 +210,10 @@ fixture_setup (Fixture *f, gconstpointer data)
   cfg.max_message_bytes = 16 * 1024;
   cfg.threads = ws_threads;
   cfg.permessage_deflate = limits->deflate;
+  if (limits->max_per_user > 0)
+    cfg.max_per_user = limits->max_per_user;
+  if (limits->max_per_address > 0)
+    cfg.max_per_address = limits->max_per_address;
   f->sig = kmg_signaling_new (f->server, &cfg, &cb, f);
   kmg_signaling_connect_presence_changed (f->sig, fake_presence_changed, f);
   kmg_signaling_connect_connection_closed (f->sig, fake_closed, f);
@@ -848,6 +861,179 @@ test_location_frame_wiped (Fixture *f, gconstpointer data)
   g_type_class_unref (klass);
 }
 
+/* Waits until the hub has seen @n connections close in all. */
+static void
+wait_closed_conns (Fixture *f, guint n)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_MS * 1000;
+
+  while (f->closed_conns < n && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
+  g_assert_cmpuint (f->closed_conns, ==, n);
+}
+
+/* Echo round trip: the connection is open and authenticated. */
+static void
+assert_alive (Client *c)
+{
+  g_autoptr (JsonObject) echo = NULL;
+
+  client_send (c, "{\"type\":\"test.echo\",\"ref\":\"alive\",\"text\":\"x\"}");
+  echo = client_wait (c, "test.echoed");
+  g_assert_false (c->closed);
+}
+
+/* One account holds at most max_per_user (2 here) authenticated connections, by either way of
+ * authenticating; a closed one frees its slot; other users are not affected. */
+static void
+test_max_per_user (Fixture *f, gconstpointer data)
+{
+  g_autoptr (Client) a = client_authed (f, "u1");
+  g_autoptr (Client) b = client_authed (f, "u1");
+  g_autoptr (Client) third = client_connect (f, "u1", NULL);
+  g_autoptr (Client) fourth = client_connect (f, NULL, NULL);
+  g_autoptr (Client) other = client_authed (f, "u2");
+  g_autoptr (Client) again = NULL;
+  g_autoptr (JsonObject) err = NULL;
+
+  g_assert_nonnull (third->ws);
+  err = client_wait (third, "error");
+  g_assert_cmpstr (json_object_get_string_member (err, "code"), ==, "too_many_connections");
+  g_assert_cmpint (json_object_get_int_member (err, "max_per_user"), ==, 2);
+  client_wait_closed (third, KMG_WS_CLOSE_TOO_MANY);
+  g_assert_false (has_type (third, "auth_ok"));
+
+  client_send (fourth, "{\"type\":\"auth\",\"ref\":\"a4\",\"token\":\"u1\"}");
+  client_wait_error (fourth, "too_many_connections", "a4");
+  client_wait_closed (fourth, KMG_WS_CLOSE_TOO_MANY);
+
+  assert_alive (a);
+  assert_alive (b);
+  assert_alive (other);
+  g_assert_cmpuint (count_transitions (f, 1, KMG_PRESENCE_ONLINE), ==, 0);
+
+  soup_websocket_connection_close (a->ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  wait_closed_conns (f, 1); /* refused ones were never authenticated: not counted as closed */
+  again = client_authed (f, "u1");
+  assert_alive (again);
+}
+
+/* At most max_per_address (4 here) connections from one address, authenticated or not; above it
+ * the upgrade gets 429. Refused upgrades take no slot; a closed connection gives its slot back. */
+static void
+test_max_per_address (Fixture *f, gconstpointer data)
+{
+  g_autoptr (Client) c1 = client_authed (f, "u1");
+  g_autoptr (Client) c2 = client_authed (f, "u2");
+  g_autoptr (Client) c3 = client_connect (f, NULL, NULL); /* not authenticated yet */
+  g_autoptr (Client) bad1 = client_connect (f, "nope", NULL);
+  g_autoptr (Client) bad2 = client_connect (f, "u3", "http://evil.example");
+  g_autoptr (Client) c4 = client_authed (f, "u3");
+  g_autoptr (Client) refused = client_connect (f, "u4", NULL);
+  g_autoptr (Client) refused_anon = client_connect (f, NULL, NULL);
+  g_autoptr (Client) later = NULL;
+
+  g_assert_null (bad1->ws);
+  g_assert_cmpuint (bad1->http_status, ==, 401);
+  g_assert_null (bad2->ws);
+  g_assert_cmpuint (bad2->http_status, ==, 403);
+  g_assert_nonnull (c3->ws);
+  g_assert_null (refused->ws);
+  g_assert_cmpuint (refused->http_status, ==, 429);
+  g_assert_null (refused_anon->ws);
+  g_assert_cmpuint (refused_anon->http_status, ==, 429);
+  assert_alive (c1);
+  assert_alive (c2);
+  assert_alive (c4);
+
+  /* The unauthenticated one times out (auth_timeout_ms 300) and frees its slot. */
+  client_wait_closed (c3, KMG_WS_CLOSE_AUTH_TIMEOUT);
+  pump (50);
+  later = client_authed (f, "u4");
+  assert_alive (later);
+}
+
+/* A connection closes when its token expires: error token_expired, close 4001, and no presence
+ * grace (the user goes offline at once, as after bye). */
+static void
+test_token_expiry (Fixture *f, gconstpointer data)
+{
+  g_autoptr (Client) expiring = client_online (f, "u5.t1.e1");
+  g_autoptr (Client) lasting = client_authed (f, "u6.t2");
+  gint64 start = g_get_monotonic_time ();
+  g_autoptr (JsonObject) err = client_wait (expiring, "error");
+
+  g_assert_cmpstr (json_object_get_string_member (err, "code"), ==, "token_expired");
+  g_assert_false (json_object_has_member (err, "ref"));
+  client_wait_closed (expiring, KMG_WS_CLOSE_AUTH_FAILED);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 2 * G_USEC_PER_SEC);
+  wait_closed_conns (f, 1);
+  g_assert_cmpuint (count_transitions (f, 5, KMG_PRESENCE_OFFLINE), ==, 1);
+  for (guint i = 0; i + 3 < f->transitions->len; i += 4)
+    if (g_array_index (f->transitions, gint64, i) == 5
+        && g_array_index (f->transitions, gint64, i + 2) == KMG_PRESENCE_OFFLINE)
+      g_assert_cmpint (g_array_index (f->transitions, gint64, i + 3), ==, KMG_PRESENCE_REASON_GOODBYE);
+  assert_alive (lasting);
+}
+
+/* A revoked token closes the connections that authenticated with it (token_revoked, 4001); 0
+ * revokes all of a user's. Other tokens, and the same token id of another user, stay. */
+static void
+test_token_revoked (Fixture *f, gconstpointer data)
+{
+  g_autoptr (Client) t1 = client_authed (f, "u5.t1");
+  g_autoptr (Client) t1_browser = client_connect (f, NULL, NULL);
+  g_autoptr (Client) t2 = client_authed (f, "u5.t2");
+  g_autoptr (Client) other = client_authed (f, "u6.t1");
+  g_autoptr (Client) unauthed = client_connect (f, NULL, NULL);
+  g_autoptr (JsonObject) ok = NULL;
+
+  client_send (t1_browser, "{\"type\":\"auth\",\"ref\":\"a\",\"token\":\"u5.t1\"}");
+  ok = client_wait (t1_browser, "auth_ok");
+  kmg_signaling_token_revoked (f->sig, 5, 1);
+  client_wait_error (t1, "token_revoked", NULL);
+  client_wait_closed (t1, KMG_WS_CLOSE_AUTH_FAILED);
+  client_wait_error (t1_browser, "token_revoked", NULL);
+  client_wait_closed (t1_browser, KMG_WS_CLOSE_AUTH_FAILED);
+  assert_alive (t2);
+  assert_alive (other);
+
+  kmg_signaling_token_revoked (f->sig, 5, 0);
+  client_wait_error (t2, "token_revoked", NULL);
+  client_wait_closed (t2, KMG_WS_CLOSE_AUTH_FAILED);
+  assert_alive (other);
+  kmg_signaling_token_revoked (f->sig, 42, 0); /* no connection: nothing happens */
+  g_assert_false (unauthed->closed);
+  wait_closed_conns (f, 3);
+}
+
+/* A ref beyond 64 bits is refused (json-glib would hand over 2^64 as -1) and not echoed. */
+static void
+test_ref_out_of_range (Fixture *f, gconstpointer data)
+{
+  g_autoptr (Client) c = client_authed (f, "u1");
+  static const char *const refs[] = { "9223372036854775808", "18446744073709551616", "-9223372036854775809",
+                                      "1e3" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (refs); i++)
+    {
+      g_autofree char *text = g_strdup_printf ("{\"type\":\"test.echo\",\"ref\":%s,\"text\":\"x\"}", refs[i]);
+      g_autoptr (JsonObject) err = NULL;
+
+      client_send (c, text);
+      err = client_wait (c, "error");
+      g_assert_cmpstr (json_object_get_string_member (err, "code"), ==, "bad_request");
+      g_assert_false (json_object_has_member (err, "ref"));
+      g_assert_false (has_type (c, "test.echoed"));
+    }
+  client_send (c, "{\"type\":\"test.echo\",\"ref\":9223372036854775807,\"text\":\"x\"}");
+  {
+    g_autoptr (JsonObject) echo = client_wait (c, "test.echoed");
+    g_assert_cmpint (json_object_get_int_member (echo, "ref"), ==, G_MAXINT64);
+  }
+  g_assert_false (c->closed);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -880,6 +1066,12 @@ main (int argc, char **argv)
   ADD ("/signaling/ws/loss-reconnect-no-flap", test_loss_reconnect_no_flap);
   ADD ("/signaling/ws/profile-watch", test_profile_watch);
   ADD ("/signaling/ws/map-subscribe-diff", test_map_subscribe_diff);
+  g_test_add ("/signaling/ws/max-per-user", Fixture, &caps, fixture_setup, test_max_per_user, fixture_teardown);
+  g_test_add ("/signaling/ws/max-per-address", Fixture, &caps, fixture_setup, test_max_per_address,
+              fixture_teardown);
+  ADD ("/signaling/ws/token-expiry", test_token_expiry);
+  ADD ("/signaling/ws/token-revoked", test_token_revoked);
+  ADD ("/signaling/ws/ref-out-of-range", test_ref_out_of_range);
 #undef ADD
   return g_test_run ();
 }

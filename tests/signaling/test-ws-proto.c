@@ -59,6 +59,87 @@ test_envelope_parse (void)
     }
 }
 
+/* json-glib wraps integers beyond 64 bits (2^64 → -1) and reads 0x10 and 05: an integer ref is
+ * echoed only when it is exactly the decimal number sent. */
+static void
+test_envelope_ref_range (void)
+{
+  static const struct
+  {
+    const char *text;
+    gboolean ok;
+    gint64 ref;
+  } cases[] = {
+    { "{\"type\":\"x\",\"ref\":9223372036854775807}", TRUE, G_MAXINT64 },
+    { "{\"type\":\"x\",\"ref\":-9223372036854775808}", TRUE, G_MININT64 },
+    { "{\"type\":\"x\",\"ref\":0}", TRUE, 0 },
+    { "{\"type\":\"x\",\"ref\":-0}", TRUE, 0 },
+    { " { \"type\" : \"x\" , \"a\" : [ {\"ref\":1e999} , \"}\" ] , \"ref\" : 42 \n} ", TRUE, 42 },
+    { "{\"ref\":7,\"type\":\"x\",\"nested\":{\"ref\":18446744073709551616}}", TRUE, 7 },
+    { "{\"type\":\"x\",\"r\\u0065f\":12}", TRUE, 12 },
+    { "{\"type\":\"x\",\"ref\":9223372036854775808}", FALSE, 0 },  /* 2^63 */
+    { "{\"type\":\"x\",\"ref\":18446744073709551616}", FALSE, 0 }, /* 2^64 */
+    { "{\"type\":\"x\",\"ref\":-9223372036854775809}", FALSE, 0 }, /* -2^63-1 */
+    { "{\"type\":\"x\",\"ref\":99999999999999999999999}", FALSE, 0 },
+    { "{\"type\":\"x\",\"ref\":1e3}", FALSE, 0 },
+    { "{\"type\":\"x\",\"ref\":0x10}", FALSE, 0 },
+    { "{\"type\":\"x\",\"ref\":05}", FALSE, 0 },
+    { "{\"type\":\"x\",\"ref\":/*c*/5}", FALSE, 0 },
+    { "{\"type\":\"x\",\"r\\u0065f\":18446744073709551616}", FALSE, 0 },
+    /* json-glib keeps the last of duplicates; each one must be exact. */
+    { "{\"type\":\"x\",\"ref\":18446744073709551616,\"ref\":3}", FALSE, 0 },
+    { "{\"type\":\"x\",\"ref\":3,\"ref\":18446744073709551616}", FALSE, 0 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (JsonObject) msg = NULL;
+      g_autoptr (GError) error = NULL;
+      const char *type = NULL;
+      JsonNode *ref = NULL;
+      gboolean ok = kmg_ws_envelope_parse (cases[i].text, strlen (cases[i].text), &msg, &type, &ref, &error);
+
+      g_test_message ("case %u: %s", i, cases[i].text);
+      g_assert_cmpint (ok, ==, cases[i].ok);
+      if (ok)
+        {
+          g_assert_no_error (error);
+          g_assert_nonnull (ref);
+          g_assert_cmpint (json_node_get_int (ref), ==, cases[i].ref);
+        }
+      else
+        {
+          g_assert_error (error, KMG_JSON_ERROR, KMG_JSON_ERROR_TYPE);
+          g_assert_null (ref); /* a refused ref is not echoed */
+        }
+    }
+}
+
+/* The per-address cap counts an IPv6 /64 as one address (one subscriber's prefix) and an
+ * IPv4-mapped IPv6 address as the IPv4 one. */
+static void
+test_address_key (void)
+{
+  static const struct
+  {
+    const char *host, *key;
+  } cases[] = {
+    { "192.0.2.7", "192.0.2.7" },
+    { "::ffff:192.0.2.7", "192.0.2.7" },
+    { "2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64" },
+    { "2001:DB8:1:2::1", "2001:db8:1:2::/64" },
+    { "2001:db8:1:3::1", "2001:db8:1:3::/64" },
+    { "::1", "::/64" },
+    { "unknown", "unknown" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *key = kmg_ws_address_key (cases[i].host);
+      g_assert_cmpstr (key, ==, cases[i].key);
+    }
+}
+
 static void
 test_envelope_build (void)
 {
@@ -321,6 +402,8 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/signaling/proto/envelope-parse", test_envelope_parse);
+  g_test_add_func ("/signaling/proto/envelope-ref-range", test_envelope_ref_range);
+  g_test_add_func ("/signaling/proto/address-key", test_address_key);
   g_test_add_func ("/signaling/proto/envelope-build", test_envelope_build);
   g_test_add_func ("/signaling/proto/check-fields", test_check_fields);
   g_test_add_func ("/signaling/proto/token-bucket", test_token_bucket);
