@@ -137,7 +137,7 @@ start_in_txn (KmgBilling *b, gint64 buyer_id, gint64 seller_id, gint64 now_ms, g
                    balance, *price);
       return 0;
     }
-  return kmg_sessions_create (b->db, buyer_id, seller_id, *price, &b->rules, now_ms, error);
+  return kmg_session_rows_insert (b->db, buyer_id, seller_id, *price, &b->rules, now_ms, error);
 }
 
 gint64
@@ -187,7 +187,7 @@ gboolean
 kmg_billing_session_set_path (KmgBilling *b, gint64 session_id, const char *path,
                               GError **error)
 {
-  return kmg_sessions_set_path (b->db, session_id, path, error);
+  return kmg_session_rows_set_path (b->db, session_id, path, error);
 }
 
 gboolean
@@ -314,7 +314,7 @@ close_unpaid (KmgBilling *b, gint64 now_ms, GError **error)
       /* Later minutes of the same session in this batch were refused too; close once. */
       if (i > 0 && c[-1].session_id == c->session_id && c[-1].status == KMG_CHARGE_INSUFFICIENT)
         continue;
-      if (!kmg_sessions_close (b->db, c->session_id, "insufficient_credits",
+      if (!kmg_session_rows_close (b->db, c->session_id, "insufficient_credits",
                                kmg_charge_meter_delivered (s->meter), now_ms, error))
         return FALSE;
     }
@@ -414,7 +414,7 @@ kmg_billing_session_end (KmgBilling *b, gint64 session_id, const char *reason, g
   guint64 delivered = 0;
 
   if (s == NULL)
-    return kmg_sessions_close (b->db, session_id, reason, 0, now_ms, error);
+    return kmg_session_rows_close (b->db, session_id, reason, 0, now_ms, error);
   g_array_set_size (b->batch, 0);
   queue_session (b, s);
   delivered = kmg_charge_meter_delivered (s->meter);
@@ -422,7 +422,7 @@ kmg_billing_session_end (KmgBilling *b, gint64 session_id, const char *reason, g
     return FALSE;
   if (!kmg_ledger_charge_minutes_in_txn (b->ledger, (KmgMinuteCharge *) b->batch->data,
                                          b->batch->len, now_ms, &local)
-      || !kmg_sessions_close (b->db, session_id, reason, delivered, now_ms, &local))
+      || !kmg_session_rows_close (b->db, session_id, reason, delivered, now_ms, &local))
     {
       kmg_ledger_rollback (b->ledger);
       /* Closed elsewhere already (admin, recovery): nothing left to bill. */

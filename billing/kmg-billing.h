@@ -5,7 +5,7 @@
 #include "kmg-billing-types.h"
 #include "kmg-charging.h"
 #include "kmg-ledger.h"
-#include "kmg-sessions.h"
+#include "kmg-session-rows.h"
 
 G_BEGIN_DECLS
 

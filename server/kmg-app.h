@@ -20,8 +20,8 @@ typedef struct _KmgBilling KmgBilling;
 typedef struct _KmgSessionManager KmgSessionManager;
 typedef struct _KmgRelay KmgRelay;
 typedef struct _KmgStunServer KmgStunServer;
-typedef struct _KmgRealtime KmgRealtime;
-typedef struct _KmgWatch KmgWatch;
+typedef struct _KmgMapGlue KmgMapGlue;
+typedef struct _KmgSessionGlue KmgSessionGlue;
 typedef struct _KmgBillingTick KmgBillingTick;
 typedef struct _KmgApp KmgApp;
 
@@ -46,8 +46,8 @@ struct _KmgApp
   KmgStunServer *stun;     /* NULL unless relay.stun_port is set */
 
   /* Translation glue between the modules (callbacks in, calls out). */
-  KmgRealtime *realtime;   /* precise fixes and presence → the live map */
-  KmgWatch *watch;         /* watch sessions ↔ WebSocket messages, relay legs, billing */
+  KmgMapGlue *map_glue;         /* precise fixes and presence → the live map */
+  KmgSessionGlue *session_glue; /* watch sessions ↔ WebSocket messages, relay legs, billing */
   KmgBillingTick *billing_tick; /* charges due minutes every second */
 };
 

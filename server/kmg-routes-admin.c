@@ -10,9 +10,9 @@
 #include "kmg-json.h"
 #include "kmg-ledger.h"
 #include "kmg-map.h"
-#include "kmg-realtime.h"
+#include "kmg-map-glue.h"
 #include "kmg-signaling.h"
-#include "kmg-watch.h"
+#include "kmg-session-glue.h"
 
 static gint64
 now_s (void)
@@ -89,7 +89,7 @@ list_users (KmgHttpRequest *req, gpointer user_data)
     {
       JsonObject *u = json_array_get_object_element (users, i);
       json_object_set_string_member (
-          u, "status", kmg_realtime_status (app->realtime, json_object_get_int_member (u, "id")));
+          u, "status", kmg_map_glue_status (app->map_glue, json_object_get_int_member (u, "id")));
     }
   reply_items (req, users, error);
 }
@@ -322,7 +322,7 @@ end_session (KmgHttpRequest *req, gpointer user_data)
       return;
     }
   if (json_object_get_int_member (session, "ended")
-      || !kmg_watch_end_session (app->watch, id, KMG_SESSION_END_ADMIN))
+      || !kmg_session_glue_end_session (app->session_glue, id, KMG_SESSION_END_ADMIN))
     {
       kmg_http_reply_error (req, 409, "session_ended", "session %" G_GINT64_FORMAT " is not live",
                             id);

@@ -1,5 +1,5 @@
-/* kmg-routes-billing.c — wallet, top-up webhook, ratings, seller history and the billing tick.
- * The tick charges every due minute of every session in one transaction (one fsync per second). */
+/* kmg-routes-billing.c — wallet, top-up webhook, ratings, seller history, and the billing part of
+ * a public seller profile (status, rating summary, reputation, recent history). */
 
 #include "kmg-routes-billing.h"
 
@@ -8,11 +8,11 @@
 #include "kmg-json.h"
 #include "kmg-ledger.h"
 #include "kmg-ratings.h"
-#include "kmg-realtime.h"
-#include "kmg-sessions.h"
+#include "kmg-map-glue.h"
+#include "kmg-session-rows.h"
 #include "kmg-signaling.h"
 #include "kmg-topup.h"
-#include "kmg-watch.h"
+#include "kmg-session-glue.h"
 #include "kmg-wallet.h"
 
 #include <string.h>
@@ -21,39 +21,6 @@ static gint64
 now_ms (void)
 {
   return g_get_real_time () / 1000;
-}
-
-/* Billing's events as WebSocket messages to the buyer and the seller (an end is the watch
- * glue's: it stops the media). */
-void
-kmg_billing_push_event (const KmgBillingEvent *ev, gpointer user_data)
-{
-  KmgApp *app = user_data;
-  g_autoptr (JsonObject) msg = json_object_new ();
-
-
-  json_object_set_int_member (msg, "session_id", ev->session_id);
-  switch (ev->kind)
-    {
-    case KMG_BILLING_EVENT_CHARGED:
-      json_object_set_string_member (msg, "type", "billing.charged");
-      json_object_set_int_member (msg, "minute_index", ev->minute_index);
-      json_object_set_int_member (msg, "minutes_charged", ev->minute_index + 1);
-      json_object_set_int_member (msg, "balance", ev->balance);
-      kmg_signaling_send_to_user (app->signaling, ev->buyer_id, msg);
-      json_object_set_string_member (msg, "type", "billing.earned");
-      json_object_remove_member (msg, "balance");
-      json_object_set_int_member (msg, "amount", ev->seller_share);
-      kmg_signaling_send_to_user (app->signaling, ev->seller_id, msg);
-      break;
-    case KMG_BILLING_EVENT_LOW_BALANCE:
-      json_object_set_string_member (msg, "type", "billing.low_balance");
-      json_object_set_int_member (msg, "balance", ev->balance);
-      kmg_signaling_send_to_user (app->signaling, ev->buyer_id, msg);
-      break;
-    default:
-      break;
-    }
 }
 
 /* A seller, not banned: the only users with a public profile and history. */
@@ -265,7 +232,7 @@ kmg_billing_decorate_seller (KmgApp *app, gint64 seller_id, JsonObject *profile)
   JsonObject *rating = json_object_new ();
   JsonArray *history;
 
-  json_object_set_string_member (profile, "status", kmg_realtime_status (app->realtime, seller_id));
+  json_object_set_string_member (profile, "status", kmg_map_glue_status (app->map_glue, seller_id));
   kmg_ratings_seller_summary (app->db, seller_id, &rep, NULL);
   json_object_set_int_member (rating, "count", rep.count);
   if (rep.count > 0)

@@ -1,14 +1,11 @@
-/* kmg-routes-billing.h — wallet, top-up webhook, ratings, seller history; billing events to clients. */
+/* kmg-routes-billing.h — wallet, top-up webhook, ratings, seller history, and the billing part
+ * of a public seller profile. */
 #pragma once
 
 #include "kmg-app.h"
 #include "kmg-billing.h"
 
 G_BEGIN_DECLS
-
-/* Billing listener (user_data: the KmgApp): charges and low-balance warnings as WebSocket messages
- * to the buyer and the seller. */
-void kmg_billing_push_event (const KmgBillingEvent *ev, gpointer user_data);
 
 void kmg_routes_billing_register (KmgRouter *router, KmgApp *app);
 

@@ -5,22 +5,23 @@
 
 #include "kmg-accounts.h"
 #include "kmg-api-error.h"
-#include "kmg-billing-tick.h"
+#include "kmg-billing-glue.h"
 #include "kmg-listener.h"
 #include "kmg-map.h"
 #include "kmg-module-configs.h"
-#include "kmg-realtime.h"
+#include "kmg-map-glue.h"
 #include "kmg-relay.h"
 #include "kmg-routes-accounts.h"
 #include "kmg-routes-admin.h"
 #include "kmg-routes-billing.h"
 #include "kmg-routes-map.h"
+#include "kmg-routes-rtc.h"
 #include "kmg-routes-ops.h"
 #include "kmg-routes-web.h"
 #include "kmg-session-manager.h"
 #include "kmg-signaling.h"
 #include "kmg-stun-server.h"
-#include "kmg-watch.h"
+#include "kmg-session-glue.h"
 
 #include <glib/gstdio.h>
 
@@ -119,22 +120,22 @@ on_token_revoked (gint64 user_id, gint64 token_id, gpointer signaling)
 static void
 connect_events (KmgApp *app)
 {
-  kmg_signaling_connect_presence_changed (app->signaling, kmg_realtime_on_presence_changed,
-                                          app->realtime);
-  kmg_signaling_connect_presence_changed (app->signaling, kmg_watch_on_presence_changed,
-                                          app->watch);
-  kmg_signaling_connect_connection_closed (app->signaling, kmg_watch_on_connection_closed,
-                                           app->watch);
-  kmg_accounts_connect_user_changed (app->accounts, kmg_realtime_on_user_changed, app->realtime);
-  kmg_accounts_connect_user_banned (app->accounts, kmg_watch_on_user_banned, app->watch);
-  kmg_accounts_connect_user_banned (app->accounts, kmg_realtime_on_user_banned, app->realtime);
+  kmg_signaling_connect_presence_changed (app->signaling, kmg_map_glue_on_presence_changed,
+                                          app->map_glue);
+  kmg_signaling_connect_presence_changed (app->signaling, kmg_session_glue_on_presence_changed,
+                                          app->session_glue);
+  kmg_signaling_connect_connection_closed (app->signaling, kmg_session_glue_on_connection_closed,
+                                           app->session_glue);
+  kmg_accounts_connect_user_changed (app->accounts, kmg_map_glue_on_user_changed, app->map_glue);
+  kmg_accounts_connect_user_banned (app->accounts, kmg_session_glue_on_user_banned, app->session_glue);
+  kmg_accounts_connect_user_banned (app->accounts, kmg_map_glue_on_user_banned, app->map_glue);
   /* Logout and token revocation close the sockets that authenticated with those tokens. */
   kmg_accounts_connect_token_revoked (app->accounts, on_token_revoked, app->signaling);
-  kmg_billing_connect_events (app->billing, kmg_billing_push_event, app);
-  kmg_billing_connect_events (app->billing, kmg_watch_on_billing_event, app->watch);
-  kmg_signaling_add_handler (app->signaling, "map.visibility", kmg_realtime_on_visibility,
-                             app->realtime);
-  kmg_watch_register_messages (app->watch, app->signaling);
+  kmg_billing_connect_events (app->billing, kmg_billing_glue_push_event, app->signaling);
+  kmg_billing_connect_events (app->billing, kmg_session_glue_on_billing_event, app->session_glue);
+  kmg_signaling_add_handler (app->signaling, "map.visibility", kmg_map_glue_on_visibility,
+                             app->map_glue);
+  kmg_session_glue_register_messages (app->session_glue, app->signaling);
 }
 
 static void
@@ -147,7 +148,7 @@ register_routes (KmgApp *app)
   kmg_routes_map_register (app->router, app);
   kmg_routes_billing_register (app->router, app);
   kmg_routes_admin_register (app->admin_router, app);
-  kmg_routes_watch_register (app->router, app);
+  kmg_routes_rtc_register (app->router, app);
   kmg_routes_web_register (app->router, app);
   /* The admin console must reach the admin API from its own origin. */
   if (app->admin_router != app->router)
@@ -200,32 +201,32 @@ kmg_server_new (KmgConfig *config, GError **error)
   self->prune_timer = g_timeout_add_seconds (3600, prune_tokens, app);
 
   /* Live map and the WebSocket hub (presence lives in the hub). */
-  app->realtime = kmg_realtime_new (app);
+  app->map_glue = kmg_map_glue_new (app);
   kmg_module_config_map (c, &map_cfg);
   app->map = kmg_map_new (&map_cfg, error);
   if (app->map == NULL)
     return NULL;
   kmg_module_config_signaling (c, app->metrics, &signaling_cfg);
-  kmg_realtime_signaling_callbacks (&signaling_cb);
-  app->signaling = kmg_signaling_new (app->http, &signaling_cfg, &signaling_cb, app->realtime);
+  kmg_map_glue_signaling_callbacks (&signaling_cb);
+  app->signaling = kmg_signaling_new (app->http, &signaling_cfg, &signaling_cb, app->map_glue);
   kmg_signaling_set_error_map (app->signaling, kmg_api_error_ws_code);
 
   /* Billing, then watch sessions: the session manager, the relay and the STUN responder. */
   app->billing = billing_new (c, app->db, error);
   if (app->billing == NULL)
     return NULL;
-  app->watch = kmg_watch_new (app);
+  app->session_glue = kmg_session_glue_new (app);
   kmg_module_config_sessions (c, &sessions_cfg);
-  kmg_watch_session_effects (&sessions_fx);
-  app->sessions = kmg_session_manager_new (&sessions_cfg, &sessions_fx, app->watch, error);
+  kmg_session_glue_effects (&sessions_fx);
+  app->sessions = kmg_session_manager_new (&sessions_cfg, &sessions_fx, app->session_glue, error);
   if (app->sessions == NULL)
     return NULL;
   relay_cfg = kmg_module_config_relay (c);
-  kmg_watch_relay_callbacks (&relay_cb);
-  app->relay = kmg_relay_new (relay_cfg, &relay_cb, app->watch, error);
+  kmg_session_glue_relay_callbacks (&relay_cb);
+  app->relay = kmg_relay_new (relay_cfg, &relay_cb, app->session_glue, error);
   if (app->relay == NULL)
     return NULL;
-  kmg_watch_attach (app->watch, app->sessions, app->relay);
+  kmg_session_glue_attach (app->session_glue, app->sessions, app->relay);
   if (!stun_new (c, &app->stun, error))
     return NULL;
 
@@ -256,18 +257,18 @@ kmg_server_free (KmgServer *self)
     return;
   app = &self->app;
   g_clear_handle_id (&self->prune_timer, g_source_remove);
-  if (app->watch)
-    kmg_watch_shutdown (app->watch);
-  /* Its listeners (the hub, the watch glue) are still there to hear of the last charges. */
+  if (app->session_glue)
+    kmg_session_glue_shutdown (app->session_glue);
+  /* Its listeners (the hub, the session glue) are still there to hear of the last charges. */
   g_clear_pointer (&app->billing_tick, kmg_billing_tick_stop);
   g_clear_pointer (&app->stun, kmg_stun_server_free);
   g_clear_pointer (&app->relay, kmg_relay_free);
   g_clear_pointer (&app->sessions, kmg_session_manager_free);
-  g_clear_pointer (&app->watch, kmg_watch_free);
+  g_clear_pointer (&app->session_glue, kmg_session_glue_free);
   g_clear_pointer (&app->billing, kmg_billing_free);
   g_clear_pointer (&app->signaling, kmg_signaling_free);
   g_clear_pointer (&app->map, kmg_map_free);
-  g_clear_pointer (&app->realtime, kmg_realtime_free);
+  g_clear_pointer (&app->map_glue, kmg_map_glue_free);
   g_clear_pointer (&self->listener, kmg_listener_free);
   g_clear_pointer (&self->admin_listener, kmg_listener_free);
   if (app->http)

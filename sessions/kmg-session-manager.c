@@ -22,7 +22,7 @@ kmg_session_config_init (KmgSessionConfig *config)
 static void
 session_free (gpointer p)
 {
-  KmgWatchSession *s = p;
+  KmgSession *s = p;
 
   if (s->destroy != NULL)
     s->destroy (s->data);
@@ -44,7 +44,7 @@ kmg_session_manager_new (const KmgSessionConfig *config, const KmgSessionEffects
   mgr->sessions = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, session_free);
   mgr->gone = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_free);
   mgr->next_id = 1;
-  mgr->deny = kmg_sessions_deny_list_new ((const char *const *) config->denied_cidrs,
+  mgr->deny = kmg_session_deny_list_new ((const char *const *) config->denied_cidrs,
                                           config->allow_loopback, error);
   if (mgr->deny == NULL)
     return NULL;
@@ -58,7 +58,7 @@ kmg_session_manager_free (KmgSessionManager *mgr)
     return;
   g_clear_pointer (&mgr->sessions, g_hash_table_unref);
   g_clear_pointer (&mgr->gone, g_hash_table_unref);
-  kmg_sessions_deny_list_free (mgr->deny);
+  kmg_session_deny_list_free (mgr->deny);
   g_strfreev (mgr->config.denied_cidrs);
   g_free (mgr);
 }
@@ -82,31 +82,31 @@ kmg_session_leave (KmgSessionManager *mgr)
 }
 
 gboolean
-kmg_session_is_live (const KmgWatchSession *s)
+kmg_session_is_live (const KmgSession *s)
 {
   return s->state != KMG_SESSION_ENDED;
 }
 
-KmgWatchSession *
+KmgSession *
 kmg_session_lookup (KmgSessionManager *mgr, gint64 id, gint64 user, gboolean allow_ended,
                     KmgSessionRole *role, GError **error)
 {
-  KmgWatchSession *s = g_hash_table_lookup (mgr->sessions, &id);
+  KmgSession *s = g_hash_table_lookup (mgr->sessions, &id);
 
   if (s == NULL)
     {
-      g_set_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_NOT_FOUND, "no session %" G_GINT64_FORMAT, id);
+      g_set_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_NOT_FOUND, "no session %" G_GINT64_FORMAT, id);
       return NULL;
     }
   if (user != s->buyer && user != s->seller)
     {
-      g_set_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_NOT_PARTICIPANT,
+      g_set_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_NOT_PARTICIPANT,
                    "not a participant of session %" G_GINT64_FORMAT, id);
       return NULL;
     }
   if (!allow_ended && s->state == KMG_SESSION_ENDED)
     {
-      g_set_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_SESSION_ENDED,
+      g_set_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_SESSION_ENDED,
                    "session %" G_GINT64_FORMAT " has ended (%s)", id,
                    kmg_session_end_reason_to_string (s->end_reason));
       return NULL;
@@ -117,7 +117,7 @@ kmg_session_lookup (KmgSessionManager *mgr, gint64 id, gint64 user, gboolean all
 }
 
 void
-kmg_session_send (KmgSessionManager *mgr, KmgWatchSession *s, KmgSessionRole role, JsonObject *msg)
+kmg_session_send (KmgSessionManager *mgr, KmgSession *s, KmgSessionRole role, JsonObject *msg)
 {
   gboolean buyer = role == KMG_SESSION_ROLE_BUYER;
 
@@ -126,14 +126,14 @@ kmg_session_send (KmgSessionManager *mgr, KmgWatchSession *s, KmgSessionRole rol
 }
 
 static void
-send_state (KmgSessionManager *mgr, KmgWatchSession *s)
+send_state (KmgSessionManager *mgr, KmgSession *s)
 {
   kmg_session_send (mgr, s, KMG_SESSION_ROLE_BUYER, kmg_session_msg_state (s, KMG_SESSION_ROLE_BUYER));
   kmg_session_send (mgr, s, KMG_SESSION_ROLE_SELLER, kmg_session_msg_state (s, KMG_SESSION_ROLE_SELLER));
 }
 
 static void
-log_transition (const KmgWatchSession *s, KmgSessionState old_state)
+log_transition (const KmgSession *s, KmgSessionState old_state)
 {
   g_autofree char *id = g_strdup_printf ("%" G_GINT64_FORMAT, s->id);
 
@@ -145,7 +145,7 @@ log_transition (const KmgWatchSession *s, KmgSessionState old_state)
 }
 
 void
-kmg_session_set_state (KmgSessionManager *mgr, KmgWatchSession *s, KmgSessionState state, gint64 now_ms)
+kmg_session_set_state (KmgSessionManager *mgr, KmgSession *s, KmgSessionState state, gint64 now_ms)
 {
   KmgSessionState old_state = s->state;
 
@@ -159,7 +159,7 @@ kmg_session_set_state (KmgSessionManager *mgr, KmgWatchSession *s, KmgSessionSta
 }
 
 gboolean
-kmg_session_end (KmgSessionManager *mgr, KmgWatchSession *s, KmgSessionEndReason reason, gint64 now_ms)
+kmg_session_end (KmgSessionManager *mgr, KmgSession *s, KmgSessionEndReason reason, gint64 now_ms)
 {
   if (s->state == KMG_SESSION_ENDED)
     return FALSE;
@@ -186,7 +186,7 @@ kmg_session_end (KmgSessionManager *mgr, KmgWatchSession *s, KmgSessionEndReason
 }
 
 static void
-reset_path (KmgWatchSession *s)
+reset_path (KmgSession *s)
 {
   s->buyer_ice_connected = FALSE;
   s->first_frame = FALSE;
@@ -196,7 +196,7 @@ reset_path (KmgWatchSession *s)
 }
 
 void
-kmg_session_start_p2p (KmgSessionManager *mgr, KmgWatchSession *s, gint64 now_ms)
+kmg_session_start_p2p (KmgSessionManager *mgr, KmgSession *s, gint64 now_ms)
 {
   gboolean fallback_possible = mgr->config.policy == KMG_SESSION_POLICY_AUTO;
 
@@ -209,7 +209,7 @@ kmg_session_start_p2p (KmgSessionManager *mgr, KmgWatchSession *s, gint64 now_ms
 }
 
 void
-kmg_session_start_relay (KmgSessionManager *mgr, KmgWatchSession *s, gboolean fallback, gint64 now_ms)
+kmg_session_start_relay (KmgSessionManager *mgr, KmgSession *s, gboolean fallback, gint64 now_ms)
 {
   g_autoptr (GError) error = NULL;
   JsonObject *buyer_msg, *seller_msg;
@@ -243,7 +243,7 @@ kmg_session_start_relay (KmgSessionManager *mgr, KmgWatchSession *s, gboolean fa
 }
 
 void
-kmg_session_p2p_failed (KmgSessionManager *mgr, KmgWatchSession *s, gint64 now_ms)
+kmg_session_p2p_failed (KmgSessionManager *mgr, KmgSession *s, gint64 now_ms)
 {
   if (mgr->config.policy == KMG_SESSION_POLICY_AUTO)
     kmg_session_start_relay (mgr, s, TRUE, now_ms);
@@ -252,7 +252,7 @@ kmg_session_p2p_failed (KmgSessionManager *mgr, KmgWatchSession *s, gint64 now_m
 }
 
 void
-kmg_session_maybe_activate (KmgSessionManager *mgr, KmgWatchSession *s, gint64 now_ms)
+kmg_session_maybe_activate (KmgSessionManager *mgr, KmgSession *s, gint64 now_ms)
 {
   gboolean ready = s->state == KMG_SESSION_CONNECTING_P2P ? s->buyer_ice_connected && s->first_frame
                  : s->state == KMG_SESSION_CONNECTING_RELAY ? s->first_frame
@@ -267,7 +267,7 @@ kmg_session_maybe_activate (KmgSessionManager *mgr, KmgWatchSession *s, gint64 n
 
 /* Grace bookkeeping for one transport: a deadline runs while any transport is disconnected. */
 void
-kmg_session_transport_state (KmgSessionManager *mgr, KmgWatchSession *s, guint transport,
+kmg_session_transport_state (KmgSessionManager *mgr, KmgSession *s, guint transport,
                              KmgSessionIceState state, gint64 now_ms)
 {
   guint before = s->disconnected;
@@ -305,7 +305,7 @@ kmg_session_transport_state (KmgSessionManager *mgr, KmgWatchSession *s, guint t
 /* ---- time ---- */
 
 static gint64
-session_deadline (const KmgWatchSession *s)
+session_deadline (const KmgSession *s)
 {
   if (s->state == KMG_SESSION_ENDED)
     return s->free_at;
@@ -313,7 +313,7 @@ session_deadline (const KmgWatchSession *s)
 }
 
 static void
-fire_state_deadline (KmgSessionManager *mgr, KmgWatchSession *s, gint64 now_ms)
+fire_state_deadline (KmgSessionManager *mgr, KmgSession *s, gint64 now_ms)
 {
   s->state_deadline = KMG_NO_DEADLINE;
   switch (s->state)
@@ -335,7 +335,7 @@ fire_state_deadline (KmgSessionManager *mgr, KmgWatchSession *s, gint64 now_ms)
 static gint
 compare_ids (gconstpointer a, gconstpointer b)
 {
-  gint64 x = (*(KmgWatchSession *const *) a)->id, y = (*(KmgWatchSession *const *) b)->id;
+  gint64 x = (*(KmgSession *const *) a)->id, y = (*(KmgSession *const *) b)->id;
 
   return x < y ? -1 : x > y;
 }
@@ -343,7 +343,7 @@ compare_ids (gconstpointer a, gconstpointer b)
 /* ---- selection of live sessions, and the buyer-gone grace timers ---- */
 
 gboolean
-kmg_session_match_buyer (const KmgWatchSession *s, gint64 user)
+kmg_session_match_buyer (const KmgSession *s, gint64 user)
 {
   return s->buyer == user;
 }
@@ -435,7 +435,7 @@ kmg_session_manager_tick (KmgSessionManager *mgr, gint64 now_ms)
   g_ptr_array_sort (due, compare_ids); /* deterministic order of effects */
   for (guint i = 0; i < due->len; i++)
     {
-      KmgWatchSession *s = due->pdata[i];
+      KmgSession *s = due->pdata[i];
 
       if (s->state == KMG_SESSION_ENDED)
         g_hash_table_remove (mgr->sessions, &s->id);
@@ -468,7 +468,7 @@ kmg_session_manager_next_deadline (KmgSessionManager *mgr)
 
 /* ---- reading ---- */
 
-KmgWatchSession *
+KmgSession *
 kmg_session_manager_get (KmgSessionManager *mgr, gint64 session_id)
 {
   g_return_val_if_fail (mgr != NULL, NULL);
@@ -487,7 +487,7 @@ kmg_session_manager_count (KmgSessionManager *mgr, guint by_state[KMG_SESSION_N_
   g_hash_table_iter_init (&iter, mgr->sessions);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
-      KmgWatchSession *s = value;
+      KmgSession *s = value;
 
       if (!kmg_session_is_live (s))
         continue;
@@ -514,20 +514,20 @@ kmg_session_manager_foreach (KmgSessionManager *mgr, KmgWatchSessionFunc func, g
   mgr->busy = FALSE; /* reading only: no deadline moved, nothing to schedule */
 }
 
-gint64 kmg_watch_session_get_id (const KmgWatchSession *s) { return s->id; }
-gint64 kmg_watch_session_get_buyer (const KmgWatchSession *s) { return s->buyer; }
-gint64 kmg_watch_session_get_seller (const KmgWatchSession *s) { return s->seller; }
-gint64 kmg_watch_session_get_price (const KmgWatchSession *s) { return s->price; }
-KmgSessionState kmg_watch_session_get_state (const KmgWatchSession *s) { return s->state; }
-KmgSessionPath kmg_watch_session_get_path (const KmgWatchSession *s) { return s->path; }
-KmgSessionEndReason kmg_watch_session_get_end_reason (const KmgWatchSession *s) { return s->end_reason; }
-gboolean kmg_watch_session_get_fell_back (const KmgWatchSession *s) { return s->fell_back; }
-gint64 kmg_watch_session_get_created_ms (const KmgWatchSession *s) { return s->created_ms; }
-gint64 kmg_watch_session_get_active_ms (const KmgWatchSession *s) { return s->active_ms; }
-gint64 kmg_watch_session_get_ended_ms (const KmgWatchSession *s) { return s->ended_ms; }
+gint64 kmg_session_get_id (const KmgSession *s) { return s->id; }
+gint64 kmg_session_get_buyer (const KmgSession *s) { return s->buyer; }
+gint64 kmg_session_get_seller (const KmgSession *s) { return s->seller; }
+gint64 kmg_session_get_price (const KmgSession *s) { return s->price; }
+KmgSessionState kmg_session_get_state (const KmgSession *s) { return s->state; }
+KmgSessionPath kmg_session_get_path (const KmgSession *s) { return s->path; }
+KmgSessionEndReason kmg_session_get_end_reason (const KmgSession *s) { return s->end_reason; }
+gboolean kmg_session_get_fell_back (const KmgSession *s) { return s->fell_back; }
+gint64 kmg_session_get_created_ms (const KmgSession *s) { return s->created_ms; }
+gint64 kmg_session_get_active_ms (const KmgSession *s) { return s->active_ms; }
+gint64 kmg_session_get_ended_ms (const KmgSession *s) { return s->ended_ms; }
 
 void
-kmg_watch_session_set_data (KmgWatchSession *s, gpointer data, GDestroyNotify destroy)
+kmg_session_set_data (KmgSession *s, gpointer data, GDestroyNotify destroy)
 {
   if (s->destroy != NULL)
     s->destroy (s->data);
@@ -536,7 +536,7 @@ kmg_watch_session_set_data (KmgWatchSession *s, gpointer data, GDestroyNotify de
 }
 
 gpointer
-kmg_watch_session_get_data (const KmgWatchSession *s)
+kmg_session_get_data (const KmgSession *s)
 {
   return s->data;
 }

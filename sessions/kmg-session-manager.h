@@ -76,7 +76,7 @@ G_BEGIN_DECLS
 #define KMG_SESSION_SELLER_REPORT_MAX_GAP_MS 5000
 
 typedef struct _KmgSessionManager KmgSessionManager;
-typedef struct _KmgWatchSession KmgWatchSession;
+typedef struct _KmgSession KmgSession;
 
 typedef struct
 {
@@ -147,32 +147,32 @@ typedef struct
   gboolean (*balance_ok) (gint64 buyer_id, gint64 price, gpointer user_data);
   /* Session created (requested; price fixed). Store it and set *@out_id to its id (> 0), which
    * names the session everywhere. NULL: the manager numbers sessions itself. FALSE fails watch_start. */
-  gboolean (*billing_session_started) (KmgWatchSession *session, gint64 *out_id, gpointer user_data,
+  gboolean (*billing_session_started) (KmgSession *session, gint64 *out_id, gpointer user_data,
                                        GError **error);
   /* Called exactly once per started session, when it ends. */
-  void (*billing_session_ended) (KmgWatchSession *session, KmgSessionEndReason reason, gpointer user_data);
+  void (*billing_session_ended) (KmgSession *session, KmgSessionEndReason reason, gpointer user_data);
   /* Buyer's P2P stats report, only while the path is P2P. Returns how many seconds billing counted
    * from it (kmg_billing_buyer_report): > 0 is an attestation for the silent-buyer rule. NULL: every
    * buyer report counts as one. */
-  guint (*p2p_stats) (KmgWatchSession *session, const KmgSessionStats *report, gpointer user_data);
+  guint (*p2p_stats) (KmgSession *session, const KmgSessionStats *report, gpointer user_data);
   /* Add a relayed buyer leg for this session (kmg_relay_buyer_add with the session id as tag).
    * Set *@seller_offer_needed when the relay created a new seller leg (the seller must send an
    * offer). May add relay details (ICE servers, ...) to @buyer_msg / @seller_msg, the
    * session.use_relay messages about to be sent. FALSE: the session ends with relay_error. */
-  gboolean (*relay_start_buyer) (KmgWatchSession *session, gboolean *seller_offer_needed,
+  gboolean (*relay_start_buyer) (KmgSession *session, gboolean *seller_offer_needed,
                                  JsonObject *buyer_msg, JsonObject *seller_msg, gpointer user_data,
                                  GError **error);
   /* Exactly once for every successful relay_start_buyer, when the session ends. */
-  void (*relay_stop_buyer) (KmgWatchSession *session, gpointer user_data);
+  void (*relay_stop_buyer) (KmgSession *session, gpointer user_data);
   /* Signaling from a party in relay mode: @role BUYER → the session's buyer leg, SELLER → the
    * seller's (shared) seller leg. Never forwarded to the other party. Payload already validated. */
-  void (*relay_signal) (KmgWatchSession *session, KmgSessionRole role, const KmgSessionSignal *signal,
+  void (*relay_signal) (KmgSession *session, KmgSessionRole role, const KmgSessionSignal *signal,
                         gpointer user_data);
   /* The buyer's transport to the relay is disconnected: restart ICE on the buyer leg (the relay
    * is the offerer there). Optional. */
-  void (*relay_restart_ice) (KmgWatchSession *session, gpointer user_data);
+  void (*relay_restart_ice) (KmgSession *session, gpointer user_data);
   /* Any state or path change (metrics, billing path "p2p"/"relay"). Optional. */
-  void (*state_changed) (KmgWatchSession *session, KmgSessionState old_state, gpointer user_data);
+  void (*state_changed) (KmgSession *session, KmgSessionState old_state, gpointer user_data);
   /* How many connections @user_id has now (live ones and lost ones presence still counts); asked
    * when a buyer's gone-grace passes. NULL: none (the grace alone decides). */
   guint (*user_connections) (gint64 user_id, gpointer user_data);
@@ -202,7 +202,7 @@ void kmg_session_manager_free (KmgSessionManager *mgr);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KmgSessionManager, kmg_session_manager_free)
 
 /* ---- events from clients (@conn_id: the connection the message came on; it becomes that party's
- * conn_hint). All return FALSE with a KMG_SESSIONS_ERROR and change nothing on refusal. ---- */
+ * conn_hint). All return FALSE with a KMG_SESSION_ERROR and change nothing on refusal. ---- */
 
 /* Returns the new session id (> 0), or 0 with @error. Sends session.offer to the seller. */
 gint64 kmg_session_manager_watch_start (KmgSessionManager *mgr, gint64 buyer_id, guint64 conn_id,
@@ -284,27 +284,27 @@ gint64 kmg_session_manager_next_deadline (KmgSessionManager *mgr);
 /* ---- reading ---- */
 
 /* Borrowed; NULL when unknown or freed. */
-KmgWatchSession *kmg_session_manager_get (KmgSessionManager *mgr, gint64 session_id);
+KmgSession *kmg_session_manager_get (KmgSessionManager *mgr, gint64 session_id);
 /* Live (not ended) sessions by state and by path, for /metrics. */
 void kmg_session_manager_count (KmgSessionManager *mgr, guint by_state[KMG_SESSION_N_STATES],
                                 guint by_path[KMG_SESSION_N_PATHS]);
-typedef void (*KmgWatchSessionFunc) (KmgWatchSession *session, gpointer user_data);
+typedef void (*KmgWatchSessionFunc) (KmgSession *session, gpointer user_data);
 /* Every kept session (ended ones too), in id order. @func must not call into the manager. */
 void kmg_session_manager_foreach (KmgSessionManager *mgr, KmgWatchSessionFunc func, gpointer user_data);
 
-gint64 kmg_watch_session_get_id (const KmgWatchSession *s);
-gint64 kmg_watch_session_get_buyer (const KmgWatchSession *s);
-gint64 kmg_watch_session_get_seller (const KmgWatchSession *s);
-gint64 kmg_watch_session_get_price (const KmgWatchSession *s);
-KmgSessionState kmg_watch_session_get_state (const KmgWatchSession *s);
-KmgSessionPath kmg_watch_session_get_path (const KmgWatchSession *s);
-KmgSessionEndReason kmg_watch_session_get_end_reason (const KmgWatchSession *s);
-gboolean kmg_watch_session_get_fell_back (const KmgWatchSession *s); /* went P2P → relay */
-gint64 kmg_watch_session_get_created_ms (const KmgWatchSession *s);
-gint64 kmg_watch_session_get_active_ms (const KmgWatchSession *s);  /* 0 until active */
-gint64 kmg_watch_session_get_ended_ms (const KmgWatchSession *s);   /* 0 until ended */
+gint64 kmg_session_get_id (const KmgSession *s);
+gint64 kmg_session_get_buyer (const KmgSession *s);
+gint64 kmg_session_get_seller (const KmgSession *s);
+gint64 kmg_session_get_price (const KmgSession *s);
+KmgSessionState kmg_session_get_state (const KmgSession *s);
+KmgSessionPath kmg_session_get_path (const KmgSession *s);
+KmgSessionEndReason kmg_session_get_end_reason (const KmgSession *s);
+gboolean kmg_session_get_fell_back (const KmgSession *s); /* went P2P → relay */
+gint64 kmg_session_get_created_ms (const KmgSession *s);
+gint64 kmg_session_get_active_ms (const KmgSession *s);  /* 0 until active */
+gint64 kmg_session_get_ended_ms (const KmgSession *s);   /* 0 until ended */
 /* A slot for the server (e.g. its relay leg); @destroy runs when the session is freed. */
-void kmg_watch_session_set_data (KmgWatchSession *s, gpointer data, GDestroyNotify destroy);
-gpointer kmg_watch_session_get_data (const KmgWatchSession *s);
+void kmg_session_set_data (KmgSession *s, gpointer data, GDestroyNotify destroy);
+gpointer kmg_session_get_data (const KmgSession *s);
 
 G_END_DECLS

@@ -15,7 +15,7 @@ msg_new (const char *type, gint64 session_id)
 
 /* The buyer is told who it watches, the seller who watches: the other party's id only. */
 static void
-add_party (JsonObject *o, const KmgWatchSession *s, KmgSessionRole role)
+add_party (JsonObject *o, const KmgSession *s, KmgSessionRole role)
 {
   json_object_set_string_member (o, "role", kmg_session_role_to_string (role));
   if (role == KMG_SESSION_ROLE_BUYER)
@@ -25,7 +25,7 @@ add_party (JsonObject *o, const KmgWatchSession *s, KmgSessionRole role)
 }
 
 JsonObject *
-kmg_session_msg_offer (const KmgWatchSession *s, gint64 answer_within_ms)
+kmg_session_msg_offer (const KmgSession *s, gint64 answer_within_ms)
 {
   JsonObject *o = msg_new ("session.offer", s->id);
 
@@ -36,7 +36,7 @@ kmg_session_msg_offer (const KmgWatchSession *s, gint64 answer_within_ms)
 }
 
 JsonObject *
-kmg_session_msg_state (const KmgWatchSession *s, KmgSessionRole role)
+kmg_session_msg_state (const KmgSession *s, KmgSessionRole role)
 {
   gboolean ended = s->state == KMG_SESSION_ENDED;
   JsonObject *o = msg_new (ended ? "session.ended" : "session.state", s->id);
@@ -53,7 +53,7 @@ kmg_session_msg_state (const KmgWatchSession *s, KmgSessionRole role)
 }
 
 JsonObject *
-kmg_session_msg_path (const KmgWatchSession *s, KmgSessionRole role, gboolean fallback)
+kmg_session_msg_path (const KmgSession *s, KmgSessionRole role, gboolean fallback)
 {
   gboolean relay = s->path == KMG_SESSION_PATH_RELAY;
   JsonObject *o = msg_new (relay ? "session.use_relay" : "session.use_p2p", s->id);

@@ -17,7 +17,7 @@ enum
   TRANSPORT_RELAY_SELLER = 1 << 3,
 };
 
-struct _KmgWatchSession
+struct _KmgSession
 {
   gint64 id, buyer, seller, price;
   guint64 buyer_conn, seller_conn;
@@ -45,7 +45,7 @@ struct _KmgWatchSession
   GDestroyNotify destroy;
 };
 
-/* A buyer's gone-grace (kmg-session-server.c). */
+/* A buyer's gone-grace (kmg-session-from-system.c). */
 typedef struct
 {
   gint64 user_id;
@@ -57,8 +57,8 @@ struct _KmgSessionManager
   KmgSessionConfig config; /* denied_cidrs deep-copied */
   KmgSessionEffects fx;
   gpointer user_data;
-  KmgSessionsDenyList *deny;
-  GHashTable *sessions; /* gint64 id -> KmgWatchSession, owned */
+  KmgSessionDenyList *deny;
+  GHashTable *sessions; /* gint64 id -> KmgSession, owned */
   GHashTable *gone;     /* buyer id -> KmgGoneGrace, owned: buyers whose connection closed */
   gint64 next_id;
   gboolean busy;        /* inside an entry point: effects must not re-enter */
@@ -70,47 +70,47 @@ gboolean kmg_session_enter (KmgSessionManager *mgr);
 void kmg_session_leave (KmgSessionManager *mgr);
 
 /* Looks up @id for @user: NOT_FOUND, NOT_PARTICIPANT, or SESSION_ENDED (when !@allow_ended). */
-KmgWatchSession *kmg_session_lookup (KmgSessionManager *mgr, gint64 id, gint64 user, gboolean allow_ended,
+KmgSession *kmg_session_lookup (KmgSessionManager *mgr, gint64 id, gint64 user, gboolean allow_ended,
                                      KmgSessionRole *role, GError **error);
-gboolean kmg_session_is_live (const KmgWatchSession *s);
+gboolean kmg_session_is_live (const KmgSession *s);
 
-void kmg_session_set_state (KmgSessionManager *mgr, KmgWatchSession *s, KmgSessionState state, gint64 now_ms);
+void kmg_session_set_state (KmgSessionManager *mgr, KmgSession *s, KmgSessionState state, gint64 now_ms);
 /* FALSE when @s had already ended. */
-gboolean kmg_session_end (KmgSessionManager *mgr, KmgWatchSession *s, KmgSessionEndReason reason, gint64 now_ms);
-void kmg_session_start_p2p (KmgSessionManager *mgr, KmgWatchSession *s, gint64 now_ms);
-void kmg_session_start_relay (KmgSessionManager *mgr, KmgWatchSession *s, gboolean fallback, gint64 now_ms);
+gboolean kmg_session_end (KmgSessionManager *mgr, KmgSession *s, KmgSessionEndReason reason, gint64 now_ms);
+void kmg_session_start_p2p (KmgSessionManager *mgr, KmgSession *s, gint64 now_ms);
+void kmg_session_start_relay (KmgSessionManager *mgr, KmgSession *s, gboolean fallback, gint64 now_ms);
 /* P2P ICE failure: relay under policy auto, else end ice_failed. */
-void kmg_session_p2p_failed (KmgSessionManager *mgr, KmgWatchSession *s, gint64 now_ms);
-void kmg_session_transport_state (KmgSessionManager *mgr, KmgWatchSession *s, guint transport,
+void kmg_session_p2p_failed (KmgSessionManager *mgr, KmgSession *s, gint64 now_ms);
+void kmg_session_transport_state (KmgSessionManager *mgr, KmgSession *s, guint transport,
                                   KmgSessionIceState state, gint64 now_ms);
-void kmg_session_maybe_activate (KmgSessionManager *mgr, KmgWatchSession *s, gint64 now_ms);
+void kmg_session_maybe_activate (KmgSessionManager *mgr, KmgSession *s, gint64 now_ms);
 
 /* Live sessions matching @user (e.g. as its buyer), in id order so effects come out
  * deterministically; ending them all. */
-typedef gboolean (*KmgSessionMatch) (const KmgWatchSession *s, gint64 user);
-gboolean kmg_session_match_buyer (const KmgWatchSession *s, gint64 user);
+typedef gboolean (*KmgSessionMatch) (const KmgSession *s, gint64 user);
+gboolean kmg_session_match_buyer (const KmgSession *s, gint64 user);
 GPtrArray *kmg_session_select_live (KmgSessionManager *mgr, KmgSessionMatch match, gint64 user);
 guint kmg_session_end_live (KmgSessionManager *mgr, KmgSessionMatch match, gint64 user,
                             KmgSessionEndReason reason, gint64 now_ms);
 
 /* Silent-buyer rule (kmg-session-silence.c). _restart starts the buyer's clock at @now_ms (the
  * session became active on P2P, or reconnected); _clear forgets everything (path change, end). */
-void kmg_session_silence_restart (KmgSessionManager *mgr, KmgWatchSession *s, gint64 now_ms);
-void kmg_session_silence_clear (KmgWatchSession *s);
-void kmg_session_silence_buyer_report (KmgSessionManager *mgr, KmgWatchSession *s, guint attested,
+void kmg_session_silence_restart (KmgSessionManager *mgr, KmgSession *s, gint64 now_ms);
+void kmg_session_silence_clear (KmgSession *s);
+void kmg_session_silence_buyer_report (KmgSessionManager *mgr, KmgSession *s, guint attested,
                                        gint64 now_ms);
-void kmg_session_silence_seller_report (KmgSessionManager *mgr, KmgWatchSession *s,
+void kmg_session_silence_seller_report (KmgSessionManager *mgr, KmgSession *s,
                                         const KmgSessionSellerStats *report, gint64 now_ms);
 /* The silence deadline passed: decide. */
-void kmg_session_silence_due (KmgSessionManager *mgr, KmgWatchSession *s, gint64 now_ms);
+void kmg_session_silence_due (KmgSessionManager *mgr, KmgSession *s, gint64 now_ms);
 
 /* Sends @msg (consumed) to the party of @s in @role. */
-void kmg_session_send (KmgSessionManager *mgr, KmgWatchSession *s, KmgSessionRole role, JsonObject *msg);
+void kmg_session_send (KmgSessionManager *mgr, KmgSession *s, KmgSessionRole role, JsonObject *msg);
 
 /* Message builders (kmg-session-messages.c); each returns a new object with "type" set. */
-JsonObject *kmg_session_msg_offer (const KmgWatchSession *s, gint64 answer_within_ms);
-JsonObject *kmg_session_msg_state (const KmgWatchSession *s, KmgSessionRole role);
-JsonObject *kmg_session_msg_path (const KmgWatchSession *s, KmgSessionRole role, gboolean fallback);
+JsonObject *kmg_session_msg_offer (const KmgSession *s, gint64 answer_within_ms);
+JsonObject *kmg_session_msg_state (const KmgSession *s, KmgSessionRole role);
+JsonObject *kmg_session_msg_path (const KmgSession *s, KmgSessionRole role, gboolean fallback);
 JsonObject *kmg_session_msg_signal (gint64 session_id, const char *from, KmgSessionPath path,
                                     const KmgSessionSignal *signal);
 

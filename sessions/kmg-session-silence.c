@@ -17,7 +17,7 @@ kmg_session_seller_report_flowing (const KmgSessionSellerStats *prev, gint64 pre
 }
 
 void
-kmg_session_silence_clear (KmgWatchSession *s)
+kmg_session_silence_clear (KmgSession *s)
 {
   s->attested_ms = 0;
   s->silence_deadline = KMG_NO_DEADLINE;
@@ -28,7 +28,7 @@ kmg_session_silence_clear (KmgWatchSession *s)
 }
 
 static gboolean
-applies (KmgSessionManager *mgr, const KmgWatchSession *s)
+applies (KmgSessionManager *mgr, const KmgSession *s)
 {
   return mgr->config.buyer_silence_ms > 0 && s->state == KMG_SESSION_ACTIVE && s->path == KMG_SESSION_PATH_P2P;
 }
@@ -36,7 +36,7 @@ applies (KmgSessionManager *mgr, const KmgWatchSession *s)
 /* A deadline only while there is something to decide: without the seller's evidence of flowing
  * media a silent buyer is left to the ICE and presence rules. */
 static void
-arm (KmgSessionManager *mgr, KmgWatchSession *s)
+arm (KmgSessionManager *mgr, KmgSession *s)
 {
   gboolean armed = applies (mgr, s) && s->disconnected == 0 && s->seller_flowing;
 
@@ -44,7 +44,7 @@ arm (KmgSessionManager *mgr, KmgWatchSession *s)
 }
 
 void
-kmg_session_silence_restart (KmgSessionManager *mgr, KmgWatchSession *s, gint64 now_ms)
+kmg_session_silence_restart (KmgSessionManager *mgr, KmgSession *s, gint64 now_ms)
 {
   if (!applies (mgr, s))
     return;
@@ -53,7 +53,7 @@ kmg_session_silence_restart (KmgSessionManager *mgr, KmgWatchSession *s, gint64 
 }
 
 void
-kmg_session_silence_buyer_report (KmgSessionManager *mgr, KmgWatchSession *s, guint attested, gint64 now_ms)
+kmg_session_silence_buyer_report (KmgSessionManager *mgr, KmgSession *s, guint attested, gint64 now_ms)
 {
   /* A report billing counted nothing from (no new frame, counters reset, too late) is no
    * attestation: a buyer that keeps sending flat counters is as silent as one that sends nothing. */
@@ -64,14 +64,14 @@ kmg_session_silence_buyer_report (KmgSessionManager *mgr, KmgWatchSession *s, gu
 /* The buyer has been silent long enough and the seller's latest report, still current, shows media
  * reaching it. Never while a transport is disconnected: the ICE grace owns the session then. */
 static gboolean
-starved (KmgSessionManager *mgr, const KmgWatchSession *s, gint64 now_ms)
+starved (KmgSessionManager *mgr, const KmgSession *s, gint64 now_ms)
 {
   return applies (mgr, s) && s->disconnected == 0 && now_ms - s->attested_ms >= mgr->config.buyer_silence_ms
          && s->seller_flowing && now_ms - s->seller_last_ms <= KMG_SESSION_SELLER_REPORT_MAX_GAP_MS;
 }
 
 static void
-leave_p2p (KmgSessionManager *mgr, KmgWatchSession *s, gint64 now_ms)
+leave_p2p (KmgSessionManager *mgr, KmgSession *s, gint64 now_ms)
 {
   g_autofree char *id = g_strdup_printf ("%" G_GINT64_FORMAT, s->id);
   gboolean relay = mgr->config.policy == KMG_SESSION_POLICY_AUTO;
@@ -87,7 +87,7 @@ leave_p2p (KmgSessionManager *mgr, KmgWatchSession *s, gint64 now_ms)
 }
 
 void
-kmg_session_silence_seller_report (KmgSessionManager *mgr, KmgWatchSession *s,
+kmg_session_silence_seller_report (KmgSessionManager *mgr, KmgSession *s,
                                    const KmgSessionSellerStats *report, gint64 now_ms)
 {
   s->seller_flowing = s->seller_reported
@@ -101,7 +101,7 @@ kmg_session_silence_seller_report (KmgSessionManager *mgr, KmgWatchSession *s,
 }
 
 void
-kmg_session_silence_due (KmgSessionManager *mgr, KmgWatchSession *s, gint64 now_ms)
+kmg_session_silence_due (KmgSessionManager *mgr, KmgSession *s, gint64 now_ms)
 {
   /* Decided once at the deadline; past it, each seller report decides again (and re-arms it). */
   s->silence_deadline = KMG_NO_DEADLINE;

@@ -5,32 +5,32 @@
 
 #include "kmg-enum-names.h"
 
-G_DEFINE_QUARK (kmg-sessions-error-quark, kmg_sessions_error)
+G_DEFINE_QUARK (kmg-sessions-error-quark, kmg_session_error)
 
 static const char *const error_codes[] = {
-  [KMG_SESSIONS_ERROR_NOT_STREAMING] = "not_streaming",
-  [KMG_SESSIONS_ERROR_NOT_SELLER] = "not_seller",
-  [KMG_SESSIONS_ERROR_SELF] = "self",
-  [KMG_SESSIONS_ERROR_BANNED] = "banned",
-  [KMG_SESSIONS_ERROR_INSUFFICIENT_CREDITS] = "insufficient_credits",
-  [KMG_SESSIONS_ERROR_ALREADY_WATCHING] = "already_watching",
-  [KMG_SESSIONS_ERROR_SELLER_BUSY] = "seller_busy",
-  [KMG_SESSIONS_ERROR_NOT_FOUND] = "not_found",
-  [KMG_SESSIONS_ERROR_NOT_PARTICIPANT] = "not_participant",
-  [KMG_SESSIONS_ERROR_FORBIDDEN] = "forbidden",
-  [KMG_SESSIONS_ERROR_SESSION_ENDED] = "session_ended",
-  [KMG_SESSIONS_ERROR_BAD_STATE] = "bad_state",
-  [KMG_SESSIONS_ERROR_STALE_PATH] = "stale_path",
-  [KMG_SESSIONS_ERROR_INVALID] = "bad_request",
-  [KMG_SESSIONS_ERROR_DENIED_ADDRESS] = "denied_address",
-  [KMG_SESSIONS_ERROR_TOO_LARGE] = "too_large",
-  [KMG_SESSIONS_ERROR_RELAY_UNAVAILABLE] = "relay_unavailable",
+  [KMG_SESSION_ERROR_NOT_STREAMING] = "not_streaming",
+  [KMG_SESSION_ERROR_NOT_SELLER] = "not_seller",
+  [KMG_SESSION_ERROR_SELF] = "self",
+  [KMG_SESSION_ERROR_BANNED] = "banned",
+  [KMG_SESSION_ERROR_INSUFFICIENT_CREDITS] = "insufficient_credits",
+  [KMG_SESSION_ERROR_ALREADY_WATCHING] = "already_watching",
+  [KMG_SESSION_ERROR_SELLER_BUSY] = "seller_busy",
+  [KMG_SESSION_ERROR_NOT_FOUND] = "not_found",
+  [KMG_SESSION_ERROR_NOT_PARTICIPANT] = "not_participant",
+  [KMG_SESSION_ERROR_FORBIDDEN] = "forbidden",
+  [KMG_SESSION_ERROR_SESSION_ENDED] = "session_ended",
+  [KMG_SESSION_ERROR_BAD_STATE] = "bad_state",
+  [KMG_SESSION_ERROR_STALE_PATH] = "stale_path",
+  [KMG_SESSION_ERROR_INVALID] = "bad_request",
+  [KMG_SESSION_ERROR_DENIED_ADDRESS] = "denied_address",
+  [KMG_SESSION_ERROR_TOO_LARGE] = "too_large",
+  [KMG_SESSION_ERROR_RELAY_UNAVAILABLE] = "relay_unavailable",
 };
 
 const char *
-kmg_sessions_error_code (const GError *error)
+kmg_session_error_code (const GError *error)
 {
-  if (error == NULL || error->domain != KMG_SESSIONS_ERROR || error->code < 0
+  if (error == NULL || error->domain != KMG_SESSION_ERROR || error->code < 0
       || (gsize) error->code >= G_N_ELEMENTS (error_codes))
     return "internal";
   return error_codes[error->code];

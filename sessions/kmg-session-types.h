@@ -6,33 +6,33 @@
 
 G_BEGIN_DECLS
 
-#define KMG_SESSIONS_ERROR (kmg_sessions_error_quark ())
-GQuark kmg_sessions_error_quark (void);
+#define KMG_SESSION_ERROR (kmg_session_error_quark ())
+GQuark kmg_session_error_quark (void);
 
-/* Each code maps to one API error code, see kmg_sessions_error_code(). */
+/* Each code maps to one API error code, see kmg_session_error_code(). */
 typedef enum
 {
-  KMG_SESSIONS_ERROR_NOT_STREAMING,        /* "not_streaming": seller is not live */
-  KMG_SESSIONS_ERROR_NOT_SELLER,           /* "not_seller" */
-  KMG_SESSIONS_ERROR_SELF,                 /* "self": a user cannot watch itself */
-  KMG_SESSIONS_ERROR_BANNED,               /* "banned": either party is banned */
-  KMG_SESSIONS_ERROR_INSUFFICIENT_CREDITS, /* "insufficient_credits": < one minute at the price */
-  KMG_SESSIONS_ERROR_ALREADY_WATCHING,     /* "already_watching": the buyer has a live session */
-  KMG_SESSIONS_ERROR_SELLER_BUSY,          /* "seller_busy": seller at its session limit */
-  KMG_SESSIONS_ERROR_NOT_FOUND,            /* "not_found": unknown (or long freed) session */
-  KMG_SESSIONS_ERROR_NOT_PARTICIPANT,      /* "not_participant": user is neither buyer nor seller */
-  KMG_SESSIONS_ERROR_FORBIDDEN,            /* "forbidden": participant, but not the right role */
-  KMG_SESSIONS_ERROR_SESSION_ENDED,        /* "session_ended": late message for an ended session */
-  KMG_SESSIONS_ERROR_BAD_STATE,            /* "bad_state": not valid in the session's state */
-  KMG_SESSIONS_ERROR_STALE_PATH,           /* "stale_path": signal meant for a path no longer used */
-  KMG_SESSIONS_ERROR_INVALID,              /* "bad_request": malformed SDP, candidate or field */
-  KMG_SESSIONS_ERROR_DENIED_ADDRESS,       /* "denied_address": candidate address in a denied range */
-  KMG_SESSIONS_ERROR_TOO_LARGE,            /* "too_large": SDP over the size limit */
-  KMG_SESSIONS_ERROR_RELAY_UNAVAILABLE,    /* "relay_unavailable": a party needs the relay, policy never */
-} KmgSessionsError;
+  KMG_SESSION_ERROR_NOT_STREAMING,        /* "not_streaming": seller is not live */
+  KMG_SESSION_ERROR_NOT_SELLER,           /* "not_seller" */
+  KMG_SESSION_ERROR_SELF,                 /* "self": a user cannot watch itself */
+  KMG_SESSION_ERROR_BANNED,               /* "banned": either party is banned */
+  KMG_SESSION_ERROR_INSUFFICIENT_CREDITS, /* "insufficient_credits": < one minute at the price */
+  KMG_SESSION_ERROR_ALREADY_WATCHING,     /* "already_watching": the buyer has a live session */
+  KMG_SESSION_ERROR_SELLER_BUSY,          /* "seller_busy": seller at its session limit */
+  KMG_SESSION_ERROR_NOT_FOUND,            /* "not_found": unknown (or long freed) session */
+  KMG_SESSION_ERROR_NOT_PARTICIPANT,      /* "not_participant": user is neither buyer nor seller */
+  KMG_SESSION_ERROR_FORBIDDEN,            /* "forbidden": participant, but not the right role */
+  KMG_SESSION_ERROR_SESSION_ENDED,        /* "session_ended": late message for an ended session */
+  KMG_SESSION_ERROR_BAD_STATE,            /* "bad_state": not valid in the session's state */
+  KMG_SESSION_ERROR_STALE_PATH,           /* "stale_path": signal meant for a path no longer used */
+  KMG_SESSION_ERROR_INVALID,              /* "bad_request": malformed SDP, candidate or field */
+  KMG_SESSION_ERROR_DENIED_ADDRESS,       /* "denied_address": candidate address in a denied range */
+  KMG_SESSION_ERROR_TOO_LARGE,            /* "too_large": SDP over the size limit */
+  KMG_SESSION_ERROR_RELAY_UNAVAILABLE,    /* "relay_unavailable": a party needs the relay, policy never */
+} KmgSessionError;
 
 /* The API code ("not_streaming", ...) for any error of this domain; "internal" otherwise. */
-const char *kmg_sessions_error_code (const GError *error);
+const char *kmg_session_error_code (const GError *error);
 
 typedef enum
 {

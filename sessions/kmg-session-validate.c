@@ -5,19 +5,19 @@
 
 #include <string.h>
 
-KmgSessionsDenyList *
-kmg_sessions_deny_list_new (const char *const *cidrs, gboolean allow_loopback, GError **error)
+KmgSessionDenyList *
+kmg_session_deny_list_new (const char *const *cidrs, gboolean allow_loopback, GError **error)
 {
   g_autoptr (GError) local = NULL;
   KmgNetDeny *deny = kmg_net_deny_new (cidrs, allow_loopback, &local);
 
   if (deny == NULL)
-    g_set_error_literal (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_INVALID, local->message);
+    g_set_error_literal (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_INVALID, local->message);
   return deny;
 }
 
 void
-kmg_sessions_deny_list_free (KmgSessionsDenyList *list)
+kmg_session_deny_list_free (KmgSessionDenyList *list)
 {
   kmg_net_deny_free (list);
 }
@@ -28,7 +28,7 @@ is_mdns_name (const char *s)
 {
   gsize n = strlen (s), label = 0;
 
-  if (n <= 6 || n > KMG_SESSIONS_MAX_HOST_LEN || g_ascii_strcasecmp (s + n - 6, ".local") != 0)
+  if (n <= 6 || n > KMG_SESSION_MAX_HOST_LEN || g_ascii_strcasecmp (s + n - 6, ".local") != 0)
     return FALSE;
   for (gsize i = 0; i < n - 6; i++)
     {
@@ -50,7 +50,7 @@ is_mdns_name (const char *s)
 }
 
 static gboolean
-check_address (const KmgSessionsDenyList *list, const char *address, gboolean deny, gboolean *mdns,
+check_address (const KmgSessionDenyList *list, const char *address, gboolean deny, gboolean *mdns,
                GError **error)
 {
   *mdns = is_mdns_name (address);
@@ -59,13 +59,13 @@ check_address (const KmgSessionsDenyList *list, const char *address, gboolean de
   g_autoptr (GInetAddress) addr = g_inet_address_new_from_string (address);
   if (addr == NULL)
     {
-      g_set_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_INVALID,
+      g_set_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_INVALID,
                    "candidate address must be an IP address or an mDNS .local name");
       return FALSE;
     }
   if (deny && kmg_net_deny_matches (list != NULL ? list : kmg_net_deny_get_default (), addr))
     {
-      g_set_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_DENIED_ADDRESS,
+      g_set_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_DENIED_ADDRESS,
                    "candidate address %s is in a denied range", address);
       return FALSE;
     }
@@ -73,7 +73,7 @@ check_address (const KmgSessionsDenyList *list, const char *address, gboolean de
 }
 
 gboolean
-kmg_sessions_check_address (const KmgSessionsDenyList *list, const char *address, GError **error)
+kmg_session_check_address (const KmgSessionDenyList *list, const char *address, GError **error)
 {
   gboolean mdns;
 
@@ -88,7 +88,7 @@ kmg_sessions_check_address (const KmgSessionsDenyList *list, const char *address
 static gboolean
 invalid (GError **error, const char *what)
 {
-  g_set_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_INVALID, "bad ICE candidate: %s", what);
+  g_set_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_INVALID, "bad ICE candidate: %s", what);
   return FALSE;
 }
 
@@ -147,7 +147,7 @@ tokenize (char *buf, char **tokens, guint *n)
 }
 
 static gboolean
-parse_extensions (char **tok, guint n, KmgSessionsCandidate *out, GError **error)
+parse_extensions (char **tok, guint n, KmgSessionCandidate *out, GError **error)
 {
   gboolean mdns;
   guint64 v;
@@ -182,7 +182,7 @@ parse_extensions (char **tok, guint n, KmgSessionsCandidate *out, GError **error
 }
 
 static gboolean
-parse_fields (char **tok, guint n, KmgSessionsCandidate *out, GError **error)
+parse_fields (char **tok, guint n, KmgSessionCandidate *out, GError **error)
 {
   guint64 v;
 
@@ -216,9 +216,9 @@ parse_fields (char **tok, guint n, KmgSessionsCandidate *out, GError **error)
 }
 
 gboolean
-kmg_sessions_parse_candidate (const char *line, KmgSessionsCandidate *out, GError **error)
+kmg_session_parse_candidate (const char *line, KmgSessionCandidate *out, GError **error)
 {
-  char buf[KMG_SESSIONS_MAX_CANDIDATE_BYTES + 1];
+  char buf[KMG_SESSION_MAX_CANDIDATE_BYTES + 1];
   char *tokens[MAX_TOKENS];
   gsize n;
   guint n_tokens;
@@ -228,8 +228,8 @@ kmg_sessions_parse_candidate (const char *line, KmgSessionsCandidate *out, GErro
   out->rport = -1;
   if (g_str_has_prefix (line, "a="))
     line += 2;
-  n = strnlen (line, KMG_SESSIONS_MAX_CANDIDATE_BYTES + 1);
-  if (n > KMG_SESSIONS_MAX_CANDIDATE_BYTES)
+  n = strnlen (line, KMG_SESSION_MAX_CANDIDATE_BYTES + 1);
+  if (n > KMG_SESSION_MAX_CANDIDATE_BYTES)
     return invalid (error, "longer than 1024 bytes");
   memcpy (buf, line, n + 1);
   if (n > 0 && buf[n - 1] == '\n')
@@ -247,22 +247,22 @@ kmg_sessions_parse_candidate (const char *line, KmgSessionsCandidate *out, GErro
 }
 
 gboolean
-kmg_sessions_validate_candidate_full (const KmgSessionsDenyList *list, const char *cand, GError **error)
+kmg_session_validate_candidate_full (const KmgSessionDenyList *list, const char *cand, GError **error)
 {
-  KmgSessionsCandidate c;
+  KmgSessionCandidate c;
 
   g_return_val_if_fail (cand != NULL, FALSE);
   if (*cand == '\0')
     return TRUE;
-  if (!kmg_sessions_parse_candidate (cand, &c, error))
+  if (!kmg_session_parse_candidate (cand, &c, error))
     return FALSE;
   return check_address (list, c.address, TRUE, &c.mdns, error);
 }
 
 gboolean
-kmg_sessions_validate_candidate (const char *cand, GError **error)
+kmg_session_validate_candidate (const char *cand, GError **error)
 {
-  return kmg_sessions_validate_candidate_full (NULL, cand, error);
+  return kmg_session_validate_candidate_full (NULL, cand, error);
 }
 
 /* ---- SDP ---- */
@@ -270,13 +270,13 @@ kmg_sessions_validate_candidate (const char *cand, GError **error)
 static gboolean
 sdp_error (GError **error, guint line_no, const char *what)
 {
-  g_set_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_INVALID, "bad SDP, line %u: %s",
+  g_set_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_INVALID, "bad SDP, line %u: %s",
                line_no, what);
   return FALSE;
 }
 
 static gboolean
-check_sdp_line (const KmgSessionsDenyList *list, const char *line, gsize len, guint line_no,
+check_sdp_line (const KmgSessionDenyList *list, const char *line, gsize len, guint line_no,
                 GError **error)
 {
   if (len < 2 || line[0] < 'a' || line[0] > 'z' || line[1] != '=')
@@ -289,9 +289,9 @@ check_sdp_line (const KmgSessionsDenyList *list, const char *line, gsize len, gu
       g_autofree char *cand = g_strndup (line, len);
       g_autoptr (GError) local = NULL;
 
-      if (!kmg_sessions_validate_candidate_full (list, cand, &local))
+      if (!kmg_session_validate_candidate_full (list, cand, &local))
         {
-          g_set_error (error, KMG_SESSIONS_ERROR, local->code, "bad SDP, line %u: %s", line_no,
+          g_set_error (error, KMG_SESSION_ERROR, local->code, "bad SDP, line %u: %s", line_no,
                        local->message);
           return FALSE;
         }
@@ -300,17 +300,17 @@ check_sdp_line (const KmgSessionsDenyList *list, const char *line, gsize len, gu
 }
 
 gboolean
-kmg_sessions_validate_sdp_full (const KmgSessionsDenyList *list, const char *sdp, GError **error)
+kmg_session_validate_sdp_full (const KmgSessionDenyList *list, const char *sdp, GError **error)
 {
   gsize len;
   guint line_no = 0;
 
   g_return_val_if_fail (sdp != NULL, FALSE);
-  len = strnlen (sdp, KMG_SESSIONS_MAX_SDP_BYTES + 1);
-  if (len > KMG_SESSIONS_MAX_SDP_BYTES)
+  len = strnlen (sdp, KMG_SESSION_MAX_SDP_BYTES + 1);
+  if (len > KMG_SESSION_MAX_SDP_BYTES)
     {
-      g_set_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_TOO_LARGE,
-                   "SDP larger than %u bytes", (guint) KMG_SESSIONS_MAX_SDP_BYTES);
+      g_set_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_TOO_LARGE,
+                   "SDP larger than %u bytes", (guint) KMG_SESSION_MAX_SDP_BYTES);
       return FALSE;
     }
   if (!g_utf8_validate_len (sdp, len, NULL))
@@ -335,7 +335,7 @@ kmg_sessions_validate_sdp_full (const KmgSessionsDenyList *list, const char *sdp
 }
 
 gboolean
-kmg_sessions_validate_sdp (const char *sdp, GError **error)
+kmg_session_validate_sdp (const char *sdp, GError **error)
 {
-  return kmg_sessions_validate_sdp_full (NULL, sdp, error);
+  return kmg_session_validate_sdp_full (NULL, sdp, error);
 }

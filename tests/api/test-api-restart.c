@@ -7,7 +7,7 @@
 
 #include "kmg-audit.h"
 #include "kmg-billing.h"
-#include "kmg-sessions.h"
+#include "kmg-session-rows.h"
 #include "ws-client.h"
 
 #define PASSWORD "correct horse battery"
@@ -225,7 +225,7 @@ static void
 assert_closed_on_restart (KmgApp *app, gint64 id, gint64 minutes, gint64 buyer, gint64 seller)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (KmgSessionInfo) info = kmg_sessions_get (app->db, id, &error);
+  g_autoptr (KmgSessionRow) info = kmg_session_rows_get (app->db, id, &error);
   gint64 share = PRICE - PRICE * app->config->fee_pct / 100;
 
   g_assert_no_error (error);

@@ -5,7 +5,7 @@
 
 #include "kmg-audit.h"
 #include "kmg-billing.h"
-#include "kmg-sessions.h"
+#include "kmg-session-rows.h"
 #include "ws-client.h"
 
 #define PASSWORD "correct horse battery"
@@ -194,11 +194,11 @@ count_rows (Fixture *f, const char *sql)
   return sqlite3_column_int64 (kmg_db_stmt_raw (st), 0);
 }
 
-static KmgSessionInfo *
+static KmgSessionRow *
 session_row (Fixture *f, gint64 id)
 {
   g_autoptr (GError) error = NULL;
-  KmgSessionInfo *info = kmg_sessions_get (f->app->db, id, &error);
+  KmgSessionRow *info = kmg_session_rows_get (f->app->db, id, &error);
 
   g_assert_no_error (error);
   g_assert_nonnull (info);
@@ -367,7 +367,7 @@ test_p2p_happy_path (Fixture *f, gconstpointer data)
 {
   g_autofree char *olga = kmg_test_register (f->ts, "olga", PASSWORD, NULL);
   g_autoptr (KmgTestWs) ows = connect_ws (f, olga);
-  g_autoptr (KmgSessionInfo) info = NULL;
+  g_autoptr (KmgSessionRow) info = NULL;
   g_autoptr (KmgTestResponse) profile = NULL;
   g_autoptr (KmgTestResponse) rated = NULL;
   g_autofree char *rate_path = NULL;
@@ -613,7 +613,7 @@ test_refusals (Fixture *f, gconstpointer data)
 static void
 test_decline (Fixture *f, gconstpointer data)
 {
-  g_autoptr (KmgSessionInfo) info = NULL;
+  g_autoptr (KmgSessionRow) info = NULL;
   guint b0 = f->bws->msgs->len, s0 = f->sws->msgs->len;
   JsonObject *m;
   gint64 id;
@@ -657,7 +657,7 @@ test_decline (Fixture *f, gconstpointer data)
 static void
 test_auto_fallback (Fixture *f, gconstpointer data)
 {
-  g_autoptr (KmgSessionInfo) info = NULL;
+  g_autoptr (KmgSessionRow) info = NULL;
   guint b0, s0, b1, s1;
   gint64 id, t0;
   JsonObject *bm, *sm;
@@ -729,7 +729,7 @@ test_auto_fallback (Fixture *f, gconstpointer data)
                     id);
   assert_ended (f->bws, b1, id, "buyer_left", WAIT);
   assert_ended (f->sws, s1, id, "buyer_left", WAIT);
-  g_clear_pointer (&info, kmg_session_info_free);
+  g_clear_pointer (&info, kmg_session_row_free);
   info = session_row (f, id);
   g_assert_cmpstr (info->end_reason, ==, "buyer_left");
   g_assert_cmpint (info->charged_minutes, ==, 0);
@@ -743,7 +743,7 @@ test_auto_fallback (Fixture *f, gconstpointer data)
 static void
 test_insufficient_mid_session (Fixture *f, gconstpointer data)
 {
-  g_autoptr (KmgSessionInfo) info = NULL;
+  g_autoptr (KmgSessionRow) info = NULL;
   guint b0, s0;
   gint64 id;
   JsonObject *charged;
@@ -791,7 +791,7 @@ test_insufficient_mid_session (Fixture *f, gconstpointer data)
 static void
 test_stop_live (Fixture *f, gconstpointer data)
 {
-  g_autoptr (KmgSessionInfo) info = NULL;
+  g_autoptr (KmgSessionRow) info = NULL;
   guint b0, s0;
   gint64 id;
 
@@ -815,7 +815,7 @@ test_stop_live (Fixture *f, gconstpointer data)
 static void
 test_seller_gone (Fixture *f, gconstpointer data)
 {
-  g_autoptr (KmgSessionInfo) info = NULL;
+  g_autoptr (KmgSessionRow) info = NULL;
   guint b0;
   gint64 id, t0;
 
@@ -838,7 +838,7 @@ test_seller_gone (Fixture *f, gconstpointer data)
 static void
 test_buyer_gone (Fixture *f, gconstpointer data)
 {
-  g_autoptr (KmgSessionInfo) info = NULL;
+  g_autoptr (KmgSessionRow) info = NULL;
   guint s0;
   gint64 id, t0;
 
@@ -908,7 +908,7 @@ test_admin_end (Fixture *f, gconstpointer data)
   g_autoptr (KmgTestResponse) again = NULL;
   g_autoptr (KmgTestResponse) by_user = NULL;
   g_autoptr (KmgTestResponse) actions = NULL;
-  g_autoptr (KmgSessionInfo) info = NULL;
+  g_autoptr (KmgSessionRow) info = NULL;
   guint b0, s0;
   gint64 id;
 
@@ -939,7 +939,7 @@ test_ban_buyer (Fixture *f, gconstpointer data)
   g_autofree char *admin = kmg_test_admin_token (f->ts, "ada", NULL);
   g_autofree char *path = g_strdup_printf ("/api/v1/admin/users/%" G_GINT64_FORMAT "/ban", f->buyer_id);
   g_autoptr (KmgTestResponse) r = NULL;
-  g_autoptr (KmgSessionInfo) info = NULL;
+  g_autoptr (KmgSessionRow) info = NULL;
   guint b0, s0;
   gint64 id;
 
@@ -968,7 +968,7 @@ test_silent_buyer (Fixture *f, gconstpointer data)
 {
   Want use_relay = { "session.use_relay", 0, NULL, NULL };
   Want relay_state = { "session.state", 0, NULL, "connecting_relay" };
-  g_autoptr (KmgSessionInfo) info = NULL;
+  g_autoptr (KmgSessionRow) info = NULL;
   guint b0, s0, n = 1;
   gint64 id, silent_from, elapsed, last_second;
   JsonObject *bm, *sm;
@@ -1029,7 +1029,7 @@ test_silent_buyer (Fixture *f, gconstpointer data)
   kmg_test_ws_send (f->bws, "{\"type\":\"session.leave\",\"ref\":\"bye\",\"session_id\":%" G_GINT64_FORMAT "}",
                     id);
   assert_ended (f->bws, b0, id, "buyer_left", WAIT);
-  g_clear_pointer (&info, kmg_session_info_free);
+  g_clear_pointer (&info, kmg_session_row_free);
   info = session_row (f, id);
   g_assert_cmpint (info->charged_minutes, ==, 1);
   g_assert_cmpint (count_rows (f, "SELECT count(*) FROM measured_minutes"), ==, 1);
@@ -1063,7 +1063,7 @@ static void
 test_silent_buyer_never (Fixture *f, gconstpointer data)
 {
   Want ended = { "session.ended", 0, NULL, NULL };
-  g_autoptr (KmgSessionInfo) info = NULL;
+  g_autoptr (KmgSessionRow) info = NULL;
   guint b0, s0, n = 1;
   gint64 id, silent_from, elapsed;
 

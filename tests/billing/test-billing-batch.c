@@ -4,7 +4,7 @@
 #include "billing-test-util.h"
 #include "kmg-audit.h"
 #include "kmg-ledger.h"
-#include "kmg-sessions.h"
+#include "kmg-session-rows.h"
 
 #define T0 G_GINT64_CONSTANT (1700000000000) /* fake clock origin, unix ms */
 #define PRICE 10
@@ -66,7 +66,7 @@ session (Fx *fx, gint64 buyer, gint64 seller)
   g_assert_cmpuint (rules.min_billable_s, ==, 10);
   g_assert_cmpuint (rules.minute_s, ==, 60);
   rules.fee_pct = FEE_PCT;
-  id = kmg_sessions_create (fx->t->db, buyer, seller, PRICE, &rules, T0, &error);
+  id = kmg_session_rows_insert (fx->t->db, buyer, seller, PRICE, &rules, T0, &error);
   g_assert_no_error (error);
   g_assert_cmpint (id, >, 0);
   return id;

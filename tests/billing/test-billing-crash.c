@@ -3,7 +3,7 @@
 
 #include "billing-test-util.h"
 #include "kmg-audit.h"
-#include "kmg-sessions.h"
+#include "kmg-session-rows.h"
 
 #include <glib/gstdio.h>
 #include <signal.h>

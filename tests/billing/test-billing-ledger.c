@@ -209,7 +209,7 @@ test_engine_flow (Fx *fx, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autoptr (KmgBilling) b = engine (fx, 20, 4);
   g_autoptr (GArray) ev = NULL;
-  g_autoptr (KmgSessionInfo) info = NULL;
+  g_autoptr (KmgSessionRow) info = NULL;
   gint64 sid, next = T0 / 1000;
   guint charged = 0, low = 0, ended = 0;
 
@@ -235,7 +235,7 @@ test_engine_flow (Fx *fx, gconstpointer data)
   g_assert_cmpint (balance (fx, fx->buyer), ==, 5);
   g_assert_cmpint (balance (fx, fx->seller), ==, 4 * 8);
   g_assert_cmpint (balance (fx, KMG_ACCOUNT_PLATFORM), ==, 4 * 2);
-  info = kmg_sessions_get (fx->t->db, sid, &error);
+  info = kmg_session_rows_get (fx->t->db, sid, &error);
   g_assert_cmpstr (info->end_reason, ==, "insufficient_credits");
   g_assert_cmpuint (info->charged_minutes, ==, 4);
   g_assert_cmpint (billing_test_scalar (fx->t->db, "SELECT COUNT (*) FROM measured_minutes"), ==, 4);
@@ -298,7 +298,7 @@ test_idempotent_charge (Fx *fx, gconstpointer data)
   kmg_billing_rules_init (&rules);
   grant (fx, fx->buyer, 100);
   kmg_ledger_ensure_account (fx->ledger, fx->seller, fx->now, NULL);
-  sid = kmg_sessions_create (fx->t->db, fx->buyer, fx->seller, 10, &rules, fx->now, &error);
+  sid = kmg_session_rows_insert (fx->t->db, fx->buyer, fx->seller, 10, &rules, fx->now, &error);
   g_assert_no_error (error);
   c = (KmgMinuteCharge){ .session_id = sid, .buyer_id = fx->buyer, .seller_id = fx->seller,
                          .price = 10, .fee_pct = rules.fee_pct, .low_balance_minutes = 2 };
@@ -327,7 +327,7 @@ test_end_charges_due (Fx *fx, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (KmgBilling) b = engine (fx, 60, 10);
-  g_autoptr (KmgSessionInfo) info = NULL;
+  g_autoptr (KmgSessionRow) info = NULL;
   gint64 sid, next = T0 / 1000;
 
   grant (fx, fx->buyer, 100);
@@ -335,7 +335,7 @@ test_end_charges_due (Fx *fx, gconstpointer data)
   deliver (fx, b, sid, &next, 12); /* minute 0 due, no tick yet */
   g_assert_true (kmg_billing_session_end (b, sid, "buyer_left", fx->now, &error));
   g_assert_no_error (error);
-  info = kmg_sessions_get (fx->t->db, sid, &error);
+  info = kmg_session_rows_get (fx->t->db, sid, &error);
   g_assert_cmpstr (info->end_reason, ==, "buyer_left");
   g_assert_cmpuint (info->charged_minutes, ==, 1);
   g_assert_cmpuint (info->delivered_seconds, ==, 12);
@@ -352,7 +352,7 @@ test_recover (Fx *fx, gconstpointer data)
   KmgBilling *b = engine (fx, 60, 10);
   g_autoptr (KmgBilling) b2 = NULL;
   g_autoptr (GArray) ev = NULL;
-  g_autoptr (KmgSessionInfo) info = NULL;
+  g_autoptr (KmgSessionRow) info = NULL;
   gint64 sid, sid2, next = T0 / 1000, next2 = T0 / 1000;
   gint64 paid;
 
@@ -370,7 +370,7 @@ test_recover (Fx *fx, gconstpointer data)
 
   g_assert_cmpint (kmg_billing_recover (fx->t->db, fx->now + 5000, &error), ==, 2);
   g_assert_no_error (error);
-  info = kmg_sessions_get (fx->t->db, sid, &error);
+  info = kmg_session_rows_get (fx->t->db, sid, &error);
   g_assert_cmpstr (info->end_reason, ==, "server_restart");
   g_assert_cmpuint (info->charged_minutes, ==, 2);
   g_assert_cmpint (balance (fx, fx->buyer), ==, paid);

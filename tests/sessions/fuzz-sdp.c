@@ -15,8 +15,8 @@ check_error (gboolean ok, GError *error)
   else
     {
       g_assert_nonnull (error);
-      g_assert_true (error->domain == KMG_SESSIONS_ERROR);
-      g_assert_cmpstr (kmg_sessions_error_code (error), !=, "internal");
+      g_assert_true (error->domain == KMG_SESSION_ERROR);
+      g_assert_cmpstr (kmg_session_error_code (error), !=, "internal");
     }
 }
 
@@ -24,9 +24,9 @@ static void
 check_candidate (const char *line)
 {
   g_autoptr (GError) error = NULL;
-  KmgSessionsCandidate c;
-  gboolean parsed = kmg_sessions_parse_candidate (line, &c, NULL);
-  gboolean ok = kmg_sessions_validate_candidate (line, &error);
+  KmgSessionCandidate c;
+  gboolean parsed = kmg_session_parse_candidate (line, &c, NULL);
+  gboolean ok = kmg_session_validate_candidate (line, &error);
 
   check_error (ok, error);
   if (ok && *line != '\0')
@@ -36,7 +36,7 @@ check_candidate (const char *line)
       g_assert_cmpuint (c.port, <=, 65535);
       g_assert_cmpuint (c.component, >=, 1);
       g_assert_cmpuint (c.component, <=, 256);
-      g_assert_true (c.mdns || kmg_sessions_check_address (NULL, c.address, NULL));
+      g_assert_true (c.mdns || kmg_session_check_address (NULL, c.address, NULL));
     }
 }
 
@@ -47,10 +47,10 @@ LLVMFuzzerTestOneInput (const unsigned char *data, size_t size)
   g_autoptr (GError) error = NULL;
   gboolean ok;
 
-  if (size > 2 * KMG_SESSIONS_MAX_SDP_BYTES)
+  if (size > 2 * KMG_SESSION_MAX_SDP_BYTES)
     return 0;
   text = g_strndup ((const char *) data, size); /* stops at an embedded NUL, as a C string would */
-  ok = kmg_sessions_validate_sdp (text, &error);
+  ok = kmg_session_validate_sdp (text, &error);
   check_error (ok, error);
   if (ok)
     g_assert_true (g_str_has_prefix (text, "v=0"));

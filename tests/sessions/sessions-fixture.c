@@ -48,7 +48,7 @@ fx_balance_ok (gint64 buyer_id, gint64 price, gpointer user_data)
 }
 
 static gboolean
-fx_billing_started (KmgWatchSession *session, gint64 *out_id, gpointer user_data, GError **error)
+fx_billing_started (KmgSession *session, gint64 *out_id, gpointer user_data, GError **error)
 {
   SessionFx *fx = user_data;
 
@@ -58,24 +58,24 @@ fx_billing_started (KmgWatchSession *session, gint64 *out_id, gpointer user_data
 }
 
 static void
-fx_billing_ended (KmgWatchSession *s, KmgSessionEndReason reason, gpointer user_data)
+fx_billing_ended (KmgSession *s, KmgSessionEndReason reason, gpointer user_data)
 {
-  record (user_data, g_strdup_printf ("billing_end:%" G_GINT64_FORMAT ":%s", kmg_watch_session_get_id (s),
+  record (user_data, g_strdup_printf ("billing_end:%" G_GINT64_FORMAT ":%s", kmg_session_get_id (s),
                                       kmg_session_end_reason_to_string (reason)));
 }
 
 static guint
-fx_p2p_stats (KmgWatchSession *s, const KmgSessionStats *report, gpointer user_data)
+fx_p2p_stats (KmgSession *s, const KmgSessionStats *report, gpointer user_data)
 {
   SessionFx *fx = user_data;
 
   record (fx, g_strdup_printf ("stats:%" G_GINT64_FORMAT ":%" G_GUINT64_FORMAT,
-                               kmg_watch_session_get_id (s), report->frames_decoded));
+                               kmg_session_get_id (s), report->frames_decoded));
   return fx->attested;
 }
 
 static gboolean
-fx_relay_start (KmgWatchSession *s, gboolean *offer_needed, JsonObject *buyer_msg, JsonObject *seller_msg,
+fx_relay_start (KmgSession *s, gboolean *offer_needed, JsonObject *buyer_msg, JsonObject *seller_msg,
                 gpointer user_data, GError **error)
 {
   SessionFx *fx = user_data;
@@ -87,36 +87,36 @@ fx_relay_start (KmgWatchSession *s, gboolean *offer_needed, JsonObject *buyer_ms
     }
   *offer_needed = fx->offer_needed;
   json_object_set_string_member (buyer_msg, "relay_hint", "relay.example");
-  record (fx, g_strdup_printf ("relay_start:%" G_GINT64_FORMAT, kmg_watch_session_get_id (s)));
+  record (fx, g_strdup_printf ("relay_start:%" G_GINT64_FORMAT, kmg_session_get_id (s)));
   return TRUE;
 }
 
 static void
-fx_relay_stop (KmgWatchSession *s, gpointer user_data)
+fx_relay_stop (KmgSession *s, gpointer user_data)
 {
-  record (user_data, g_strdup_printf ("relay_stop:%" G_GINT64_FORMAT, kmg_watch_session_get_id (s)));
+  record (user_data, g_strdup_printf ("relay_stop:%" G_GINT64_FORMAT, kmg_session_get_id (s)));
 }
 
 static void
-fx_relay_signal (KmgWatchSession *s, KmgSessionRole role, const KmgSessionSignal *sig, gpointer user_data)
+fx_relay_signal (KmgSession *s, KmgSessionRole role, const KmgSessionSignal *sig, gpointer user_data)
 {
-  record (user_data, g_strdup_printf ("relay_signal:%" G_GINT64_FORMAT ":%s:%s", kmg_watch_session_get_id (s),
+  record (user_data, g_strdup_printf ("relay_signal:%" G_GINT64_FORMAT ":%s:%s", kmg_session_get_id (s),
                                       kmg_session_role_to_string (role),
                                       kmg_session_signal_kind_to_string (sig->kind)));
 }
 
 static void
-fx_restart (KmgWatchSession *s, gpointer user_data)
+fx_restart (KmgSession *s, gpointer user_data)
 {
-  record (user_data, g_strdup_printf ("restart:%" G_GINT64_FORMAT, kmg_watch_session_get_id (s)));
+  record (user_data, g_strdup_printf ("restart:%" G_GINT64_FORMAT, kmg_session_get_id (s)));
 }
 
 static void
-fx_state_changed (KmgWatchSession *s, KmgSessionState old_state, gpointer user_data)
+fx_state_changed (KmgSession *s, KmgSessionState old_state, gpointer user_data)
 {
-  record (user_data, g_strdup_printf ("state:%" G_GINT64_FORMAT ":%s>%s", kmg_watch_session_get_id (s),
+  record (user_data, g_strdup_printf ("state:%" G_GINT64_FORMAT ":%s>%s", kmg_session_get_id (s),
                                       kmg_session_state_to_string (old_state),
-                                      kmg_session_state_to_string (kmg_watch_session_get_state (s))));
+                                      kmg_session_state_to_string (kmg_session_get_state (s))));
 }
 
 static guint

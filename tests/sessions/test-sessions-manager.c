@@ -61,10 +61,10 @@ buyer_connects (SessionFx *fx, gint64 id)
 static KmgSessionState
 state_of (SessionFx *fx, gint64 id)
 {
-  KmgWatchSession *s = kmg_session_manager_get (fx->mgr, id);
+  KmgSession *s = kmg_session_manager_get (fx->mgr, id);
 
   g_assert_nonnull (s);
-  return kmg_watch_session_get_state (s);
+  return kmg_session_get_state (s);
 }
 
 static void
@@ -72,14 +72,14 @@ assert_ended (SessionFx *fx, gint64 id, const char *reason)
 {
   g_autofree char *call = g_strdup_printf ("billing_end:%" G_GINT64_FORMAT ":%s", id, reason);
   g_autofree char *prefix = g_strdup_printf ("billing_end:%" G_GINT64_FORMAT ":", id);
-  KmgWatchSession *s = kmg_session_manager_get (fx->mgr, id);
+  KmgSession *s = kmg_session_manager_get (fx->mgr, id);
 
-  g_assert_cmpint (kmg_watch_session_get_state (s), ==, KMG_SESSION_ENDED);
-  g_assert_cmpstr (kmg_session_end_reason_to_string (kmg_watch_session_get_end_reason (s)), ==, reason);
+  g_assert_cmpint (kmg_session_get_state (s), ==, KMG_SESSION_ENDED);
+  g_assert_cmpstr (kmg_session_end_reason_to_string (kmg_session_get_end_reason (s)), ==, reason);
   g_assert_true (session_fx_has_call (fx, call));
   g_assert_cmpuint (session_fx_count_calls (fx, prefix), ==, 1);
-  for (gint64 u = kmg_watch_session_get_buyer (s); u; u = u == kmg_watch_session_get_buyer (s)
-                                                         ? kmg_watch_session_get_seller (s) : 0)
+  for (gint64 u = kmg_session_get_buyer (s); u; u = u == kmg_session_get_buyer (s)
+                                                         ? kmg_session_get_seller (s) : 0)
     {
       guint n = 0;
 
@@ -163,7 +163,7 @@ test_p2p_happy_path (void)
   fx.now += 800;
   g_assert_true (kmg_session_manager_first_frame (fx.mgr, id, BUYER, 0, KMG_SESSION_PATH_P2P, fx.now, &error));
   g_assert_cmpint (state_of (&fx, id), ==, KMG_SESSION_ACTIVE);
-  g_assert_cmpint (kmg_watch_session_get_active_ms (kmg_session_manager_get (fx.mgr, id)), ==, fx.now);
+  g_assert_cmpint (kmg_session_get_active_ms (kmg_session_manager_get (fx.mgr, id)), ==, fx.now);
 
   g_assert_true (kmg_session_manager_stats (fx.mgr, id, BUYER, &stats, fx.now, &error));
   g_assert_true (session_fx_has_call (&fx, "stats:101:30"));
@@ -186,7 +186,7 @@ assert_fell_back (SessionFx *fx, gint64 id)
   KmgSessionSignal stale;
 
   g_assert_cmpint (state_of (fx, id), ==, KMG_SESSION_CONNECTING_RELAY);
-  g_assert_true (kmg_watch_session_get_fell_back (kmg_session_manager_get (fx->mgr, id)));
+  g_assert_true (kmg_session_get_fell_back (kmg_session_manager_get (fx->mgr, id)));
   g_assert_true (session_fx_has_call (fx, start));
   g_assert_true (json_object_get_boolean_member (session_fx_last (fx, BUYER, "session.use_relay"), "fallback"));
   g_assert_cmpint (json_object_get_int_member (session_fx_last (fx, SELLER, "session.use_relay"), "session_id"),
@@ -205,17 +205,17 @@ assert_fell_back (SessionFx *fx, gint64 id)
   stale = sig_cand ("candidate:1 1 udp 1 192.0.2.1 9 typ host");
   stale.path = KMG_SESSION_PATH_P2P;
   g_assert_false (kmg_session_manager_signal (fx->mgr, id, BUYER, 0, &stale, fx->now, &error));
-  g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_STALE_PATH);
+  g_assert_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_STALE_PATH);
   g_clear_error (&error);
   g_assert_false (kmg_session_manager_ice_state (fx->mgr, id, SELLER, 0, KMG_SESSION_PATH_P2P,
                                                  KMG_SESSION_ICE_FAILED, fx->now, &error));
-  g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_STALE_PATH);
+  g_assert_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_STALE_PATH);
   g_clear_error (&error);
   g_assert_cmpint (state_of (fx, id), ==, KMG_SESSION_CONNECTING_RELAY);
 
   g_assert_true (kmg_session_manager_first_frame (fx->mgr, id, BUYER, 0, KMG_SESSION_PATH_RELAY, fx->now, &error));
   g_assert_cmpint (state_of (fx, id), ==, KMG_SESSION_ACTIVE);
-  g_assert_cmpint (kmg_watch_session_get_path (kmg_session_manager_get (fx->mgr, id)), ==, KMG_SESSION_PATH_RELAY);
+  g_assert_cmpint (kmg_session_get_path (kmg_session_manager_get (fx->mgr, id)), ==, KMG_SESSION_PATH_RELAY);
   kmg_session_manager_leave (fx->mgr, id, SELLER, fx->now, NULL);
   assert_ended (fx, id, "seller_left");
   g_assert_cmpuint (session_fx_count_calls (fx, "relay_stop:"), ==, 1);
@@ -276,7 +276,7 @@ test_always_relay (gconstpointer data)
   req.seller_always_relay = g_str_equal (who, "seller");
   id = session_fx_start_accepted (&fx, BUYER, SELLER, &req);
   g_assert_cmpint (state_of (&fx, id), ==, KMG_SESSION_CONNECTING_RELAY);
-  g_assert_false (kmg_watch_session_get_fell_back (kmg_session_manager_get (fx.mgr, id)));
+  g_assert_false (kmg_session_get_fell_back (kmg_session_manager_get (fx.mgr, id)));
   g_assert_cmpuint (session_fx_count (&fx, BUYER, "session.use_p2p") + session_fx_count (&fx, SELLER, "session.use_p2p"),
                     ==, 0);
   g_assert_false (json_object_get_boolean_member (session_fx_last (&fx, BUYER, "session.use_relay"), "fallback"));
@@ -322,7 +322,7 @@ test_never_policy (void)
 
   req.seller_always_relay = TRUE;
   g_assert_cmpint (kmg_session_manager_watch_start (fx.mgr, BUYER, 0, SELLER, &req, fx.now, &error), ==, 0);
-  g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_RELAY_UNAVAILABLE);
+  g_assert_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_RELAY_UNAVAILABLE);
   session_fx_clear (&fx);
 }
 
@@ -344,7 +344,7 @@ test_non_participant (void)
   G_STMT_START                                                                          \
   {                                                                                     \
     g_assert_false (call);                                                              \
-    g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_NOT_PARTICIPANT);     \
+    g_assert_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_NOT_PARTICIPANT);     \
     g_clear_error (&error);                                                             \
   }                                                                                     \
   G_STMT_END
@@ -358,7 +358,7 @@ test_non_participant (void)
   g_assert_cmpuint (fx.sent->len, ==, sent);
   g_assert_cmpint (state_of (&fx, id), ==, KMG_SESSION_CONNECTING_P2P);
   g_assert_false (kmg_session_manager_signal (fx.mgr, 4242, BUYER, 0, &sig, fx.now, &error));
-  g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_NOT_FOUND);
+  g_assert_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_NOT_FOUND);
   session_fx_clear (&fx);
 }
 
@@ -378,29 +378,29 @@ test_roles_and_payloads (void)
   session_fx_init (&fx, KMG_SESSION_POLICY_AUTO);
   id = session_fx_start (&fx, BUYER, SELLER, NULL);
   g_assert_false (kmg_session_manager_signal (fx.mgr, id, SELLER, 0, &offer, fx.now, &error));
-  g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_BAD_STATE);
+  g_assert_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_BAD_STATE);
   g_clear_error (&error);
   g_assert_false (kmg_session_manager_accept (fx.mgr, id, BUYER, 0, fx.now, &error));
-  g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_FORBIDDEN);
+  g_assert_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_FORBIDDEN);
   g_clear_error (&error);
   g_assert_true (kmg_session_manager_accept (fx.mgr, id, SELLER, 0, fx.now, &error));
   g_assert_false (kmg_session_manager_accept (fx.mgr, id, SELLER, 0, fx.now, &error));
-  g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_BAD_STATE);
+  g_assert_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_BAD_STATE);
   g_clear_error (&error);
 
   sent = fx.sent->len;
   g_assert_false (kmg_session_manager_signal (fx.mgr, id, BUYER, 0, &offer, fx.now, &error));
-  g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_FORBIDDEN);
+  g_assert_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_FORBIDDEN);
   g_clear_error (&error);
   g_assert_false (kmg_session_manager_first_frame (fx.mgr, id, SELLER, 0, 0, fx.now, &error));
-  g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_FORBIDDEN);
+  g_assert_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_FORBIDDEN);
   g_clear_error (&error);
   g_assert_false (kmg_session_manager_signal (fx.mgr, id, SELLER, 0, &bad_offer, fx.now, &error));
-  g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_DENIED_ADDRESS);
+  g_assert_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_DENIED_ADDRESS);
   g_clear_error (&error);
   g_assert_false (kmg_session_manager_signal (fx.mgr, id, SELLER, 0, &metadata, fx.now, &error));
-  g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_DENIED_ADDRESS);
-  g_assert_cmpstr (kmg_sessions_error_code (error), ==, "denied_address");
+  g_assert_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_DENIED_ADDRESS);
+  g_assert_cmpstr (kmg_session_error_code (error), ==, "denied_address");
   g_assert_cmpuint (fx.sent->len, ==, sent);
   session_fx_clear (&fx);
 }
@@ -416,14 +416,14 @@ test_admission (void)
     gint64 buyer;
     int code;
   } cases[] = {
-    { "not_streaming", BUYER, KMG_SESSIONS_ERROR_NOT_STREAMING },
-    { "not_seller", BUYER, KMG_SESSIONS_ERROR_NOT_SELLER },
-    { "self", SELLER, KMG_SESSIONS_ERROR_SELF },
-    { "buyer_banned", BUYER, KMG_SESSIONS_ERROR_BANNED },
-    { "seller_banned", BUYER, KMG_SESSIONS_ERROR_BANNED },
-    { "poor", BUYER, KMG_SESSIONS_ERROR_INSUFFICIENT_CREDITS },
-    { "already_watching", 5, KMG_SESSIONS_ERROR_ALREADY_WATCHING },
-    { "busy", BUYER, KMG_SESSIONS_ERROR_SELLER_BUSY },
+    { "not_streaming", BUYER, KMG_SESSION_ERROR_NOT_STREAMING },
+    { "not_seller", BUYER, KMG_SESSION_ERROR_NOT_SELLER },
+    { "self", SELLER, KMG_SESSION_ERROR_SELF },
+    { "buyer_banned", BUYER, KMG_SESSION_ERROR_BANNED },
+    { "seller_banned", BUYER, KMG_SESSION_ERROR_BANNED },
+    { "poor", BUYER, KMG_SESSION_ERROR_INSUFFICIENT_CREDITS },
+    { "already_watching", 5, KMG_SESSION_ERROR_ALREADY_WATCHING },
+    { "busy", BUYER, KMG_SESSION_ERROR_SELLER_BUSY },
   };
 
   session_fx_init (&fx, KMG_SESSION_POLICY_AUTO);
@@ -446,8 +446,8 @@ test_admission (void)
       g_test_message ("case %s", cases[i].what);
       g_assert_cmpint (kmg_session_manager_watch_start (fx.mgr, cases[i].buyer, 0, seller, &req, fx.now, &error),
                        ==, 0);
-      g_assert_error (error, KMG_SESSIONS_ERROR, cases[i].code);
-      g_assert_cmpstr (kmg_sessions_error_code (error), !=, "internal");
+      g_assert_error (error, KMG_SESSION_ERROR, cases[i].code);
+      g_assert_cmpstr (kmg_session_error_code (error), !=, "internal");
       g_assert_cmpuint (fx.sent->len, ==, sent);
       g_assert_cmpuint (fx.calls->len, ==, calls);
     }
@@ -659,14 +659,14 @@ test_late_messages (void)
   kmg_session_manager_leave (fx.mgr, id, SELLER, fx.now, NULL);
   sent = fx.sent->len;
   g_assert_false (kmg_session_manager_signal (fx.mgr, id, BUYER, 0, &sig, fx.now, &error));
-  g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_SESSION_ENDED);
-  g_assert_cmpstr (kmg_sessions_error_code (error), ==, "session_ended");
+  g_assert_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_SESSION_ENDED);
+  g_assert_cmpstr (kmg_session_error_code (error), ==, "session_ended");
   g_clear_error (&error);
   g_assert_false (kmg_session_manager_first_frame (fx.mgr, id, BUYER, 0, 0, fx.now, &error));
-  g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_SESSION_ENDED);
+  g_assert_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_SESSION_ENDED);
   g_clear_error (&error);
   g_assert_false (kmg_session_manager_leave (fx.mgr, id, SELLER, fx.now, &error));
-  g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_SESSION_ENDED);
+  g_assert_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_SESSION_ENDED);
   g_clear_error (&error);
   g_assert_false (kmg_session_manager_relay_to_buyer (fx.mgr, id, &sig, fx.now));
   g_assert_cmpuint (fx.sent->len, ==, sent);
@@ -677,7 +677,7 @@ test_late_messages (void)
   session_fx_advance (&fx, 1);
   g_assert_null (kmg_session_manager_get (fx.mgr, id));
   g_assert_false (kmg_session_manager_signal (fx.mgr, id, BUYER, 0, &sig, fx.now, &error));
-  g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_NOT_FOUND);
+  g_assert_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_NOT_FOUND);
   g_assert_cmpint (kmg_session_manager_next_deadline (fx.mgr), ==, -1);
   session_fx_clear (&fx);
 }
@@ -818,7 +818,7 @@ test_buyer_gone_seller_unaffected (void)
 }
 
 static void
-count_kept (KmgWatchSession *session, gpointer user_data)
+count_kept (KmgSession *session, gpointer user_data)
 {
   (*(guint *) user_data)++;
 }
@@ -854,7 +854,7 @@ test_schedule (void)
   /* A refusal changes nothing, the deadline given stays right. */
   SCHEDULED (g_assert_false (kmg_session_manager_accept (fx.mgr, id, SELLER, 0, fx.now, &error)),
              fx.now + fx.config.p2p_timeout_ms);
-  g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_BAD_STATE);
+  g_assert_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_BAD_STATE);
   SCHEDULED (session_fx_advance (&fx, fx.config.p2p_timeout_ms), fx.now + fx.config.connect_timeout_ms);
   SCHEDULED (kmg_session_manager_first_frame (fx.mgr, id, BUYER, 0, 0, fx.now, NULL), -1);
   SCHEDULED (kmg_session_manager_relay_leg_state (fx.mgr, id, KMG_SESSION_ICE_DISCONNECTED, fx.now),
@@ -950,13 +950,13 @@ seller_runs (SellerFeed *f, gint64 ms, gboolean flowing)
 {
   for (gint64 t = 1000; t <= ms; t += 1000)
     {
-      KmgWatchSession *s;
+      KmgSession *s;
 
       session_fx_advance (f->fx, 1000);
       s = kmg_session_manager_get (f->fx->mgr, f->id);
       /* Once moved (or ended) the seller's P2P connection is closed: it stops reporting. */
-      if (t % 2000 == 0 && kmg_watch_session_get_path (s) == KMG_SESSION_PATH_P2P
-          && kmg_watch_session_get_state (s) != KMG_SESSION_ENDED)
+      if (t % 2000 == 0 && kmg_session_get_path (s) == KMG_SESSION_PATH_P2P
+          && kmg_session_get_state (s) != KMG_SESSION_ENDED)
         seller_reports (f, flowing);
     }
 }
@@ -1036,7 +1036,7 @@ test_silent_buyer_late_seller (void)
   session_fx_advance (&fx, 2000);
   seller_reports (&feed, TRUE);
   g_assert_cmpint (state_of (&fx, id), ==, KMG_SESSION_CONNECTING_RELAY);
-  g_assert_true (kmg_watch_session_get_fell_back (kmg_session_manager_get (fx.mgr, id)));
+  g_assert_true (kmg_session_get_fell_back (kmg_session_manager_get (fx.mgr, id)));
   session_fx_clear (&fx);
 }
 
@@ -1097,7 +1097,7 @@ test_silent_buyer_silent_seller (gconstpointer data)
   else
     session_fx_advance (&fx, 60000);
   g_assert_cmpint (state_of (&fx, id), ==, KMG_SESSION_ACTIVE);
-  g_assert_cmpint (kmg_watch_session_get_path (kmg_session_manager_get (fx.mgr, id)), ==, KMG_SESSION_PATH_P2P);
+  g_assert_cmpint (kmg_session_get_path (kmg_session_manager_get (fx.mgr, id)), ==, KMG_SESSION_PATH_P2P);
   g_assert_cmpuint (session_fx_count_calls (&fx, "relay_start:"), ==, 0);
   g_assert_cmpint (kmg_session_manager_next_deadline (fx.mgr), ==, -1);
   session_fx_clear (&fx);
@@ -1164,27 +1164,27 @@ test_seller_stats_checks (void)
   session_fx_init (&fx, KMG_SESSION_POLICY_AUTO);
   id = session_fx_start (&fx, BUYER, SELLER, NULL);
   g_assert_false (kmg_session_manager_seller_stats (fx.mgr, id, SELLER, &st, fx.now, &error));
-  g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_BAD_STATE);
+  g_assert_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_BAD_STATE);
   g_clear_error (&error);
   g_assert_true (kmg_session_manager_accept (fx.mgr, id, SELLER, 0, fx.now, NULL));
   g_assert_false (kmg_session_manager_seller_stats (fx.mgr, id, BUYER, &st, fx.now, &error));
-  g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_FORBIDDEN);
+  g_assert_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_FORBIDDEN);
   g_clear_error (&error);
   g_assert_false (kmg_session_manager_seller_stats (fx.mgr, id, OTHER, &st, fx.now, &error));
-  g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_NOT_PARTICIPANT);
+  g_assert_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_NOT_PARTICIPANT);
   g_clear_error (&error);
   st.fraction_lost = 1.5;
   g_assert_false (kmg_session_manager_seller_stats (fx.mgr, id, SELLER, &st, fx.now, &error));
-  g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_INVALID);
+  g_assert_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_INVALID);
   g_clear_error (&error);
   st.fraction_lost = NAN;
   g_assert_false (kmg_session_manager_seller_stats (fx.mgr, id, SELLER, &st, fx.now, &error));
-  g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_INVALID);
+  g_assert_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_INVALID);
   g_clear_error (&error);
   st.fraction_lost = 0;
   st.timestamp_ms = -1;
   g_assert_false (kmg_session_manager_seller_stats (fx.mgr, id, SELLER, &st, fx.now, &error));
-  g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_INVALID);
+  g_assert_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_INVALID);
   g_clear_error (&error);
   st.timestamp_ms = 0;
   g_assert_true (kmg_session_manager_seller_stats (fx.mgr, id, SELLER, &st, fx.now, &error));

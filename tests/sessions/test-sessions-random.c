@@ -73,7 +73,7 @@ check_send (gpointer p, gint64 user, JsonObject *msg)
 {
   Run *run = p;
   const char *type = json_object_get_string_member (msg, "type");
-  KmgWatchSession *s;
+  KmgSession *s;
   Shadow *sh;
   gint64 id;
 
@@ -94,7 +94,7 @@ check_send (gpointer p, gint64 user, JsonObject *msg)
   if (g_str_equal (type, "signal") && !g_str_equal (json_object_get_string_member (msg, "from"), "relay"))
     {
       s = kmg_session_manager_get (run->fx.mgr, id);
-      g_assert_cmpint (kmg_watch_session_get_path (s), ==, KMG_SESSION_PATH_P2P);
+      g_assert_cmpint (kmg_session_get_path (s), ==, KMG_SESSION_PATH_P2P);
       g_assert_false (sh->private_party);
       run->cov->p2p_signals++;
     }
@@ -138,7 +138,7 @@ absorb_calls (Run *run, guint from)
       else if (g_str_has_prefix (c, "billing_end:"))
         shadow_of (run, id)->billing_ends++;
       else if (g_str_has_prefix (c, "relay_signal:") && ++run->cov->relay_signals)
-        g_assert_cmpint (kmg_watch_session_get_path (kmg_session_manager_get (run->fx.mgr, id)), ==,
+        g_assert_cmpint (kmg_session_get_path (kmg_session_manager_get (run->fx.mgr, id)), ==,
                          KMG_SESSION_PATH_RELAY);
     }
 }
@@ -313,10 +313,10 @@ step (Run *run)
       break;
     default: session_fx_advance (&run->fx, g_rand_int_range (run->rand, 0, 8000)); break;
     }
-  /* A refusal is a KMG_SESSIONS_ERROR and changes nothing. */
+  /* A refusal is a KMG_SESSION_ERROR and changes nothing. */
   if (error != NULL)
     {
-      g_assert_true (error->domain == KMG_SESSIONS_ERROR);
+      g_assert_true (error->domain == KMG_SESSION_ERROR);
       g_assert_cmpuint (run->fx.sent->len, ==, sent);
     }
   /* Whatever happened, the timer the server would arm is the manager's next deadline. */
@@ -341,7 +341,7 @@ check_final (Run *run)
 }
 
 static void
-count_kept (KmgWatchSession *session, gpointer user_data)
+count_kept (KmgSession *session, gpointer user_data)
 {
   (*(guint *) user_data)++;
 }

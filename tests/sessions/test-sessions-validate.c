@@ -10,9 +10,9 @@ static void
 test_candidate_parse (void)
 {
   g_autoptr (GError) error = NULL;
-  KmgSessionsCandidate c;
+  KmgSessionCandidate c;
 
-  g_assert_true (kmg_sessions_parse_candidate (
+  g_assert_true (kmg_session_parse_candidate (
       "a=candidate:842163049 1 UDP 1677729535 198.51.100.7 61665 typ srflx raddr 10.0.0.2 rport 52000 "
       "generation 0 ufrag EsAw network-cost 999\r\n", &c, &error));
   g_assert_no_error (error);
@@ -27,14 +27,14 @@ test_candidate_parse (void)
   g_assert_cmpint (c.rport, ==, 52000);
   g_assert_false (c.mdns);
 
-  g_assert_true (kmg_sessions_parse_candidate (
+  g_assert_true (kmg_session_parse_candidate (
       "candidate:1 2 tcp 1518280447 2001:db8::5 9 typ host tcptype active", &c, &error));
   g_assert_cmpstr (c.transport, ==, "tcp");
   g_assert_cmpstr (c.tcptype, ==, "active");
   g_assert_cmpint (c.rport, ==, -1);
   g_assert_cmpstr (c.raddr, ==, "");
 
-  g_assert_true (kmg_sessions_parse_candidate (
+  g_assert_true (kmg_session_parse_candidate (
       "candidate:3 1 udp 2113937151 0f4c5ab2-1d3e-4c8a-9b7e-5d2f6a1c3e9b.local 54321 typ host", &c, &error));
   g_assert_true (c.mdns);
   g_assert_no_error (error);
@@ -76,11 +76,11 @@ test_candidate_syntax_errors (void)
       g_autoptr (GError) error = NULL;
 
       g_test_message ("%s", bad[i]);
-      g_assert_false (kmg_sessions_validate_candidate (bad[i], &error));
-      g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_INVALID);
+      g_assert_false (kmg_session_validate_candidate (bad[i], &error));
+      g_assert_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_INVALID);
       g_assert_nonnull (strstr (error->message, "candidate"));
     }
-  g_assert_true (kmg_sessions_validate_candidate ("", NULL)); /* end of candidates */
+  g_assert_true (kmg_session_validate_candidate ("", NULL)); /* end of candidates */
 }
 
 static gboolean
@@ -88,11 +88,11 @@ denied_by_default (const char *address)
 {
   g_autofree char *line = g_strdup_printf ("candidate:1 1 udp 1 %s 9 typ host", address);
   g_autoptr (GError) error = NULL;
-  gboolean ok = kmg_sessions_validate_candidate (line, &error);
+  gboolean ok = kmg_session_validate_candidate (line, &error);
 
   if (!ok)
     {
-      g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_DENIED_ADDRESS);
+      g_assert_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_DENIED_ADDRESS);
       g_assert_nonnull (strstr (error->message, "denied"));
     }
   return !ok;
@@ -124,7 +124,7 @@ static void
 test_builtin_matches_strings (void)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (KmgSessionsDenyList) list = kmg_sessions_deny_list_new (NULL, FALSE, &error);
+  g_autoptr (KmgSessionDenyList) list = kmg_session_deny_list_new (NULL, FALSE, &error);
   g_autoptr (GRand) rand = g_rand_new_with_seed (7);
   const char *probes[] = {
     "169.253.255.255", "169.254.0.0", "169.254.255.255", "169.255.0.0", "223.255.255.255", "224.0.0.0",
@@ -144,8 +144,8 @@ test_builtin_matches_strings (void)
       else
         addr = g_strdup_printf ("%u.%u.%u.%u", g_rand_int_range (rand, 0, 256), g_rand_int_range (rand, 0, 256),
                                 g_rand_int_range (rand, 0, 256), g_rand_int_range (rand, 0, 256));
-      a = kmg_sessions_check_address (NULL, addr, NULL);
-      b = kmg_sessions_check_address (list, addr, NULL);
+      a = kmg_session_check_address (NULL, addr, NULL);
+      b = kmg_session_check_address (list, addr, NULL);
       g_assert_cmpint (a, ==, b);
     }
 }
@@ -155,20 +155,20 @@ test_custom_deny_list (void)
 {
   const char *cidrs[] = { "10.0.0.0/8", "::ffff:192.168.0.0/112", "2001:db8::7", NULL };
   g_autoptr (GError) error = NULL;
-  g_autoptr (KmgSessionsDenyList) list = kmg_sessions_deny_list_new (cidrs, FALSE, &error);
-  g_autoptr (KmgSessionsDenyList) loop = kmg_sessions_deny_list_new (cidrs, TRUE, &error);
+  g_autoptr (KmgSessionDenyList) list = kmg_session_deny_list_new (cidrs, FALSE, &error);
+  g_autoptr (KmgSessionDenyList) loop = kmg_session_deny_list_new (cidrs, TRUE, &error);
 
   g_assert_no_error (error);
-  g_assert_false (kmg_sessions_check_address (list, "10.9.8.7", NULL));
-  g_assert_false (kmg_sessions_check_address (list, "::ffff:10.9.8.7", NULL));
-  g_assert_false (kmg_sessions_check_address (list, "192.168.4.4", NULL)); /* mapped CIDR judged as v4 */
-  g_assert_true (kmg_sessions_check_address (list, "192.169.4.4", NULL));
-  g_assert_false (kmg_sessions_check_address (list, "2001:db8::7", NULL));
-  g_assert_true (kmg_sessions_check_address (list, "2001:db8::8", NULL));
-  g_assert_true (kmg_sessions_check_address (list, "169.254.169.254", NULL)); /* defaults replaced */
-  g_assert_false (kmg_sessions_check_address (list, "127.0.0.1", NULL));
-  g_assert_true (kmg_sessions_check_address (loop, "127.0.0.1", NULL));
-  g_assert_true (kmg_sessions_validate_candidate_full (loop, "candidate:1 1 udp 1 127.0.0.1 9 typ host", NULL));
+  g_assert_false (kmg_session_check_address (list, "10.9.8.7", NULL));
+  g_assert_false (kmg_session_check_address (list, "::ffff:10.9.8.7", NULL));
+  g_assert_false (kmg_session_check_address (list, "192.168.4.4", NULL)); /* mapped CIDR judged as v4 */
+  g_assert_true (kmg_session_check_address (list, "192.169.4.4", NULL));
+  g_assert_false (kmg_session_check_address (list, "2001:db8::7", NULL));
+  g_assert_true (kmg_session_check_address (list, "2001:db8::8", NULL));
+  g_assert_true (kmg_session_check_address (list, "169.254.169.254", NULL)); /* defaults replaced */
+  g_assert_false (kmg_session_check_address (list, "127.0.0.1", NULL));
+  g_assert_true (kmg_session_check_address (loop, "127.0.0.1", NULL));
+  g_assert_true (kmg_session_validate_candidate_full (loop, "candidate:1 1 udp 1 127.0.0.1 9 typ host", NULL));
 
   for (guint i = 0; i < 3; i++)
     {
@@ -176,8 +176,8 @@ test_custom_deny_list (void)
       const char *one[] = { bad[i], NULL };
       g_autoptr (GError) e = NULL;
 
-      g_assert_null (kmg_sessions_deny_list_new (one, FALSE, &e));
-      g_assert_error (e, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_INVALID);
+      g_assert_null (kmg_session_deny_list_new (one, FALSE, &e));
+      g_assert_error (e, KMG_SESSION_ERROR, KMG_SESSION_ERROR_INVALID);
     }
 }
 
@@ -193,20 +193,20 @@ expect_sdp_error (const char *sdp, int code, const char *needle)
 {
   g_autoptr (GError) error = NULL;
 
-  g_assert_false (kmg_sessions_validate_sdp (sdp, &error));
-  g_assert_error (error, KMG_SESSIONS_ERROR, code);
+  g_assert_false (kmg_session_validate_sdp (sdp, &error));
+  g_assert_error (error, KMG_SESSION_ERROR, code);
   if (needle != NULL)
     g_assert_nonnull (strstr (error->message, needle));
 }
 
 static gboolean
-candidate_denied (const KmgSessionsDenyList *list, const char *line)
+candidate_denied (const KmgSessionDenyList *list, const char *line)
 {
   g_autoptr (GError) error = NULL;
 
-  if (kmg_sessions_validate_candidate_full (list, line, &error))
+  if (kmg_session_validate_candidate_full (list, line, &error))
     return FALSE;
-  g_assert_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_DENIED_ADDRESS);
+  g_assert_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_DENIED_ADDRESS);
   return TRUE;
 }
 
@@ -216,7 +216,7 @@ static void
 test_address_table (void)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (KmgSessionsDenyList) loop = kmg_sessions_deny_list_new (NULL, TRUE, &error);
+  g_autoptr (KmgSessionDenyList) loop = kmg_session_deny_list_new (NULL, TRUE, &error);
 
   g_assert_no_error (error);
   for (guint i = 0; i < G_N_ELEMENTS (net_deny_cases); i++)
@@ -233,11 +233,11 @@ test_address_table (void)
       g_assert_cmpint (candidate_denied (NULL, line), ==, net_deny_case_denied (c, FALSE));
       g_assert_cmpint (candidate_denied (NULL, a_line), ==, net_deny_case_denied (c, FALSE));
       g_assert_cmpint (candidate_denied (loop, line), ==, net_deny_case_denied (c, TRUE));
-      g_assert_cmpint (kmg_sessions_check_address (NULL, c->address, NULL), !=, net_deny_case_denied (c, FALSE));
-      sdp_ok = kmg_sessions_validate_sdp (sdp, &sdp_error);
+      g_assert_cmpint (kmg_session_check_address (NULL, c->address, NULL), !=, net_deny_case_denied (c, FALSE));
+      sdp_ok = kmg_session_validate_sdp (sdp, &sdp_error);
       g_assert_cmpint (sdp_ok, !=, net_deny_case_denied (c, FALSE));
       if (!sdp_ok)
-        g_assert_error (sdp_error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_DENIED_ADDRESS);
+        g_assert_error (sdp_error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_DENIED_ADDRESS);
     }
 }
 
@@ -249,28 +249,28 @@ test_sdp (void)
   g_autofree char *lf = NULL;
   g_autofree char *denied = NULL;
 
-  g_assert_true (kmg_sessions_validate_sdp (good_sdp, &error));
+  g_assert_true (kmg_session_validate_sdp (good_sdp, &error));
   g_assert_no_error (error);
   lf = g_strjoinv ("\n", (char *[]){ "v=0", "o=- 1 1 IN IP4 0.0.0.0", "s=\xc3\xa9t\xc3\xa9", "t=0 0", NULL });
-  g_assert_true (kmg_sessions_validate_sdp (lf, &error));
+  g_assert_true (kmg_session_validate_sdp (lf, &error));
 
-  while (big->len <= KMG_SESSIONS_MAX_SDP_BYTES)
+  while (big->len <= KMG_SESSION_MAX_SDP_BYTES)
     g_string_append (big, "a=x-padding:0123456789012345678901234567890123456789\r\n");
-  expect_sdp_error (big->str, KMG_SESSIONS_ERROR_TOO_LARGE, NULL);
-  g_string_truncate (big, KMG_SESSIONS_MAX_SDP_BYTES - 60);
+  expect_sdp_error (big->str, KMG_SESSION_ERROR_TOO_LARGE, NULL);
+  g_string_truncate (big, KMG_SESSION_MAX_SDP_BYTES - 60);
   g_string_truncate (big, strrchr (big->str, '\n') + 1 - big->str);
-  g_assert_true (kmg_sessions_validate_sdp (big->str, NULL));
+  g_assert_true (kmg_session_validate_sdp (big->str, NULL));
 
-  expect_sdp_error ("", KMG_SESSIONS_ERROR_INVALID, "v=0");
-  expect_sdp_error ("o=- 1 1 IN IP4 0.0.0.0\r\nv=0\r\n", KMG_SESSIONS_ERROR_INVALID, "v=0");
-  expect_sdp_error ("v=0\r\nV=bad\r\n", KMG_SESSIONS_ERROR_INVALID, "line 2");
-  expect_sdp_error ("v=0\r\n\r\ns=-\r\n", KMG_SESSIONS_ERROR_INVALID, "line 2");
-  expect_sdp_error ("v=0\r\ns=a\x01z\r\n", KMG_SESSIONS_ERROR_INVALID, "control");
-  expect_sdp_error ("v=0\r\ns=a\rz\r\n", KMG_SESSIONS_ERROR_INVALID, "control");
-  expect_sdp_error ("v=0\r\ns=\xff\xfe\r\n", KMG_SESSIONS_ERROR_INVALID, "UTF-8");
-  expect_sdp_error ("v=0\r\na=candidate:1 1 udp 1 nope 9 typ host\r\n", KMG_SESSIONS_ERROR_INVALID, "line 2");
+  expect_sdp_error ("", KMG_SESSION_ERROR_INVALID, "v=0");
+  expect_sdp_error ("o=- 1 1 IN IP4 0.0.0.0\r\nv=0\r\n", KMG_SESSION_ERROR_INVALID, "v=0");
+  expect_sdp_error ("v=0\r\nV=bad\r\n", KMG_SESSION_ERROR_INVALID, "line 2");
+  expect_sdp_error ("v=0\r\n\r\ns=-\r\n", KMG_SESSION_ERROR_INVALID, "line 2");
+  expect_sdp_error ("v=0\r\ns=a\x01z\r\n", KMG_SESSION_ERROR_INVALID, "control");
+  expect_sdp_error ("v=0\r\ns=a\rz\r\n", KMG_SESSION_ERROR_INVALID, "control");
+  expect_sdp_error ("v=0\r\ns=\xff\xfe\r\n", KMG_SESSION_ERROR_INVALID, "UTF-8");
+  expect_sdp_error ("v=0\r\na=candidate:1 1 udp 1 nope 9 typ host\r\n", KMG_SESSION_ERROR_INVALID, "line 2");
   denied = g_strconcat (good_sdp, "a=candidate:2 1 udp 1 ::ffff:169.254.169.254 80 typ host\r\n", NULL);
-  expect_sdp_error (denied, KMG_SESSIONS_ERROR_DENIED_ADDRESS, "line 17");
+  expect_sdp_error (denied, KMG_SESSION_ERROR_DENIED_ADDRESS, "line 17");
 }
 
 static void
@@ -292,10 +292,10 @@ test_names_round_trip (void)
   g_assert_cmpint (policy, ==, KMG_SESSION_POLICY_NEVER);
   g_assert_true (kmg_session_signal_kind_from_string ("ice_candidate", &kind));
   g_assert_cmpstr (kmg_session_end_reason_to_string (KMG_SESSION_END_SERVER_RESTART), ==, "server_restart");
-  for (int code = 0; code <= KMG_SESSIONS_ERROR_RELAY_UNAVAILABLE; code++)
+  for (int code = 0; code <= KMG_SESSION_ERROR_RELAY_UNAVAILABLE; code++)
     {
-      g_autoptr (GError) e = g_error_new_literal (KMG_SESSIONS_ERROR, code, "x");
-      g_assert_cmpstr (kmg_sessions_error_code (e), !=, "internal");
+      g_autoptr (GError) e = g_error_new_literal (KMG_SESSION_ERROR, code, "x");
+      g_assert_cmpstr (kmg_session_error_code (e), !=, "internal");
     }
 }
 

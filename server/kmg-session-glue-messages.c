@@ -1,7 +1,7 @@
-/* kmg-watch-messages.c — the watch-session messages clients send over the WebSocket: strict field
+/* kmg-session-glue-messages.c — the watch-session messages clients send over the WebSocket: strict field
  * checks, then one call into the session manager; refusals answer with the request's ref. */
 
-#include "kmg-watch-private.h"
+#include "kmg-session-glue-private.h"
 
 #include "kmg-accounts.h"
 #include "kmg-json.h"
@@ -15,13 +15,13 @@ get_session_id (JsonObject *msg, gint64 *id, GError **error)
 }
 
 static void
-finish (KmgWatch *w, KmgSignaling *sig, guint64 conn, JsonNode *ref, gboolean ok, GError *error,
+finish (KmgSessionGlue *w, KmgSignaling *sig, guint64 conn, JsonNode *ref, gboolean ok, GError *error,
         const char *reply_type, JsonObject *body)
 {
   if (!ok)
     {
-      const char *code = error && error->domain == KMG_SESSIONS_ERROR
-                             ? kmg_sessions_error_code (error)
+      const char *code = error && error->domain == KMG_SESSION_ERROR
+                             ? kmg_session_error_code (error)
                              : NULL;
       if (code != NULL)
         kmg_signaling_reply_error (sig, conn, ref, code, error->message);
@@ -35,11 +35,11 @@ finish (KmgWatch *w, KmgSignaling *sig, guint64 conn, JsonNode *ref, gboolean ok
 }
 
 void
-kmg_watch_on_watch_start (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
+kmg_session_glue_on_watch_start (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
                 gpointer user_data)
 {
   static const char *const allowed[] = { "type", "ref", "seller_id", NULL };
-  KmgWatch *w = user_data;
+  KmgSessionGlue *w = user_data;
   g_autoptr (GError) error = NULL;
   g_autoptr (KmgUser) buyer = NULL;
   g_autoptr (KmgUser) seller = NULL;
@@ -53,7 +53,7 @@ kmg_watch_on_watch_start (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode
       buyer = kmg_accounts_get_user (w->app->accounts, user, NULL);
       seller = kmg_accounts_get_user (w->app->accounts, seller_id, NULL);
       if (seller == NULL || buyer == NULL)
-        g_set_error (&error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_NOT_SELLER, "no such seller");
+        g_set_error (&error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_NOT_SELLER, "no such seller");
       else
         {
           req.streaming
@@ -64,7 +64,7 @@ kmg_watch_on_watch_start (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode
           req.price_per_minute = seller->price_per_minute;
           req.seller_always_relay = seller->always_relay;
           req.buyer_always_relay = buyer->always_relay;
-          id = kmg_session_manager_watch_start (w->mgr, user, conn, seller_id, &req, kmg_watch_now_ms (),
+          id = kmg_session_manager_watch_start (w->mgr, user, conn, seller_id, &req, kmg_session_glue_now_ms (),
                                                 &error);
         }
     }
@@ -83,24 +83,24 @@ on_accept_or_decline (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *re
                       JsonObject *msg, gpointer user_data, gboolean accept)
 {
   static const char *const allowed[] = { "type", "ref", "session_id", NULL };
-  KmgWatch *w = user_data;
+  KmgSessionGlue *w = user_data;
   g_autoptr (GError) error = NULL;
   gint64 id = 0;
   gboolean ok = kmg_json_check_fields (msg, allowed, &error) && get_session_id (msg, &id, &error)
-                && (accept ? kmg_session_manager_accept (w->mgr, id, user, conn, kmg_watch_now_ms (), &error)
-                           : kmg_session_manager_decline (w->mgr, id, user, conn, kmg_watch_now_ms (), &error));
+                && (accept ? kmg_session_manager_accept (w->mgr, id, user, conn, kmg_session_glue_now_ms (), &error)
+                           : kmg_session_manager_decline (w->mgr, id, user, conn, kmg_session_glue_now_ms (), &error));
   finish (w, sig, conn, ref, ok, error, NULL, NULL);
 }
 
 void
-kmg_watch_on_accept (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
+kmg_session_glue_on_accept (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
            gpointer user_data)
 {
   on_accept_or_decline (sig, conn, user, ref, msg, user_data, TRUE);
 }
 
 void
-kmg_watch_on_decline (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
+kmg_session_glue_on_decline (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
             gpointer user_data)
 {
   on_accept_or_decline (sig, conn, user, ref, msg, user_data, FALSE);
@@ -130,12 +130,12 @@ missing (GError **error, const char *field)
 }
 
 void
-kmg_watch_on_signal (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
+kmg_session_glue_on_signal (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
            gpointer user_data)
 {
   static const char *const allowed[] = { "type",      "ref",     "session_id",      "kind", "sdp",
                                          "candidate", "sdp_mid", "sdp_mline_index", "path", NULL };
-  KmgWatch *w = user_data;
+  KmgSessionGlue *w = user_data;
   g_autoptr (GError) error = NULL;
   KmgSessionSignal s = { .mline_index = -1 };
   const char *kind = NULL;
@@ -160,16 +160,16 @@ kmg_watch_on_signal (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref
   if (ok && s.kind != KMG_SESSION_SIGNAL_ICE_CANDIDATE && s.sdp == NULL)
     ok = missing (&error, "sdp");
   if (ok)
-    ok = kmg_session_manager_signal (w->mgr, id, user, conn, &s, kmg_watch_now_ms (), &error);
+    ok = kmg_session_manager_signal (w->mgr, id, user, conn, &s, kmg_session_glue_now_ms (), &error);
   finish (w, sig, conn, ref, ok, error, NULL, NULL);
 }
 
 void
-kmg_watch_on_ice_state (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
+kmg_session_glue_on_ice_state (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
               gpointer user_data)
 {
   static const char *const allowed[] = { "type", "ref", "session_id", "state", "path", NULL };
-  KmgWatch *w = user_data;
+  KmgSessionGlue *w = user_data;
   g_autoptr (GError) error = NULL;
   const char *state = NULL;
   KmgSessionIceState st = KMG_SESSION_ICE_NEW;
@@ -187,28 +187,28 @@ kmg_watch_on_ice_state (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *
       ok = FALSE;
     }
   if (ok)
-    ok = kmg_session_manager_ice_state (w->mgr, id, user, conn, path, st, kmg_watch_now_ms (), &error);
+    ok = kmg_session_manager_ice_state (w->mgr, id, user, conn, path, st, kmg_session_glue_now_ms (), &error);
   finish (w, sig, conn, ref, ok, error, NULL, NULL);
 }
 
 void
-kmg_watch_on_first_frame (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
+kmg_session_glue_on_first_frame (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
                 gpointer user_data)
 {
   static const char *const allowed[] = { "type", "ref", "session_id", "path", NULL };
-  KmgWatch *w = user_data;
+  KmgSessionGlue *w = user_data;
   g_autoptr (GError) error = NULL;
   KmgSessionPath path;
   gint64 id = 0;
   gboolean ok = kmg_json_check_fields (msg, allowed, &error) && get_session_id (msg, &id, &error)
                 && get_path (msg, &path, &error)
-                && kmg_session_manager_first_frame (w->mgr, id, user, conn, path, kmg_watch_now_ms (), &error);
+                && kmg_session_manager_first_frame (w->mgr, id, user, conn, path, kmg_session_glue_now_ms (), &error);
   finish (w, sig, conn, ref, ok, error, NULL, NULL);
 }
 
 /* The seller's shape of `stats`: its outbound video and the buyer's receiver reports. */
 static gboolean
-seller_stats (KmgWatch *w, gint64 user, JsonObject *msg, gint64 id, gint64 ts, GError **error)
+seller_stats (KmgSessionGlue *w, gint64 user, JsonObject *msg, gint64 id, gint64 ts, GError **error)
 {
   gint64 packets = 0, bytes = 0, rrs = 0;
   KmgSessionSellerStats st = { .fraction_lost = -1 };
@@ -228,17 +228,17 @@ seller_stats (KmgWatch *w, gint64 user, JsonObject *msg, gint64 id, gint64 ts, G
   st.bytes_sent = (guint64) bytes;
   st.rr_count = (guint64) rrs;
   st.timestamp_ms = ts;
-  return kmg_session_manager_seller_stats (w->mgr, id, user, &st, kmg_watch_now_ms (), error);
+  return kmg_session_manager_seller_stats (w->mgr, id, user, &st, kmg_session_glue_now_ms (), error);
 }
 
 void
-kmg_watch_on_stats (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
+kmg_session_glue_on_stats (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
           gpointer user_data)
 {
   static const char *const allowed[] = { "type",         "ref",      "session_id",    "frames_decoded",
                                          "bytes_received", "packets_sent", "bytes_sent", "rr_count",
                                          "fraction_lost", "timestamp_ms", NULL };
-  KmgWatch *w = user_data;
+  KmgSessionGlue *w = user_data;
   g_autoptr (GError) error = NULL;
   gint64 id = 0, frames = 0, bytes = 0, ts = 0;
   KmgSessionStats st;
@@ -259,20 +259,20 @@ kmg_watch_on_stats (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref,
   st.bytes_received = (guint64) bytes;
   st.timestamp_ms = ts;
   if (ok)
-    ok = kmg_session_manager_stats (w->mgr, id, user, &st, kmg_watch_now_ms (), &error);
+    ok = kmg_session_manager_stats (w->mgr, id, user, &st, kmg_session_glue_now_ms (), &error);
   finish (w, sig, conn, ref, ok, error, NULL, NULL);
 }
 
 void
-kmg_watch_on_leave (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
+kmg_session_glue_on_leave (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref, JsonObject *msg,
           gpointer user_data)
 {
   static const char *const allowed[] = { "type", "ref", "session_id", NULL };
-  KmgWatch *w = user_data;
+  KmgSessionGlue *w = user_data;
   g_autoptr (GError) error = NULL;
   gint64 id = 0;
   gboolean ok = kmg_json_check_fields (msg, allowed, &error) && get_session_id (msg, &id, &error)
-                && kmg_session_manager_leave (w->mgr, id, user, kmg_watch_now_ms (), &error);
+                && kmg_session_manager_leave (w->mgr, id, user, kmg_session_glue_now_ms (), &error);
   finish (w, sig, conn, ref, ok, error, NULL, NULL);
 }
 

@@ -1,8 +1,8 @@
-/* kmg-watch.c — watch sessions end to end: WebSocket messages → session manager → relay legs and
+/* kmg-session-glue.c — watch sessions end to end: WebSocket messages → session manager → relay legs and
  * billing. Relay callbacks arrive on the main context (the relay hops them there), so everything
  * here runs on the main context. */
 
-#include "kmg-watch-private.h"
+#include "kmg-session-glue-private.h"
 
 #include "kmg-accounts.h"
 #include "kmg-billing.h"
@@ -19,7 +19,7 @@
 
 
 gint64
-kmg_watch_now_ms (void)
+kmg_session_glue_now_ms (void)
 {
   return g_get_real_time () / 1000;
 }
@@ -29,11 +29,11 @@ kmg_watch_now_ms (void)
 static gboolean
 on_tick (gpointer user_data)
 {
-  KmgWatch *w = user_data;
+  KmgSessionGlue *w = user_data;
 
   w->tick = 0;
   /* The manager re-arms the timer through fx_schedule before this returns. */
-  kmg_session_manager_tick (w->mgr, kmg_watch_now_ms ());
+  kmg_session_manager_tick (w->mgr, kmg_session_glue_now_ms ());
   return G_SOURCE_REMOVE;
 }
 
@@ -41,14 +41,14 @@ on_tick (gpointer user_data)
 static void
 fx_schedule (gint64 next, gpointer user_data)
 {
-  KmgWatch *w = user_data;
+  KmgSessionGlue *w = user_data;
 
   if (w->tick != 0 && next == w->tick_at)
     return;
   g_clear_handle_id (&w->tick, g_source_remove);
   w->tick_at = next;
   if (next >= 0)
-    w->tick = g_timeout_add ((guint) CLAMP (next - kmg_watch_now_ms (), 0, 60000), on_tick, w);
+    w->tick = g_timeout_add ((guint) CLAMP (next - kmg_session_glue_now_ms (), 0, 60000), on_tick, w);
 }
 
 /* ---- effects (called by the manager) ------------------------------------------------------- */
@@ -56,7 +56,7 @@ fx_schedule (gint64 next, gpointer user_data)
 static void
 fx_send (gint64 user_id, guint64 conn_hint, JsonObject *msg, gpointer user_data)
 {
-  KmgWatch *w = user_data;
+  KmgSessionGlue *w = user_data;
 
   if (conn_hint == 0 || kmg_signaling_send_to_conn (w->app->signaling, conn_hint, msg) == 0)
     kmg_signaling_send_to_user (w->app->signaling, user_id, msg);
@@ -65,7 +65,7 @@ fx_send (gint64 user_id, guint64 conn_hint, JsonObject *msg, gpointer user_data)
 static gboolean
 fx_balance_ok (gint64 buyer_id, gint64 price, gpointer user_data)
 {
-  KmgWatch *w = user_data;
+  KmgSessionGlue *w = user_data;
   gint64 balance = 0;
 
   return kmg_ledger_balance (kmg_billing_get_ledger (w->app->billing), buyer_id, &balance, NULL)
@@ -73,11 +73,11 @@ fx_balance_ok (gint64 buyer_id, gint64 price, gpointer user_data)
 }
 
 static gboolean
-fx_billing_started (KmgWatchSession *s, gint64 *out_id, gpointer user_data, GError **error)
+fx_billing_started (KmgSession *s, gint64 *out_id, gpointer user_data, GError **error)
 {
-  KmgWatch *w = user_data;
-  gint64 id = kmg_billing_session_start (w->app->billing, kmg_watch_session_get_buyer (s),
-                                         kmg_watch_session_get_seller (s), kmg_watch_now_ms (), error);
+  KmgSessionGlue *w = user_data;
+  gint64 id = kmg_billing_session_start (w->app->billing, kmg_session_get_buyer (s),
+                                         kmg_session_get_seller (s), kmg_session_glue_now_ms (), error);
   if (id <= 0)
     return FALSE;
   *out_id = id;
@@ -85,24 +85,24 @@ fx_billing_started (KmgWatchSession *s, gint64 *out_id, gpointer user_data, GErr
 }
 
 static void
-fx_billing_ended (KmgWatchSession *s, KmgSessionEndReason reason, gpointer user_data)
+fx_billing_ended (KmgSession *s, KmgSessionEndReason reason, gpointer user_data)
 {
-  KmgWatch *w = user_data;
-  gint64 id = kmg_watch_session_get_id (s);
+  KmgSessionGlue *w = user_data;
+  gint64 id = kmg_session_get_id (s);
   g_autoptr (GError) error = NULL;
 
   /* Billing closes the row itself when the buyer cannot pay, then tells us: nothing to close. */
   if (!kmg_billing_session_end (w->app->billing, id, kmg_session_end_reason_to_string (reason),
-                                kmg_watch_now_ms (), &error)
+                                kmg_session_glue_now_ms (), &error)
       && !g_error_matches (error, KMG_BILLING_ERROR, KMG_BILLING_ERROR_SESSION_ENDED))
     g_warning ("closing the billing of a session failed: %s", error->message);
 }
 
 static guint
-fx_p2p_stats (KmgWatchSession *s, const KmgSessionStats *report, gpointer user_data)
+fx_p2p_stats (KmgSession *s, const KmgSessionStats *report, gpointer user_data)
 {
-  KmgWatch *w = user_data;
-  KmgBuyerStatsReport cur = { .at_ms = kmg_watch_now_ms (),
+  KmgSessionGlue *w = user_data;
+  KmgBuyerStatsReport cur = { .at_ms = kmg_session_glue_now_ms (),
                               .frames_decoded = report->frames_decoded,
                               .bytes_received = report->bytes_received,
                               .loss = 0,
@@ -110,16 +110,16 @@ fx_p2p_stats (KmgWatchSession *s, const KmgSessionStats *report, gpointer user_d
                               .rtt_ms = -1 };
 
   /* What billing counted is what the manager calls an attestation. */
-  return kmg_billing_buyer_report (w->app->billing, kmg_watch_session_get_id (s), &cur, cur.at_ms);
+  return kmg_billing_buyer_report (w->app->billing, kmg_session_get_id (s), &cur, cur.at_ms);
 }
 
 static gboolean
-fx_relay_start_buyer (KmgWatchSession *s, gboolean *seller_offer_needed, JsonObject *buyer_msg,
+fx_relay_start_buyer (KmgSession *s, gboolean *seller_offer_needed, JsonObject *buyer_msg,
                       JsonObject *seller_msg, gpointer user_data, GError **error)
 {
-  KmgWatch *w = user_data;
+  KmgSessionGlue *w = user_data;
 
-  if (kmg_relay_buyer_add (w->relay, kmg_watch_session_get_seller (s), kmg_watch_session_get_id (s),
+  if (kmg_relay_buyer_add (w->relay, kmg_session_get_seller (s), kmg_session_get_id (s),
                            seller_offer_needed, error) == NULL)
     return FALSE;
   kmg_metrics_add (w->app->metrics, "kamegor_relay_sessions_total", NULL, 1);
@@ -127,10 +127,10 @@ fx_relay_start_buyer (KmgWatchSession *s, gboolean *seller_offer_needed, JsonObj
 }
 
 static void
-fx_relay_stop_buyer (KmgWatchSession *s, gpointer user_data)
+fx_relay_stop_buyer (KmgSession *s, gpointer user_data)
 {
-  KmgWatch *w = user_data;
-  KmgRelayLeg *leg = kmg_relay_get_buyer_leg (w->relay, kmg_watch_session_get_id (s));
+  KmgSessionGlue *w = user_data;
+  KmgRelayLeg *leg = kmg_relay_get_buyer_leg (w->relay, kmg_session_get_id (s));
 
   /* The relay drops the buyer's packets before this returns: enforcement is on the media path. */
   if (leg != NULL)
@@ -140,28 +140,28 @@ fx_relay_stop_buyer (KmgWatchSession *s, gpointer user_data)
 static gboolean
 relay_refused_idle (gpointer data)
 {
-  KmgWatch *w = data;
+  KmgSessionGlue *w = data;
   g_autoptr (GArray) ids = g_steal_pointer (&w->refused);
 
   w->refused_idle = 0;
   for (guint i = 0; ids && i < ids->len; i++)
-    kmg_session_manager_relay_error (w->mgr, g_array_index (ids, gint64, i), kmg_watch_now_ms ());
+    kmg_session_manager_relay_error (w->mgr, g_array_index (ids, gint64, i), kmg_session_glue_now_ms ());
   return G_SOURCE_REMOVE;
 }
 
 static void
-fx_relay_signal (KmgWatchSession *s, KmgSessionRole role, const KmgSessionSignal *sig,
+fx_relay_signal (KmgSession *s, KmgSessionRole role, const KmgSessionSignal *sig,
                  gpointer user_data)
 {
-  KmgWatch *w = user_data;
-  gint64 id = kmg_watch_session_get_id (s);
+  KmgSessionGlue *w = user_data;
+  gint64 id = kmg_session_get_id (s);
   g_autoptr (GError) error = NULL;
   KmgRelayLeg *leg;
 
   if (role == KMG_SESSION_ROLE_BUYER)
     leg = kmg_relay_get_buyer_leg (w->relay, id);
   else
-    leg = kmg_relay_get_seller_leg (w->relay, kmg_watch_session_get_seller (s));
+    leg = kmg_relay_get_seller_leg (w->relay, kmg_session_get_seller (s));
   if (leg == NULL)
     return;
   if (sig->kind == KMG_SESSION_SIGNAL_ICE_CANDIDATE)
@@ -191,25 +191,25 @@ fx_relay_signal (KmgWatchSession *s, KmgSessionRole role, const KmgSessionSignal
 }
 
 static void
-fx_relay_restart_ice (KmgWatchSession *s, gpointer user_data)
+fx_relay_restart_ice (KmgSession *s, gpointer user_data)
 {
-  KmgWatch *w = user_data;
-  KmgRelayLeg *leg = kmg_relay_get_buyer_leg (w->relay, kmg_watch_session_get_id (s));
+  KmgSessionGlue *w = user_data;
+  KmgRelayLeg *leg = kmg_relay_get_buyer_leg (w->relay, kmg_session_get_id (s));
 
   if (leg != NULL)
     kmg_relay_leg_restart_ice (leg, NULL);
 }
 
 static void
-fx_state_changed (KmgWatchSession *s, KmgSessionState old_state, gpointer user_data)
+fx_state_changed (KmgSession *s, KmgSessionState old_state, gpointer user_data)
 {
-  KmgWatch *w = user_data;
-  KmgSessionPath path = kmg_watch_session_get_path (s);
+  KmgSessionGlue *w = user_data;
+  KmgSessionPath path = kmg_session_get_path (s);
 
-  kmg_billing_session_set_active (w->app->billing, kmg_watch_session_get_id (s),
-                                  kmg_watch_session_get_state (s) == KMG_SESSION_ACTIVE);
-  if (path != KMG_SESSION_PATH_NONE && kmg_watch_session_get_state (s) != KMG_SESSION_ENDED)
-    kmg_billing_session_set_path (w->app->billing, kmg_watch_session_get_id (s),
+  kmg_billing_session_set_active (w->app->billing, kmg_session_get_id (s),
+                                  kmg_session_get_state (s) == KMG_SESSION_ACTIVE);
+  if (path != KMG_SESSION_PATH_NONE && kmg_session_get_state (s) != KMG_SESSION_ENDED)
+    kmg_billing_session_set_path (w->app->billing, kmg_session_get_id (s),
                                   kmg_session_path_to_string (path), NULL);
 }
 
@@ -217,7 +217,7 @@ fx_state_changed (KmgWatchSession *s, KmgSessionState old_state, gpointer user_d
 static guint
 fx_user_connections (gint64 user_id, gpointer user_data)
 {
-  KmgWatch *w = user_data;
+  KmgSessionGlue *w = user_data;
 
   return kmg_presence_get_n_connections (kmg_signaling_get_presence (w->app->signaling), user_id);
 }
@@ -245,14 +245,14 @@ ice_of (KmgRelayLegState state)
 }
 
 static void
-relay_signal_out (KmgWatch *w, KmgRelayLeg *leg, KmgSessionSignal *sig)
+relay_signal_out (KmgSessionGlue *w, KmgRelayLeg *leg, KmgSessionSignal *sig)
 {
   if (kmg_relay_leg_get_kind (leg) == KMG_RELAY_LEG_BUYER)
     kmg_session_manager_relay_to_buyer (w->mgr, kmg_relay_leg_get_session_id (leg), sig,
-                                        kmg_watch_now_ms ());
+                                        kmg_session_glue_now_ms ());
   else
     kmg_session_manager_relay_to_seller (w->mgr, kmg_relay_leg_get_seller_id (leg), sig,
-                                         kmg_watch_now_ms ());
+                                         kmg_session_glue_now_ms ());
 }
 
 static void
@@ -279,8 +279,8 @@ on_local_candidate (KmgRelayLeg *leg, guint mline, const char *candidate, gpoint
 static void
 on_leg_state (KmgRelayLeg *leg, KmgRelayLegState state, gpointer user_data)
 {
-  KmgWatch *w = user_data;
-  gint64 t = kmg_watch_now_ms ();
+  KmgSessionGlue *w = user_data;
+  gint64 t = kmg_session_glue_now_ms ();
 
   if (kmg_relay_leg_get_kind (leg) == KMG_RELAY_LEG_BUYER)
     {
@@ -298,7 +298,7 @@ on_leg_state (KmgRelayLeg *leg, KmgRelayLegState state, gpointer user_data)
 static void
 on_measured_second (KmgRelayLeg *leg, const KmgRelaySecond *sec, gpointer user_data)
 {
-  KmgWatch *w = user_data;
+  KmgSessionGlue *w = user_data;
   gint64 id = kmg_relay_leg_get_session_id (leg);
   KmgRelaySecondSample sample = { .second = sec->second,
                                   .video_packets = sec->packets,
@@ -312,7 +312,7 @@ on_measured_second (KmgRelayLeg *leg, const KmgRelaySecond *sec, gpointer user_d
   /* The relay only measures; billing judges and counts. */
   if (id <= 0)
     return;
-  verdict = kmg_billing_relay_second (w->app->billing, id, &sample, kmg_watch_now_ms ());
+  verdict = kmg_billing_relay_second (w->app->billing, id, &sample, kmg_session_glue_now_ms ());
   if (verdict != KMG_METER_UNDELIVERED && verdict != KMG_METER_REJECTED)
     kmg_metrics_add (w->app->metrics, "kamegor_relay_delivered_seconds_total", NULL, 1);
 }
@@ -320,65 +320,65 @@ on_measured_second (KmgRelayLeg *leg, const KmgRelaySecond *sec, gpointer user_d
 /* ---- listeners and commands ------------------------------------------------------------- */
 
 void
-kmg_watch_on_connection_closed (guint64 conn_id, gint64 user_id, guint n_left, gpointer user_data)
+kmg_session_glue_on_connection_closed (guint64 conn_id, gint64 user_id, guint n_left, gpointer user_data)
 {
-  KmgWatch *w = user_data;
+  KmgSessionGlue *w = user_data;
 
   /* Every close counts (the buyer-gone grace restarts); the manager decides what it means. */
   if (user_id > 0)
-    kmg_session_manager_user_connection_closed (w->mgr, user_id, kmg_watch_now_ms ());
+    kmg_session_manager_user_connection_closed (w->mgr, user_id, kmg_session_glue_now_ms ());
 }
 
 void
-kmg_watch_on_presence_changed (gint64 user_id, KmgPresenceState old_state,
+kmg_session_glue_on_presence_changed (gint64 user_id, KmgPresenceState old_state,
                                KmgPresenceState new_state, KmgPresenceReason reason,
                                gpointer user_data)
 {
-  KmgWatch *w = user_data;
+  KmgSessionGlue *w = user_data;
 
   if (old_state != KMG_PRESENCE_STREAMING || new_state == KMG_PRESENCE_STREAMING)
     return;
   if (reason == KMG_PRESENCE_REASON_STOP_LIVE)
-    kmg_session_manager_stop_live (w->mgr, user_id, kmg_watch_now_ms ());
+    kmg_session_manager_stop_live (w->mgr, user_id, kmg_session_glue_now_ms ());
   else
-    kmg_session_manager_seller_gone (w->mgr, user_id, kmg_watch_now_ms ());
+    kmg_session_manager_seller_gone (w->mgr, user_id, kmg_session_glue_now_ms ());
 }
 
 /* Billing ended a session it cannot charge: the buyer cannot pay (insufficient_credits), or its
  * row was closed outside this process ("not_active": an admin, a recovery), which the session
  * then ends with as admin. */
 static void
-billing_ended (KmgWatch *w, gint64 session_id, const char *reason)
+billing_ended (KmgSessionGlue *w, gint64 session_id, const char *reason)
 {
   KmgSessionEndReason why = KMG_SESSION_END_ADMIN;
 
   if (!kmg_session_end_reason_from_string (reason, &why) || why == KMG_SESSION_END_NONE)
     why = KMG_SESSION_END_ADMIN;
 
-  kmg_session_manager_end (w->mgr, session_id, why, kmg_watch_now_ms ());
+  kmg_session_manager_end (w->mgr, session_id, why, kmg_session_glue_now_ms ());
 }
 
 gboolean
-kmg_watch_end_session (KmgWatch *w, gint64 session_id, KmgSessionEndReason reason)
+kmg_session_glue_end_session (KmgSessionGlue *w, gint64 session_id, KmgSessionEndReason reason)
 {
   gboolean ok;
 
   g_return_val_if_fail (reason != KMG_SESSION_END_NONE, FALSE);
-  ok = kmg_session_manager_end (w->mgr, session_id, reason, kmg_watch_now_ms ());
+  ok = kmg_session_manager_end (w->mgr, session_id, reason, kmg_session_glue_now_ms ());
   return ok;
 }
 
 void
-kmg_watch_on_user_banned (gint64 user_id, gpointer user_data)
+kmg_session_glue_on_user_banned (gint64 user_id, gpointer user_data)
 {
-  KmgWatch *w = user_data;
+  KmgSessionGlue *w = user_data;
 
-  kmg_session_manager_ban (w->mgr, user_id, kmg_watch_now_ms ());
+  kmg_session_manager_ban (w->mgr, user_id, kmg_session_glue_now_ms ());
 }
 
 /* Billing ended a session: stop its media now. */
 void
-kmg_watch_on_billing_event (const KmgBillingEvent *ev, gpointer user_data)
+kmg_session_glue_on_billing_event (const KmgBillingEvent *ev, gpointer user_data)
 {
   if (ev->kind == KMG_BILLING_EVENT_ENDED)
     billing_ended (user_data, ev->session_id, ev->end_reason);
@@ -387,7 +387,7 @@ kmg_watch_on_billing_event (const KmgBillingEvent *ev, gpointer user_data)
 static void
 collect (KmgMetrics *m, gpointer user_data)
 {
-  KmgWatch *w = user_data;
+  KmgSessionGlue *w = user_data;
   guint by_state[KMG_SESSION_N_STATES] = { 0 };
   guint by_path[KMG_SESSION_N_PATHS] = { 0 };
   KmgRelayStats rs = { 0 };
@@ -444,7 +444,7 @@ declare_metrics (KmgMetrics *m)
 }
 
 void
-kmg_watch_session_effects (KmgSessionEffects *fx)
+kmg_session_glue_effects (KmgSessionEffects *fx)
 {
   *fx = (KmgSessionEffects) {
     .send = fx_send,
@@ -463,7 +463,7 @@ kmg_watch_session_effects (KmgSessionEffects *fx)
 }
 
 void
-kmg_watch_relay_callbacks (KmgRelayCallbacks *cb)
+kmg_session_glue_relay_callbacks (KmgRelayCallbacks *cb)
 {
   *cb = (KmgRelayCallbacks) {
     .local_sdp = on_local_sdp,
@@ -473,10 +473,10 @@ kmg_watch_relay_callbacks (KmgRelayCallbacks *cb)
   };
 }
 
-KmgWatch *
-kmg_watch_new (KmgApp *app)
+KmgSessionGlue *
+kmg_session_glue_new (KmgApp *app)
 {
-  KmgWatch *w = g_new0 (KmgWatch, 1);
+  KmgSessionGlue *w = g_new0 (KmgSessionGlue, 1);
 
   w->app = app;
   declare_metrics (app->metrics);
@@ -485,24 +485,24 @@ kmg_watch_new (KmgApp *app)
 }
 
 void
-kmg_watch_attach (KmgWatch *w, KmgSessionManager *sessions, KmgRelay *relay)
+kmg_session_glue_attach (KmgSessionGlue *w, KmgSessionManager *sessions, KmgRelay *relay)
 {
   w->mgr = sessions;
   w->relay = relay;
 }
 
 void
-kmg_watch_register_messages (KmgWatch *w, KmgSignaling *sig)
+kmg_session_glue_register_messages (KmgSessionGlue *w, KmgSignaling *sig)
 {
   static const struct
   {
     const char *type;
     KmgSignalingHandler fn;
   } handlers[] = {
-    { "watch.start", kmg_watch_on_watch_start },   { "session.accept", kmg_watch_on_accept },
-    { "session.decline", kmg_watch_on_decline },   { "signal", kmg_watch_on_signal },
-    { "ice_state", kmg_watch_on_ice_state },       { "first_frame", kmg_watch_on_first_frame },
-    { "stats", kmg_watch_on_stats },               { "session.leave", kmg_watch_on_leave },
+    { "watch.start", kmg_session_glue_on_watch_start },   { "session.accept", kmg_session_glue_on_accept },
+    { "session.decline", kmg_session_glue_on_decline },   { "signal", kmg_session_glue_on_signal },
+    { "ice_state", kmg_session_glue_on_ice_state },       { "first_frame", kmg_session_glue_on_first_frame },
+    { "stats", kmg_session_glue_on_stats },               { "session.leave", kmg_session_glue_on_leave },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (handlers); i++)
@@ -510,16 +510,16 @@ kmg_watch_register_messages (KmgWatch *w, KmgSignaling *sig)
 }
 
 void
-kmg_watch_shutdown (KmgWatch *w)
+kmg_session_glue_shutdown (KmgSessionGlue *w)
 {
   if (w->mgr)
-    kmg_session_manager_shutdown (w->mgr, kmg_watch_now_ms ());
+    kmg_session_manager_shutdown (w->mgr, kmg_session_glue_now_ms ());
   g_clear_handle_id (&w->tick, g_source_remove);
   g_clear_handle_id (&w->refused_idle, g_source_remove);
 }
 
 void
-kmg_watch_free (KmgWatch *w)
+kmg_session_glue_free (KmgSessionGlue *w)
 {
   if (w == NULL)
     return;
@@ -527,50 +527,4 @@ kmg_watch_free (KmgWatch *w)
   g_clear_handle_id (&w->refused_idle, g_source_remove);
   g_clear_pointer (&w->refused, g_array_unref);
   g_free (w);
-}
-
-/* GET /api/v1/rtc — what a client needs before creating peer connections. */
-static void
-get_rtc (KmgHttpRequest *req, gpointer user_data)
-{
-  KmgApp *app = user_data;
-  const KmgConfig *c = app->config;
-  g_autoptr (JsonObject) out = json_object_new ();
-  JsonArray *servers = json_array_new ();
-  g_autofree char *url = NULL;
-
-  if (*c->stun_server)
-    url = g_strdup_printf ("stun:%s", c->stun_server);
-  else if (app->stun != NULL)
-    {
-      /* The host the client used to reach us is the one it can reach our STUN port on. */
-      const char *host = kmg_http_request_header (req, "Host");
-      g_autofree char *name = NULL;
-      if (host == NULL)
-        host = "127.0.0.1";
-      name = host[0] == '[' ? g_strndup (host, strcspn (host, "]") + 1)
-                            : g_strndup (host, strcspn (host, ":"));
-      url = g_strdup_printf ("stun:%s:%u", *c->public_ip ? c->public_ip : name,
-                             kmg_stun_server_get_port (app->stun));
-    }
-  if (url)
-    {
-      JsonObject *s = json_object_new ();
-      JsonArray *urls = json_array_new ();
-      json_array_add_string_element (urls, url);
-      json_object_set_array_member (s, "urls", urls);
-      json_array_add_object_element (servers, s);
-    }
-  json_object_set_array_member (out, "ice_servers", servers);
-  json_object_set_string_member (out, "relay_policy",
-                                 kmg_session_policy_to_string ((KmgSessionPolicy) c->relay_policy));
-  json_object_set_int_member (out, "p2p_timeout_ms", c->p2p_timeout_ms);
-  json_object_set_int_member (out, "stats_interval_ms", 2000);
-  kmg_http_reply_object (req, 200, out);
-}
-
-void
-kmg_routes_watch_register (KmgRouter *router, KmgApp *app)
-{
-  kmg_router_add (router, "GET", "/api/v1/rtc", KMG_ROUTE_AUTH, 0, get_rtc, app);
 }

@@ -1,5 +1,5 @@
-/* kmg-billing-tick.h — charges every due minute once a second, and once more on a clean stop so
- * nothing measured is lost. Billing itself tells its listeners what each charge did. */
+/* kmg-billing-glue.h — charges every due minute once a second, and once more on a clean stop so
+ * nothing measured is lost; billing's events as WebSocket messages to the buyer and the seller. */
 #pragma once
 
 #include "kmg-billing.h"
@@ -16,5 +16,9 @@ KmgBillingTick *kmg_billing_tick_start (KmgBilling *billing, KmgMetrics *metrics
  * restart those sessions are closed as server_restart and the minutes due now go unbilled
  * (docs/billing.md, crash rules). Accepts NULL. */
 void kmg_billing_tick_stop (KmgBillingTick *tick);
+
+/* Billing listener (user_data: the KmgSignaling hub): charges and low-balance warnings to the
+ * buyer and the seller; an end is the session glue's (it stops the media). */
+void kmg_billing_glue_push_event (const KmgBillingEvent *event, gpointer user_data);
 
 G_END_DECLS

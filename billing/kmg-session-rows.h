@@ -1,4 +1,4 @@
-/* kmg-sessions.h — the watch_sessions rows billing depends on: create with the price fixed,
+/* kmg-session-rows.h — the watch_sessions rows billing depends on: create with the price fixed,
  * set path, close with a reason, and close everything left active after a crash. */
 #pragma once
 
@@ -22,21 +22,21 @@ typedef struct
   char *end_reason;     /* NULL while active */
   guint64 delivered_seconds;
   guint charged_minutes;
-} KmgSessionInfo;
+} KmgSessionRow;
 
-void kmg_session_info_free (KmgSessionInfo *info);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (KmgSessionInfo, kmg_session_info_free)
+void kmg_session_row_free (KmgSessionRow *info);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KmgSessionRow, kmg_session_row_free)
 
 /* Inserts an active session; the caller has checked the parties. Call inside a transaction or
  * not: it is one statement. */
-gint64 kmg_sessions_create (KmgDb *db, gint64 buyer_id, gint64 seller_id, gint64 price,
+gint64 kmg_session_rows_insert (KmgDb *db, gint64 buyer_id, gint64 seller_id, gint64 price,
                             const KmgBillingRules *rules, gint64 now_ms, GError **error);
 /* @path: "p2p" or "relay". */
-gboolean kmg_sessions_set_path (KmgDb *db, gint64 session_id, const char *path, GError **error);
+gboolean kmg_session_rows_set_path (KmgDb *db, gint64 session_id, const char *path, GError **error);
 /* Ends an active session. SESSION_ENDED if it had already ended, NOT_FOUND if unknown. */
-gboolean kmg_sessions_close (KmgDb *db, gint64 session_id, const char *reason,
+gboolean kmg_session_rows_close (KmgDb *db, gint64 session_id, const char *reason,
                              guint64 delivered_seconds, gint64 now_ms, GError **error);
-KmgSessionInfo *kmg_sessions_get (KmgDb *db, gint64 session_id, GError **error);
+KmgSessionRow *kmg_session_rows_get (KmgDb *db, gint64 session_id, GError **error);
 
 /* After a crash or restart: closes every session still active with end_reason
  * "server_restart". Charges nothing. Returns how many were closed, or -1 with @error. */

@@ -1,8 +1,8 @@
-/* kmg-realtime.c — wires the WebSocket hub, presence and the live map together.
+/* kmg-map-glue.c — wires the WebSocket hub, presence and the live map together.
  * Precise fixes stay in this file's table (memory only); the map and every output see displayed
  * positions. Nothing here logs a position. */
 
-#include "kmg-realtime.h"
+#include "kmg-map-glue.h"
 
 #include "kmg-accounts.h"
 #include "kmg-json.h"
@@ -21,7 +21,7 @@ typedef struct
   gint64 switch_due_ms;
 } Seller;
 
-struct _KmgRealtime
+struct _KmgMapGlue
 {
   KmgApp *app;
   GHashTable *sellers; /* user id → Seller */
@@ -45,7 +45,7 @@ now_ms (void)
 }
 
 static Seller *
-seller_get (KmgRealtime *rt, gint64 user_id)
+seller_get (KmgMapGlue *rt, gint64 user_id)
 {
   Seller *s = g_hash_table_lookup (rt->sellers, &user_id);
 
@@ -61,7 +61,7 @@ seller_get (KmgRealtime *rt, gint64 user_id)
 
 /* Marker data is read from the database at most once a minute per seller, or when told. */
 static KmgMapProfile *
-seller_profile (KmgRealtime *rt, gint64 user_id, Seller *s)
+seller_profile (KmgMapGlue *rt, gint64 user_id, Seller *s)
 {
   g_autoptr (KmgUser) user = NULL;
   g_autofree char *picture = NULL;
@@ -81,7 +81,7 @@ seller_profile (KmgRealtime *rt, gint64 user_id, Seller *s)
 }
 
 static void
-publish_change (KmgRealtime *rt, const KmgMapChange *c)
+publish_change (KmgMapGlue *rt, const KmgMapChange *c)
 {
   KmgLatLon points[2];
   guint n = 0;
@@ -96,11 +96,11 @@ publish_change (KmgRealtime *rt, const KmgMapChange *c)
 
 typedef struct
 {
-  KmgRealtime *rt;
+  KmgMapGlue *rt;
   gint64 user_id;
 } SwitchDue;
 
-static void arm_switch (KmgRealtime *rt, gint64 user_id, const KmgMapChange *change);
+static void arm_switch (KmgMapGlue *rt, gint64 user_id, const KmgMapChange *change);
 
 static gboolean
 on_switch_due (gpointer data)
@@ -122,7 +122,7 @@ on_switch_due (gpointer data)
 /* The map delays a seller's cell switch by a random time (kmg-map-position.h); this carries it out
  * when no fix comes first. */
 static void
-arm_switch (KmgRealtime *rt, gint64 user_id, const KmgMapChange *change)
+arm_switch (KmgMapGlue *rt, gint64 user_id, const KmgMapChange *change)
 {
   Seller *s = g_hash_table_lookup (rt->sellers, &user_id);
   SwitchDue *d;
@@ -143,7 +143,7 @@ arm_switch (KmgRealtime *rt, gint64 user_id, const KmgMapChange *change)
 
 /* Puts the seller where its presence @state and its last fix say, or takes it off the map. */
 static void
-sync_seller (KmgRealtime *rt, gint64 user_id, KmgPresenceState state)
+sync_seller (KmgMapGlue *rt, gint64 user_id, KmgPresenceState state)
 {
   Seller *s = g_hash_table_lookup (rt->sellers, &user_id);
   KmgMapChange change = { 0 };
@@ -171,7 +171,7 @@ sync_seller (KmgRealtime *rt, gint64 user_id, KmgPresenceState state)
 static gboolean
 on_authenticate (const char *token, KmgSignalingAuth *out, gpointer user_data)
 {
-  KmgRealtime *rt = user_data;
+  KmgMapGlue *rt = user_data;
   KmgAccountsAuth auth;
   g_autoptr (KmgUser) user = NULL;
 
@@ -198,7 +198,7 @@ static void
 on_location (gint64 user_id, gboolean is_seller, KmgPresenceState state, double lat, double lon,
              double accuracy, gpointer user_data)
 {
-  KmgRealtime *rt = user_data;
+  KmgMapGlue *rt = user_data;
   Seller *s;
 
   if (!is_seller)
@@ -211,11 +211,11 @@ on_location (gint64 user_id, gboolean is_seller, KmgPresenceState state, double 
 }
 
 void
-kmg_realtime_on_presence_changed (gint64 user_id, KmgPresenceState old_state,
+kmg_map_glue_on_presence_changed (gint64 user_id, KmgPresenceState old_state,
                                   KmgPresenceState new_state, KmgPresenceReason reason,
                                   gpointer user_data)
 {
-  KmgRealtime *rt = user_data;
+  KmgMapGlue *rt = user_data;
 
   sync_seller (rt, user_id, new_state);
   if (new_state == KMG_PRESENCE_OFFLINE)
@@ -226,7 +226,7 @@ kmg_realtime_on_presence_changed (gint64 user_id, KmgPresenceState old_state,
 static JsonArray *
 on_map_query (const KmgBbox *bbox, int zoom, gpointer user_data, GError **error)
 {
-  KmgRealtime *rt = user_data;
+  KmgMapGlue *rt = user_data;
   g_autoptr (KmgMapResult) res = NULL;
   KmgMapViewport vp;
 
@@ -239,7 +239,7 @@ on_map_query (const KmgBbox *bbox, int zoom, gpointer user_data, GError **error)
 static gboolean
 on_can_watch (gint64 viewer_id, gint64 seller_id, gpointer user_data, GError **error)
 {
-  KmgRealtime *rt = user_data;
+  KmgMapGlue *rt = user_data;
   g_autoptr (KmgUser) user = kmg_accounts_get_user (rt->app->accounts, seller_id, NULL);
 
   if (user == NULL || !user->is_seller || user->banned)
@@ -252,10 +252,10 @@ on_can_watch (gint64 viewer_id, gint64 seller_id, gpointer user_data, GError **e
 
 /* {"type":"map.visibility","hidden":true}: a seller hides its marker without going offline. */
 void
-kmg_realtime_on_visibility (KmgSignaling *sig, guint64 conn_id, gint64 user_id, JsonNode *ref, JsonObject *msg,
+kmg_map_glue_on_visibility (KmgSignaling *sig, guint64 conn_id, gint64 user_id, JsonNode *ref, JsonObject *msg,
                gpointer user_data)
 {
-  KmgRealtime *rt = user_data;
+  KmgMapGlue *rt = user_data;
   static const char *const allowed[] = { "type", "ref", "hidden", NULL };
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonObject) body = json_object_new ();
@@ -283,7 +283,7 @@ kmg_realtime_on_visibility (KmgSignaling *sig, guint64 conn_id, gint64 user_id, 
 static void
 collect (KmgMetrics *m, gpointer user_data)
 {
-  KmgRealtime *rt = user_data;
+  KmgMapGlue *rt = user_data;
 
   kmg_metrics_set (m, "kamegor_map_sellers", "status=\"visible\"",
                    kmg_map_get_n_visible (rt->app->map));
@@ -292,7 +292,7 @@ collect (KmgMetrics *m, gpointer user_data)
 }
 
 void
-kmg_realtime_signaling_callbacks (KmgSignalingCallbacks *cb)
+kmg_map_glue_signaling_callbacks (KmgSignalingCallbacks *cb)
 {
   *cb = (KmgSignalingCallbacks) {
     .authenticate = on_authenticate,
@@ -302,10 +302,10 @@ kmg_realtime_signaling_callbacks (KmgSignalingCallbacks *cb)
   };
 }
 
-KmgRealtime *
-kmg_realtime_new (KmgApp *app)
+KmgMapGlue *
+kmg_map_glue_new (KmgApp *app)
 {
-  KmgRealtime *rt = g_new0 (KmgRealtime, 1);
+  KmgMapGlue *rt = g_new0 (KmgMapGlue, 1);
 
   rt->app = app;
   rt->sellers = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, seller_free);
@@ -316,7 +316,7 @@ kmg_realtime_new (KmgApp *app)
 }
 
 void
-kmg_realtime_free (KmgRealtime *rt)
+kmg_map_glue_free (KmgMapGlue *rt)
 {
   if (rt == NULL)
     return;
@@ -325,9 +325,9 @@ kmg_realtime_free (KmgRealtime *rt)
 }
 
 void
-kmg_realtime_on_user_changed (gint64 user_id, gpointer user_data)
+kmg_map_glue_on_user_changed (gint64 user_id, gpointer user_data)
 {
-  KmgRealtime *rt = user_data;
+  KmgMapGlue *rt = user_data;
   g_autoptr (KmgUser) user = kmg_accounts_get_user (rt->app->accounts, user_id, NULL);
   Seller *s = g_hash_table_lookup (rt->sellers, &user_id);
 
@@ -345,9 +345,9 @@ kmg_realtime_on_user_changed (gint64 user_id, gpointer user_data)
 }
 
 void
-kmg_realtime_on_user_banned (gint64 user_id, gpointer user_data)
+kmg_map_glue_on_user_banned (gint64 user_id, gpointer user_data)
 {
-  KmgRealtime *rt = user_data;
+  KmgMapGlue *rt = user_data;
   KmgMapChange change = { 0 };
 
   if (kmg_map_remove_seller (rt->app->map, user_id, &change))
@@ -358,7 +358,7 @@ kmg_realtime_on_user_banned (gint64 user_id, gpointer user_data)
 }
 
 const char *
-kmg_realtime_status (KmgRealtime *rt, gint64 user_id)
+kmg_map_glue_status (KmgMapGlue *rt, gint64 user_id)
 {
   return kmg_presence_state_to_string (kmg_signaling_get_state (rt->app->signaling, user_id));
 }

@@ -1,24 +1,24 @@
-/* kmg-session-server.c — events the server feeds on behalf of presence, moderation, billing and
+/* kmg-session-from-system.c — events the server feeds on behalf of presence, moderation, billing and
  * the relay: users gone, stop live, ban, exhausted balance, relay leg states and relay signaling. */
 
 #include "kmg-session-private.h"
 
 
 static gboolean
-match_seller (const KmgWatchSession *s, gint64 user)
+match_seller (const KmgSession *s, gint64 user)
 {
   return s->seller == user;
 }
 
 
 static gboolean
-match_any (const KmgWatchSession *s, gint64 user)
+match_any (const KmgSession *s, gint64 user)
 {
   return s->seller == user || s->buyer == user;
 }
 
 static gboolean
-match_all (const KmgWatchSession *s, gint64 user)
+match_all (const KmgSession *s, gint64 user)
 {
   return TRUE;
 }
@@ -116,10 +116,10 @@ kmg_session_manager_shutdown (KmgSessionManager *mgr, gint64 now_ms)
 }
 
 /* A live session by id, for server-side events (no participant check: the server is trusted). */
-static KmgWatchSession *
+static KmgSession *
 live_session (KmgSessionManager *mgr, gint64 id)
 {
-  KmgWatchSession *s = g_hash_table_lookup (mgr->sessions, &id);
+  KmgSession *s = g_hash_table_lookup (mgr->sessions, &id);
 
   return s != NULL && kmg_session_is_live (s) ? s : NULL;
 }
@@ -127,7 +127,7 @@ live_session (KmgSessionManager *mgr, gint64 id)
 gboolean
 kmg_session_manager_end (KmgSessionManager *mgr, gint64 session_id, KmgSessionEndReason reason, gint64 now_ms)
 {
-  KmgWatchSession *s;
+  KmgSession *s;
   gboolean ended = FALSE;
 
   g_return_val_if_fail (reason != KMG_SESSION_END_NONE, FALSE);
@@ -160,7 +160,7 @@ kmg_session_manager_relay_leg_failed (KmgSessionManager *mgr, gint64 session_id,
 
 /* Relay legs exist only for sessions on the relay path; late callbacks of a stopped leg are dropped. */
 static void
-relay_transport (KmgSessionManager *mgr, KmgWatchSession *s, guint transport, KmgSessionIceState state,
+relay_transport (KmgSessionManager *mgr, KmgSession *s, guint transport, KmgSessionIceState state,
                  gint64 now_ms)
 {
   if (s->path != KMG_SESSION_PATH_RELAY || !s->relay_started)
@@ -172,7 +172,7 @@ gboolean
 kmg_session_manager_relay_leg_state (KmgSessionManager *mgr, gint64 session_id, KmgSessionIceState state,
                                      gint64 now_ms)
 {
-  KmgWatchSession *s;
+  KmgSession *s;
 
   if (!kmg_session_enter (mgr))
     return FALSE;
@@ -202,7 +202,7 @@ gboolean
 kmg_session_manager_relay_to_buyer (KmgSessionManager *mgr, gint64 session_id, const KmgSessionSignal *signal,
                                     gint64 now_ms)
 {
-  KmgWatchSession *s;
+  KmgSession *s;
   gboolean sent = FALSE;
 
   g_return_val_if_fail (signal != NULL, FALSE);
@@ -233,7 +233,7 @@ kmg_session_manager_relay_to_seller (KmgSessionManager *mgr, gint64 seller_id, c
   /* The seller leg is shared: one message, on the connection of the seller's first relayed session. */
   for (guint i = 0; i < list->len && !sent; i++)
     {
-      KmgWatchSession *s = list->pdata[i];
+      KmgSession *s = list->pdata[i];
 
       if (s->path != KMG_SESSION_PATH_RELAY || !s->relay_started)
         continue;

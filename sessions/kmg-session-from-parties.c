@@ -1,11 +1,11 @@
-/* kmg-session-client.c — events coming from the two parties: watch.start, accept/decline, signal,
+/* kmg-session-from-parties.c — events coming from the two parties: watch.start, accept/decline, signal,
  * ice_state, first_frame, stats, leave. Each refusal returns a GError and changes nothing. */
 
 #include "kmg-session-private.h"
 
 #include <string.h>
 
-#define FAIL(code, ...) (g_set_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_##code, __VA_ARGS__), FALSE)
+#define FAIL(code, ...) (g_set_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_##code, __VA_ARGS__), FALSE)
 
 static gboolean
 buyer_is_watching (KmgSessionManager *mgr, gint64 buyer)
@@ -15,7 +15,7 @@ buyer_is_watching (KmgSessionManager *mgr, gint64 buyer)
 
   g_hash_table_iter_init (&iter, mgr->sessions);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    if (((KmgWatchSession *) value)->buyer == buyer && kmg_session_is_live (value))
+    if (((KmgSession *) value)->buyer == buyer && kmg_session_is_live (value))
       return TRUE;
   return FALSE;
 }
@@ -29,12 +29,12 @@ seller_live_sessions (KmgSessionManager *mgr, gint64 seller)
 
   g_hash_table_iter_init (&iter, mgr->sessions);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    n += ((KmgWatchSession *) value)->seller == seller && kmg_session_is_live (value);
+    n += ((KmgSession *) value)->seller == seller && kmg_session_is_live (value);
   return n;
 }
 
 static gboolean
-needs_relay (KmgSessionManager *mgr, const KmgWatchSession *s)
+needs_relay (KmgSessionManager *mgr, const KmgSession *s)
 {
   return mgr->config.policy == KMG_SESSION_POLICY_ALWAYS || s->buyer_always_relay || s->seller_always_relay;
 }
@@ -70,11 +70,11 @@ static gint64
 create (KmgSessionManager *mgr, gint64 buyer, guint64 conn_id, gint64 seller, const KmgWatchRequest *req,
         gint64 now_ms, GError **error)
 {
-  g_autofree KmgWatchSession *s = g_new0 (KmgWatchSession, 1);
-  KmgWatchSession *owned;
+  g_autofree KmgSession *s = g_new0 (KmgSession, 1);
+  KmgSession *owned;
   gint64 id = 0;
 
-  *s = (KmgWatchSession){
+  *s = (KmgSession){
     .buyer = buyer, .seller = seller, .price = req->price_per_minute, .buyer_conn = conn_id,
     .state = KMG_SESSION_REQUESTED, .path = KMG_SESSION_PATH_NONE,
     .buyer_always_relay = req->buyer_always_relay, .seller_always_relay = req->seller_always_relay,
@@ -90,7 +90,7 @@ create (KmgSessionManager *mgr, gint64 buyer, guint64 conn_id, gint64 seller, co
   if (id <= 0 || g_hash_table_contains (mgr->sessions, &id))
     {
       g_critical ("unusable session id %" G_GINT64_FORMAT " from billing_session_started", id);
-      g_set_error (error, KMG_SESSIONS_ERROR, KMG_SESSIONS_ERROR_INVALID, "could not create the session");
+      g_set_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_INVALID, "could not create the session");
       return 0;
     }
   s->id = id;
@@ -118,11 +118,11 @@ kmg_session_manager_watch_start (KmgSessionManager *mgr, gint64 buyer_id, guint6
 }
 
 /* Common prologue of the per-session events: lookup, role, conn hint. */
-static KmgWatchSession *
+static KmgSession *
 open_session (KmgSessionManager *mgr, gint64 id, gint64 user, guint64 conn_id, KmgSessionRole *role,
               GError **error)
 {
-  KmgWatchSession *s = kmg_session_lookup (mgr, id, user, FALSE, role, error);
+  KmgSession *s = kmg_session_lookup (mgr, id, user, FALSE, role, error);
 
   if (s != NULL && conn_id != 0)
     {
@@ -139,7 +139,7 @@ answer (KmgSessionManager *mgr, gint64 id, gint64 user, guint64 conn_id, gboolea
         GError **error)
 {
   KmgSessionRole role;
-  KmgWatchSession *s = open_session (mgr, id, user, conn_id, &role, error);
+  KmgSession *s = open_session (mgr, id, user, conn_id, &role, error);
 
   if (s == NULL)
     return FALSE;
@@ -187,7 +187,7 @@ kmg_session_manager_decline (KmgSessionManager *mgr, gint64 session_id, gint64 u
 
 /* Connected sessions only, and only about the path in use. */
 static gboolean
-check_connected (const KmgWatchSession *s, KmgSessionPath path, GError **error)
+check_connected (const KmgSession *s, KmgSessionPath path, GError **error)
 {
   if (s->state == KMG_SESSION_REQUESTED)
     return FAIL (BAD_STATE, "the seller has not accepted yet");
@@ -209,7 +209,7 @@ check_payload (KmgSessionManager *mgr, KmgSessionRole role, const KmgSessionSign
         return FAIL (FORBIDDEN, "the seller sends offers and the buyer answers");
       if (sig->sdp == NULL)
         return FAIL (INVALID, "sdp missing");
-      return kmg_sessions_validate_sdp_full (mgr->deny, sig->sdp, error);
+      return kmg_session_validate_sdp_full (mgr->deny, sig->sdp, error);
     case KMG_SESSION_SIGNAL_ICE_CANDIDATE:
       if (sig->candidate == NULL)
         return FAIL (INVALID, "candidate missing");
@@ -217,7 +217,7 @@ check_payload (KmgSessionManager *mgr, KmgSessionRole role, const KmgSessionSign
         return FAIL (INVALID, "sdp_mline_index must be 0..255");
       if (sig->sdp_mid != NULL && (strlen (sig->sdp_mid) > 32 || !g_str_is_ascii (sig->sdp_mid)))
         return FAIL (INVALID, "sdp_mid must be at most 32 ASCII characters");
-      return kmg_sessions_validate_candidate_full (mgr->deny, sig->candidate, error);
+      return kmg_session_validate_candidate_full (mgr->deny, sig->candidate, error);
     default:
       return FAIL (INVALID, "unknown signal kind");
     }
@@ -228,7 +228,7 @@ route_signal (KmgSessionManager *mgr, gint64 id, gint64 user, guint64 conn_id, c
               GError **error)
 {
   KmgSessionRole role;
-  KmgWatchSession *s = open_session (mgr, id, user, conn_id, &role, error);
+  KmgSession *s = open_session (mgr, id, user, conn_id, &role, error);
 
   if (s == NULL || !check_connected (s, sig->path, error) || !check_payload (mgr, role, sig, error))
     return FALSE;
@@ -263,7 +263,7 @@ ice_state (KmgSessionManager *mgr, gint64 id, gint64 user, guint64 conn_id, KmgS
            KmgSessionIceState state, gint64 now_ms, GError **error)
 {
   KmgSessionRole role;
-  KmgWatchSession *s = open_session (mgr, id, user, conn_id, &role, error);
+  KmgSession *s = open_session (mgr, id, user, conn_id, &role, error);
   gboolean buyer;
 
   if (s == NULL || !check_connected (s, path, error))
@@ -295,7 +295,7 @@ first_frame (KmgSessionManager *mgr, gint64 id, gint64 user, guint64 conn_id, Km
              gint64 now_ms, GError **error)
 {
   KmgSessionRole role;
-  KmgWatchSession *s = open_session (mgr, id, user, conn_id, &role, error);
+  KmgSession *s = open_session (mgr, id, user, conn_id, &role, error);
 
   if (s == NULL || !check_connected (s, path, error))
     return FALSE;
@@ -324,7 +324,7 @@ stats (KmgSessionManager *mgr, gint64 id, gint64 user, const KmgSessionStats *re
        GError **error)
 {
   KmgSessionRole role;
-  KmgWatchSession *s = open_session (mgr, id, user, 0, &role, error);
+  KmgSession *s = open_session (mgr, id, user, 0, &role, error);
 
   if (s == NULL || !check_connected (s, KMG_SESSION_PATH_NONE, error))
     return FALSE;
@@ -359,7 +359,7 @@ seller_stats (KmgSessionManager *mgr, gint64 id, gint64 user, const KmgSessionSe
               gint64 now_ms, GError **error)
 {
   KmgSessionRole role;
-  KmgWatchSession *s = open_session (mgr, id, user, 0, &role, error);
+  KmgSession *s = open_session (mgr, id, user, 0, &role, error);
 
   if (s == NULL || !check_connected (s, KMG_SESSION_PATH_NONE, error))
     return FALSE;
@@ -394,7 +394,7 @@ kmg_session_manager_leave (KmgSessionManager *mgr, gint64 session_id, gint64 use
                            GError **error)
 {
   KmgSessionRole role;
-  KmgWatchSession *s;
+  KmgSession *s;
 
   if (!kmg_session_enter (mgr))
     return FALSE;

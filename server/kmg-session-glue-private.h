@@ -1,8 +1,8 @@
-/* kmg-watch-private.h — what the watch wiring files share: the KmgWatch struct, the clock and the
+/* kmg-session-glue-private.h — what the session glue files share: the KmgSessionGlue struct, the clock and the
  * WebSocket message handlers. */
 #pragma once
 
-#include "kmg-watch.h"
+#include "kmg-session-glue.h"
 
 #include "kmg-relay.h"
 #include "kmg-session-manager.h"
@@ -10,7 +10,7 @@
 
 G_BEGIN_DECLS
 
-struct _KmgWatch
+struct _KmgSessionGlue
 {
   KmgApp *app;
   KmgSessionManager *mgr; /* borrowed: app->sessions */
@@ -21,24 +21,24 @@ struct _KmgWatch
   guint refused_idle;
 };
 
-gint64 kmg_watch_now_ms (void);
+gint64 kmg_session_glue_now_ms (void);
 
-/* WebSocket handlers (kmg-watch-messages.c); user_data is the KmgWatch. */
-void kmg_watch_on_watch_start (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref,
+/* WebSocket handlers (kmg-session-glue-messages.c); user_data is the KmgSessionGlue. */
+void kmg_session_glue_on_watch_start (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref,
                                JsonObject *msg, gpointer user_data);
-void kmg_watch_on_accept (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref,
+void kmg_session_glue_on_accept (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref,
                           JsonObject *msg, gpointer user_data);
-void kmg_watch_on_decline (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref,
+void kmg_session_glue_on_decline (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref,
                            JsonObject *msg, gpointer user_data);
-void kmg_watch_on_signal (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref,
+void kmg_session_glue_on_signal (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref,
                           JsonObject *msg, gpointer user_data);
-void kmg_watch_on_ice_state (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref,
+void kmg_session_glue_on_ice_state (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref,
                              JsonObject *msg, gpointer user_data);
-void kmg_watch_on_first_frame (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref,
+void kmg_session_glue_on_first_frame (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref,
                                JsonObject *msg, gpointer user_data);
-void kmg_watch_on_stats (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref,
+void kmg_session_glue_on_stats (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref,
                          JsonObject *msg, gpointer user_data);
-void kmg_watch_on_leave (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref,
+void kmg_session_glue_on_leave (KmgSignaling *sig, guint64 conn, gint64 user, JsonNode *ref,
                          JsonObject *msg, gpointer user_data);
 
 G_END_DECLS

@@ -1,12 +1,12 @@
-/* kmg-sessions.c — SQL for watch_sessions: create, path, close, read, crash recovery.
+/* kmg-session-rows.c — SQL for watch_sessions: create, path, close, read, crash recovery.
  * Charged minutes are bumped by the ledger in the charge's own transaction, never here. */
 
-#include "kmg-sessions.h"
+#include "kmg-session-rows.h"
 
 #include <string.h>
 
 void
-kmg_session_info_free (KmgSessionInfo *info)
+kmg_session_row_free (KmgSessionRow *info)
 {
   if (info == NULL)
     return;
@@ -16,7 +16,7 @@ kmg_session_info_free (KmgSessionInfo *info)
 }
 
 gint64
-kmg_sessions_create (KmgDb *db, gint64 buyer_id, gint64 seller_id, gint64 price,
+kmg_session_rows_insert (KmgDb *db, gint64 buyer_id, gint64 seller_id, gint64 price,
                      const KmgBillingRules *rules, gint64 now_ms, GError **error)
 {
   g_autoptr (KmgDbStmt) st = kmg_db_prepare (
@@ -42,7 +42,7 @@ kmg_sessions_create (KmgDb *db, gint64 buyer_id, gint64 seller_id, gint64 price,
 }
 
 gboolean
-kmg_sessions_set_path (KmgDb *db, gint64 session_id, const char *path, GError **error)
+kmg_session_rows_set_path (KmgDb *db, gint64 session_id, const char *path, GError **error)
 {
   g_autoptr (KmgDbStmt) st = NULL;
 
@@ -67,11 +67,11 @@ kmg_sessions_set_path (KmgDb *db, gint64 session_id, const char *path, GError **
 }
 
 gboolean
-kmg_sessions_close (KmgDb *db, gint64 session_id, const char *reason, guint64 delivered_seconds,
+kmg_session_rows_close (KmgDb *db, gint64 session_id, const char *reason, guint64 delivered_seconds,
                     gint64 now_ms, GError **error)
 {
   g_autoptr (KmgDbStmt) st = NULL;
-  g_autoptr (KmgSessionInfo) info = NULL;
+  g_autoptr (KmgSessionRow) info = NULL;
 
   if (reason == NULL || *reason == '\0' || strlen (reason) > 64)
     {
@@ -94,15 +94,15 @@ kmg_sessions_close (KmgDb *db, gint64 session_id, const char *reason, guint64 de
     return FALSE;
   if (kmg_db_changes (db) == 1)
     return TRUE;
-  info = kmg_sessions_get (db, session_id, error);
+  info = kmg_session_rows_get (db, session_id, error);
   if (info != NULL)
     g_set_error (error, KMG_BILLING_ERROR, KMG_BILLING_ERROR_SESSION_ENDED,
                  "session %" G_GINT64_FORMAT " already ended (%s)", session_id, info->end_reason);
   return FALSE;
 }
 
-KmgSessionInfo *
-kmg_sessions_get (KmgDb *db, gint64 session_id, GError **error)
+KmgSessionRow *
+kmg_session_rows_get (KmgDb *db, gint64 session_id, GError **error)
 {
   g_autoptr (KmgDbStmt) st = kmg_db_prepare (
     db,
@@ -111,7 +111,7 @@ kmg_sessions_get (KmgDb *db, gint64 session_id, GError **error)
     "FROM watch_sessions WHERE id = ?1",
     error);
   sqlite3_stmt *raw;
-  KmgSessionInfo *info;
+  KmgSessionRow *info;
   int rc;
 
   if (st == NULL)
@@ -126,7 +126,7 @@ kmg_sessions_get (KmgDb *db, gint64 session_id, GError **error)
                    "no session %" G_GINT64_FORMAT, session_id);
       return NULL;
     }
-  info = g_new0 (KmgSessionInfo, 1);
+  info = g_new0 (KmgSessionRow, 1);
   info->id = session_id;
   info->buyer_id = sqlite3_column_int64 (raw, 0);
   info->seller_id = sqlite3_column_int64 (raw, 1);

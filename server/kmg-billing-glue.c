@@ -1,6 +1,9 @@
-/* kmg-billing-tick.c — the 1 s billing tick (see kmg-billing-tick.h). Main context only. */
+/* kmg-billing-glue.c — billing and the rest: the 1 s tick, and billing's events as WebSocket
+ * messages (see kmg-billing-glue.h). Main context only. */
 
-#include "kmg-billing-tick.h"
+#include "kmg-billing-glue.h"
+
+#include "kmg-signaling.h"
 
 struct _KmgBillingTick
 {
@@ -60,4 +63,36 @@ kmg_billing_tick_stop (KmgBillingTick *tick)
     g_warning ("the final billing charge failed, minutes due now go unbilled: %s",
                error->message);
   g_free (tick);
+}
+
+/* Billing's events as WebSocket messages to the buyer and the seller (an end is the watch
+ * glue's: it stops the media). */
+void
+kmg_billing_glue_push_event (const KmgBillingEvent *ev, gpointer user_data)
+{
+  KmgSignaling *sig = user_data;
+  g_autoptr (JsonObject) msg = json_object_new ();
+
+  json_object_set_int_member (msg, "session_id", ev->session_id);
+  switch (ev->kind)
+    {
+    case KMG_BILLING_EVENT_CHARGED:
+      json_object_set_string_member (msg, "type", "billing.charged");
+      json_object_set_int_member (msg, "minute_index", ev->minute_index);
+      json_object_set_int_member (msg, "minutes_charged", ev->minute_index + 1);
+      json_object_set_int_member (msg, "balance", ev->balance);
+      kmg_signaling_send_to_user (sig, ev->buyer_id, msg);
+      json_object_set_string_member (msg, "type", "billing.earned");
+      json_object_remove_member (msg, "balance");
+      json_object_set_int_member (msg, "amount", ev->seller_share);
+      kmg_signaling_send_to_user (sig, ev->seller_id, msg);
+      break;
+    case KMG_BILLING_EVENT_LOW_BALANCE:
+      json_object_set_string_member (msg, "type", "billing.low_balance");
+      json_object_set_int_member (msg, "balance", ev->balance);
+      kmg_signaling_send_to_user (sig, ev->buyer_id, msg);
+      break;
+    default:
+      break;
+    }
 }
