@@ -9,6 +9,7 @@
 #include "kmg-db.h"
 #include "kmg-json.h"
 #include "kmg-map.h"
+#include "kmg-session-types.h"
 #include "kmg-signaling.h"
 
 typedef KmgApiErrorRow Row;
@@ -35,6 +36,24 @@ static const Row rows[] = {
   { kmg_signaling_error_quark, KMG_SIGNALING_ERROR_NOT_FOUND, 0, NULL, "not_found" },
   { kmg_signaling_error_quark, KMG_SIGNALING_ERROR_CONFLICT, 0, NULL, "conflict" },
   { kmg_signaling_error_quark, KMG_SIGNALING_ERROR_INTERNAL, 0, NULL, "internal" },
+  /* Watch-session refusals (WebSocket only: sessions are driven over the hub). */
+  { kmg_session_error_quark, KMG_SESSION_ERROR_NOT_STREAMING, 0, NULL, "not_streaming" },
+  { kmg_session_error_quark, KMG_SESSION_ERROR_NOT_SELLER, 0, NULL, "not_seller" },
+  { kmg_session_error_quark, KMG_SESSION_ERROR_SELF, 0, NULL, "self" },
+  { kmg_session_error_quark, KMG_SESSION_ERROR_BANNED, 0, NULL, "banned" },
+  { kmg_session_error_quark, KMG_SESSION_ERROR_INSUFFICIENT_CREDITS, 0, NULL, "insufficient_credits" },
+  { kmg_session_error_quark, KMG_SESSION_ERROR_ALREADY_WATCHING, 0, NULL, "already_watching" },
+  { kmg_session_error_quark, KMG_SESSION_ERROR_SELLER_BUSY, 0, NULL, "seller_busy" },
+  { kmg_session_error_quark, KMG_SESSION_ERROR_NOT_FOUND, 0, NULL, "not_found" },
+  { kmg_session_error_quark, KMG_SESSION_ERROR_NOT_PARTICIPANT, 0, NULL, "not_participant" },
+  { kmg_session_error_quark, KMG_SESSION_ERROR_FORBIDDEN, 0, NULL, "forbidden" },
+  { kmg_session_error_quark, KMG_SESSION_ERROR_SESSION_ENDED, 0, NULL, "session_ended" },
+  { kmg_session_error_quark, KMG_SESSION_ERROR_BAD_STATE, 0, NULL, "bad_state" },
+  { kmg_session_error_quark, KMG_SESSION_ERROR_STALE_PATH, 0, NULL, "stale_path" },
+  { kmg_session_error_quark, KMG_SESSION_ERROR_INVALID, 0, NULL, "bad_request" },
+  { kmg_session_error_quark, KMG_SESSION_ERROR_DENIED_ADDRESS, 0, NULL, "denied_address" },
+  { kmg_session_error_quark, KMG_SESSION_ERROR_TOO_LARGE, 0, NULL, "too_large" },
+  { kmg_session_error_quark, KMG_SESSION_ERROR_RELAY_UNAVAILABLE, 0, NULL, "relay_unavailable" },
   { kmg_db_error_quark, KMG_DB_ERROR_CONSTRAINT, 409, "conflict", NULL },
   { kmg_db_error_quark, KMG_DB_ERROR_BUSY, 503, "busy", NULL },
   { kmg_accounts_error_quark, KMG_ACCOUNTS_ERROR_INVALID_USERNAME, 400, "invalid_username", NULL },

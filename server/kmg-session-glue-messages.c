@@ -19,15 +19,7 @@ finish (KmgSessionGlue *w, KmgSignaling *sig, guint64 conn, JsonNode *ref, gbool
         const char *reply_type, JsonObject *body)
 {
   if (!ok)
-    {
-      const char *code = error && error->domain == KMG_SESSION_ERROR
-                             ? kmg_session_error_code (error)
-                             : NULL;
-      if (code != NULL)
-        kmg_signaling_reply_error (sig, conn, ref, code, error->message);
-      else
-        kmg_signaling_reply_gerror (sig, conn, ref, error);
-    }
+    kmg_signaling_reply_gerror (sig, conn, ref, error); /* coded by the one error table */
   else if (reply_type != NULL)
     kmg_signaling_reply (sig, conn, ref, reply_type, body);
   else if (ref != NULL)

@@ -1,4 +1,4 @@
-/* kmg-session-types.c — wire names of the session enums and the error-to-API-code mapping.
+/* kmg-session-types.c — wire names of the session enums.
  * The strings here are protocol: clients and billing see them. */
 
 #include "kmg-session-types.h"
@@ -6,35 +6,6 @@
 #include "kmg-enum-names.h"
 
 G_DEFINE_QUARK (kmg-sessions-error-quark, kmg_session_error)
-
-static const char *const error_codes[] = {
-  [KMG_SESSION_ERROR_NOT_STREAMING] = "not_streaming",
-  [KMG_SESSION_ERROR_NOT_SELLER] = "not_seller",
-  [KMG_SESSION_ERROR_SELF] = "self",
-  [KMG_SESSION_ERROR_BANNED] = "banned",
-  [KMG_SESSION_ERROR_INSUFFICIENT_CREDITS] = "insufficient_credits",
-  [KMG_SESSION_ERROR_ALREADY_WATCHING] = "already_watching",
-  [KMG_SESSION_ERROR_SELLER_BUSY] = "seller_busy",
-  [KMG_SESSION_ERROR_NOT_FOUND] = "not_found",
-  [KMG_SESSION_ERROR_NOT_PARTICIPANT] = "not_participant",
-  [KMG_SESSION_ERROR_FORBIDDEN] = "forbidden",
-  [KMG_SESSION_ERROR_SESSION_ENDED] = "session_ended",
-  [KMG_SESSION_ERROR_BAD_STATE] = "bad_state",
-  [KMG_SESSION_ERROR_STALE_PATH] = "stale_path",
-  [KMG_SESSION_ERROR_INVALID] = "bad_request",
-  [KMG_SESSION_ERROR_DENIED_ADDRESS] = "denied_address",
-  [KMG_SESSION_ERROR_TOO_LARGE] = "too_large",
-  [KMG_SESSION_ERROR_RELAY_UNAVAILABLE] = "relay_unavailable",
-};
-
-const char *
-kmg_session_error_code (const GError *error)
-{
-  if (error == NULL || error->domain != KMG_SESSION_ERROR || error->code < 0
-      || (gsize) error->code >= G_N_ELEMENTS (error_codes))
-    return "internal";
-  return error_codes[error->code];
-}
 
 static const KmgEnumName policies[] = {
   { KMG_SESSION_POLICY_AUTO, "auto" },

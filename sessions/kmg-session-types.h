@@ -9,7 +9,7 @@ G_BEGIN_DECLS
 #define KMG_SESSION_ERROR (kmg_session_error_quark ())
 GQuark kmg_session_error_quark (void);
 
-/* Each code maps to one API error code, see kmg_session_error_code(). */
+/* server/kmg-api-error.c maps each code to the API code quoted beside it. */
 typedef enum
 {
   KMG_SESSION_ERROR_NOT_STREAMING,        /* "not_streaming": seller is not live */
@@ -30,9 +30,6 @@ typedef enum
   KMG_SESSION_ERROR_TOO_LARGE,            /* "too_large": SDP over the size limit */
   KMG_SESSION_ERROR_RELAY_UNAVAILABLE,    /* "relay_unavailable": a party needs the relay, policy never */
 } KmgSessionError;
-
-/* The API code ("not_streaming", ...) for any error of this domain; "internal" otherwise. */
-const char *kmg_session_error_code (const GError *error);
 
 typedef enum
 {

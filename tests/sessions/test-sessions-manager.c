@@ -400,7 +400,6 @@ test_roles_and_payloads (void)
   g_clear_error (&error);
   g_assert_false (kmg_session_manager_signal (fx.mgr, id, SELLER, 0, &metadata, fx.now, &error));
   g_assert_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_DENIED_ADDRESS);
-  g_assert_cmpstr (kmg_session_error_code (error), ==, "denied_address");
   g_assert_cmpuint (fx.sent->len, ==, sent);
   session_fx_clear (&fx);
 }
@@ -447,7 +446,6 @@ test_admission (void)
       g_assert_cmpint (kmg_session_manager_watch_start (fx.mgr, cases[i].buyer, 0, seller, &req, fx.now, &error),
                        ==, 0);
       g_assert_error (error, KMG_SESSION_ERROR, cases[i].code);
-      g_assert_cmpstr (kmg_session_error_code (error), !=, "internal");
       g_assert_cmpuint (fx.sent->len, ==, sent);
       g_assert_cmpuint (fx.calls->len, ==, calls);
     }
@@ -660,7 +658,6 @@ test_late_messages (void)
   sent = fx.sent->len;
   g_assert_false (kmg_session_manager_signal (fx.mgr, id, BUYER, 0, &sig, fx.now, &error));
   g_assert_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_SESSION_ENDED);
-  g_assert_cmpstr (kmg_session_error_code (error), ==, "session_ended");
   g_clear_error (&error);
   g_assert_false (kmg_session_manager_first_frame (fx.mgr, id, BUYER, 0, 0, fx.now, &error));
   g_assert_error (error, KMG_SESSION_ERROR, KMG_SESSION_ERROR_SESSION_ENDED);
