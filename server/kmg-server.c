@@ -85,15 +85,20 @@ static gboolean
 stun_new (const KmgConfig *c, KmgStunServer **out, GError **error)
 {
   g_autofree char *host = NULL;
+  g_autoptr (GInetAddress) inet = NULL;
 
   *out = NULL;
   if (c->stun_port <= 0)
     return TRUE;
   if (!kmg_config_parse_listen (c->listen, &host, NULL, error))
     return FALSE;
+  /* A responder on a loopback address (IPv4 or IPv6) only ever hears loopback clients. */
+  inet = g_inet_address_new_from_string (host);
   *out = kmg_stun_server_new (host, (guint) c->stun_port, 20,
                               (const char *const *) c->denied_peer_cidrs,
-                              c->relay_allow_loopback || g_str_has_prefix (host, "127."), error);
+                              c->relay_allow_loopback
+                                  || (inet != NULL && g_inet_address_get_is_loopback (inet)),
+                              error);
   if (*out == NULL)
     g_prefix_error (error, "relay.stun_port %" G_GINT64_FORMAT ": ", c->stun_port);
   return *out != NULL;
