@@ -786,6 +786,51 @@ test_insufficient_mid_session (Fixture *f, gconstpointer data)
   g_assert_cmpint (wallet_balance (f, f->buyer), ==, 0);
 }
 
+static guint unchargeable_warnings;
+
+/* The warning billing gives for a session it cannot charge is expected in one test; any other
+ * warning stays fatal. */
+static GLogWriterOutput
+writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
+{
+  for (gsize i = 0; i < n_fields; i++)
+    if ((level & G_LOG_LEVEL_WARNING) && g_str_equal (fields[i].key, "MESSAGE")
+        && strstr (fields[i].value, "not chargeable") != NULL)
+      {
+        unchargeable_warnings++;
+        return G_LOG_WRITER_HANDLED;
+      }
+  return g_log_writer_default (level, fields, n_fields, user_data);
+}
+
+/* A session whose billing row was closed outside this process (an operator, a second process)
+ * cannot be charged: it ends, and the parties are told it was ended by an admin — not, as
+ * before, that the buyer ran out of credits. */
+static void
+test_billing_closed_elsewhere (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *sql = NULL;
+  guint b0, s0;
+  gint64 id;
+
+  grant (f, f->buyer_id, 100 * PRICE);
+  id = start_session (f);
+  activate (f, id);
+  sql = g_strdup_printf ("UPDATE watch_sessions SET ended_at = %" G_GINT64_FORMAT
+                         ", end_reason = 'admin' WHERE id = %" G_GINT64_FORMAT,
+                         g_get_real_time () / 1000, id);
+  g_assert_true (kmg_db_exec (f->app->db, sql, &error));
+  g_assert_no_error (error);
+  b0 = f->bws->msgs->len;
+  s0 = f->sws->msgs->len;
+  g_assert_nonnull (feed_until (f, id, "session.ended", 30));
+  assert_ended (f->bws, b0, id, "admin", 0);
+  assert_ended (f->sws, s0, id, "admin", WAIT);
+  g_assert_cmpint (wallet_balance (f, f->buyer), ==, 100 * PRICE);
+  g_assert_cmpuint (unchargeable_warnings, ==, 1);
+}
+
 /* ---- 5. other ends ---- */
 
 static void
@@ -1136,12 +1181,14 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_log_set_writer_func (writer, NULL, NULL);
 #define ADD(name, fn) g_test_add ("/api/watch/" name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
   ADD ("p2p-happy-path", test_p2p_happy_path);
   ADD ("refusals", test_refusals);
   ADD ("decline", test_decline);
   ADD ("auto-fallback", test_auto_fallback);
   ADD ("insufficient-credits-mid-session", test_insufficient_mid_session);
+  ADD ("billing-closed-elsewhere", test_billing_closed_elsewhere);
   ADD ("stop-live", test_stop_live);
   ADD ("seller-gone", test_seller_gone);
   ADD ("buyer-gone", test_buyer_gone);
