@@ -231,16 +231,23 @@ seller_share (Fixture *f)
 
 /* ---- fixture ---- */
 
+/* A live seller and a buyer, on a server configured by @setup. */
 static void
-fixture_setup (Fixture *f, gconstpointer data)
+fixture_start (Fixture *f, void (*setup) (KmgConfig *config))
 {
-  f->ts = kmg_test_server_new (config_setup);
+  f->ts = kmg_test_server_new (setup);
   f->app = kmg_server_get_app (f->ts->server);
   f->seller = kmg_test_seller (f->ts, "sally", PRICE, &f->seller_id);
   f->buyer = kmg_test_register (f->ts, "bruno", PASSWORD, &f->buyer_id);
   f->sws = connect_ws (f, f->seller);
   go_live (f->sws);
   f->bws = connect_ws (f, f->buyer);
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  fixture_start (f, config_setup);
 }
 
 static void
@@ -1095,13 +1102,7 @@ never_config_setup (KmgConfig *c)
 static void
 never_fixture_setup (Fixture *f, gconstpointer data)
 {
-  f->ts = kmg_test_server_new (never_config_setup);
-  f->app = kmg_server_get_app (f->ts->server);
-  f->seller = kmg_test_seller (f->ts, "sally", PRICE, &f->seller_id);
-  f->buyer = kmg_test_register (f->ts, "bruno", PASSWORD, &f->buyer_id);
-  f->sws = connect_ws (f, f->seller);
-  go_live (f->sws);
-  f->bws = connect_ws (f, f->buyer);
+  fixture_start (f, never_config_setup);
 }
 
 static void
