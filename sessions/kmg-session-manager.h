@@ -114,7 +114,7 @@ typedef struct
   void (*billing_session_ended) (KmgWatchSession *session, KmgSessionEndReason reason, gpointer user_data);
   /* Buyer's P2P stats report, only while the path is P2P. */
   void (*p2p_stats) (KmgWatchSession *session, const KmgSessionStats *report, gpointer user_data);
-  /* Add a relayed buyer leg for this session (kmg_relay_buyer_add with the session id as tag).
+  /* Add a relayed buyer leg for this session (kmg_relay_buyer_add, keyed by the session id).
    * Set *@seller_offer_needed when the relay created a new seller leg (the seller must send an
    * offer). May add relay details (ICE servers, ...) to @buyer_msg / @seller_msg, the
    * session.use_relay messages about to be sent. FALSE: the session ends with relay_error. */
@@ -214,7 +214,7 @@ gboolean kmg_session_manager_end (KmgSessionManager *mgr, gint64 session_id, Kmg
 /* Clean shutdown: every live session ends server_restart. */
 guint kmg_session_manager_shutdown (KmgSessionManager *mgr, gint64 now_ms);
 
-/* Relay callbacks. Buyer leg of a session (its tag is the session id): */
+/* Relay callbacks. Buyer leg of a session (the relay keys it by the session id): */
 gboolean kmg_session_manager_relay_leg_state (KmgSessionManager *mgr, gint64 session_id,
                                               KmgSessionIceState state, gint64 now_ms);
 /* The seller leg of @seller_id, shared by all its relayed sessions. */
