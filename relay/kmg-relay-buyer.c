@@ -9,6 +9,9 @@
 #include "kmg-relay-cert.h"
 #include "kmg-relay-webrtc.h"
 
+/* Packets a buyer leg's leaky queue holds before it drops the oldest. */
+#define KMG_RELAY_BUYER_QUEUE_PACKETS 256
+
 /* One way media reaches a buyer; the leg's fields a path uses are named in KmgRelayBuyerLeg. */
 struct _KmgRelayBuyerPath
 {

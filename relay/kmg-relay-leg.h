@@ -1,6 +1,7 @@
-/* kmg-relay-leg.h — the bottom of the relay's stack: the relay's shared state, the leg handle
- * (refcount, hop to the main context, state) and GStreamer helpers every layer uses. Above it:
- * transports (kmg-relay-webrtc.h, kmg-relay-direct.h), then roles (kmg-relay-buyer.h,
+/* kmg-relay-leg.h — the bottom of the relay's stack: the relay's shared state, the leg core
+ * (refcount, hop to the main context, state, ids, webrtcbin signaling) that each role's leg type
+ * embeds first (KmgRelaySellerLeg, KmgRelayBuyerLeg), and GStreamer helpers every layer uses.
+ * Above it: transports (kmg-relay-webrtc.h, kmg-relay-direct.h), then roles (kmg-relay-buyer.h,
  * kmg-relay-seller.h), then the facade (kmg-relay.c). Headers include downwards only.
  * Every field here belongs to the main context unless marked otherwise. */
 #pragma once
@@ -25,8 +26,6 @@ GST_DEBUG_CATEGORY_EXTERN (kmg_relay_debug);
 /* Consecutive packets after which a seller leg's jitterbuffer starts forwarding, instead of
  * holding the stream's first packet for the whole latency. */
 #define KMG_RELAY_SELLER_FASTSTART_PACKETS 3
-/* Packets a buyer leg's leaky queue holds before it drops the oldest. */
-#define KMG_RELAY_BUYER_QUEUE_PACKETS 256
 
 typedef struct _KmgSeller KmgSeller;
 typedef struct _KmgRelaySellerLeg KmgRelaySellerLeg; /* kmg-relay-seller.h */
