@@ -383,7 +383,7 @@ copy_image_chunks (const guint8 *d, gsize len, gsize pos, guint32 w, guint32 h, 
 
   while (pos < len)
     {
-      Chunk c;
+      Chunk c = { 0 };
 
       if (!next_chunk (d, len, &pos, &c, error))
         return FALSE;
@@ -464,7 +464,7 @@ strip_webp_extended (const guint8 *d, gsize end, gsize pos, const Chunk *vp8x, G
   else
     while (pos < end)
       {
-        Chunk c;
+        Chunk c = { 0 };
 
         if (!next_chunk (d, end, &pos, &c, error))
           return FALSE;

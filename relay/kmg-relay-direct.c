@@ -129,17 +129,37 @@ selected_udp_path (KmgRelayLeg *leg, GSocket **socket, GSocketAddress **destinat
 
 /* ---- the ICE pair changing under a handed-over leg ---- */
 
+/* The pair signal's data, and (copied, without the reference) a hop's. */
+typedef struct
+{
+  KmgRelayLeg *leg;
+  KmgRelayDirect *direct;
+  GstElement *webrtc; /* compared only: tells a rebuilt leg's late signal apart */
+  guint stream;
+} PairWatch;
+
+static void
+pair_watch_free (gpointer data, GClosure *closure)
+{
+  PairWatch *pw = data;
+  kmg_relay_leg_unref (pw->leg);
+  g_free (pw);
+}
+
 static void
 on_pair_main (KmgRelayLeg *leg, gpointer data)
 {
+  const PairWatch *pw = data;
+  KmgRelayDirect *direct = pw->direct;
   g_autoptr (GSocket) socket = NULL;
   g_autoptr (GSocketAddress) destination = NULL;
-  if (data != leg->webrtc || leg->target == NULL || leg->stopped)
+
+  if (pw->webrtc != leg->webrtc || direct->target == NULL || leg->stopped)
     return;
   if (selected_udp_path (leg, &socket, &destination))
     {
       GST_INFO ("buyer leg of session %" G_GINT64_FORMAT ": ICE pair changed, forwarding follows it", leg->session_id);
-      kmg_fanout_target_set_path (leg->seller->fanout, leg->target, socket, destination);
+      kmg_fanout_target_set_path (leg->seller->fanout, direct->target, socket, destination);
       return;
     }
   /* Now on TCP: the fan-out cannot send there, and handing the stream back to this leg's
@@ -154,26 +174,31 @@ static void
 on_new_selected_pair (GObject *agent, guint stream, guint component, gpointer lcand, gpointer rcand,
                       gpointer user_data)
 {
-  KmgRelayLeg *leg = user_data;
+  const PairWatch *pw = user_data;
 
-  if (stream == leg->pair_stream)
-    kmg_relay_leg_hop (leg, on_pair_main, leg->pair_webrtc, NULL);
+  if (stream != pw->stream)
+    return;
+  PairWatch *copy = g_memdup2 (pw, sizeof *pw);
+  copy->leg = NULL; /* the hop holds the leg */
+  kmg_relay_leg_hop (pw->leg, on_pair_main, copy, g_free);
 }
 
 static void
-watch_pair (KmgRelayLeg *leg)
+watch_pair (KmgRelayDirect *direct)
 {
   g_autoptr (GObject) agent = NULL;
   guint stream = 0, component = 0;
 
-  if (!leg_ice (leg, &agent, &stream, &component))
+  if (!leg_ice (direct->leg, &agent, &stream, &component))
     return;
-  leg->pair_stream = stream;
-  leg->pair_webrtc = leg->webrtc;
-  leg->pair_agent = g_steal_pointer (&agent);
-  leg->pair_handler = g_signal_connect_data (leg->pair_agent, "new-selected-pair-full",
-                                             G_CALLBACK (on_new_selected_pair), kmg_relay_leg_ref (leg),
-                                             kmg_relay_leg_closure_unref, 0);
+  PairWatch *pw = g_new0 (PairWatch, 1);
+  pw->leg = kmg_relay_leg_ref (direct->leg);
+  pw->direct = direct;
+  pw->webrtc = direct->leg->webrtc;
+  pw->stream = stream;
+  direct->pair_agent = g_steal_pointer (&agent);
+  direct->pair_handler = g_signal_connect_data (direct->pair_agent, "new-selected-pair-full",
+                                                G_CALLBACK (on_new_selected_pair), pw, pair_watch_free, 0);
 }
 
 /* ---- RTCP from the buyer ---- */
@@ -218,8 +243,9 @@ on_buyer_rtcp (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 }
 
 static gboolean
-tap_rtcp (KmgRelayLeg *leg)
+tap_rtcp (KmgRelayDirect *direct)
 {
+  KmgRelayLeg *leg = direct->leg;
   g_autoptr (GstElement) rtpbin = gst_bin_get_by_name (GST_BIN (leg->webrtc), "rtpbin");
   g_autoptr (GstPad) pad = rtpbin != NULL ? gst_element_get_static_pad (rtpbin, "recv_rtcp_sink_0") : NULL;
 
@@ -227,11 +253,12 @@ tap_rtcp (KmgRelayLeg *leg)
     return FALSE;
   RtcpTap *tap = g_new0 (RtcpTap, 1);
   tap->fanout = leg->seller->fanout;
-  tap->target = leg->target;
+  tap->target = direct->target;
   tap->tee_sink = gst_element_get_static_pad (leg->seller->tee, "sink");
-  leg->rtcp_pad = g_steal_pointer (&pad);
-  leg->rtcp_probe = gst_pad_add_probe (leg->rtcp_pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-                                       on_buyer_rtcp, tap, rtcp_tap_free);
+  direct->rtcp_pad = g_steal_pointer (&pad);
+  direct->rtcp_probe = gst_pad_add_probe (direct->rtcp_pad,
+                                          GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, on_buyer_rtcp,
+                                          tap, rtcp_tap_free);
   return TRUE;
 }
 
@@ -240,29 +267,31 @@ tap_rtcp (KmgRelayLeg *leg)
 static void
 on_first_sent_main (KmgRelayLeg *leg, gpointer data)
 {
-  KmgRelay *relay = leg->seller->relay;
+  KmgRelayDirect *direct = data;
 
-  if (leg->first_rtp || leg->stopped || leg->target == NULL)
+  if (direct->target == NULL || leg->stopped)
     return;
-  leg->first_rtp = TRUE;
-  if (relay->cb.first_rtp != NULL && !relay->destroying)
-    relay->cb.first_rtp (leg, relay->user_data);
+  if (leg->role != NULL && leg->role->media_sent != NULL)
+    leg->role->media_sent (leg);
 }
 
 /* Seller's streaming thread, under the fan-out lock. */
 static void
 on_first_sent (gpointer target_data)
 {
-  kmg_relay_leg_hop (target_data, on_first_sent_main, NULL, NULL);
+  KmgRelayDirect *direct = target_data;
+
+  kmg_relay_leg_hop (direct->leg, on_first_sent_main, direct, NULL);
 }
 
 gboolean
-kmg_relay_direct_start (KmgRelayLeg *leg, GError **error)
+kmg_relay_direct_start (KmgRelayDirect *direct, KmgRelayLeg *leg, GError **error)
 {
   KmgSrtpParams params;
   g_autoptr (GSocket) socket = NULL;
   g_autoptr (GSocketAddress) destination = NULL;
 
+  g_return_val_if_fail (direct->target == NULL, FALSE);
   if (!selected_udp_path (leg, &socket, &destination))
     {
       g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_STATE, "selected ICE pair is not UDP");
@@ -270,16 +299,18 @@ kmg_relay_direct_start (KmgRelayLeg *leg, GError **error)
     }
   if (!srtp_params_from_encoder (leg->webrtc, &params, error))
     return FALSE;
-  leg->target = kmg_fanout_add_target (leg->seller->fanout, &params, socket, destination, on_first_sent, leg, error);
+  direct->leg = leg;
+  direct->target = kmg_fanout_add_target (leg->seller->fanout, &params, socket, destination, on_first_sent, direct,
+                                          error);
   memset (&params, 0, sizeof params);
-  if (leg->target == NULL)
+  if (direct->target == NULL)
     return FALSE;
-  leg->dropped_seen = 0;
+  direct->dropped_seen = 0;
   leg->seller->relay->direct_count++;
-  watch_pair (leg);
-  if (!tap_rtcp (leg))
+  watch_pair (direct);
+  if (!tap_rtcp (direct))
     {
-      kmg_relay_direct_stop (leg);
+      kmg_relay_direct_stop (direct);
       g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_PIPELINE, "cannot tap the leg's RTCP");
       return FALSE;
     }
@@ -287,26 +318,28 @@ kmg_relay_direct_start (KmgRelayLeg *leg, GError **error)
 }
 
 void
-kmg_relay_direct_stop (KmgRelayLeg *leg)
+kmg_relay_direct_stop (KmgRelayDirect *direct)
 {
-  if (leg->pair_agent != NULL)
+  KmgRelayLeg *leg = direct->leg;
+
+  if (direct->pair_agent != NULL)
     {
-      g_signal_handler_disconnect (leg->pair_agent, leg->pair_handler);
-      g_clear_object (&leg->pair_agent);
-      leg->pair_handler = 0;
+      g_signal_handler_disconnect (direct->pair_agent, direct->pair_handler);
+      g_clear_object (&direct->pair_agent);
+      direct->pair_handler = 0;
     }
-  if (leg->rtcp_pad != NULL)
+  if (direct->rtcp_pad != NULL)
     {
-      gst_pad_remove_probe (leg->rtcp_pad, leg->rtcp_probe);
-      gst_clear_object (&leg->rtcp_pad);
-      leg->rtcp_probe = 0;
+      gst_pad_remove_probe (direct->rtcp_pad, direct->rtcp_probe);
+      gst_clear_object (&direct->rtcp_pad);
+      direct->rtcp_probe = 0;
     }
-  if (leg->target != NULL && leg->seller != NULL)
+  if (direct->target != NULL && leg->seller != NULL)
     {
-      kmg_fanout_remove_target (leg->seller->fanout, leg->target);
+      kmg_fanout_remove_target (leg->seller->fanout, direct->target);
       leg->seller->relay->direct_count--;
     }
-  leg->target = NULL;
+  direct->target = NULL;
 }
 
 typedef struct
@@ -378,26 +411,21 @@ kmg_relay_direct_watch (KmgRelayLeg *leg, KmgRelayDirectReadyFunc ready)
 }
 
 void
-kmg_relay_direct_poll (KmgRelayLeg *leg, gint64 now_ms, gint64 now_second, GArray *seconds)
+kmg_relay_direct_poll (KmgRelayDirect *direct, gint64 now_second, KmgFanoutFeedback *report, GArray *seconds)
 {
-  KmgFanoutFeedback report;
+  KmgRelayLeg *leg = direct->leg;
   KmgFanoutCounters counters;
 
-  if (leg->target == NULL || leg->stopped)
-    return;
+  report->have_rr = FALSE;
   g_array_set_size (seconds, 0);
-  kmg_fanout_target_poll (leg->seller->fanout, leg->target, now_second, &counters, &report, seconds);
-  leg->seller->relay->stats.packets_dropped += counters.packets_dropped - leg->dropped_seen;
-  leg->dropped_seen = counters.packets_dropped;
+  if (direct->target == NULL || leg->stopped)
+    return;
+  KmgRelay *relay = leg->seller->relay;
+  kmg_fanout_target_poll (leg->seller->fanout, direct->target, now_second, &counters, report, seconds);
+  relay->stats.packets_dropped += counters.packets_dropped - direct->dropped_seen;
+  direct->dropped_seen = counters.packets_dropped;
   KmgFanoutCounters grown = { 0 };
-  kmg_fanout_target_add_growth (leg->seller->fanout, leg->target, &grown);
-  leg->seller->relay->stats.retransmissions_sent += grown.retransmitted;
-  leg->seller->relay->stats.retransmissions_refused += grown.retransmit_refused;
-  if (report.have_rr)
-    {
-      kmg_rr_freshness_update (&leg->rr, report.rr_fingerprint, now_ms);
-      leg->fraction_lost = report.fraction_lost;
-      leg->jitter = report.jitter;
-      leg->rtt = report.rtt;
-    }
+  kmg_fanout_target_add_growth (leg->seller->fanout, direct->target, &grown);
+  relay->stats.retransmissions_sent += grown.retransmitted;
+  relay->stats.retransmissions_refused += grown.retransmit_refused;
 }

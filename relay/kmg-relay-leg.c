@@ -18,10 +18,11 @@ kmg_relay_debug_init (void)
 }
 
 KmgRelayLeg *
-kmg_relay_leg_new (KmgRelay *relay, KmgSeller *seller, KmgRelayLegKind kind, const KmgRelayLegRole *role,
-                   gint64 session_id)
+kmg_relay_leg_new (gsize size, KmgRelay *relay, KmgSeller *seller, KmgRelayLegKind kind,
+                   const KmgRelayLegRole *role, gint64 session_id)
 {
-  KmgRelayLeg *leg = g_new0 (KmgRelayLeg, 1);
+  g_assert (size >= sizeof (KmgRelayLeg));
+  KmgRelayLeg *leg = g_malloc0 (size);
 
   g_atomic_ref_count_init (&leg->ref);
   leg->context = g_main_context_ref (relay->context);
@@ -31,7 +32,6 @@ kmg_relay_leg_new (KmgRelay *relay, KmgSeller *seller, KmgRelayLegKind kind, con
   leg->session_id = session_id;
   leg->seller_id = seller->id;
   leg->seller = seller;
-  leg->fraction_lost = leg->jitter = leg->rtt = -1;
   return leg;
 }
 
@@ -73,7 +73,7 @@ hop_dispatch (gpointer user_data)
 {
   Hop *hop = user_data;
 
-  if (!hop->leg->closed && hop->leg->seller != NULL)
+  if (!hop->leg->stopped && hop->leg->seller != NULL)
     hop->func (hop->leg, hop->data);
   return G_SOURCE_REMOVE;
 }

@@ -1,6 +1,7 @@
-/* kmg-relay-leg.h — the bottom of the relay's stack: the relay's shared state, the leg handle
- * (refcount, hop to the main context, state) and GStreamer helpers every layer uses. Above it:
- * transports (kmg-relay-webrtc.h, kmg-relay-direct.h), then roles (kmg-relay-buyer.h,
+/* kmg-relay-leg.h — the bottom of the relay's stack: the relay's shared state, the leg core
+ * (refcount, hop to the main context, state, ids, webrtcbin signaling) that each role's leg type
+ * embeds first (KmgRelaySellerLeg, KmgRelayBuyerLeg), and GStreamer helpers every layer uses.
+ * Above it: transports (kmg-relay-webrtc.h, kmg-relay-direct.h), then roles (kmg-relay-buyer.h,
  * kmg-relay-seller.h), then the facade (kmg-relay.c). Headers include downwards only.
  * Every field here belongs to the main context unless marked otherwise. */
 #pragma once
@@ -25,10 +26,10 @@ GST_DEBUG_CATEGORY_EXTERN (kmg_relay_debug);
 /* Consecutive packets after which a seller leg's jitterbuffer starts forwarding, instead of
  * holding the stream's first packet for the whole latency. */
 #define KMG_RELAY_SELLER_FASTSTART_PACKETS 3
-/* Packets a buyer leg's leaky queue holds before it drops the oldest. */
-#define KMG_RELAY_BUYER_QUEUE_PACKETS 256
 
 typedef struct _KmgSeller KmgSeller;
+typedef struct _KmgRelaySellerLeg KmgRelaySellerLeg; /* kmg-relay-seller.h */
+typedef struct _KmgRelayBuyerLeg KmgRelayBuyerLeg;   /* kmg-relay-buyer.h */
 
 struct _KmgRelay
 {
@@ -38,7 +39,7 @@ struct _KmgRelay
   GMainContext *context;
   KmgNetDeny *filter;
   GHashTable *sellers; /* seller id → KmgSeller */
-  GHashTable *buyers;  /* session id → KmgRelayLeg, buyer legs not stopped */
+  GHashTable *buyers;  /* session id → KmgRelayBuyerLeg, buyer legs not stopped */
   guint buyer_count;
   guint direct_count; /* buyer legs with a fan-out target */
   KmgRelayStats stats;
@@ -54,14 +55,13 @@ struct _KmgSeller
 {
   KmgRelay *relay;
   gint64 id; /* key of relay->sellers */
-  KmgRelayLeg *leg;
+  KmgRelaySellerLeg *leg;
   GstElement *pipeline; /* one per seller: a stuck or failing seller cannot disturb others */
   GstElement *tee;
   GSource *bus_source;
   GstCaps *caps; /* caps of the seller's video pad once known: PT, SSRC, codec */
-  GPtrArray *buyers; /* KmgRelayLeg, buyer legs */
-  GPtrArray *stopping; /* KmgRelayLeg, stopped buyers whose teardown is queued: the seller outlives them */
-  GstElement *fakesink_bin; /* swallows non-video pads */
+  GPtrArray *buyers; /* KmgRelayBuyerLeg, buyer legs */
+  GPtrArray *stopping; /* KmgRelayBuyerLeg, stopped buyers whose teardown is queued: the seller outlives them */
   KmgFanout *fanout; /* UDP buyers' forwarding path, fed from the seller leg's video pad */
 
   GMutex kf_lock; /* streaming threads: keyframe throttle */
@@ -76,8 +76,12 @@ typedef struct
   void (*connected) (KmgRelayLeg *leg);
   /* The transport can no longer carry the leg's media as it is: it must be rebuilt. */
   void (*path_lost) (KmgRelayLeg *leg);
+  /* The transport sent the leg's media on (it may say so more than once). */
+  void (*media_sent) (KmgRelayLeg *leg);
 } KmgRelayLegRole;
 
+/* The leg core, first member of each role's leg (KmgRelaySellerLeg, KmgRelayBuyerLeg): what
+ * every leg has, and what the webrtcbin transport (kmg-relay-webrtc.c) keeps for signaling. */
 struct _KmgRelayLeg
 {
   gatomicrefcount ref;
@@ -85,35 +89,16 @@ struct _KmgRelayLeg
   KmgRelayLegKind kind;
   const KmgRelayLegRole *role;
   KmgRelayLegState state;
-  gint64 session_id; /* buyer legs: the watch session, key of relay->buyers; 0 for a seller leg */
   gint64 seller_id;
-  KmgSeller *seller; /* NULL once the leg is closed */
-  gboolean closed;
+  gint64 session_id; /* buyer legs: the watch session, key of relay->buyers; 0 for a seller leg */
+  KmgSeller *seller; /* NULL once the leg is torn down */
+  /* No event of the leg is handled any more: a buyer leg was stopped, or a seller leg's seller
+   * freed. Hops to it are skipped. */
+  gboolean stopped;
   GstElement *webrtc;
-  gboolean offered; /* seller legs: the seller's offer was applied (a later one is a restart) */
   GstElement *sdp_sent_for;    /* compared only: the webrtcbin whose description was sent */
   GPtrArray *early_candidates; /* its candidates gathered before that (webrtc events) */
-
-  /* Buyer legs only. */
-  GstElement *bin, *queue, *meter;
-  GstPad *tee_pad;
-  gboolean stopped;
-  gboolean built;
-  gboolean first_rtp;
-  gboolean ever_connected;
-  KmgRrFreshness rr;
-  double fraction_lost, jitter, rtt;
-  gboolean stats_pending;
-  /* Buyer legs forwarded by the seller's fan-out (kmg-relay-direct.c); else tee_pad is set. */
-  KmgFanoutTarget *target;
-  GstPad *rtcp_pad;
-  gulong rtcp_probe;
-  guint64 dropped_seen; /* the target's dropped count already added to the relay's stats */
-  GObject *pair_agent;  /* the leg's NiceAgent, watched for a new selected pair */
-  gulong pair_handler;
-  guint pair_stream;
-  GstElement *pair_webrtc; /* compared only */
-  char *dtls_pem;       /* after an ICE restart: the rebuilt transport's own certificate */
+  char *dtls_pem;         /* after an ICE restart: the rebuilt transport's own certificate */
   char *dtls_fingerprint; /* and its fingerprint, for the offer */
 };
 
@@ -125,13 +110,14 @@ struct _KmgRelayLeg
 
 void kmg_relay_debug_init (void);
 
-KmgRelayLeg *kmg_relay_leg_new (KmgRelay *relay, KmgSeller *seller, KmgRelayLegKind kind,
+/* Allocates a leg of @size bytes (a role's leg struct, the core first) and sets up its core. */
+KmgRelayLeg *kmg_relay_leg_new (gsize size, KmgRelay *relay, KmgSeller *seller, KmgRelayLegKind kind,
                                 const KmgRelayLegRole *role, gint64 session_id);
 KmgRelayLeg *kmg_relay_leg_ref (KmgRelayLeg *leg);
 void kmg_relay_leg_unref (KmgRelayLeg *leg);
 void kmg_relay_leg_closure_unref (gpointer leg, GClosure *closure); /* GClosureNotify */
 typedef void (*KmgLegHopFunc) (KmgRelayLeg *leg, gpointer data);
-/* Runs @func on the main context with a reference on @leg; skipped if the leg closed meanwhile. */
+/* Runs @func on the main context with a reference on @leg; skipped if the leg stopped meanwhile. */
 void kmg_relay_leg_hop (KmgRelayLeg *leg, KmgLegHopFunc func, gpointer data, GDestroyNotify data_free);
 /* Sets the state and tells the relay's user (leg_state callback). */
 void kmg_relay_leg_set_state (KmgRelayLeg *leg, KmgRelayLegState state);

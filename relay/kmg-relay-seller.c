@@ -21,11 +21,7 @@ on_caps_main (KmgRelayLeg *leg, gpointer data)
   GST_INFO ("seller %" G_GINT64_FORMAT " media caps %" GST_PTR_FORMAT, seller->id, caps);
   gst_caps_replace (&seller->caps, caps);
   for (guint i = 0; i < seller->buyers->len; i++)
-    {
-      KmgRelayLeg *buyer = g_ptr_array_index (seller->buyers, i);
-      if (!buyer->built)
-        kmg_relay_buyer_build (buyer);
-    }
+    kmg_relay_buyer_build (g_ptr_array_index (seller->buyers, i)); /* no-op when built */
 }
 
 static GstPadProbeReturn
@@ -133,14 +129,14 @@ on_tee_upstream_event (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return allow ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
 }
 
-static KmgRelayLeg *
+static KmgRelayBuyerLeg *
 find_buyer_by_meter (KmgSeller *seller, GstObject *src)
 {
   for (guint i = 0; i < seller->buyers->len; i++)
     {
-      KmgRelayLeg *leg = g_ptr_array_index (seller->buyers, i);
-      if (GST_OBJECT (leg->meter) == src)
-        return leg;
+      KmgRelayBuyerLeg *buyer = g_ptr_array_index (seller->buyers, i);
+      if (GST_OBJECT (buyer->meter) == src)
+        return buyer;
     }
   return NULL;
 }
@@ -157,9 +153,9 @@ on_bus_message (GstBus *bus, GstMessage *msg, gpointer user_data)
         const GstStructure *s = gst_message_get_structure (msg);
         if (gst_structure_has_name (s, "kamegor-meter"))
           {
-            KmgRelayLeg *leg = find_buyer_by_meter (seller, GST_MESSAGE_SRC (msg));
-            if (leg != NULL)
-              kmg_relay_buyer_on_meter (leg, s);
+            KmgRelayBuyerLeg *buyer = find_buyer_by_meter (seller, GST_MESSAGE_SRC (msg));
+            if (buyer != NULL)
+              kmg_relay_buyer_on_meter (buyer, s);
           }
         break;
       }
@@ -195,26 +191,28 @@ kmg_relay_seller_new (KmgRelay *relay, gint64 id, GError **error)
   seller->stopping = g_ptr_array_new ();
   seller->kf_last_ms = G_MININT64;
   g_mutex_init (&seller->kf_lock);
-  seller->leg = kmg_relay_leg_new (relay, seller, KMG_RELAY_LEG_SELLER, NULL, 0);
+  seller->leg = (KmgRelaySellerLeg *) kmg_relay_leg_new (sizeof (KmgRelaySellerLeg), relay, seller,
+                                                        KMG_RELAY_LEG_SELLER, NULL, 0);
+  KmgRelayLeg *leg = &seller->leg->leg;
   /* Video RTP runs at 90 kHz (RFC 7741, RFC 6184); 1024 packets is over a second of 5 Mb/s. */
   seller->fanout = kmg_fanout_new (1024, 90000);
 
   g_autofree char *name = g_strdup_printf ("relay-seller-%" G_GINT64_FORMAT, id);
   seller->pipeline = gst_pipeline_new (name);
   seller->tee = gst_element_factory_make ("tee", "fanout");
-  seller->leg->webrtc = kmg_relay_webrtc_new (relay, seller->leg, error);
-  if (seller->tee == NULL || seller->leg->webrtc == NULL)
+  leg->webrtc = kmg_relay_webrtc_new (relay, leg, error);
+  if (seller->tee == NULL || leg->webrtc == NULL)
     {
       if (seller->tee == NULL)
         g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_PIPELINE, "cannot create tee");
-      gst_clear_object (&seller->leg->webrtc);
+      gst_clear_object (&leg->webrtc);
       kmg_relay_seller_free (seller);
       return NULL;
     }
   g_object_set (seller->tee, "allow-not-linked", TRUE, NULL);
-  gst_bin_add_many (GST_BIN (seller->pipeline), seller->leg->webrtc, seller->tee, NULL);
-  g_signal_connect_data (seller->leg->webrtc, "pad-added", G_CALLBACK (on_pad_added),
-                         kmg_relay_leg_ref (seller->leg), kmg_relay_leg_closure_unref, 0);
+  gst_bin_add_many (GST_BIN (seller->pipeline), leg->webrtc, seller->tee, NULL);
+  g_signal_connect_data (leg->webrtc, "pad-added", G_CALLBACK (on_pad_added), kmg_relay_leg_ref (leg),
+                         kmg_relay_leg_closure_unref, 0);
   g_autoptr (GstPad) tee_sink = gst_element_get_static_pad (seller->tee, "sink");
   gst_pad_add_probe (tee_sink, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_tee_upstream_event, seller, NULL);
 
@@ -232,10 +230,10 @@ kmg_relay_seller_new (KmgRelay *relay, gint64 id, GError **error)
   return seller;
 }
 
-gboolean
-kmg_relay_seller_rebuild (KmgSeller *seller, GError **error)
+static gboolean
+rebuild (KmgSeller *seller, GError **error)
 {
-  KmgRelayLeg *leg = seller->leg;
+  KmgRelayLeg *leg = &seller->leg->leg;
 
   if (!kmg_relay_leg_renew_certificate (leg, error))
     return FALSE;
@@ -267,6 +265,19 @@ kmg_relay_seller_rebuild (KmgSeller *seller, GError **error)
   return TRUE;
 }
 
+gboolean
+kmg_relay_seller_set_offer (KmgRelaySellerLeg *seller_leg, GstSDPMessage *sdp, GError **error)
+{
+  if (seller_leg->offered && !rebuild (seller_leg->leg.seller, error))
+    {
+      gst_sdp_message_free (sdp);
+      return FALSE;
+    }
+  seller_leg->offered = TRUE;
+  kmg_relay_webrtc_set_remote (&seller_leg->leg, GST_WEBRTC_SDP_TYPE_OFFER, sdp);
+  return TRUE;
+}
+
 void
 kmg_relay_seller_free (KmgSeller *seller)
 {
@@ -281,11 +292,12 @@ kmg_relay_seller_free (KmgSeller *seller)
     }
   if (seller->leg != NULL)
     {
-      kmg_relay_leg_set_state (seller->leg, KMG_RELAY_LEG_STATE_CLOSED);
-      seller->leg->closed = TRUE;
-      seller->leg->seller = NULL;
-      seller->leg->webrtc = NULL; /* owned by the pipeline */
-      kmg_relay_leg_unref (seller->leg);
+      KmgRelayLeg *leg = &seller->leg->leg;
+      kmg_relay_leg_set_state (leg, KMG_RELAY_LEG_STATE_CLOSED);
+      leg->stopped = TRUE;
+      leg->seller = NULL;
+      leg->webrtc = NULL; /* owned by the pipeline */
+      kmg_relay_leg_unref (leg);
     }
   gst_clear_object (&seller->pipeline);
   g_clear_pointer (&seller->fanout, kmg_fanout_free); /* after the pipeline: no thread uses it now */

@@ -64,8 +64,8 @@ on_stats_timer (gpointer user_data)
       kmg_fanout_send_reports (seller->fanout, now_real_us);
       for (guint i = 0; i < seller->buyers->len; i++)
         {
-          KmgRelayLeg *leg = g_ptr_array_index (seller->buyers, i);
-          kmg_relay_buyer_poll (leg, now_ms, now_real_us / G_USEC_PER_SEC, seconds);
+          KmgRelayBuyerLeg *buyer = g_ptr_array_index (seller->buyers, i);
+          kmg_relay_buyer_poll (buyer, now_ms, now_real_us / G_USEC_PER_SEC, seconds);
         }
     }
   return G_SOURCE_CONTINUE;
@@ -147,8 +147,8 @@ kmg_relay_free (KmgRelay *relay)
       KmgSeller *seller = l->data;
       while (seller->buyers->len > 0)
         {
-          KmgRelayLeg *leg = g_ptr_array_index (seller->buyers, 0);
-          kmg_relay_buyer_stop (leg);
+          KmgRelayBuyerLeg *buyer = g_ptr_array_index (seller->buyers, 0);
+          kmg_relay_buyer_stop (&buyer->leg);
         }
       /* Teardowns still queued run now, while their seller exists; the idles become no-ops. */
       while (seller->stopping->len > 0)
@@ -186,7 +186,7 @@ kmg_relay_get_seller_leg (KmgRelay *relay, gint64 seller_id)
   g_return_val_if_fail (relay != NULL, NULL);
 
   KmgSeller *seller = g_hash_table_lookup (relay->sellers, &seller_id);
-  return seller != NULL ? seller->leg : NULL;
+  return seller != NULL ? &seller->leg->leg : NULL;
 }
 
 KmgRelayLeg *
@@ -194,7 +194,8 @@ kmg_relay_get_buyer_leg (KmgRelay *relay, gint64 session_id)
 {
   g_return_val_if_fail (relay != NULL, NULL);
 
-  return g_hash_table_lookup (relay->buyers, &session_id);
+  KmgRelayBuyerLeg *buyer = g_hash_table_lookup (relay->buyers, &session_id);
+  return buyer != NULL ? &buyer->leg : NULL;
 }
 
 KmgRelayLeg *
@@ -236,13 +237,12 @@ kmg_relay_buyer_add (KmgRelay *relay, gint64 seller_id, gint64 session_id,
         *out_seller_created = TRUE;
     }
 
-  KmgRelayLeg *leg = kmg_relay_buyer_new (relay, seller, session_id);
-  g_ptr_array_add (seller->buyers, leg);
-  g_hash_table_insert (relay->buyers, &leg->session_id, leg);
+  KmgRelayBuyerLeg *buyer = kmg_relay_buyer_new (relay, seller, session_id);
+  g_ptr_array_add (seller->buyers, buyer);
+  g_hash_table_insert (relay->buyers, &buyer->leg.session_id, buyer);
   relay->buyer_count++;
-  if (seller->caps != NULL)
-    kmg_relay_buyer_build (leg);
-  return leg;
+  kmg_relay_buyer_build (buyer); /* no-op until the seller's caps are known */
+  return &buyer->leg;
 }
 
 /* Runs once per stopped buyer leg. Buyers stopped together each queue one of these: their
@@ -250,16 +250,16 @@ kmg_relay_buyer_add (KmgRelay *relay, gint64 seller_id, gint64 session_id,
 static gboolean
 teardown_idle (gpointer user_data)
 {
-  KmgRelayLeg *leg = user_data;
+  KmgRelayBuyerLeg *buyer = user_data;
+  KmgRelayLeg *leg = &buyer->leg;
   KmgSeller *seller = leg->seller;
 
   if (seller == NULL)
     return G_SOURCE_REMOVE; /* already torn down by kmg_relay_free() */
-  kmg_relay_buyer_teardown (leg);
+  kmg_relay_buyer_teardown (buyer);
   kmg_relay_leg_set_state (leg, KMG_RELAY_LEG_STATE_CLOSED);
-  leg->closed = TRUE;
   leg->seller = NULL;
-  g_ptr_array_remove (seller->stopping, leg);
+  g_ptr_array_remove (seller->stopping, buyer);
   kmg_relay_seller_maybe_close (seller);
   return G_SOURCE_REMOVE;
 }
@@ -271,24 +271,25 @@ kmg_relay_buyer_stop (KmgRelayLeg *leg)
 
   if (leg->stopped || leg->seller == NULL)
     return;
+  KmgRelayBuyerLeg *buyer = KMG_RELAY_BUYER_LEG (leg);
   KmgSeller *seller = leg->seller;
   KmgRelay *relay = seller->relay;
 
   leg->stopped = TRUE;
-  kmg_relay_buyer_cut (leg); /* enforcement first */
-  g_ptr_array_remove (seller->buyers, leg);
+  kmg_relay_buyer_cut (buyer); /* enforcement first */
+  g_ptr_array_remove (seller->buyers, buyer);
   g_hash_table_remove (relay->buyers, &leg->session_id);
   relay->buyer_count--;
 
   if (relay->destroying)
     {
-      teardown_idle (leg);
+      teardown_idle (buyer);
       kmg_relay_leg_unref (leg);
       return;
     }
-  g_ptr_array_add (seller->stopping, leg);
+  g_ptr_array_add (seller->stopping, buyer);
   GSource *idle = g_idle_source_new ();
-  g_source_set_callback (idle, teardown_idle, leg, (GDestroyNotify) kmg_relay_leg_unref);
+  g_source_set_callback (idle, teardown_idle, buyer, (GDestroyNotify) kmg_relay_leg_unref);
   g_source_attach (idle, relay->context);
   g_source_unref (idle);
 }
@@ -307,7 +308,7 @@ kmg_relay_leg_set_remote_sdp (KmgRelayLeg *leg, const char *type, const char *sd
                    leg->kind == KMG_RELAY_LEG_SELLER ? "seller" : "buyer", expected, type);
       return FALSE;
     }
-  if (leg->closed || leg->stopped || leg->webrtc == NULL)
+  if (leg->stopped || leg->webrtc == NULL)
     {
       g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_STATE, "leg is not ready for a description");
       return FALSE;
@@ -319,14 +320,9 @@ kmg_relay_leg_set_remote_sdp (KmgRelayLeg *leg, const char *type, const char *sd
       g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_INVALID, "malformed SDP");
       return FALSE;
     }
-  if (leg->kind == KMG_RELAY_LEG_SELLER && leg->offered && !kmg_relay_seller_rebuild (leg->seller, error))
-    {
-      gst_sdp_message_free (msg);
-      return FALSE;
-    }
-  leg->offered = leg->kind == KMG_RELAY_LEG_SELLER;
-  kmg_relay_webrtc_set_remote (leg, leg->kind == KMG_RELAY_LEG_SELLER ? GST_WEBRTC_SDP_TYPE_OFFER
-                                                                      : GST_WEBRTC_SDP_TYPE_ANSWER, msg);
+  if (leg->kind == KMG_RELAY_LEG_SELLER)
+    return kmg_relay_seller_set_offer (KMG_RELAY_SELLER_LEG (leg), msg, error);
+  kmg_relay_webrtc_set_remote (leg, GST_WEBRTC_SDP_TYPE_ANSWER, msg);
   return TRUE;
 }
 
@@ -337,7 +333,7 @@ kmg_relay_leg_add_remote_candidate (KmgRelayLeg *leg, guint mline, const char *c
 
   g_return_val_if_fail (leg != NULL && candidate != NULL, FALSE);
 
-  if (leg->closed || leg->stopped || leg->webrtc == NULL || leg->seller == NULL)
+  if (leg->stopped || leg->webrtc == NULL || leg->seller == NULL)
     {
       g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_STATE, "leg is closed");
       return FALSE;
@@ -368,7 +364,7 @@ kmg_relay_leg_restart_ice (KmgRelayLeg *leg, GError **error)
 {
   g_return_val_if_fail (leg != NULL, FALSE);
 
-  if (leg->closed || leg->stopped || leg->seller == NULL)
+  if (leg->stopped || leg->seller == NULL)
     {
       g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_STATE, "leg is closed");
       return FALSE;
@@ -379,7 +375,7 @@ kmg_relay_leg_restart_ice (KmgRelayLeg *leg, GError **error)
                    "a seller leg restarts when the seller sends a new offer");
       return FALSE;
     }
-  return kmg_relay_buyer_restart (leg, error);
+  return kmg_relay_buyer_restart (KMG_RELAY_BUYER_LEG (leg), error);
 }
 
 KmgRelayLegKind

@@ -497,7 +497,7 @@ kmg_session_manager_count (KmgSessionManager *mgr, guint by_state[KMG_SESSION_N_
 }
 
 void
-kmg_session_manager_foreach (KmgSessionManager *mgr, KmgWatchSessionFunc func, gpointer user_data)
+kmg_session_manager_foreach (KmgSessionManager *mgr, KmgSessionFunc func, gpointer user_data)
 {
   g_autoptr (GPtrArray) all = g_ptr_array_new ();
   GHashTableIter iter;

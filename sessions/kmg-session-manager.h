@@ -155,7 +155,7 @@ typedef struct
    * from it (kmg_billing_buyer_report): > 0 is an attestation for the silent-buyer rule. NULL: every
    * buyer report counts as one. */
   guint (*p2p_stats) (KmgSession *session, const KmgSessionStats *report, gpointer user_data);
-  /* Add a relayed buyer leg for this session (kmg_relay_buyer_add with the session id as tag).
+  /* Add a relayed buyer leg for this session (kmg_relay_buyer_add, keyed by the session id).
    * Set *@seller_offer_needed when the relay created a new seller leg (the seller must send an
    * offer). May add relay details (ICE servers, ...) to @buyer_msg / @seller_msg, the
    * session.use_relay messages about to be sent. FALSE: the session ends with relay_error. */
@@ -260,7 +260,7 @@ gboolean kmg_session_manager_end (KmgSessionManager *mgr, gint64 session_id, Kmg
 /* Clean shutdown: every live session ends server_restart. */
 guint kmg_session_manager_shutdown (KmgSessionManager *mgr, gint64 now_ms);
 
-/* Relay callbacks. Buyer leg of a session (its tag is the session id): */
+/* Relay callbacks. Buyer leg of a session (the relay keys it by the session id): */
 gboolean kmg_session_manager_relay_leg_state (KmgSessionManager *mgr, gint64 session_id,
                                               KmgSessionIceState state, gint64 now_ms);
 /* The seller leg of @seller_id, shared by all its relayed sessions. */
@@ -288,9 +288,9 @@ KmgSession *kmg_session_manager_get (KmgSessionManager *mgr, gint64 session_id);
 /* Live (not ended) sessions by state and by path, for /metrics. */
 void kmg_session_manager_count (KmgSessionManager *mgr, guint by_state[KMG_SESSION_N_STATES],
                                 guint by_path[KMG_SESSION_N_PATHS]);
-typedef void (*KmgWatchSessionFunc) (KmgSession *session, gpointer user_data);
+typedef void (*KmgSessionFunc) (KmgSession *session, gpointer user_data);
 /* Every kept session (ended ones too), in id order. @func must not call into the manager. */
-void kmg_session_manager_foreach (KmgSessionManager *mgr, KmgWatchSessionFunc func, gpointer user_data);
+void kmg_session_manager_foreach (KmgSessionManager *mgr, KmgSessionFunc func, gpointer user_data);
 
 gint64 kmg_session_get_id (const KmgSession *s);
 gint64 kmg_session_get_buyer (const KmgSession *s);

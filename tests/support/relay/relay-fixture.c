@@ -195,8 +195,12 @@ peer_on_description (GstPromise *promise, gpointer user_data)
   ev->type = g_strdup (field);
   ev->text = gst_sdp_message_as_text (desc->sdp);
   /* Local first: the relay may answer before this thread runs again, and webrtcbin refuses a
-   * remote answer before its own offer is set (its tasks run in the order they were queued). */
-  g_signal_emit_by_name (peer->webrtc, "set-local-description", desc, NULL);
+   * remote answer before its own offer is set (its tasks run in the order they were queued).
+   * With a NULL promise webrtcbin 1.22 leaks its reply: give it one, already interrupted. */
+  GstPromise *done = gst_promise_new ();
+  g_signal_emit_by_name (peer->webrtc, "set-local-description", desc, done);
+  gst_promise_interrupt (done);
+  gst_promise_unref (done);
   hop (peer_sdp_main, ev);
   gst_webrtc_session_description_free (desc);
 }
