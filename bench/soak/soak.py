@@ -412,12 +412,13 @@ class Soak:
               % (first['rss'] / 2**20, first['minute'], last['rss'] / 2**20, growth,
                  min(s['rss'] for s in after) / 2**20, max(s['rss'] for s in after) / 2**20))
         ok &= growth < 5
-        # fds move with the live relay legs and WebSocket connections. Like for like: samples after
-        # the warm-up with the same number of relayed buyer legs and of WebSocket connections are
-        # grouped; growth is the fd count of the last sample of a group minus its first one.
+        # fds move with the live relay legs, sessions and WebSocket connections. Like for like:
+        # samples after the warm-up with the same numbers of relayed buyer legs, live sessions and
+        # WebSocket connections are grouped; growth is the fd count of the last sample of a group
+        # minus its first one.
         groups = {}
         for s in after:
-            groups.setdefault((s['buyer_legs'], s['ws']), []).append(s)
+            groups.setdefault((s['buyer_legs'], s['sessions'], s['ws']), []).append(s)
         worst = None
         compared = 0
         for key, g in groups.items():
@@ -433,9 +434,15 @@ class Soak:
         else:
             d, key, g0, g1, n = worst
             print('fds: like-for-like groups compared: %d (samples every %d s after the warm-up grouped by '
-                  '(relayed buyer legs, WebSocket connections)); largest growth %+d fds: %d -> %d between minute '
-                  '%.1f and %.1f at %d legs / %d connections (%d samples); goal 0'
-                  % (compared, a.sample_s, d, g0['fds'], g1['fds'], g0['minute'], g1['minute'], key[0], key[1], n))
+                  '(relayed buyer legs, live sessions, WebSocket connections)); largest growth %+d fds: %d -> %d '
+                  'between minute %.1f and %.1f at %d legs / %d sessions / %d connections (%d samples); goal 0'
+                  % (compared, a.sample_s, d, g0['fds'], g1['fds'], g0['minute'], g1['minute'], key[0], key[1],
+                     key[2], n))
+            per_min = {}
+            for s in after:
+                per_min.setdefault(int(s['minute']), []).append(s['fds'])
+            print('fds, lowest of each minute after the warm-up: ' +
+                  ' '.join('%d' % min(v) for _, v in sorted(per_min.items())))
             ok &= d <= 0
         thr = [s['threads'] for s in after]
         print('threads after the warm-up: min %d max %d, first %d last %d' % (min(thr), max(thr), thr[0], thr[-1]))
@@ -508,6 +515,9 @@ def main():
         if getattr(s, 'srv', None) is not None and s.srv.returncode not in (0, None):
             print('kamegord exit status %s' % s.srv.returncode)
     rc = s.verdict()
+    with open(os.path.join(s.data, 'samples.jsonl'), 'w') as f:
+        for x in getattr(s, 'samples', []):
+            f.write(json.dumps({k: v for k, v in x.items() if k != 'ws_line'}) + '\n')
     if a.keep:
         print('data dir kept: %s' % s.data)
     else:
