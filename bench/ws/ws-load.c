@@ -1,6 +1,9 @@
 /* ws-load.c — WebSocket load generator for ws-bench-server: raw non-blocking sockets, minimal client
  * framing. Modes: idle (N connections answering pings, occasional messages; server RSS and CPU)
- * and fanout (N map subscribers, one change, time until the last subscriber has its diff). */
+ * and fanout (N map subscribers, one change, time until the last subscriber has its diff).
+ * Mode soak drives a real kamegord instead: clients with real tokens that stay in the foreground,
+ * send locations at the allowed pace (sellers live and moving), subscribe to map viewports and
+ * re-subscribe now and then, and count every error reply and unexpected close. */
 
 #include <glib.h>
 #include <glib-unix.h>
@@ -28,10 +31,14 @@ typedef struct
   guint8 *buf;
   gint64 diff_round; /* last round in which a map.diff arrived */
   gboolean got_snapshot;
+  int close_code; /* of the server's close frame, 0 if none */
 } Conn;
 
 /* Ask for permessage-deflate in the handshake, as browsers do; the server accepts it or not. */
 static gboolean ask_deflate, server_deflate;
+
+/* Soak: real bearer tokens, one per connection (else connection i uses "u<i+1>"). */
+static char **soak_tokens;
 
 static gint64
 now_us (void)
@@ -151,7 +158,8 @@ ws_open_many (Conn *conns, guint first, guint count, int port, void (*between) (
       guint end = MIN (count, b + OPEN_BATCH);
       for (guint i = b; i < end; i++)
         {
-          g_autofree char *token = g_strdup_printf ("u%u", first + i + 1);
+          g_autofree char *token = soak_tokens != NULL ? g_strdup (soak_tokens[first + i])
+                                                        : g_strdup_printf ("u%u", first + i + 1);
           conns[i].id = first + i;
           if (!ws_open_start (&conns[i], port, token))
             return opened;
@@ -212,7 +220,10 @@ ws_pump (Conn *c, TextFunc on_text, gpointer data)
       else if (opcode == 0x1 && on_text != NULL)
         on_text (c, (const char *) c->buf + need, plen, data);
       else if (opcode == 0x8)
-        return FALSE;
+        {
+          c->close_code = plen >= 2 ? (c->buf[need] << 8) | c->buf[need + 1] : 1005;
+          return FALSE;
+        }
       memmove (c->buf, c->buf + need + plen, c->len - need - plen);
       c->len -= need + plen;
     }
@@ -548,6 +559,308 @@ run_fanout (const char *server, int n, int rounds, int flush_ms, gboolean distin
   return complete == (guint) rounds ? 0 : 1;
 }
 
+/* ---- soak mode: kamegord clients that move and subscribe until stopped ---- */
+
+/* Sellers and viewports lie in one square degree around Paris. */
+#define REGION_SOUTH 48.4
+#define REGION_WEST 1.9
+#define REGION_SIZE 1.0
+
+typedef struct
+{
+  gboolean seller;
+  double lat, lon;
+  gint64 next_location, next_foreground, next_subscribe;
+  gboolean closed;
+} SoakClient;
+
+typedef struct
+{
+  SoakClient *clients;
+  guint opened, failed_opens, closed;
+  guint64 sent, received, acks, snapshots, diffs, presences, errors;
+  GHashTable *error_codes; /* code -> count */
+  GHashTable *close_codes; /* "1001" -> count */
+  guint printed_errors;
+} Soak;
+
+static volatile sig_atomic_t soak_stop;
+
+static void
+on_soak_signal (int sig)
+{
+  (void) sig;
+  soak_stop = 1;
+}
+
+static void
+soak_send (Soak *s, Conn *c, const char *text)
+{
+  send_text (c->fd, text);
+  s->sent++;
+}
+
+static void
+count_code (GHashTable *table, const char *code)
+{
+  gpointer old = g_hash_table_lookup (table, code);
+  g_hash_table_insert (table, g_strdup (code), GUINT_TO_POINTER (GPOINTER_TO_UINT (old) + 1));
+}
+
+/* The server writes "type" first: {"type":"ack",...}. */
+static void
+soak_text (Conn *c, const char *text, gsize len, gpointer data)
+{
+  Soak *s = data;
+  const char *head = "{\"type\":\"";
+  gsize hl = strlen (head);
+  g_autofree char *type = NULL;
+  const char *end;
+
+  s->received++;
+  if (len <= hl || strncmp (text, head, hl) != 0 || (end = memchr (text + hl, '"', len - hl)) == NULL)
+    {
+      s->errors++;
+      count_code (s->error_codes, "unparsed_reply");
+      return;
+    }
+  type = g_strndup (text + hl, (gsize) (end - text - (gssize) hl));
+  if (g_str_equal (type, "ack"))
+    s->acks++;
+  else if (g_str_equal (type, "map.snapshot"))
+    s->snapshots++;
+  else if (g_str_equal (type, "map.diff"))
+    s->diffs++;
+  else if (g_str_equal (type, "presence"))
+    s->presences++;
+  else if (g_str_equal (type, "error"))
+    {
+      const char *code = g_strstr_len (text, (gssize) len, "\"code\":\"");
+      g_autofree char *name = NULL;
+      if (code != NULL && (end = memchr (code + 8, '"', len - (gsize) (code + 8 - text))) != NULL)
+        name = g_strndup (code + 8, (gsize) (end - code - 8));
+      s->errors++;
+      count_code (s->error_codes, name != NULL ? name : "?");
+      if (s->printed_errors++ < 20)
+        g_printerr ("client %u: %.*s\n", c->id, (int) MIN (len, 300), text);
+    }
+}
+
+static void
+soak_location (Soak *s, Conn *c, SoakClient *k)
+{
+  char msg[160], lat[G_ASCII_DTOSTR_BUF_SIZE], lon[G_ASCII_DTOSTR_BUF_SIZE];
+
+  if (k->seller)
+    {
+      /* About 50 m per step, so the 4-decimal position shown for a live seller changes. */
+      k->lat += g_random_double_range (-0.0005, 0.0005);
+      k->lon += g_random_double_range (-0.0007, 0.0007);
+      k->lat = CLAMP (k->lat, REGION_SOUTH, REGION_SOUTH + REGION_SIZE);
+      k->lon = CLAMP (k->lon, REGION_WEST, REGION_WEST + REGION_SIZE);
+    }
+  g_snprintf (msg, sizeof msg, "{\"type\":\"location\",\"ref\":\"l\",\"lat\":%s,\"lon\":%s,\"accuracy\":15}",
+              g_ascii_formatd (lat, sizeof lat, "%.6f", k->lat), g_ascii_formatd (lon, sizeof lon, "%.6f", k->lon));
+  soak_send (s, c, msg);
+}
+
+/* A viewport of about 5 x 7 km somewhere in the region. */
+static void
+soak_subscribe (Soak *s, Conn *c)
+{
+  char msg[200], b[4][G_ASCII_DTOSTR_BUF_SIZE];
+  double h = 0.045, w = 0.07;
+  double south = g_random_double_range (REGION_SOUTH, REGION_SOUTH + REGION_SIZE - h);
+  double west = g_random_double_range (REGION_WEST, REGION_WEST + REGION_SIZE - w);
+
+  g_snprintf (msg, sizeof msg,
+              "{\"type\":\"map.subscribe\",\"ref\":\"m\",\"bbox\":{\"south\":%s,\"west\":%s,\"north\":%s,"
+              "\"east\":%s},\"zoom\":13}",
+              g_ascii_formatd (b[0], sizeof b[0], "%.5f", south), g_ascii_formatd (b[1], sizeof b[1], "%.5f", west),
+              g_ascii_formatd (b[2], sizeof b[2], "%.5f", south + h),
+              g_ascii_formatd (b[3], sizeof b[3], "%.5f", west + w));
+  soak_send (s, c, msg);
+}
+
+static void
+soak_report (Soak *s, gint64 t0, guint n)
+{
+  GString *codes = g_string_new (NULL);
+  GHashTableIter it;
+  gpointer k, v;
+
+  g_hash_table_iter_init (&it, s->error_codes);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    g_string_append_printf (codes, "%s%s:%u", codes->len ? "," : "", (char *) k, GPOINTER_TO_UINT (v));
+  g_hash_table_iter_init (&it, s->close_codes);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    g_string_append_printf (codes, "%sclose%s:%u", codes->len ? "," : "", (char *) k, GPOINTER_TO_UINT (v));
+  printf ("soak t=%.0f clients=%u open=%u failed_opens=%u closed=%u errors=%" G_GUINT64_FORMAT
+          " sent=%" G_GUINT64_FORMAT " received=%" G_GUINT64_FORMAT " acks=%" G_GUINT64_FORMAT
+          " snapshots=%" G_GUINT64_FORMAT " diffs=%" G_GUINT64_FORMAT " codes=%s\n",
+          (double) (now_us () - t0) / 1e6, n, s->opened - s->closed, s->failed_opens, s->closed,
+          s->errors + s->failed_opens + s->closed, s->sent, s->received, s->acks, s->snapshots, s->diffs,
+          codes->len ? codes->str : "-");
+  g_string_free (codes, TRUE);
+}
+
+typedef struct
+{
+  Soak *soak;
+  Conn *conns;
+  int ep;
+  guint done;
+  guint n;
+  gint64 location_us, foreground_us, subscribe_us;
+} SoakSetup;
+
+static void
+soak_pump (SoakSetup *st, int timeout_ms)
+{
+  struct epoll_event events[512];
+  int n = epoll_wait (st->ep, events, G_N_ELEMENTS (events), timeout_ms);
+
+  for (int e = 0; e < n; e++)
+    {
+      Conn *c = events[e].data.ptr;
+      SoakClient *k = &st->soak->clients[c->id];
+      if (!k->closed && !ws_pump (c, soak_text, st->soak))
+        {
+          g_autofree char *code = g_strdup_printf ("%d", c->close_code);
+          k->closed = TRUE;
+          st->soak->closed++;
+          count_code (st->soak->close_codes, code);
+          epoll_ctl (st->ep, EPOLL_CTL_DEL, c->fd, NULL);
+          close (c->fd);
+        }
+    }
+}
+
+/* After each batch of upgrades: the new clients say hello, send their first location (sellers
+ * then go live) and subscribe; everything pending is read. */
+static void
+soak_between (gpointer data)
+{
+  SoakSetup *st = data;
+  gint64 now = now_us ();
+
+  for (; st->done < st->n && st->conns[st->done].buf != NULL; st->done++)
+    {
+      Conn *c = &st->conns[st->done];
+      SoakClient *k = &st->soak->clients[st->done];
+      struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+
+      set_nonblocking (c->fd);
+      epoll_ctl (st->ep, EPOLL_CTL_ADD, c->fd, &ev);
+      st->soak->opened++;
+      soak_send (st->soak, c, "{\"type\":\"hello\",\"ref\":\"h\",\"foreground\":true,\"platform\":\"soak\"}");
+      soak_location (st->soak, c, k);
+      if (k->seller)
+        soak_send (st->soak, c, "{\"type\":\"go_live\",\"ref\":\"g\"}");
+      soak_subscribe (st->soak, c);
+      k->next_location = now + st->location_us;
+      k->next_foreground = now + g_random_int_range (1, (gint32) (st->foreground_us / 1000)) * (gint64) 1000;
+      k->next_subscribe = now + (gint64) (g_random_double_range (0.5, 1.5) * (double) st->subscribe_us);
+    }
+  soak_pump (st, 0);
+}
+
+static int
+run_soak (int port, const char *tokens_path, int duration_s, double min_update_s, int resubscribe_s,
+          int foreground_s, int report_s)
+{
+  g_autofree char *text = NULL;
+  g_auto (GStrv) lines = NULL;
+  g_autoptr (GError) error = NULL;
+  Soak s = { 0 };
+  SoakSetup st = { 0 };
+  Conn *conns;
+  guint n = 0;
+  gint64 t0, next_report, end;
+
+  if (!g_file_get_contents (tokens_path, &text, NULL, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      return 2;
+    }
+  lines = g_strsplit (g_strstrip (text), "\n", -1);
+  n = g_strv_length (lines);
+  soak_tokens = g_new0 (char *, n + 1);
+  s.clients = g_new0 (SoakClient, n);
+  s.error_codes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  s.close_codes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  /* Each line: TOKEN [seller]. */
+  for (guint i = 0; i < n; i++)
+    {
+      g_auto (GStrv) f = g_strsplit (lines[i], " ", 2);
+      soak_tokens[i] = g_strdup (f[0]);
+      s.clients[i].seller = f[1] != NULL && g_str_equal (g_strstrip (f[1]), "seller");
+      s.clients[i].lat = g_random_double_range (REGION_SOUTH, REGION_SOUTH + REGION_SIZE);
+      s.clients[i].lon = g_random_double_range (REGION_WEST, REGION_WEST + REGION_SIZE);
+    }
+  signal (SIGTERM, on_soak_signal);
+  signal (SIGINT, on_soak_signal);
+  conns = g_new0 (Conn, n);
+  st = (SoakSetup){ &s, conns, epoll_create1 (0), 0, n, (gint64) ((min_update_s + 1.0) * G_USEC_PER_SEC),
+                    (gint64) foreground_s * G_USEC_PER_SEC, (gint64) resubscribe_s * G_USEC_PER_SEC };
+  t0 = now_us ();
+  /* A failed upgrade stops the opening; the clients before it run. */
+  st.n = ws_open_many (conns, 0, n, port, soak_between, &st);
+  s.failed_opens = n - st.n;
+  soak_between (&st);
+  printf ("soak setup clients=%u opened=%u in %.1f s (location every %.1f s, app_state every %d s, "
+          "re-subscribe every %d s on average)\n",
+          n, s.opened, (double) (now_us () - t0) / 1e6, (double) st.location_us / 1e6, foreground_s, resubscribe_s);
+  next_report = now_us () + (gint64) report_s * G_USEC_PER_SEC;
+  end = duration_s > 0 ? now_us () + (gint64) duration_s * G_USEC_PER_SEC : G_MAXINT64;
+  while (!soak_stop && now_us () < end)
+    {
+      gint64 now;
+
+      soak_pump (&st, 50);
+      now = now_us ();
+      for (guint i = 0; i < s.opened; i++)
+        {
+          SoakClient *k = &s.clients[i];
+          Conn *c = &conns[i];
+          if (k->closed)
+            continue;
+          if (now >= k->next_location)
+            {
+              soak_location (&s, c, k);
+              k->next_location += st.location_us;
+            }
+          if (now >= k->next_foreground)
+            {
+              soak_send (&s, c, "{\"type\":\"app_state\",\"ref\":\"f\",\"foreground\":true}");
+              k->next_foreground += st.foreground_us;
+            }
+          if (now >= k->next_subscribe)
+            {
+              soak_subscribe (&s, c);
+              k->next_subscribe = now + (gint64) (g_random_double_range (0.5, 1.5) * (double) st.subscribe_us);
+            }
+        }
+      if (now >= next_report)
+        {
+          soak_report (&s, t0, n);
+          next_report += (gint64) report_s * G_USEC_PER_SEC;
+        }
+    }
+  soak_report (&s, t0, n);
+  for (guint i = 0; i < s.opened; i++)
+    if (!s.clients[i].closed)
+      close (conns[i].fd);
+  for (guint i = 0; i < n; i++)
+    g_free (conns[i].buf);
+  g_free (conns);
+  g_free (s.clients);
+  g_hash_table_unref (s.error_codes);
+  g_hash_table_unref (s.close_codes);
+  g_strfreev (soak_tokens);
+  return s.errors + s.failed_opens + s.closed == 0 ? 0 : 1;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -556,12 +869,15 @@ main (int argc, char **argv)
   int connections = 2000, procs = 0, duration = 20, interval = 10, ping_s = 10;
   int subscribers = 10000, rounds = 20, flush_ms = 200;
   gboolean distinct = FALSE;
+  g_autofree char *tokens = NULL;
+  int port = 0, resubscribe_s = 60, foreground_s = 60, report_s = 10;
+  double min_update_s = 5;
   GOptionEntry entries[] = {
-    { "mode", 0, 0, G_OPTION_ARG_STRING, &mode, "idle or fanout", "MODE" },
+    { "mode", 0, 0, G_OPTION_ARG_STRING, &mode, "idle, fanout or soak", "MODE" },
     { "server", 0, 0, G_OPTION_ARG_FILENAME, &server, "ws-bench-server path (default: next to this program)", "PATH" },
     { "connections", 'n', 0, G_OPTION_ARG_INT, &connections, "idle: connections (default 2000; up to 19000)", "N" },
     { "procs", 0, 0, G_OPTION_ARG_INT, &procs, "idle: client processes (default: one per 9000)", "N" },
-    { "duration", 0, 0, G_OPTION_ARG_INT, &duration, "idle: measuring time in seconds", "S" },
+    { "duration", 0, 0, G_OPTION_ARG_INT, &duration, "idle: measuring time in seconds; soak: running time (0: until SIGTERM)", "S" },
     { "interval", 0, 0, G_OPTION_ARG_INT, &interval, "idle: seconds between messages of one connection", "S" },
     { "ping-s", 0, 0, G_OPTION_ARG_INT, &ping_s, "server ping interval", "S" },
     { "subscribers", 0, 0, G_OPTION_ARG_INT, &subscribers, "fanout: map subscribers (default 10000)", "N" },
@@ -571,6 +887,13 @@ main (int argc, char **argv)
     { "threads", 0, 0, G_OPTION_ARG_INT, &server_threads, "server ws.threads (default 0)", "N" },
     { "deflate", 0, 0, G_OPTION_ARG_NONE, &ask_deflate, "clients ask for permessage-deflate, as browsers do", NULL },
     { "server-deflate", 0, 0, G_OPTION_ARG_NONE, &server_deflate, "server accepts it (ws.permessage_deflate)", NULL },
+    { "port", 0, 0, G_OPTION_ARG_INT, &port, "soak: port of a running kamegord on 127.0.0.1", "PORT" },
+    { "tokens", 0, 0, G_OPTION_ARG_FILENAME, &tokens, "soak: one client per line, \"TOKEN [seller]\"", "FILE" },
+    { "min-update-s", 0, 0, G_OPTION_ARG_DOUBLE, &min_update_s, "soak: the server's map.min_update_s (locations "
+      "are sent 1 s slower)", "S" },
+    { "resubscribe-s", 0, 0, G_OPTION_ARG_INT, &resubscribe_s, "soak: mean time between viewport changes", "S" },
+    { "foreground-s", 0, 0, G_OPTION_ARG_INT, &foreground_s, "soak: time between app_state messages", "S" },
+    { "report-s", 0, 0, G_OPTION_ARG_INT, &report_s, "soak: time between counter lines", "S" },
     { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- WebSocket load for ws-bench-server");
@@ -591,6 +914,16 @@ main (int argc, char **argv)
     }
   if (procs <= 0)
     procs = (connections + 8999) / 9000;
+  if (g_strcmp0 (mode, "soak") == 0)
+    {
+      if (port <= 0 || tokens == NULL || resubscribe_s < 1 || foreground_s < 1 || report_s < 1)
+        {
+          g_printerr ("soak needs --port and --tokens\n");
+          return 2;
+        }
+      return run_soak (port, tokens, duration, min_update_s, resubscribe_s,
+                       foreground_s, report_s);
+    }
   if (g_strcmp0 (mode, "fanout") == 0)
     return run_fanout (server, subscribers, rounds, flush_ms, distinct);
   return run_idle (server, connections, procs, duration, interval, ping_s);
