@@ -3,6 +3,8 @@
  * thread may ref, unref and hop; everything else runs on the main context. */
 #include "kmg-relay-leg.h"
 
+#include "kmg-enum-names.h"
+
 #include <gst/video/video.h>
 
 GST_DEBUG_CATEGORY (kmg_relay_debug);
@@ -138,10 +140,19 @@ kmg_relay_leg_set_state (KmgRelayLeg *leg, KmgRelayLegState state)
     relay->cb.leg_state (leg, state, relay->user_data);
 }
 
+static const KmgEnumName leg_states[] = {
+  { KMG_RELAY_LEG_STATE_NEW, "new" },
+  { KMG_RELAY_LEG_STATE_CONNECTING, "connecting" },
+  { KMG_RELAY_LEG_STATE_CONNECTED, "connected" },
+  { KMG_RELAY_LEG_STATE_DISCONNECTED, "disconnected" },
+  { KMG_RELAY_LEG_STATE_FAILED, "failed" },
+  { KMG_RELAY_LEG_STATE_CLOSED, "closed" },
+};
+
 const char *
 kmg_relay_leg_state_name (KmgRelayLegState state)
 {
-  static const char *const names[] = { "new", "connecting", "connected", "disconnected", "failed", "closed" };
+  const char *name = KMG_ENUM_NAMES_TO_STRING (leg_states, state);
 
-  return state < G_N_ELEMENTS (names) ? names[state] : "unknown";
+  return name != NULL ? name : "unknown";
 }
