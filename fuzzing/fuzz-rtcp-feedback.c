@@ -11,20 +11,22 @@ int LLVMFuzzerTestOneInput (const unsigned char *data, size_t size);
 #define HISTORY 64
 
 static KmgFanout *fanout;
+static KmgFanoutTarget *target;
 static GSocket *sock;
-static GSocketAddress *dest;
 
 static void
 setup (void)
 {
   g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
   g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+  g_autoptr (GSocketAddress) dest = NULL;
+  KmgSrtpParams params = { .profile = KMG_SRTP_AES128_CM_SHA1_80, .key_len = 30 };
   guint8 rtp[1500] = { 0 };
 
   sock = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, NULL);
   g_assert_nonnull (sock);
   g_assert_true (g_socket_bind (sock, any, FALSE, NULL));
-  /* Resends come back to this socket, which nobody reads: once full, sends fail at once. */
+  /* Resends come back to this socket, drained after each input. */
   dest = g_socket_get_local_address (sock, NULL);
   g_assert_nonnull (dest);
   g_socket_set_blocking (sock, FALSE);
@@ -40,6 +42,11 @@ setup (void)
       rtp[11] = 1;
       kmg_fanout_push (fanout, rtp, len, 1000);
     }
+  /* One buyer for every input: making its SRTP session costs more than parsing. Its resend
+   * budget refills with time, as a real buyer's does. */
+  memset (params.key, 0x5a, params.key_len);
+  target = kmg_fanout_add_target (fanout, &params, sock, dest, NULL, NULL, NULL);
+  g_assert_nonnull (target);
 }
 
 int
@@ -47,9 +54,8 @@ LLVMFuzzerTestOneInput (const unsigned char *data, size_t size)
 {
   static gboolean initialized;
   static guint8 drain[2048];
-  KmgSrtpParams params = { .profile = KMG_SRTP_AES128_CM_SHA1_80, .key_len = 30 };
   KmgFanoutFeedback fb, last;
-  KmgFanoutCounters counters;
+  KmgFanoutCounters counters, grown = { 0 };
   g_autoptr (GArray) seconds = g_array_new (FALSE, FALSE, sizeof (KmgMeterSecond));
 
   if (!initialized)
@@ -59,16 +65,14 @@ LLVMFuzzerTestOneInput (const unsigned char *data, size_t size)
     }
   if (size > 65535)
     return 0;
-  memset (params.key, 0x5a, params.key_len);
-  /* A fresh buyer per input: its budget starts full, so a run does not depend on the last one. */
-  KmgFanoutTarget *t = kmg_fanout_add_target (fanout, &params, sock, dest, NULL, NULL, NULL);
-  g_assert_nonnull (t);
-  kmg_fanout_target_feedback (fanout, t, data, size, &fb);
+  kmg_fanout_target_add_growth (fanout, target, &grown); /* forget what earlier inputs did */
+  memset (&grown, 0, sizeof grown);
+  kmg_fanout_target_feedback (fanout, target, data, size, &fb);
 
   /* A NACK item (4 bytes after a 12-byte header) names at most 17 packets. */
   g_assert_cmpuint (fb.nacked, <=, size < 12 ? 0 : 17 * ((size - 12) / 4));
   g_assert_cmpuint (fb.retransmitted + fb.refused, <=, fb.nacked);
-  /* One call refills the budget once, and it started full. */
+  /* One call refills the budget once, to one second's worth at most. */
   g_assert_cmpuint (fb.retransmitted, <=, KMG_FANOUT_NACK_PACKETS_PER_SECOND);
   if (fb.have_rr)
     {
@@ -79,13 +83,14 @@ LLVMFuzzerTestOneInput (const unsigned char *data, size_t size)
     }
   else
     g_assert_cmpfloat (fb.rtt, ==, -1);
-  kmg_fanout_target_poll (fanout, t, 2000, &counters, &last, seconds);
-  g_assert_cmpuint (counters.retransmitted, ==, fb.retransmitted);
-  g_assert_cmpuint (counters.retransmit_refused, ==, fb.refused);
-  g_assert_cmpuint (counters.packets_sent, ==, 0);
+  kmg_fanout_target_add_growth (fanout, target, &grown);
+  g_assert_cmpuint (grown.retransmitted, ==, fb.retransmitted);
+  g_assert_cmpuint (grown.retransmit_refused, ==, fb.refused);
+  g_assert_cmpuint (grown.packets_sent, ==, 0);
+  kmg_fanout_target_poll (fanout, target, 2000, &counters, &last, seconds);
   g_assert_cmpuint (seconds->len, ==, 0);
-  g_assert_true (last.have_rr == fb.have_rr);
-  kmg_fanout_remove_target (fanout, t);
+  if (fb.have_rr)
+    g_assert_true (last.have_rr && last.rr_fingerprint == fb.rr_fingerprint);
   /* Drop what was resent, so that the next input's resends are sent too. */
   while (g_socket_receive (sock, (char *) drain, sizeof drain, NULL, NULL) > 0)
     ;
