@@ -10,9 +10,11 @@
 G_DEFINE_QUARK (kmg-json-error-quark, kmg_json_error)
 
 /* Scans brackets outside strings; JSON strings cannot contain raw quotes, so escapes are the only
- * subtlety. Also refuses the escape \u0000: json-glib would silently cut the string there. */
+ * subtlety. Also refuses the escape \u0000: json-glib would silently cut the string there; and
+ * escapes JSON does not have, which json-glib reads as C ones: "\0" cuts the string too, and an
+ * octal "\615" makes it invalid UTF-8. On a refused escape, *@bad_escape says why. */
 static gboolean
-scan_ok (const char *data, gsize len, gboolean *has_nul_escape)
+scan_ok (const char *data, gsize len, const char **bad_escape)
 {
   int depth = 0;
   gboolean in_string = FALSE;
@@ -26,7 +28,12 @@ scan_ok (const char *data, gsize len, gboolean *has_nul_escape)
             {
               if (i + 5 < len && memcmp (data + i + 1, "u0000", 5) == 0)
                 {
-                  *has_nul_escape = TRUE;
+                  *bad_escape = "strings must not contain \\u0000";
+                  return FALSE;
+                }
+              if (i + 1 < len && memchr ("\"\\/bfnrtu", data[i + 1], 9) == NULL)
+                {
+                  *bad_escape = "invalid escape in a string";
                   return FALSE;
                 }
               i++;
@@ -72,13 +79,12 @@ kmg_json_parse_object (const char *data, gsize len, GError **error)
       g_set_error_literal (error, KMG_JSON_ERROR, KMG_JSON_ERROR_SYNTAX, "body is not valid UTF-8");
       return NULL;
     }
-  gboolean nul_escape = FALSE;
+  const char *bad_escape = NULL;
 
-  if (!scan_ok (data, len, &nul_escape))
+  if (!scan_ok (data, len, &bad_escape))
     {
-      if (nul_escape)
-        g_set_error_literal (error, KMG_JSON_ERROR, KMG_JSON_ERROR_SYNTAX,
-                             "strings must not contain \\u0000");
+      if (bad_escape != NULL)
+        g_set_error_literal (error, KMG_JSON_ERROR, KMG_JSON_ERROR_SYNTAX, bad_escape);
       else
         g_set_error (error, KMG_JSON_ERROR, KMG_JSON_ERROR_SYNTAX,
                      "JSON nested deeper than %d levels", KMG_JSON_MAX_DEPTH);

@@ -4,6 +4,9 @@
 
 #include <string.h>
 
+/* What ends a field of a candidate line; parsing and rewriting must agree on it. */
+#define FIELD_SEPARATORS " \r\n"
+
 void
 kmg_candidate_clear (KmgCandidate *cand)
 {
@@ -33,7 +36,7 @@ kmg_candidate_parse (const char *line, KmgCandidate *cand)
   const char *body = line != NULL ? strip_prefix (line) : NULL;
   if (body == NULL)
     return FALSE;
-  g_auto (GStrv) tok = g_strsplit_set (body, " \r\n", 0);
+  g_auto (GStrv) tok = g_strsplit_set (body, FIELD_SEPARATORS, 0);
   guint n = g_strv_length (tok);
   if (n < 8 || g_strcmp0 (tok[6], "typ") != 0
       || !g_ascii_string_to_unsigned (tok[1], 10, 1, 256, &component, NULL)
@@ -57,10 +60,12 @@ kmg_candidate_with_address (const char *line, const char *address)
   const char *body = strip_prefix (line);
   if (body == NULL)
     return NULL;
-  g_auto (GStrv) tok = g_strsplit (line, " ", 0);
+  /* The fields as kmg_candidate_parse() splits them, so the one replaced is the address it read. */
+  g_auto (GStrv) tok = g_strsplit_set (body, FIELD_SEPARATORS, 0);
   if (g_strv_length (tok) < 8)
     return NULL;
-  g_free (tok[4]);
-  tok[4] = g_strdup (address);
-  return g_strjoinv (" ", tok);
+  gsize at = (gsize) (body - line) + 4; /* the four separators before the address */
+  for (guint i = 0; i < 4; i++)
+    at += strlen (tok[i]);
+  return g_strdup_printf ("%.*s%s%s", (int) at, line, address, line + at + strlen (tok[4]));
 }

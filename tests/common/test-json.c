@@ -148,6 +148,27 @@ test_rejects_nul_escape (void)
   g_assert_cmpstr (json_object_get_string_member (ok, "a"), ==, "\\u0000");
 }
 
+/* json-glib also reads C escapes, which would let "\0" cut a string and an octal escape put
+ * invalid UTF-8 in it: only JSON's escapes are accepted. */
+static void
+test_rejects_non_json_escapes (void)
+{
+  static const char *const bad[] = { "\\0", "\\615", "\\1", "\\q", "\\x41", "\\'", "\\a" };
+  g_autoptr (JsonObject) ok = parse ("{\"a\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\"}", NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *text = g_strdup_printf ("{\"a\":\"x%sy\"}", bad[i]);
+
+      g_test_message ("%s", text);
+      g_assert_null (parse (text, &error));
+      g_assert_error (error, KMG_JSON_ERROR, KMG_JSON_ERROR_SYNTAX);
+    }
+  g_assert_nonnull (ok);
+  g_assert_cmpstr (json_object_get_string_member (ok, "a"), ==, "\"\\/\b\f\n\r\t\xc3\xa9");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -161,5 +182,6 @@ main (int argc, char **argv)
   g_test_add_func ("/common/json/string-length-characters", test_string_length_counts_characters);
   g_test_add_func ("/common/json/nul-and-bad-utf8", test_rejects_nul_and_bad_utf8);
   g_test_add_func ("/common/json/nul-escape", test_rejects_nul_escape);
+  g_test_add_func ("/common/json/non-json-escapes", test_rejects_non_json_escapes);
   return g_test_run ();
 }

@@ -95,6 +95,25 @@ test_candidate_parse (void)
   g_assert_cmpstr (r, ==, "candidate:1 1 UDP 2015363327 203.0.113.7 40000 typ host");
 }
 
+/* A line break ends a field for the parser: the rewrite must replace the address the parser read,
+ * not the port, and keep the rest of the line as it was. */
+static void
+test_candidate_rewrite_separators (void)
+{
+  const char *line = "a=candidate:4\n2 UDP 1 10.0.0.5 5000 typ host\r\n";
+  g_auto (KmgCandidate) before = { 0 };
+  g_auto (KmgCandidate) after = { 0 };
+
+  g_assert_true (kmg_candidate_parse (line, &before));
+  g_assert_cmpstr (before.address, ==, "10.0.0.5");
+  g_autofree char *r = kmg_candidate_with_address (line, "203.0.113.7");
+  g_assert_cmpstr (r, ==, "a=candidate:4\n2 UDP 1 203.0.113.7 5000 typ host\r\n");
+  g_assert_true (kmg_candidate_parse (r, &after));
+  g_assert_cmpstr (after.address, ==, "203.0.113.7");
+  g_assert_cmpuint (after.port, ==, 5000);
+  g_assert_null (kmg_candidate_with_address ("candidate:1 1 UDP 1 10.0.0.5", "203.0.113.7"));
+}
+
 static void
 test_freshness (void)
 {
@@ -133,6 +152,7 @@ main (int argc, char **argv)
   g_test_add_func ("/relay/net-filter/loopback-and-custom", test_loopback_and_custom);
   g_test_add_func ("/relay/net-filter/address-table", test_address_table);
   g_test_add_func ("/relay/candidate/parse-and-rewrite", test_candidate_parse);
+  g_test_add_func ("/relay/candidate/rewrite-separators", test_candidate_rewrite_separators);
   g_test_add_func ("/relay/measure/rr-freshness", test_freshness);
   g_test_add_func ("/relay/measure/keyframe-throttle", test_throttle);
   return g_test_run ();
