@@ -469,6 +469,8 @@ test_register_rate_limit (Fixture *f, gconstpointer data)
   g_autofree char *b = register_user (f, "reg_two", NULL);
   Reply r;
 
+  g_assert_nonnull (a); /* two accounts made: the third attempt is the limit's */
+  g_assert_nonnull (b);
   expect_error (f, "POST", "/api/v1/auth/register", NULL,
                 "{\"username\":\"reg_one\",\"password\":\"correct horse battery\"}", 409,
                 "username_taken");

@@ -318,10 +318,11 @@ test_connection_cap (void)
   g_assert_cmpint (raw_wait_closed (second, 2500, NULL), >=, 0);
   kmg_test_pump (100);
   {
-    g_autoptr (GSocket) x = raw_connect (ts);
+    g_autoptr (GSocket) x = raw_connect (ts); /* holds the second slot */
     g_autoptr (GSocket) y = raw_connect (ts);
     g_autoptr (GString) ry = g_string_new (NULL);
 
+    g_assert_true (g_socket_is_connected (x));
     raw_send (y, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     g_assert_cmpint (raw_wait_closed (y, 2000, ry), >=, 0);
     g_assert_true (g_str_has_prefix (ry->str, "HTTP/1.1 200 "));
