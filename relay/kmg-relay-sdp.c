@@ -98,3 +98,13 @@ kmg_relay_sdp_with_fingerprint (const char *sdp, const char *fingerprint)
     }
   return g_string_free (out, FALSE);
 }
+
+const char *
+kmg_relay_sdp_mid (const GstSDPMessage *sdp, guint mline)
+{
+  g_return_val_if_fail (sdp != NULL, NULL);
+
+  if (mline >= gst_sdp_message_medias_len (sdp))
+    return NULL;
+  return gst_sdp_media_get_attribute_val (gst_sdp_message_get_media (sdp, mline), "mid");
+}

@@ -23,4 +23,7 @@ GstCaps *kmg_relay_sdp_offer_video_caps (const GstSDPMessage *offer);
 /* @sdp (text) with every a=fingerprint line replaced by "a=fingerprint:sha-256 @fingerprint". */
 char *kmg_relay_sdp_with_fingerprint (const char *sdp, const char *fingerprint);
 
+/* The a=mid of m-line @mline of @sdp, or NULL when that m-line is absent or has none. */
+const char *kmg_relay_sdp_mid (const GstSDPMessage *sdp, guint mline);
+
 G_END_DECLS

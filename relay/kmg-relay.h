@@ -63,8 +63,11 @@ typedef struct
 {
   /* @type is "offer" (to a buyer) or "answer" (to a seller). */
   void (*local_sdp) (KmgRelayLeg *leg, const char *type, const char *sdp, gpointer user_data);
-  /* Already filtered and, with a public IP, rewritten. */
-  void (*local_candidate) (KmgRelayLeg *leg, guint mline, const char *candidate, gpointer user_data);
+  /* Already filtered and, with a public IP, rewritten. @mid is the a=mid of m-line @mline in the
+   * leg's own description (NULL if it has none). Once gathering is complete, one last call with
+   * @candidate "" marks the end of candidates (for m-line 0, which bundles every other). */
+  void (*local_candidate) (KmgRelayLeg *leg, guint mline, const char *mid, const char *candidate,
+                           gpointer user_data);
   void (*leg_state) (KmgRelayLeg *leg, KmgRelayLegState state, gpointer user_data);
   void (*first_rtp) (KmgRelayLeg *leg, gpointer user_data);
   /* Buyer legs, once per closed second with media: what was forwarded and what the buyer's

@@ -116,6 +116,36 @@ test_forward_and_deliver_webrtcbin (void)
   check_forward_and_deliver (FALSE);
 }
 
+static gboolean
+peers_have_end_markers (gpointer data)
+{
+  RelayFixture *fx = data;
+  TestPeer *buyer = g_ptr_array_index (fx->buyers, 0);
+  return buyer->frames >= 10 && buyer->relay_end_markers > 0 && fx->seller->relay_end_markers > 0;
+}
+
+/* A client that matches candidates by mid alone (as the W3C API allows) must find the m-line:
+ * every candidate names the a=mid of its m-line in the relay's own description, and gathering
+ * ends with one end-of-candidates marker, for buyer and seller legs alike. */
+static void
+test_candidates_carry_mid (void)
+{
+  RelayFixture fx;
+
+  relay_fixture_init (&fx, NULL);
+  relay_fixture_add_buyer (&fx, "session-a", FALSE);
+  g_assert_true (relay_fixture_run_until (peers_have_end_markers, &fx, 20000));
+  relay_fixture_run_for (500); /* nothing may follow the end marker */
+  TestPeer *peers[] = { fx.seller, g_ptr_array_index (fx.buyers, 0) };
+  for (guint i = 0; i < G_N_ELEMENTS (peers); i++)
+    {
+      g_assert_cmpint (peers[i]->relay_candidates, >, 0);
+      g_assert_cmpint (peers[i]->relay_candidates_mid_ok, ==, peers[i]->relay_candidates);
+      g_assert_cmpint (peers[i]->relay_end_markers, ==, 1);
+    }
+  relay_fixture_clear (&fx);
+}
+
 static void
 test_stop_one_buyer (void)
 {
@@ -366,6 +396,7 @@ main (int argc, char **argv)
   g_test_add_func ("/relay/loopback/denied-address-table", test_denied_address_table);
   g_test_add_func ("/relay/loopback/forward-and-deliver", test_forward_and_deliver);
   g_test_add_func ("/relay/loopback/forward-and-deliver-webrtcbin", test_forward_and_deliver_webrtcbin);
+  g_test_add_func ("/relay/loopback/candidates-carry-mid", test_candidates_carry_mid);
   g_test_add_func ("/relay/loopback/stop-one-buyer", test_stop_one_buyer);
   g_test_add_func ("/relay/loopback/stop-buyers-together", test_stop_buyers_together);
   g_test_add_func ("/relay/loopback/stop-buyers-then-free", test_stop_buyers_then_free);

@@ -382,6 +382,22 @@ test_restart_certificate (void)
   g_assert_cmpstr (out, ==, want);
 }
 
+static void
+test_mid_of_mline (void)
+{
+  static const char sdp[] = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+                            "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:audio0\r\n"
+                            "m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:video1\r\n"
+                            "m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\n";
+  g_autoptr (GstSDPMessage) msg = NULL;
+
+  g_assert_cmpint (gst_sdp_message_new_from_text (sdp, &msg), ==, GST_SDP_OK);
+  g_assert_cmpstr (kmg_relay_sdp_mid (msg, 0), ==, "audio0");
+  g_assert_cmpstr (kmg_relay_sdp_mid (msg, 1), ==, "video1");
+  g_assert_null (kmg_relay_sdp_mid (msg, 2)); /* no a=mid */
+  g_assert_null (kmg_relay_sdp_mid (msg, 3)); /* no such m-line */
+}
+
 int
 main (int argc, char **argv)
 {
@@ -390,6 +406,7 @@ main (int argc, char **argv)
   g_test_add_func ("/relay/sdp/offer-caps-keep-codec-fields-only", test_offer_caps);
   g_test_add_func ("/relay/sdp/offer-caps-no-video-codec", test_offer_caps_no_video_codec);
   g_test_add_func ("/relay/sdp/extmap-values", test_extmap_values);
+  g_test_add_func ("/relay/sdp/mid-of-mline", test_mid_of_mline);
   g_test_add_func ("/relay/sdp/answer-vp8-browser-valid", test_answer_vp8);
   g_test_add_func ("/relay/sdp/answer-h264-browser-valid", test_answer_h264);
   g_test_add_func ("/relay/sdp/restart-certificate", test_restart_certificate);
