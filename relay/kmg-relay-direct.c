@@ -127,6 +127,17 @@ selected_udp_path (KmgRelayLeg *leg, GSocket **socket, GSocketAddress **destinat
   return TRUE;
 }
 
+/* The selected pair's remote address may be peer-reflexive, learnt from a connectivity check
+ * rather than signalled: the fan-out must not stream to a denied one either. */
+static gboolean
+destination_denied (KmgRelayLeg *leg, GSocketAddress *destination)
+{
+  GInetAddress *address = G_IS_INET_SOCKET_ADDRESS (destination)
+                              ? g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (destination))
+                              : NULL;
+  return address == NULL || kmg_net_deny_matches (leg->seller->relay->remote_filter, address);
+}
+
 /* ---- the ICE pair changing under a handed-over leg ---- */
 
 static void
@@ -136,7 +147,14 @@ on_pair_main (KmgRelayLeg *leg, gpointer data)
   g_autoptr (GSocketAddress) destination = NULL;
   if (data != leg->webrtc || leg->target == NULL || leg->stopped)
     return;
-  if (selected_udp_path (leg, &socket, &destination))
+  if (selected_udp_path (leg, &socket, &destination) && destination_denied (leg, destination))
+    {
+      GST_WARNING ("buyer leg of session %" G_GINT64_FORMAT ": new ICE pair to a denied address", leg->session_id);
+      kmg_relay_direct_stop (leg);
+      kmg_relay_leg_set_state (leg, KMG_RELAY_LEG_STATE_FAILED);
+      return;
+    }
+  if (socket != NULL)
     {
       GST_INFO ("buyer leg of session %" G_GINT64_FORMAT ": ICE pair changed, forwarding follows it", leg->session_id);
       kmg_fanout_target_set_path (leg->seller->fanout, leg->target, socket, destination);
@@ -266,6 +284,11 @@ kmg_relay_direct_start (KmgRelayLeg *leg, GError **error)
   if (!selected_udp_path (leg, &socket, &destination))
     {
       g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_STATE, "selected ICE pair is not UDP");
+      return FALSE;
+    }
+  if (destination_denied (leg, destination))
+    {
+      g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_DENIED_ADDRESS, "selected ICE pair is to a denied address");
       return FALSE;
     }
   if (!srtp_params_from_encoder (leg->webrtc, &params, error))

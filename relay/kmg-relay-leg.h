@@ -36,7 +36,8 @@ struct _KmgRelay
   KmgRelayCallbacks cb;
   gpointer user_data;
   GMainContext *context;
-  KmgNetDeny *filter;
+  KmgNetDeny *filter;        /* the relay's own candidates */
+  KmgNetDeny *remote_filter; /* peers' candidates and media destinations: filter + host addresses */
   GHashTable *sellers; /* seller id → KmgSeller */
   GHashTable *buyers;  /* session id → KmgRelayLeg, buyer legs not stopped */
   guint buyer_count;

@@ -33,6 +33,7 @@ typedef struct
   gboolean allow_loopback;      /* tests: gather and accept 127.0.0.1 */
   guint keyframe_interval_ms;   /* min spacing of keyframe requests towards a seller */
   gboolean direct_udp;          /* UDP buyer legs forwarded by the fan-out, not webrtcbin */
+  gboolean deny_host_addresses; /* the host's own interface addresses are denied peers (default) */
 } KmgRelayConfig;
 
 KmgRelayConfig *kmg_relay_config_new (void); /* defaults */

@@ -243,6 +243,7 @@ main (int argc, char **argv)
   g_autoptr (KmgRelayConfig) config = kmg_relay_config_new ();
 
   config->allow_loopback = TRUE;
+  config->deny_host_addresses = FALSE; /* Chromium runs on this host: its candidates are ours */
   config->ice_tcp = FALSE;
   d.relay = kmg_relay_new (config, &cb, &d, &error);
   if (d.relay == NULL)
