@@ -84,6 +84,7 @@ struct _KmgFanout
   guint clock_rate;
   /* The forwarded stream as last seen, for sender reports. */
   gboolean have_stream;
+  guint64 packets_in;
   guint32 ssrc, rtp_ts;
   gint64 rtp_ts_us; /* monotonic time the packet with rtp_ts went out */
   guint8 *scratch; /* MAX_PACKET + SRTP_MAX_TRAILER_LEN, used under the lock */
@@ -392,6 +393,15 @@ helpers_free (KmgFanout *fanout)
   g_free (fanout->helpers);
 }
 
+guint64
+kmg_fanout_get_packets_in (KmgFanout *fanout)
+{
+  g_mutex_lock (&fanout->lock);
+  guint64 n = fanout->packets_in;
+  g_mutex_unlock (&fanout->lock);
+  return n;
+}
+
 void
 kmg_fanout_push (KmgFanout *fanout, const guint8 *rtp, gsize len, gint64 second)
 {
@@ -400,6 +410,7 @@ kmg_fanout_push (KmgFanout *fanout, const guint8 *rtp, gsize len, gint64 second)
   if (len > MAX_PACKET || kmg_rtp_parse (rtp, len, &pkt.info) != KMG_RTP_KIND_RTP)
     return;
   g_mutex_lock (&fanout->lock);
+  fanout->packets_in++;
   fanout->have_stream = TRUE;
   fanout->ssrc = pkt.info.ssrc;
   fanout->rtp_ts = (guint32) rtp[4] << 24 | (guint32) rtp[5] << 16 | (guint32) rtp[6] << 8 | rtp[7];

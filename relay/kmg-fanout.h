@@ -85,6 +85,8 @@ void kmg_fanout_target_set_path (KmgFanout *fanout, KmgFanoutTarget *target, GSo
 /* Stops forwarding to @target at once and frees it. */
 void kmg_fanout_remove_target (KmgFanout *fanout, KmgFanoutTarget *target);
 guint kmg_fanout_get_n_targets (KmgFanout *fanout);
+/* RTP packets of the seller pushed so far (whether or not anyone was sent them). */
+guint64 kmg_fanout_get_packets_in (KmgFanout *fanout);
 
 /* Seller's streaming thread: one RTP packet of the seller, stamped with the wall-clock second
  * it was forwarded in. Not RTP (too short, wrong version): ignored. */

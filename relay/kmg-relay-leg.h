@@ -12,6 +12,7 @@
 #include "kmg-fanout.h"
 #include "kmg-net-filter.h"
 #include "kmg-relay.h"
+#include "kmg-relay-liveness.h"
 #include "kmg-relay-measure.h"
 
 G_BEGIN_DECLS
@@ -64,6 +65,8 @@ struct _KmgSeller
   GPtrArray *stopping; /* KmgRelayLeg, stopped buyers whose teardown is queued: the seller outlives them */
   GstElement *fakesink_bin; /* swallows non-video pads */
   KmgFanout *fanout; /* UDP buyers' forwarding path, fed from the seller leg's video pad */
+  KmgLiveness liveness;       /* the seller's media, as the fan-out counts it */
+  gboolean silence_reported;  /* the leg is disconnected because the media stopped */
 
   GMutex kf_lock; /* streaming threads: keyframe throttle */
   gint64 kf_last_ms;

@@ -64,6 +64,7 @@ on_stats_timer (gpointer user_data)
     {
       KmgSeller *seller = value;
       kmg_fanout_send_reports (seller->fanout, now_real_us);
+      kmg_relay_seller_check_media (seller, now_ms);
       for (guint i = 0; i < seller->buyers->len; i++)
         {
           KmgRelayLeg *leg = g_ptr_array_index (seller->buyers, i);
