@@ -73,6 +73,10 @@ struct _KmgFanoutTarget
   gint64 budget_packets, budget_bytes; /* what it may still have resent, see BUDGET_PACKETS_FULL */
   gint64 budget_us;                    /* monotonic time the budget was last refilled */
   KmgFanoutCounters grown_from;        /* the counters as of the last kmg_fanout_target_add_growth() */
+  gboolean rtx;                        /* resend as RTX (kmg_fanout_target_set_rtx) */
+  guint8 rtx_pt;
+  guint32 rtx_ssrc;
+  guint16 rtx_seq;
 };
 
 struct _KmgFanout
@@ -259,6 +263,19 @@ kmg_fanout_target_set_path (KmgFanout *fanout, KmgFanoutTarget *target, GSocket 
 {
   g_mutex_lock (&fanout->lock);
   copy_destination (target, socket, destination);
+  g_mutex_unlock (&fanout->lock);
+}
+
+void
+kmg_fanout_target_set_rtx (KmgFanout *fanout, KmgFanoutTarget *target, guint8 rtx_pt, guint32 rtx_ssrc)
+{
+  g_return_if_fail (rtx_pt < 128);
+
+  g_mutex_lock (&fanout->lock);
+  target->rtx = TRUE;
+  target->rtx_pt = rtx_pt;
+  target->rtx_ssrc = rtx_ssrc;
+  target->rtx_seq = (guint16) g_random_int (); /* RFC 3550 §5.1: a random start */
   g_mutex_unlock (&fanout->lock);
 }
 
@@ -547,6 +564,36 @@ budget_take (KmgFanoutTarget *t, gsize len)
   return TRUE;
 }
 
+/* RFC 4588 §4: @rtp (of @len bytes) as an RTX packet of @t into @out (room for @len + 2): the
+ * same header and extensions with the RTX payload type, SSRC and sequence number, then the
+ * original sequence number, then the original payload (and padding). 0 if @rtp is malformed. */
+static gsize
+make_rtx (KmgFanoutTarget *t, const guint8 *rtp, gsize len, guint8 *out)
+{
+  gsize header = 12 + 4 * (gsize) (rtp[0] & 0x0f);
+
+  if (len < header)
+    return 0;
+  if (rtp[0] & 0x10) /* header extension: 4 bytes, then its length in words */
+    {
+      if (len < header + 4)
+        return 0;
+      header += 4 + 4 * (gsize) rd16 (rtp + header + 2);
+      if (len < header)
+        return 0;
+    }
+  memcpy (out, rtp, header);
+  out[1] = (guint8) ((rtp[1] & 0x80) | t->rtx_pt);
+  out[2] = (guint8) (t->rtx_seq >> 8);
+  out[3] = (guint8) t->rtx_seq;
+  wr32 (out + 8, t->rtx_ssrc);
+  out[header] = rtp[2]; /* OSN */
+  out[header + 1] = rtp[3];
+  memcpy (out + header + 2, rtp + header, len - header);
+  t->rtx_seq++;
+  return len + 2;
+}
+
 /* Under the lock. */
 static void
 retransmit (KmgFanout *fanout, KmgFanoutTarget *t, guint16 seq, KmgFanoutFeedback *out)
@@ -563,7 +610,17 @@ retransmit (KmgFanout *fanout, KmgFanoutTarget *t, guint16 seq, KmgFanoutFeedbac
       t->counters.retransmit_refused++;
       return;
     }
-  if (send_protected (fanout->scratch, t, slot->data, slot->len, &wire_len))
+  guint8 rtx[SLOT_BYTES + 2];
+  const guint8 *resend = slot->data;
+  gsize resend_len = slot->len;
+  if (t->rtx)
+    {
+      resend_len = make_rtx (t, slot->data, slot->len, rtx);
+      resend = rtx;
+      if (resend_len == 0)
+        return;
+    }
+  if (send_protected (fanout->scratch, t, resend, resend_len, &wire_len))
     {
       out->retransmitted++;
       t->counters.retransmitted++;

@@ -82,6 +82,11 @@ KmgFanoutTarget *kmg_fanout_add_target (KmgFanout *fanout, const KmgSrtpParams *
 /* The ICE pair changed: later packets use the new socket and address. */
 void kmg_fanout_target_set_path (KmgFanout *fanout, KmgFanoutTarget *target, GSocket *socket,
                                  GSocketAddress *destination);
+/* The buyer negotiated RTX (RFC 4588) for the forwarded stream: NACKed packets are resent to it
+ * as RTX packets, payload type @rtx_pt on SSRC @rtx_ssrc with their own sequence numbers and the
+ * original sequence number in the first two payload bytes. Without this call a resend is the
+ * original packet again (RFC 4585 generic NACK alone). */
+void kmg_fanout_target_set_rtx (KmgFanout *fanout, KmgFanoutTarget *target, guint8 rtx_pt, guint32 rtx_ssrc);
 /* Stops forwarding to @target at once and frees it. */
 void kmg_fanout_remove_target (KmgFanout *fanout, KmgFanoutTarget *target);
 guint kmg_fanout_get_n_targets (KmgFanout *fanout);

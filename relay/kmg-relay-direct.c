@@ -8,6 +8,8 @@
  * threads; the first two hop to the main context, the probe only talks to the fan-out. */
 #include "kmg-relay-direct.h"
 
+#include "kmg-relay-sdp.h"
+
 #include <nice/agent.h>
 
 /* GstSrtpCipherType and GstSrtpAuthType of the srtp plugin (not installed as headers). */
@@ -253,6 +255,36 @@ tap_rtcp (KmgRelayLeg *leg)
   return TRUE;
 }
 
+/* ---- RTX ---- */
+
+/* The buyer's RTX as negotiated in the leg's descriptions, for the fan-out's resends. */
+static void
+use_negotiated_rtx (KmgRelayLeg *leg)
+{
+  GstWebRTCSessionDescription *local = NULL, *remote = NULL;
+  const GstStructure *s = gst_caps_get_structure (leg->seller->caps, 0);
+  guint video_ssrc = 0, rtx_pt = 0;
+  guint32 rtx_ssrc = 0;
+  gint video_pt = -1;
+
+  if (!gst_structure_get_int (s, "payload", &video_pt) || !gst_structure_get_uint (s, "ssrc", &video_ssrc))
+    {
+      GST_INFO ("buyer leg of session %" G_GINT64_FORMAT ": forwarded caps lack payload or ssrc", leg->session_id);
+      return;
+    }
+  g_object_get (leg->webrtc, "current-local-description", &local, "current-remote-description", &remote, NULL);
+  if (local != NULL && remote != NULL
+      && kmg_relay_sdp_rtx (local->sdp, remote->sdp, (guint) video_pt, video_ssrc, &rtx_pt, &rtx_ssrc))
+    {
+      GST_INFO ("buyer leg of session %" G_GINT64_FORMAT ": resends as RTX, payload type %u", leg->session_id, rtx_pt);
+      kmg_fanout_target_set_rtx (leg->seller->fanout, leg->target, (guint8) rtx_pt, rtx_ssrc);
+    }
+  else
+    GST_INFO ("buyer leg of session %" G_GINT64_FORMAT ": no RTX negotiated, resends are the packets", leg->session_id);
+  g_clear_pointer (&local, gst_webrtc_session_description_free);
+  g_clear_pointer (&remote, gst_webrtc_session_description_free);
+}
+
 /* ---- hand-over ---- */
 
 static void
@@ -299,6 +331,7 @@ kmg_relay_direct_start (KmgRelayLeg *leg, GError **error)
     return FALSE;
   leg->dropped_seen = 0;
   leg->seller->relay->direct_count++;
+  use_negotiated_rtx (leg);
   watch_pair (leg);
   if (!tap_rtcp (leg))
     {
