@@ -73,6 +73,10 @@ struct _KmgFanoutTarget
   gint64 budget_packets, budget_bytes; /* what it may still have resent, see BUDGET_PACKETS_FULL */
   gint64 budget_us;                    /* monotonic time the budget was last refilled */
   KmgFanoutCounters grown_from;        /* the counters as of the last kmg_fanout_target_add_growth() */
+  gboolean rtx;                        /* resend as RTX (kmg_fanout_target_set_rtx) */
+  guint8 rtx_pt;
+  guint32 rtx_ssrc;
+  guint16 rtx_seq;
 };
 
 struct _KmgFanout
@@ -84,6 +88,7 @@ struct _KmgFanout
   guint clock_rate;
   /* The forwarded stream as last seen, for sender reports. */
   gboolean have_stream;
+  guint64 packets_in;
   guint32 ssrc, rtp_ts;
   gint64 rtp_ts_us; /* monotonic time the packet with rtp_ts went out */
   guint8 *scratch; /* MAX_PACKET + SRTP_MAX_TRAILER_LEN, used under the lock */
@@ -262,6 +267,19 @@ kmg_fanout_target_set_path (KmgFanout *fanout, KmgFanoutTarget *target, GSocket 
 }
 
 void
+kmg_fanout_target_set_rtx (KmgFanout *fanout, KmgFanoutTarget *target, guint8 rtx_pt, guint32 rtx_ssrc)
+{
+  g_return_if_fail (rtx_pt < 128);
+
+  g_mutex_lock (&fanout->lock);
+  target->rtx = TRUE;
+  target->rtx_pt = rtx_pt;
+  target->rtx_ssrc = rtx_ssrc;
+  target->rtx_seq = (guint16) g_random_int (); /* RFC 3550 §5.1: a random start */
+  g_mutex_unlock (&fanout->lock);
+}
+
+void
 kmg_fanout_remove_target (KmgFanout *fanout, KmgFanoutTarget *target)
 {
   if (target == NULL)
@@ -392,6 +410,15 @@ helpers_free (KmgFanout *fanout)
   g_free (fanout->helpers);
 }
 
+guint64
+kmg_fanout_get_packets_in (KmgFanout *fanout)
+{
+  g_mutex_lock (&fanout->lock);
+  guint64 n = fanout->packets_in;
+  g_mutex_unlock (&fanout->lock);
+  return n;
+}
+
 void
 kmg_fanout_push (KmgFanout *fanout, const guint8 *rtp, gsize len, gint64 second)
 {
@@ -400,6 +427,7 @@ kmg_fanout_push (KmgFanout *fanout, const guint8 *rtp, gsize len, gint64 second)
   if (len > MAX_PACKET || kmg_rtp_parse (rtp, len, &pkt.info) != KMG_RTP_KIND_RTP)
     return;
   g_mutex_lock (&fanout->lock);
+  fanout->packets_in++;
   fanout->have_stream = TRUE;
   fanout->ssrc = pkt.info.ssrc;
   fanout->rtp_ts = (guint32) rtp[4] << 24 | (guint32) rtp[5] << 16 | (guint32) rtp[6] << 8 | rtp[7];
@@ -536,6 +564,36 @@ budget_take (KmgFanoutTarget *t, gsize len)
   return TRUE;
 }
 
+/* RFC 4588 §4: @rtp (of @len bytes) as an RTX packet of @t into @out (room for @len + 2): the
+ * same header and extensions with the RTX payload type, SSRC and sequence number, then the
+ * original sequence number, then the original payload (and padding). 0 if @rtp is malformed. */
+static gsize
+make_rtx (KmgFanoutTarget *t, const guint8 *rtp, gsize len, guint8 *out)
+{
+  gsize header = 12 + 4 * (gsize) (rtp[0] & 0x0f);
+
+  if (len < header)
+    return 0;
+  if (rtp[0] & 0x10) /* header extension: 4 bytes, then its length in words */
+    {
+      if (len < header + 4)
+        return 0;
+      header += 4 + 4 * (gsize) rd16 (rtp + header + 2);
+      if (len < header)
+        return 0;
+    }
+  memcpy (out, rtp, header);
+  out[1] = (guint8) ((rtp[1] & 0x80) | t->rtx_pt);
+  out[2] = (guint8) (t->rtx_seq >> 8);
+  out[3] = (guint8) t->rtx_seq;
+  wr32 (out + 8, t->rtx_ssrc);
+  out[header] = rtp[2]; /* OSN */
+  out[header + 1] = rtp[3];
+  memcpy (out + header + 2, rtp + header, len - header);
+  t->rtx_seq++;
+  return len + 2;
+}
+
 /* Under the lock. */
 static void
 retransmit (KmgFanout *fanout, KmgFanoutTarget *t, guint16 seq, KmgFanoutFeedback *out)
@@ -552,7 +610,17 @@ retransmit (KmgFanout *fanout, KmgFanoutTarget *t, guint16 seq, KmgFanoutFeedbac
       t->counters.retransmit_refused++;
       return;
     }
-  if (send_protected (fanout->scratch, t, slot->data, slot->len, &wire_len))
+  guint8 rtx[SLOT_BYTES + 2];
+  const guint8 *resend = slot->data;
+  gsize resend_len = slot->len;
+  if (t->rtx)
+    {
+      resend_len = make_rtx (t, slot->data, slot->len, rtx);
+      resend = rtx;
+      if (resend_len == 0)
+        return;
+    }
+  if (send_protected (fanout->scratch, t, resend, resend_len, &wire_len))
     {
       out->retransmitted++;
       t->counters.retransmitted++;

@@ -82,9 +82,16 @@ KmgFanoutTarget *kmg_fanout_add_target (KmgFanout *fanout, const KmgSrtpParams *
 /* The ICE pair changed: later packets use the new socket and address. */
 void kmg_fanout_target_set_path (KmgFanout *fanout, KmgFanoutTarget *target, GSocket *socket,
                                  GSocketAddress *destination);
+/* The buyer negotiated RTX (RFC 4588) for the forwarded stream: NACKed packets are resent to it
+ * as RTX packets, payload type @rtx_pt on SSRC @rtx_ssrc with their own sequence numbers and the
+ * original sequence number in the first two payload bytes. Without this call a resend is the
+ * original packet again (RFC 4585 generic NACK alone). */
+void kmg_fanout_target_set_rtx (KmgFanout *fanout, KmgFanoutTarget *target, guint8 rtx_pt, guint32 rtx_ssrc);
 /* Stops forwarding to @target at once and frees it. */
 void kmg_fanout_remove_target (KmgFanout *fanout, KmgFanoutTarget *target);
 guint kmg_fanout_get_n_targets (KmgFanout *fanout);
+/* RTP packets of the seller pushed so far (whether or not anyone was sent them). */
+guint64 kmg_fanout_get_packets_in (KmgFanout *fanout);
 
 /* Seller's streaming thread: one RTP packet of the seller, stamped with the wall-clock second
  * it was forwarded in. Not RTP (too short, wrong version): ignored. */

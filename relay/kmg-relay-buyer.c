@@ -233,6 +233,12 @@ on_ready (KmgRelayLeg *leg)
       GST_INFO ("buyer leg of session %" G_GINT64_FORMAT ": forwarded directly over UDP", leg->session_id);
       return;
     }
+  if (g_error_matches (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_DENIED_ADDRESS))
+    {
+      GST_WARNING ("buyer leg of session %" G_GINT64_FORMAT ": %s", leg->session_id, error->message);
+      kmg_relay_leg_set_state (leg, KMG_RELAY_LEG_STATE_FAILED);
+      return;
+    }
   if (error != NULL)
     GST_INFO ("buyer leg of session %" G_GINT64_FORMAT ": through webrtcbin (%s)", leg->session_id, error->message);
   enter_tee (buyer);

@@ -8,6 +8,8 @@
  * threads; the first two hop to the main context, the probe only talks to the fan-out. */
 #include "kmg-relay-direct.h"
 
+#include "kmg-relay-sdp.h"
+
 #include <nice/agent.h>
 
 /* GstSrtpCipherType and GstSrtpAuthType of the srtp plugin (not installed as headers). */
@@ -127,6 +129,17 @@ selected_udp_path (KmgRelayLeg *leg, GSocket **socket, GSocketAddress **destinat
   return TRUE;
 }
 
+/* The selected pair's remote address may be peer-reflexive, learnt from a connectivity check
+ * rather than signalled: the fan-out must not stream to a denied one either. */
+static gboolean
+destination_denied (KmgRelayLeg *leg, GSocketAddress *destination)
+{
+  GInetAddress *address = G_IS_INET_SOCKET_ADDRESS (destination)
+                              ? g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (destination))
+                              : NULL;
+  return address == NULL || kmg_net_deny_matches (leg->seller->relay->remote_filter, address);
+}
+
 /* ---- the ICE pair changing under a handed-over leg ---- */
 
 /* The pair signal's data, and (copied, without the reference) a hop's. */
@@ -156,7 +169,14 @@ on_pair_main (KmgRelayLeg *leg, gpointer data)
 
   if (pw->webrtc != leg->webrtc || direct->target == NULL || leg->stopped)
     return;
-  if (selected_udp_path (leg, &socket, &destination))
+  if (selected_udp_path (leg, &socket, &destination) && destination_denied (leg, destination))
+    {
+      GST_WARNING ("buyer leg of session %" G_GINT64_FORMAT ": new ICE pair to a denied address", leg->session_id);
+      kmg_relay_direct_stop (direct);
+      kmg_relay_leg_set_state (leg, KMG_RELAY_LEG_STATE_FAILED);
+      return;
+    }
+  if (socket != NULL)
     {
       GST_INFO ("buyer leg of session %" G_GINT64_FORMAT ": ICE pair changed, forwarding follows it", leg->session_id);
       kmg_fanout_target_set_path (leg->seller->fanout, direct->target, socket, destination);
@@ -262,6 +282,37 @@ tap_rtcp (KmgRelayDirect *direct)
   return TRUE;
 }
 
+/* ---- RTX ---- */
+
+/* The buyer's RTX as negotiated in the leg's descriptions, for the fan-out's resends. */
+static void
+use_negotiated_rtx (KmgRelayDirect *direct)
+{
+  KmgRelayLeg *leg = direct->leg;
+  GstWebRTCSessionDescription *local = NULL, *remote = NULL;
+  const GstStructure *s = gst_caps_get_structure (leg->seller->caps, 0);
+  guint video_ssrc = 0, rtx_pt = 0;
+  guint32 rtx_ssrc = 0;
+  gint video_pt = -1;
+
+  if (!gst_structure_get_int (s, "payload", &video_pt) || !gst_structure_get_uint (s, "ssrc", &video_ssrc))
+    {
+      GST_INFO ("buyer leg of session %" G_GINT64_FORMAT ": forwarded caps lack payload or ssrc", leg->session_id);
+      return;
+    }
+  g_object_get (leg->webrtc, "current-local-description", &local, "current-remote-description", &remote, NULL);
+  if (local != NULL && remote != NULL
+      && kmg_relay_sdp_rtx (local->sdp, remote->sdp, (guint) video_pt, video_ssrc, &rtx_pt, &rtx_ssrc))
+    {
+      GST_INFO ("buyer leg of session %" G_GINT64_FORMAT ": resends as RTX, payload type %u", leg->session_id, rtx_pt);
+      kmg_fanout_target_set_rtx (leg->seller->fanout, direct->target, (guint8) rtx_pt, rtx_ssrc);
+    }
+  else
+    GST_INFO ("buyer leg of session %" G_GINT64_FORMAT ": no RTX negotiated, resends are the packets", leg->session_id);
+  g_clear_pointer (&local, gst_webrtc_session_description_free);
+  g_clear_pointer (&remote, gst_webrtc_session_description_free);
+}
+
 /* ---- hand-over ---- */
 
 static void
@@ -297,6 +348,11 @@ kmg_relay_direct_start (KmgRelayDirect *direct, KmgRelayLeg *leg, GError **error
       g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_STATE, "selected ICE pair is not UDP");
       return FALSE;
     }
+  if (destination_denied (leg, destination))
+    {
+      g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_DENIED_ADDRESS, "selected ICE pair is to a denied address");
+      return FALSE;
+    }
   if (!srtp_params_from_encoder (leg->webrtc, &params, error))
     return FALSE;
   direct->leg = leg;
@@ -307,6 +363,7 @@ kmg_relay_direct_start (KmgRelayDirect *direct, KmgRelayLeg *leg, GError **error
     return FALSE;
   direct->dropped_seen = 0;
   leg->seller->relay->direct_count++;
+  use_negotiated_rtx (direct);
   watch_pair (direct);
   if (!tap_rtcp (direct))
     {

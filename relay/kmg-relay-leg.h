@@ -13,6 +13,7 @@
 #include "kmg-fanout.h"
 #include "kmg-net-filter.h"
 #include "kmg-relay.h"
+#include "kmg-relay-liveness.h"
 #include "kmg-relay-measure.h"
 
 G_BEGIN_DECLS
@@ -37,7 +38,8 @@ struct _KmgRelay
   KmgRelayCallbacks cb;
   gpointer user_data;
   GMainContext *context;
-  KmgNetDeny *filter;
+  KmgNetDeny *filter;        /* the relay's own candidates */
+  KmgNetDeny *remote_filter; /* peers' candidates and media destinations: filter + host addresses */
   GHashTable *sellers; /* seller id → KmgSeller */
   GHashTable *buyers;  /* session id → KmgRelayBuyerLeg, buyer legs not stopped */
   guint buyer_count;
@@ -63,6 +65,8 @@ struct _KmgSeller
   GPtrArray *buyers; /* KmgRelayBuyerLeg, buyer legs */
   GPtrArray *stopping; /* KmgRelayBuyerLeg, stopped buyers whose teardown is queued: the seller outlives them */
   KmgFanout *fanout; /* UDP buyers' forwarding path, fed from the seller leg's video pad */
+  KmgLiveness liveness;       /* the seller's media, as the fan-out counts it */
+  gboolean silence_reported;  /* the leg is disconnected because the media stopped */
 
   GMutex kf_lock; /* streaming threads: keyframe throttle */
   gint64 kf_last_ms;

@@ -98,3 +98,80 @@ kmg_relay_sdp_with_fingerprint (const char *sdp, const char *fingerprint)
     }
   return g_string_free (out, FALSE);
 }
+
+const char *
+kmg_relay_sdp_mid (const GstSDPMessage *sdp, guint mline)
+{
+  g_return_val_if_fail (sdp != NULL, NULL);
+
+  if (mline >= gst_sdp_message_medias_len (sdp))
+    return NULL;
+  return gst_sdp_media_get_attribute_val (gst_sdp_message_get_media (sdp, mline), "mid");
+}
+
+static const GstSDPMedia *
+first_video (const GstSDPMessage *sdp)
+{
+  for (guint i = 0; i < gst_sdp_message_medias_len (sdp); i++)
+    {
+      const GstSDPMedia *media = gst_sdp_message_get_media (sdp, i);
+      if (g_strcmp0 (gst_sdp_media_get_media (media), "video") == 0)
+        return media;
+    }
+  return NULL;
+}
+
+/* The "rtx" payload type of @media whose apt is @video_pt, or -1. */
+static gint
+rtx_payload (const GstSDPMedia *media, guint video_pt)
+{
+  for (guint f = 0; f < gst_sdp_media_formats_len (media); f++)
+    {
+      gint pt = atoi (gst_sdp_media_get_format (media, f));
+      g_autoptr (GstCaps) caps = gst_sdp_media_get_caps_from_media (media, pt);
+      const GstStructure *s = caps != NULL ? gst_caps_get_structure (caps, 0) : NULL;
+      const char *apt = s != NULL ? gst_structure_get_string (s, "apt") : NULL;
+      if (s != NULL && g_ascii_strcasecmp (gst_structure_get_string (s, "encoding-name"), "RTX") == 0
+          && apt != NULL && (guint) atoi (apt) == video_pt)
+        return pt;
+    }
+  return -1;
+}
+
+static gboolean
+has_format (const GstSDPMedia *media, gint pt)
+{
+  for (guint f = 0; f < gst_sdp_media_formats_len (media); f++)
+    if (atoi (gst_sdp_media_get_format (media, f)) == pt)
+      return TRUE;
+  return FALSE;
+}
+
+gboolean
+kmg_relay_sdp_rtx (const GstSDPMessage *offer, const GstSDPMessage *answer, guint video_pt, guint32 video_ssrc,
+                   guint *rtx_pt, guint32 *rtx_ssrc)
+{
+  g_return_val_if_fail (offer != NULL && answer != NULL, FALSE);
+
+  const GstSDPMedia *ours = first_video (offer), *theirs = first_video (answer);
+  gint pt = ours != NULL ? rtx_payload (ours, video_pt) : -1;
+  if (pt < 0 || theirs == NULL || !has_format (theirs, pt))
+    return FALSE;
+  for (guint i = 0; i < gst_sdp_media_attributes_len (ours); i++)
+    {
+      const GstSDPAttribute *a = gst_sdp_media_get_attribute (ours, i);
+      if (g_strcmp0 (a->key, "ssrc-group") != 0 || a->value == NULL)
+        continue;
+      g_auto (GStrv) tok = g_strsplit (a->value, " ", 0);
+      guint64 primary = 0, repair = 0;
+      if (g_strv_length (tok) == 3 && g_str_equal (tok[0], "FID")
+          && g_ascii_string_to_unsigned (tok[1], 10, 0, G_MAXUINT32, &primary, NULL)
+          && g_ascii_string_to_unsigned (tok[2], 10, 0, G_MAXUINT32, &repair, NULL) && primary == video_ssrc)
+        {
+          *rtx_pt = (guint) pt;
+          *rtx_ssrc = (guint32) repair;
+          return TRUE;
+        }
+    }
+  return FALSE;
+}

@@ -23,4 +23,14 @@ GstCaps *kmg_relay_sdp_offer_video_caps (const GstSDPMessage *offer);
 /* @sdp (text) with every a=fingerprint line replaced by "a=fingerprint:sha-256 @fingerprint". */
 char *kmg_relay_sdp_with_fingerprint (const char *sdp, const char *fingerprint);
 
+/* RTX (RFC 4588) for the forwarded stream as negotiated with a buyer: in the relay's @offer, the
+ * first video m-line's "rtx" payload type with apt=@video_pt and the RTX SSRC paired with
+ * @video_ssrc by an a=ssrc-group:FID; and the buyer's @answer kept that payload type. FALSE when
+ * either is missing: resends are then the original packets. */
+gboolean kmg_relay_sdp_rtx (const GstSDPMessage *offer, const GstSDPMessage *answer, guint video_pt,
+                            guint32 video_ssrc, guint *rtx_pt, guint32 *rtx_ssrc);
+
+/* The a=mid of m-line @mline of @sdp, or NULL when that m-line is absent or has none. */
+const char *kmg_relay_sdp_mid (const GstSDPMessage *sdp, guint mline);
+
 G_END_DECLS

@@ -64,6 +64,22 @@ configure_ice (KmgRelay *relay, GstElement *webrtc)
     }
 }
 
+/* The a=mid of m-line @mline in the leg's own description, for clients that match by mid. */
+static char *
+local_mid (KmgRelayLeg *leg, guint mline)
+{
+  GstWebRTCSessionDescription *desc = NULL;
+  char *mid = NULL;
+
+  g_object_get (leg->webrtc, "local-description", &desc, NULL);
+  if (desc == NULL)
+    return NULL;
+  mid = g_strdup (kmg_relay_sdp_mid (desc->sdp, mline));
+  gst_webrtc_session_description_free (desc);
+  return mid;
+}
+
+/* An empty @ev->text is the end of candidates (gathering complete). */
 static void
 send_local_candidate (KmgRelayLeg *leg, WebrtcEvent *ev)
 {
@@ -72,14 +88,17 @@ send_local_candidate (KmgRelayLeg *leg, WebrtcEvent *ev)
   g_autofree char *rewritten = NULL;
   const char *out = ev->text;
 
-  if (!kmg_candidate_parse (ev->text, &cand))
+  if (*ev->text == '\0')
+    ; /* the end marker passes as it is */
+  else if (!kmg_candidate_parse (ev->text, &cand))
     return;
-  if (g_strcmp0 (cand.type, "host") == 0 && relay->config->public_ip != NULL)
+  else if (g_strcmp0 (cand.type, "host") == 0 && relay->config->public_ip != NULL)
     out = rewritten = kmg_candidate_with_address (ev->text, relay->config->public_ip);
   else if (kmg_net_deny_is_denied (relay->filter, cand.address))
     return; /* e.g. a link-local interface address: useless and revealing */
+  g_autofree char *mid = local_mid (leg, ev->mline);
   if (out != NULL && relay->cb.local_candidate != NULL && !relay->destroying)
-    relay->cb.local_candidate (leg, ev->mline, out, relay->user_data);
+    relay->cb.local_candidate (leg, ev->mline, mid, out, relay->user_data);
 }
 
 static void
@@ -107,9 +126,25 @@ on_local_candidate_main (KmgRelayLeg *leg, gpointer data)
 static void
 on_ice_candidate (GstElement *webrtc, guint mline, const char *candidate, gpointer user_data)
 {
+  if (candidate == NULL || *candidate == '\0')
+    return; /* the end marker is sent once, from the gathering state */
   WebrtcEvent *ev = webrtc_event_new (webrtc);
   ev->mline = mline;
   ev->text = g_strdup (candidate);
+  kmg_relay_leg_hop (user_data, on_local_candidate_main, ev, webrtc_event_free);
+}
+
+/* Gathering is complete: the end-of-candidates marker follows the last candidate, in order. */
+static void
+on_ice_gathering_notify (GstElement *webrtc, GParamSpec *pspec, gpointer user_data)
+{
+  GstWebRTCICEGatheringState state;
+
+  g_object_get (webrtc, "ice-gathering-state", &state, NULL);
+  if (state != GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
+    return;
+  WebrtcEvent *ev = webrtc_event_new (webrtc);
+  ev->text = g_strdup ("");
   kmg_relay_leg_hop (user_data, on_local_candidate_main, ev, webrtc_event_free);
 }
 
@@ -401,6 +436,8 @@ kmg_relay_webrtc_new (KmgRelay *relay, KmgRelayLeg *leg, GError **error)
   configure_ice (relay, webrtc);
 
   g_signal_connect_data (webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate),
+                         kmg_relay_leg_ref (leg), kmg_relay_leg_closure_unref, 0);
+  g_signal_connect_data (webrtc, "notify::ice-gathering-state", G_CALLBACK (on_ice_gathering_notify),
                          kmg_relay_leg_ref (leg), kmg_relay_leg_closure_unref, 0);
   g_signal_connect_data (webrtc, "notify::ice-connection-state", G_CALLBACK (on_ice_state_notify),
                          kmg_relay_leg_ref (leg), kmg_relay_leg_closure_unref, 0);

@@ -4,6 +4,7 @@
  * threads reach this state only through kmg_relay_leg_hop(), which runs on the main context. */
 #include <gst/sdp/sdp.h>
 
+#include "kmg-host-addrs.h"
 #include "kmg-meter.h"
 #include "kmg-net-filter.h"
 #include "kmg-relay-buyer.h"
@@ -22,6 +23,7 @@ kmg_relay_config_new (void)
   config->max_legs_total = 1000;
   config->keyframe_interval_ms = 500;
   config->direct_udp = TRUE;
+  config->deny_host_addresses = TRUE;
   return config;
 }
 
@@ -62,6 +64,7 @@ on_stats_timer (gpointer user_data)
     {
       KmgSeller *seller = value;
       kmg_fanout_send_reports (seller->fanout, now_real_us);
+      kmg_relay_seller_check_media (seller, now_ms);
       for (guint i = 0; i < seller->buyers->len; i++)
         {
           KmgRelayBuyerLeg *buyer = g_ptr_array_index (seller->buyers, i);
@@ -69,6 +72,17 @@ on_stats_timer (gpointer user_data)
         }
     }
   return G_SOURCE_CONTINUE;
+}
+
+/* Peers may not make the relay probe or stream to services of the server itself (a UDP service
+ * bound to 0.0.0.0 answers on every interface address). */
+static KmgNetDeny *
+remote_filter_new (const KmgRelayConfig *config, GError **error)
+{
+  g_autoptr (GPtrArray) host = config->deny_host_addresses ? kmg_host_addrs_list () : NULL;
+  g_auto (GStrv) cidrs = kmg_host_addrs_deny_cidrs ((const char *const *) config->denied_cidrs, host,
+                                                    config->allow_loopback);
+  return kmg_net_deny_new ((const char *const *) cidrs, config->allow_loopback, error);
 }
 
 KmgRelay *
@@ -98,6 +112,9 @@ kmg_relay_new (const KmgRelayConfig *config, const KmgRelayCallbacks *callbacks,
                                                     config->allow_loopback, error);
   if (filter == NULL)
     return NULL;
+  g_autoptr (KmgNetDeny) remote_filter = remote_filter_new (config, error);
+  if (remote_filter == NULL)
+    return NULL;
 
   gst_init (NULL, NULL);
   kmg_relay_debug_init ();
@@ -120,6 +137,7 @@ kmg_relay_new (const KmgRelayConfig *config, const KmgRelayCallbacks *callbacks,
   relay->user_data = user_data;
   relay->context = g_main_context_ref_thread_default ();
   relay->filter = g_steal_pointer (&filter);
+  relay->remote_filter = g_steal_pointer (&remote_filter);
   relay->sellers = g_hash_table_new (g_int64_hash, g_int64_equal);
   relay->buyers = g_hash_table_new (g_int64_hash, g_int64_equal);
   g_mutex_init (&relay->lock);
@@ -159,6 +177,7 @@ kmg_relay_free (KmgRelay *relay)
   g_hash_table_unref (relay->sellers);
   g_hash_table_unref (relay->buyers);
   kmg_net_deny_free (relay->filter);
+  kmg_net_deny_free (relay->remote_filter);
   kmg_relay_config_free (relay->config);
   g_main_context_unref (relay->context);
   g_mutex_clear (&relay->lock);
@@ -294,6 +313,28 @@ kmg_relay_buyer_stop (KmgRelayLeg *leg)
   g_source_unref (idle);
 }
 
+/* TRUE when an a=candidate line of @sdp names a denied address, as a trickled one would be. */
+static gboolean
+sdp_has_denied_candidate (KmgRelay *relay, const GstSDPMessage *sdp)
+{
+  for (guint m = 0; m < gst_sdp_message_medias_len (sdp); m++)
+    {
+      const GstSDPMedia *media = gst_sdp_message_get_media (sdp, m);
+      for (guint a = 0; a < gst_sdp_media_attributes_len (media); a++)
+        {
+          const GstSDPAttribute *attr = gst_sdp_media_get_attribute (media, a);
+          g_auto (KmgCandidate) cand = { 0 };
+          g_autofree char *line = NULL;
+          if (g_strcmp0 (attr->key, "candidate") != 0 || attr->value == NULL)
+            continue;
+          line = g_strconcat ("candidate:", attr->value, NULL);
+          if (kmg_candidate_parse (line, &cand) && kmg_net_deny_is_denied (relay->remote_filter, cand.address))
+            return TRUE;
+        }
+    }
+  return FALSE;
+}
+
 gboolean
 kmg_relay_leg_set_remote_sdp (KmgRelayLeg *leg, const char *type, const char *sdp, GError **error)
 {
@@ -318,6 +359,14 @@ kmg_relay_leg_set_remote_sdp (KmgRelayLeg *leg, const char *type, const char *sd
       if (msg != NULL)
         gst_sdp_message_free (msg);
       g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_INVALID, "malformed SDP");
+      return FALSE;
+    }
+  if (leg->seller != NULL && sdp_has_denied_candidate (leg->seller->relay, msg))
+    {
+      gst_sdp_message_free (msg);
+      leg->seller->relay->stats.candidates_denied++;
+      g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_DENIED_ADDRESS,
+                   "a candidate of the description is in a denied range");
       return FALSE;
     }
   if (leg->kind == KMG_RELAY_LEG_SELLER)
@@ -346,7 +395,7 @@ kmg_relay_leg_add_remote_candidate (KmgRelayLeg *leg, guint mline, const char *c
       g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_INVALID, "malformed ICE candidate");
       return FALSE;
     }
-  if (kmg_net_deny_is_denied (relay->filter, cand.address))
+  if (kmg_net_deny_is_denied (relay->remote_filter, cand.address))
     {
       relay->stats.candidates_denied++;
       g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_DENIED_ADDRESS,

@@ -33,6 +33,7 @@ typedef struct
   gboolean allow_loopback;      /* tests: gather and accept 127.0.0.1 */
   guint keyframe_interval_ms;   /* min spacing of keyframe requests towards a seller */
   gboolean direct_udp;          /* UDP buyer legs forwarded by the fan-out, not webrtcbin */
+  gboolean deny_host_addresses; /* the host's own interface addresses are denied peers (default) */
 } KmgRelayConfig;
 
 KmgRelayConfig *kmg_relay_config_new (void); /* defaults */
@@ -63,8 +64,11 @@ typedef struct
 {
   /* @type is "offer" (to a buyer) or "answer" (to a seller). */
   void (*local_sdp) (KmgRelayLeg *leg, const char *type, const char *sdp, gpointer user_data);
-  /* Already filtered and, with a public IP, rewritten. */
-  void (*local_candidate) (KmgRelayLeg *leg, guint mline, const char *candidate, gpointer user_data);
+  /* Already filtered and, with a public IP, rewritten. @mid is the a=mid of m-line @mline in the
+   * leg's own description (NULL if it has none). Once gathering is complete, one last call with
+   * @candidate "" marks the end of candidates (for m-line 0, which bundles every other). */
+  void (*local_candidate) (KmgRelayLeg *leg, guint mline, const char *mid, const char *candidate,
+                           gpointer user_data);
   void (*leg_state) (KmgRelayLeg *leg, KmgRelayLegState state, gpointer user_data);
   void (*first_rtp) (KmgRelayLeg *leg, gpointer user_data);
   /* Buyer legs, once per closed second with media: what was forwarded and what the buyer's

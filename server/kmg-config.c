@@ -78,6 +78,7 @@ static const KeyDef keys[] = {
   B ("relay", "ice_tcp", ice_tcp),
   B ("relay", "direct_udp", direct_udp),
   B ("relay", "allow_loopback", relay_allow_loopback),
+  B ("relay", "deny_host_addresses", deny_host_addresses),
   I ("relay", "stun_port", stun_port, 0, 65535),
   S ("relay", "stun_server", stun_server),
   L ("relay", "denied_peer_cidrs", denied_peer_cidrs),
@@ -141,6 +142,7 @@ kmg_config_new_default (void)
   c->public_ip = g_strdup ("");
   c->ice_tcp = TRUE;
   c->direct_udp = TRUE;
+  c->deny_host_addresses = TRUE;
   c->stun_port = 3478;
   c->stun_server = g_strdup ("");
   c->denied_peer_cidrs = g_strdupv ((char **) kmg_net_deny_default_cidrs ());

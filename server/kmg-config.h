@@ -78,6 +78,7 @@ typedef struct
   gboolean ice_tcp;
   gboolean direct_udp;
   gboolean relay_allow_loopback; /* tests and single-machine trials: relay over 127.0.0.1 */
+  gboolean deny_host_addresses;  /* peers may not name the server's own interface addresses */
   gint64 stun_port;      /* 0 = no built-in STUN responder */
   char *stun_server;     /* what clients are told; empty = our own STUN port */
   char **denied_peer_cidrs;

@@ -89,6 +89,7 @@ kmg_module_config_relay (const KmgConfig *c)
   rc->max_legs_per_seller = (guint) c->max_legs_per_seller;
   rc->max_legs_total = (guint) c->max_legs_total;
   rc->allow_loopback = c->relay_allow_loopback;
+  rc->deny_host_addresses = c->deny_host_addresses;
   return rc;
 }
 

@@ -267,10 +267,12 @@ on_local_sdp (KmgRelayLeg *leg, const char *type, const char *sdp, gpointer user
 }
 
 static void
-on_local_candidate (KmgRelayLeg *leg, guint mline, const char *candidate, gpointer user_data)
+on_local_candidate (KmgRelayLeg *leg, guint mline, const char *mid, const char *candidate,
+                    gpointer user_data)
 {
   KmgSessionSignal sig = { .kind = KMG_SESSION_SIGNAL_ICE_CANDIDATE,
                            .candidate = candidate,
+                           .sdp_mid = mid,
                            .mline_index = (gint) mline,
                            .path = KMG_SESSION_PATH_RELAY };
   relay_signal_out (user_data, leg, &sig);

@@ -66,11 +66,17 @@ on_local_sdp (KmgRelayLeg *leg, const char *type, const char *sdp, gpointer user
 }
 
 static void
-on_local_candidate (KmgRelayLeg *leg, guint mline, const char *candidate, gpointer user_data)
+on_local_candidate (KmgRelayLeg *leg, guint mline, const char *mid, const char *candidate,
+                    gpointer user_data)
 {
   JsonBuilder *b = msg_begin (user_data, "candidate", leg);
   json_builder_set_member_name (b, "mline");
   json_builder_add_int_value (b, mline);
+  if (mid != NULL)
+    {
+      json_builder_set_member_name (b, "mid");
+      json_builder_add_string_value (b, mid);
+    }
   json_builder_set_member_name (b, "candidate");
   json_builder_add_string_value (b, candidate);
   msg_end (b);
@@ -237,6 +243,7 @@ main (int argc, char **argv)
   g_autoptr (KmgRelayConfig) config = kmg_relay_config_new ();
 
   config->allow_loopback = TRUE;
+  config->deny_host_addresses = FALSE; /* Chromium runs on this host: its candidates are ours */
   config->ice_tcp = FALSE;
   d.relay = kmg_relay_new (config, &cb, &d, &error);
   if (d.relay == NULL)

@@ -94,8 +94,10 @@ async function onDriver(m) {
       send({ type: 'sdp', leg: m.leg, sdp_type: 'answer', sdp: answer.sdp });
     }
   } else if (m.type === 'candidate') {
-    await pages[m.leg]?.evaluate(async ({ mline, candidate }) => {
-      await window.pc.addIceCandidate({ candidate: candidate.replace(/^a=/, ''), sdpMLineIndex: mline });
+    // By mid alone, as a W3C client may: the relay names the m-line by its a=mid.
+    if (m.mid === undefined) fail(`${m.leg}: relay candidate without a mid: ${m.candidate}`);
+    await pages[m.leg]?.evaluate(async ({ mid, candidate }) => {
+      await window.pc.addIceCandidate({ candidate: candidate.replace(/^a=/, ''), sdpMid: mid });
     }, m);
   } else {
     for (const w of waiters.splice(0)) w(m);

@@ -274,6 +274,50 @@ test_nack_pli_rr (void)
   fixture_tear_down (&fx);
 }
 
+/* A buyer that negotiated RTX gets its resends as RFC 4588 packets: the RTX payload type and
+ * SSRC, consecutive sequence numbers of their own, the original sequence number, then the
+ * original payload; the marker bit and timestamp stay. */
+static void
+test_nack_as_rtx (void)
+{
+  Fixture fx;
+  guint8 rtp[400], wire[600];
+  KmgFanoutFeedback fb;
+
+  fixture_set_up (&fx, KMG_SRTP_AES128_CM_SHA1_80, 30);
+  kmg_fanout_target_set_rtx (fx.fanout, fx.target, 97, 0x55667788);
+  for (guint16 seq = 100; seq < 120; seq++)
+    {
+      kmg_fanout_push (fx.fanout, rtp, make_rtp (rtp, seq, 300), 1000);
+      g_assert_cmpint (receive (&fx, wire, sizeof wire), >, 0);
+    }
+  guint8 nack[] = { 0x81, 205, 0, 3, 0, 0, 0, 9, 0x12, 0x34, 0xab, 0xcd, 0, 105, 0, 0x01 }; /* 105, 106 */
+  kmg_fanout_target_feedback (fx.fanout, fx.target, nack, sizeof nack, &fb);
+  g_assert_cmpuint (fb.retransmitted, ==, 2);
+  guint16 rtx_seq = 0;
+  for (guint16 osn = 105; osn <= 106; osn++)
+    {
+      gssize n = receive (&fx, wire, sizeof wire);
+      int plain = (int) n;
+      g_assert_cmpint (srtp_unprotect (fx.receiver, wire, &plain), ==, srtp_err_status_ok);
+      gsize len = make_rtp (rtp, osn, 300);
+      g_assert_cmpint (plain, ==, (int) len + 2);
+      g_assert_cmpint (wire[0], ==, rtp[0]);
+      g_assert_cmpint (wire[1], ==, 97);
+      guint16 seq = (guint16) (wire[2] << 8 | wire[3]);
+      if (osn > 105)
+        g_assert_cmpint (seq, ==, (guint16) (rtx_seq + 1));
+      rtx_seq = seq;
+      g_assert_cmpmem (wire + 4, 4, rtp + 4, 4); /* timestamp */
+      const guint8 ssrc[] = { 0x55, 0x66, 0x77, 0x88 };
+      g_assert_cmpmem (wire + 8, 4, ssrc, 4);
+      g_assert_cmpint (wire[12] << 8 | wire[13], ==, osn);
+      g_assert_cmpmem (wire + 14, plain - 14, rtp + 12, len - 12);
+    }
+  g_assert_true (nothing_waiting (&fx));
+  fixture_tear_down (&fx);
+}
+
 /* A second buyer on @fx's fan-out: its own socket and key. */
 typedef struct
 {
@@ -632,6 +676,7 @@ main (int argc, char **argv)
   g_test_add_func ("/relay/fanout/bad-key", test_bad_key);
   g_test_add_func ("/relay/fanout/not-rtp-ignored", test_not_rtp_ignored);
   g_test_add_func ("/relay/fanout/nack-pli-rr", test_nack_pli_rr);
+  g_test_add_func ("/relay/fanout/nack-as-rtx", test_nack_as_rtx);
   g_test_add_func ("/relay/fanout/nack-flood-budget", test_nack_flood_budget);
   g_test_add_func ("/relay/fanout/nack-budget-bytes", test_nack_budget_bytes);
   g_test_add_func ("/relay/fanout/seconds-and-remove", test_seconds_and_remove);

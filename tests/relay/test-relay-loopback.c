@@ -1,6 +1,7 @@
 /* test-relay-loopback.c — the relay end to end on 127.0.0.1: a VP8 seller, buyers that decode,
  * delivered seconds, stopping one buyer, a buyer that never answers, denied candidates. */
 #include "net-deny-cases.h"
+#include "kmg-relay-liveness.h"
 #include "relay-fixture.h"
 
 #include "kmg-charging.h"
@@ -114,6 +115,87 @@ static void
 test_forward_and_deliver_webrtcbin (void)
 {
   check_forward_and_deliver (FALSE);
+}
+
+static gboolean
+peers_have_end_markers (gpointer data)
+{
+  RelayFixture *fx = data;
+  TestPeer *buyer = g_ptr_array_index (fx->buyers, 0);
+  return buyer->frames >= 10 && buyer->relay_end_markers > 0 && fx->seller->relay_end_markers > 0;
+}
+
+/* A client that matches candidates by mid alone (as the W3C API allows) must find the m-line:
+ * every candidate names the a=mid of its m-line in the relay's own description, and gathering
+ * ends with one end-of-candidates marker, for buyer and seller legs alike. */
+static void
+test_candidates_carry_mid (void)
+{
+  RelayFixture fx;
+
+  relay_fixture_init (&fx, NULL);
+  relay_fixture_add_buyer (&fx, "session-a", FALSE);
+  g_assert_true (relay_fixture_run_until (peers_have_end_markers, &fx, 20000));
+  relay_fixture_run_for (500); /* nothing may follow the end marker */
+  TestPeer *peers[] = { fx.seller, g_ptr_array_index (fx.buyers, 0) };
+  for (guint i = 0; i < G_N_ELEMENTS (peers); i++)
+    {
+      g_assert_cmpint (peers[i]->relay_candidates, >, 0);
+      g_assert_cmpint (peers[i]->relay_candidates_mid_ok, ==, peers[i]->relay_candidates);
+      g_assert_cmpint (peers[i]->relay_end_markers, ==, 1);
+    }
+  relay_fixture_clear (&fx);
+}
+
+static GstPadProbeReturn
+drop_all (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  return GST_PAD_PROBE_DROP;
+}
+
+static gboolean
+seller_disconnected (gpointer data)
+{
+  return ((RelayFixture *) data)->seller_state == KMG_RELAY_LEG_STATE_DISCONNECTED;
+}
+
+static gboolean
+seller_connected (gpointer data)
+{
+  return ((RelayFixture *) data)->seller_state == KMG_RELAY_LEG_STATE_CONNECTED;
+}
+
+/* A seller whose media stops while ICE stays up (its uplink died, keepalives aside) is reported
+ * disconnected within a few seconds, so the session's reconnecting path starts; when the media
+ * comes back the leg is connected again and buyers decode on. */
+static void
+test_silent_seller_disconnected (void)
+{
+  RelayFixture fx;
+
+  relay_fixture_init (&fx, NULL);
+  TestPeer *buyer = relay_fixture_add_buyer (&fx, "session-a", FALSE);
+  g_assert_true (relay_fixture_run_until (peer_decoded_10, buyer, 20000));
+  g_assert_cmpint (fx.seller_state, ==, KMG_RELAY_LEG_STATE_CONNECTED);
+
+  g_autoptr (GstPad) sink = gst_element_get_static_pad (fx.seller->webrtc, "sink_0");
+  g_assert_nonnull (sink);
+  gulong probe = gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, drop_all,
+                                    NULL, NULL);
+  gint64 cut_us = g_get_monotonic_time ();
+  g_assert_true (relay_fixture_run_until (seller_disconnected, &fx, 8000));
+  gint64 noticed_ms = (g_get_monotonic_time () - cut_us) / 1000;
+  g_test_message ("seller silence noticed after %" G_GINT64_FORMAT " ms", noticed_ms);
+  g_assert_cmpint (noticed_ms, >=, KMG_RELAY_SELLER_SILENCE_MS - 1000);
+
+  gst_pad_remove_probe (sink, probe);
+  g_assert_true (relay_fixture_run_until (seller_connected, &fx, 8000));
+  gint before = g_atomic_int_get (&buyer->frames);
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (g_atomic_int_get (&buyer->frames) < before + 10 && g_get_monotonic_time () < deadline)
+    relay_fixture_run_for (100);
+  g_assert_cmpint (g_atomic_int_get (&buyer->frames), >=, before + 10);
+  relay_fixture_clear (&fx);
 }
 
 static void
@@ -366,6 +448,8 @@ main (int argc, char **argv)
   g_test_add_func ("/relay/loopback/denied-address-table", test_denied_address_table);
   g_test_add_func ("/relay/loopback/forward-and-deliver", test_forward_and_deliver);
   g_test_add_func ("/relay/loopback/forward-and-deliver-webrtcbin", test_forward_and_deliver_webrtcbin);
+  g_test_add_func ("/relay/loopback/candidates-carry-mid", test_candidates_carry_mid);
+  g_test_add_func ("/relay/loopback/silent-seller-disconnected", test_silent_seller_disconnected);
   g_test_add_func ("/relay/loopback/stop-one-buyer", test_stop_one_buyer);
   g_test_add_func ("/relay/loopback/stop-buyers-together", test_stop_buyers_together);
   g_test_add_func ("/relay/loopback/stop-buyers-then-free", test_stop_buyers_then_free);

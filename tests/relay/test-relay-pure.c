@@ -1,6 +1,7 @@
 /* test-relay-pure.c — unit tests for the relay's pure parts: denied address ranges,
  * candidate parsing/rewriting, RR freshness and the throttle. The delivered-second rule is
  * billing's and is tested there (tests/billing/test-billing-charging.c). */
+#include "kmg-relay-liveness.h"
 #include "kmg-relay-measure.h"
 #include "kmg-net-filter.h"
 #include "kmg-relay.h"
@@ -144,6 +145,25 @@ test_throttle (void)
   g_assert_cmpint (last, ==, 1500);
 }
 
+/* Silence before the first packet is not judged; then one SILENT per stall and one BACK. */
+static void
+test_liveness (void)
+{
+  KmgLiveness l;
+
+  kmg_liveness_reset (&l);
+  g_assert_cmpint (kmg_liveness_check (&l, 0, 0, 3000), ==, KMG_LIVENESS_UNCHANGED);
+  g_assert_cmpint (kmg_liveness_check (&l, 0, 10000, 3000), ==, KMG_LIVENESS_UNCHANGED);
+  g_assert_cmpint (kmg_liveness_check (&l, 5, 11000, 3000), ==, KMG_LIVENESS_UNCHANGED);
+  g_assert_cmpint (kmg_liveness_check (&l, 9, 12000, 3000), ==, KMG_LIVENESS_UNCHANGED);
+  g_assert_cmpint (kmg_liveness_check (&l, 9, 14999, 3000), ==, KMG_LIVENESS_UNCHANGED);
+  g_assert_cmpint (kmg_liveness_check (&l, 9, 15000, 3000), ==, KMG_LIVENESS_SILENT);
+  g_assert_cmpint (kmg_liveness_check (&l, 9, 30000, 3000), ==, KMG_LIVENESS_UNCHANGED);
+  g_assert_cmpint (kmg_liveness_check (&l, 10, 31000, 3000), ==, KMG_LIVENESS_BACK);
+  g_assert_cmpint (kmg_liveness_check (&l, 11, 32000, 3000), ==, KMG_LIVENESS_UNCHANGED);
+  g_assert_cmpint (kmg_liveness_check (&l, 11, 35000, 3000), ==, KMG_LIVENESS_SILENT);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -155,5 +175,6 @@ main (int argc, char **argv)
   g_test_add_func ("/relay/candidate/rewrite-separators", test_candidate_rewrite_separators);
   g_test_add_func ("/relay/measure/rr-freshness", test_freshness);
   g_test_add_func ("/relay/measure/keyframe-throttle", test_throttle);
+  g_test_add_func ("/relay/measure/seller-liveness", test_liveness);
   return g_test_run ();
 }

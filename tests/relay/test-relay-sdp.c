@@ -382,6 +382,52 @@ test_restart_certificate (void)
   g_assert_cmpstr (out, ==, want);
 }
 
+static void
+test_mid_of_mline (void)
+{
+  static const char sdp[] = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+                            "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:audio0\r\n"
+                            "m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:video1\r\n"
+                            "m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\n";
+  g_autoptr (GstSDPMessage) msg = NULL;
+
+  g_assert_cmpint (gst_sdp_message_new_from_text (sdp, &msg), ==, GST_SDP_OK);
+  g_assert_cmpstr (kmg_relay_sdp_mid (msg, 0), ==, "audio0");
+  g_assert_cmpstr (kmg_relay_sdp_mid (msg, 1), ==, "video1");
+  g_assert_null (kmg_relay_sdp_mid (msg, 2)); /* no a=mid */
+  g_assert_null (kmg_relay_sdp_mid (msg, 3)); /* no such m-line */
+}
+
+/* RTX is used only as both sides negotiated it: the relay's offer pairs the RTX SSRC with the
+ * forwarded one, and the buyer's answer kept the RTX payload type. */
+static void
+test_negotiated_rtx (void)
+{
+  static const char offer[] = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+                              "m=video 9 UDP/TLS/RTP/SAVPF 97 96\r\nc=IN IP4 0.0.0.0\r\n"
+                              "a=rtpmap:97 VP8/90000\r\na=rtcp-fb:97 nack\r\na=rtpmap:96 rtx/90000\r\n"
+                              "a=fmtp:96 apt=97\r\na=ssrc-group:FID 2618776911 3093730614\r\na=mid:video0\r\n";
+  static const char with_rtx[] = "v=0\r\no=- 2 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+                                 "m=video 9 UDP/TLS/RTP/SAVPF 97 96\r\nc=IN IP4 0.0.0.0\r\n"
+                                 "a=rtpmap:97 VP8/90000\r\na=rtpmap:96 rtx/90000\r\na=fmtp:96 apt=97\r\n";
+  static const char without_rtx[] = "v=0\r\no=- 2 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+                                    "m=video 9 UDP/TLS/RTP/SAVPF 97\r\nc=IN IP4 0.0.0.0\r\n"
+                                    "a=rtpmap:97 VP8/90000\r\n";
+  g_autoptr (GstSDPMessage) o = NULL, a = NULL, b = NULL;
+  guint pt = 0;
+  guint32 ssrc = 0;
+
+  g_assert_cmpint (gst_sdp_message_new_from_text (offer, &o), ==, GST_SDP_OK);
+  g_assert_cmpint (gst_sdp_message_new_from_text (with_rtx, &a), ==, GST_SDP_OK);
+  g_assert_cmpint (gst_sdp_message_new_from_text (without_rtx, &b), ==, GST_SDP_OK);
+  g_assert_true (kmg_relay_sdp_rtx (o, a, 97, 2618776911u, &pt, &ssrc));
+  g_assert_cmpuint (pt, ==, 96);
+  g_assert_cmpuint (ssrc, ==, 3093730614u);
+  g_assert_false (kmg_relay_sdp_rtx (o, b, 97, 2618776911u, &pt, &ssrc)); /* the buyer dropped it */
+  g_assert_false (kmg_relay_sdp_rtx (o, a, 98, 2618776911u, &pt, &ssrc)); /* not for this PT */
+  g_assert_false (kmg_relay_sdp_rtx (o, a, 97, 1, &pt, &ssrc));           /* not for this SSRC */
+}
+
 int
 main (int argc, char **argv)
 {
@@ -390,6 +436,8 @@ main (int argc, char **argv)
   g_test_add_func ("/relay/sdp/offer-caps-keep-codec-fields-only", test_offer_caps);
   g_test_add_func ("/relay/sdp/offer-caps-no-video-codec", test_offer_caps_no_video_codec);
   g_test_add_func ("/relay/sdp/extmap-values", test_extmap_values);
+  g_test_add_func ("/relay/sdp/mid-of-mline", test_mid_of_mline);
+  g_test_add_func ("/relay/sdp/negotiated-rtx", test_negotiated_rtx);
   g_test_add_func ("/relay/sdp/answer-vp8-browser-valid", test_answer_vp8);
   g_test_add_func ("/relay/sdp/answer-h264-browser-valid", test_answer_h264);
   g_test_add_func ("/relay/sdp/restart-certificate", test_restart_certificate);

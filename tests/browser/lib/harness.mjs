@@ -67,6 +67,8 @@ export async function startServer(extraSets = []) {
     'billing.min_billable_s=2',
     // Its own STUN port, so several servers (other suites) can run on one machine.
     `relay.stun_port=${await freeUdpPort()}`,
+    // Chromium runs on this very host: its candidates are the server's own addresses.
+    'relay.deny_host_addresses=false',
     ...extraSets,
   ];
   const args = ['-l', `127.0.0.1:${port}`, '-d', dataDir, '--log-level', 'info'];

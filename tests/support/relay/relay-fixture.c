@@ -277,6 +277,7 @@ peer_free (TestPeer *peer)
   gst_object_unref (peer->webrtc);
   gst_object_unref (peer->pipeline);
   g_array_unref (peer->seconds);
+  g_free (peer->relay_sdp);
   g_free (peer->tag);
   g_free (peer);
 }
@@ -303,6 +304,8 @@ on_local_sdp (KmgRelayLeg *leg, const char *type, const char *sdp, gpointer user
 
   g_assert_nonnull (peer);
   g_assert_cmpint (gst_sdp_message_new_from_text (sdp, &msg), ==, GST_SDP_OK);
+  g_free (peer->relay_sdp);
+  peer->relay_sdp = g_strdup (sdp);
   gboolean offer = g_strcmp0 (type, "offer") == 0;
   GstWebRTCSessionDescription *desc = gst_webrtc_session_description_new (
       offer ? GST_WEBRTC_SDP_TYPE_OFFER : GST_WEBRTC_SDP_TYPE_ANSWER, msg);
@@ -316,11 +319,27 @@ on_local_sdp (KmgRelayLeg *leg, const char *type, const char *sdp, gpointer user
 }
 
 static void
-on_local_candidate (KmgRelayLeg *leg, guint mline, const char *candidate, gpointer user_data)
+on_local_candidate (KmgRelayLeg *leg, guint mline, const char *mid, const char *candidate,
+                    gpointer user_data)
 {
   TestPeer *peer = find_peer (user_data, leg);
+  g_autoptr (GstSDPMessage) sdp = NULL;
 
-  g_assert_nonnull (peer);
+  if (peer == NULL || peer->relay_sdp == NULL) /* the description comes first */
+    g_error ("relay candidate for an unknown peer or before its description");
+  g_assert_cmpint (gst_sdp_message_new_from_text (peer->relay_sdp, &sdp), ==, GST_SDP_OK);
+  const GstSDPMedia *media = mline < gst_sdp_message_medias_len (sdp) ? gst_sdp_message_get_media (sdp, mline) : NULL;
+  const char *want = media != NULL ? gst_sdp_media_get_attribute_val (media, "mid") : NULL;
+  gboolean mid_ok = want != NULL && g_strcmp0 (mid, want) == 0;
+  if (*candidate == '\0')
+    {
+      if (mid_ok)
+        peer->relay_end_markers++;
+      return;
+    }
+  peer->relay_candidates++;
+  if (mid_ok)
+    peer->relay_candidates_mid_ok++;
   g_assert_nonnull (strstr (candidate, "127.0.0.1"));
   g_signal_emit_by_name (peer->webrtc, "add-ice-candidate", mline, candidate);
 }

@@ -27,6 +27,10 @@ typedef struct
   gboolean first_rtp;
   KmgRelayLegState state;
   GArray *seconds; /* KmgRelaySecond */
+  char *relay_sdp;  /* the relay's last description for this peer */
+  gint relay_candidates;        /* candidates the relay sent (not counting end markers) */
+  gint relay_candidates_mid_ok; /* of those, with the a=mid of their m-line in relay_sdp */
+  gint relay_end_markers;       /* end-of-candidates markers, with that m-line's mid */
 } TestPeer;
 
 struct _RelayFixture
