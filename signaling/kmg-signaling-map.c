@@ -1,5 +1,6 @@
 /* kmg-signaling-map.c — map subscriptions: snapshot on subscribe, coalesced diffs after changes.
- * Only subscribers whose bbox contains a changed displayed position are re-queried. */
+ * Only subscribers whose bbox contains a changed displayed position are re-queried. Calls only the
+ * connection layer below it. */
 
 #include "kmg-signaling-map.h"
 

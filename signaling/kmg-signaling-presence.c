@@ -1,5 +1,6 @@
-/* kmg-signaling-presence.c — the hub's presence messages (hello, app_state, location, go_live,
- * stop_live, bye, profile.watch/unwatch) and the fan-out of presence transitions. */
+/* kmg-signaling-presence.c — the hub's presence layer: the presence machine and its grace timer, the
+ * presence messages (hello, app_state, location, go_live, stop_live, bye, profile.watch/unwatch), profile
+ * watchers and the fan-out of transitions. Calls only the connection layer below it. */
 
 #include "kmg-signaling-presence.h"
 
