@@ -1,7 +1,7 @@
 /* kmg-sig-mailbox.c — a queue between two threads whose consumer is a GSource on the consumer's context.
  * Posting from any thread; a burst of posts costs one wakeup, the consumer drains everything at once. */
 
-#include "kmg-signaling-private.h"
+#include "kmg-sig-mailbox.h"
 
 struct _KmgSigMailbox
 {

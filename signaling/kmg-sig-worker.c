@@ -6,7 +6,9 @@
  * sources there). The main context reaches them through the inbox; the worker reports through the
  * outbox, drained on the main context. The hub's state is never touched from a worker thread. */
 
-#include "kmg-signaling-private.h"
+#include "kmg-sig-worker.h"
+
+#include "kmg-sig-mailbox.h"
 
 #include <string.h>
 
@@ -65,8 +67,9 @@ typedef struct
 
 struct _KmgSigWorker
 {
-  KmgSignaling *sig; /* only its immutable config is read off the main context */
-  const KmgSignalingConfig *cfg;
+  KmgSigWorkerConfig cfg; /* immutable: read on both sides */
+  KmgSigWorkerEvents events; /* called on the main context */
+  gpointer events_data;
   guint index;
   gboolean threaded;
   GMainContext *ctx;
@@ -103,7 +106,7 @@ ev_free (Ev *ev)
   g_free (ev);
 }
 
-/* ---- worker -> hub ---- */
+/* ---- worker -> main context ---- */
 
 static void
 on_event (gpointer item, gpointer user_data)
@@ -114,13 +117,13 @@ on_event (gpointer item, gpointer user_data)
   switch (ev->kind)
     {
     case EV_MESSAGE:
-      kmg_sig_hub_message (w->sig, ev->id, g_steal_pointer (&ev->msg), ev->type, ev->ref, ev->error);
+      w->events.message (ev->id, g_steal_pointer (&ev->msg), ev->type, ev->ref, ev->error, w->events_data);
       break;
     case EV_LOST:
-      kmg_sig_hub_lost (w->sig, ev->id);
+      w->events.lost (ev->id, w->events_data);
       break;
     case EV_CLOSED:
-      kmg_sig_hub_closed (w->sig, ev->id);
+      w->events.closed (ev->id, w->events_data);
       break;
     }
   ev_free (ev);
@@ -171,7 +174,8 @@ wconn_send_error (WConn *c, const char *code, const char *message)
   if (soup_websocket_connection_get_state (c->ws) != SOUP_WEBSOCKET_STATE_OPEN)
     return;
   soup_websocket_connection_send_text (c->ws, text);
-  kmg_sig_count (c->w->cfg->metrics, "kamegor_ws_messages_out_total", "error");
+  if (c->w->cfg.metrics != NULL)
+    kmg_metrics_add (c->w->cfg.metrics, "kamegor_ws_messages_out_total", "type=\"error\"", 1);
 }
 
 /* Token bucket per connection; persistent abuse (strikes net of accepted messages) closes it. */
@@ -184,10 +188,10 @@ rate_ok (WConn *c, gint64 now)
         c->strikes--;
       return TRUE;
     }
-  if (++c->strikes >= MAX (1u, c->w->cfg->max_strikes))
+  if (++c->strikes >= MAX (1u, c->w->cfg.max_strikes))
     {
       wconn_send_error (c, "rate_limited", "too many messages, closing");
-      wconn_close (c, KMG_WS_CLOSE_POLICY, "rate limit");
+      wconn_close (c, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "rate limit");
     }
   else
     wconn_send_error (c, "rate_limited", "too many messages");
@@ -221,7 +225,7 @@ frame_handle (WConn *c, gint data_type, GBytes *message)
   c->last_rx_ms = now;
   if (c->gone)
     return;
-  if (len > c->w->cfg->max_message_bytes)
+  if (len > c->w->cfg.max_message_bytes)
     {
       wconn_close (c, SOUP_WEBSOCKET_CLOSE_TOO_BIG, "message too big");
       return;
@@ -288,7 +292,7 @@ static void
 do_adopt (KmgSigWorker *w, Cmd *cmd)
 {
   WConn *c = g_new0 (WConn, 1);
-  const KmgSignalingConfig *cfg = w->cfg;
+  const KmgSigWorkerConfig *cfg = &w->cfg;
 
   c->w = w;
   c->id = cmd->id;
@@ -335,7 +339,7 @@ on_liveness_check (gpointer user_data)
   KmgSigWorker *w = user_data;
   gint64 now = now_ms ();
   /* libsoup pings in whole seconds. */
-  gint64 limit = 2 * 1000 * (gint64) MAX (1u, w->cfg->ping_ms / 1000);
+  gint64 limit = 2 * 1000 * (gint64) MAX (1u, w->cfg.ping_ms / 1000);
   GHashTableIter iter;
   WConn *c;
   g_autoptr (GPtrArray) dead = g_ptr_array_new ();
@@ -353,7 +357,7 @@ on_liveness_check (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-/* Closes everything without reporting to the hub (it is going away). */
+/* Closes everything without reporting it (the hub is going away). */
 static void
 close_all (KmgSigWorker *w)
 {
@@ -471,19 +475,25 @@ worker_thread (gpointer data)
 /* ---- public (main context) ---- */
 
 KmgSigWorker *
-kmg_sig_worker_new (KmgSignaling *sig, guint index, gboolean threaded)
+kmg_sig_worker_new (const KmgSigWorkerConfig *config, guint index, gboolean threaded,
+                    const KmgSigWorkerEvents *events, gpointer user_data)
 {
-  KmgSigWorker *w = g_new0 (KmgSigWorker, 1);
+  KmgSigWorker *w;
 
-  w->sig = sig;
-  w->cfg = &sig->cfg;
+  g_return_val_if_fail (config != NULL && events != NULL, NULL);
+  g_return_val_if_fail (events->message != NULL && events->lost != NULL && events->closed != NULL, NULL);
+
+  w = g_new0 (KmgSigWorker, 1);
+  w->cfg = *config;
+  w->events = *events;
+  w->events_data = user_data;
   w->index = index;
   w->threaded = threaded;
   w->conns = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, (GDestroyNotify) wconn_free);
   w->ctx = threaded ? g_main_context_new () : g_main_context_ref_thread_default ();
-  if (w->cfg->ping_ms > 0)
+  if (w->cfg.ping_ms > 0)
     {
-      w->liveness = g_timeout_source_new (MAX (500u, w->cfg->ping_ms / 2));
+      w->liveness = g_timeout_source_new (MAX (500u, w->cfg.ping_ms / 2));
       g_source_set_callback (w->liveness, on_liveness_check, w, NULL);
       g_source_attach (w->liveness, w->ctx);
     }

@@ -1,7 +1,8 @@
 /* kmg-signaling-map.c — map subscriptions: snapshot on subscribe, coalesced diffs after changes.
- * Only subscribers whose bbox contains a changed displayed position are re-queried. */
+ * Only subscribers whose bbox contains a changed displayed position are re-queried. Calls only the
+ * connection layer below it. */
 
-#include "kmg-signaling-private.h"
+#include "kmg-signaling-map.h"
 
 #include "kmg-json.h"
 
@@ -10,6 +11,29 @@
 /* Past this many changed points per flush, testing every point against every bbox costs more than
  * re-querying everyone. */
 #define MAX_PENDING_POINTS 1024
+
+struct _KmgSigMapSub
+{
+  KmgBbox bbox;
+  int zoom;
+  GHashTable *items; /* last item set sent (shared, immutable), see kmg_map_items_new() */
+  char *key;         /* bbox and zoom as text: subscribers with the same key share one query */
+};
+
+struct _KmgSigMap
+{
+  KmgSigConns *conns;
+  const KmgSignalingConfig *cfg;
+  const KmgSignalingCallbacks *cb;
+  gpointer cb_data;
+  GHashTable *subs;       /* set of KmgSigConn* with a map subscription */
+  GArray *pending_points; /* KmgLatLon changed since the last flush */
+  gboolean pending_all;
+  guint flush_timer;
+  gint64 first_change_us;
+};
+
+typedef void (*Handler) (KmgSigMap *map, KmgSigConn *conn, JsonNode *ref, JsonObject *msg);
 
 /* One query result per distinct viewport within a flush, plus the diff text per previous item set:
  * subscribers that share a viewport and saw the same items share the work. */
@@ -38,16 +62,16 @@ sub_free (KmgSigMapSub *sub)
 }
 
 static GHashTable *
-run_query (KmgSignaling *sig, const KmgBbox *bbox, int zoom, GError **error)
+run_query (KmgSigMap *map, const KmgBbox *bbox, int zoom, GError **error)
 {
   g_autoptr (JsonArray) items = NULL;
 
-  if (sig->cb.map_query == NULL)
+  if (map->cb->map_query == NULL)
     {
       g_set_error_literal (error, KMG_SIGNALING_ERROR, KMG_SIGNALING_ERROR_INTERNAL, "map is not available");
       return NULL;
     }
-  items = sig->cb.map_query (bbox, zoom, sig->cb_data, error);
+  items = map->cb->map_query (bbox, zoom, map->cb_data, error);
   if (items == NULL)
     return NULL;
   return kmg_map_items_from_array (items, error);
@@ -99,7 +123,7 @@ parse_subscribe (JsonObject *msg, KmgBbox *bbox, int *zoom, GError **error)
 }
 
 static void
-on_map_subscribe (KmgSignaling *sig, KmgSigConn *conn, JsonNode *ref, JsonObject *msg)
+on_map_subscribe (KmgSigMap *map, KmgSigConn *conn, JsonNode *ref, JsonObject *msg)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GHashTable) items = NULL;
@@ -113,21 +137,21 @@ on_map_subscribe (KmgSignaling *sig, KmgSigConn *conn, JsonNode *ref, JsonObject
       kmg_sig_reply_error (conn, ref, "bad_request", error->message, NULL);
       return;
     }
-  if (sig->cb.map_query == NULL)
+  if (map->cb->map_query == NULL)
     {
       kmg_sig_reply_error (conn, ref, "internal", "map is not available", NULL);
       return;
     }
-  if ((items = run_query (sig, &bbox, zoom, &error)) == NULL)
+  if ((items = run_query (map, &bbox, zoom, &error)) == NULL)
     {
       /* A viewport the map refuses is the client's mistake, whatever the error map knows of it. */
-      kmg_sig_reply_error (conn, ref, kmg_sig_error_code (sig, error, "bad_request"), error->message, NULL);
+      kmg_sig_reply_error (conn, ref, kmg_sig_error_code (map->conns, error, "bad_request"), error->message, NULL);
       return;
     }
   if (conn->sub == NULL)
     {
       conn->sub = g_new0 (KmgSigMapSub, 1);
-      g_hash_table_add (sig->subs, conn);
+      g_hash_table_add (map->subs, conn);
     }
   conn->sub->bbox = bbox;
   conn->sub->zoom = zoom;
@@ -145,16 +169,16 @@ on_map_subscribe (KmgSignaling *sig, KmgSigConn *conn, JsonNode *ref, JsonObject
 }
 
 void
-kmg_sig_map_conn_gone (KmgSignaling *sig, KmgSigConn *conn)
+kmg_sig_map_conn_gone (KmgSigMap *map, KmgSigConn *conn)
 {
   if (conn->sub == NULL)
     return;
-  g_hash_table_remove (sig->subs, conn);
+  g_hash_table_remove (map->subs, conn);
   g_clear_pointer (&conn->sub, sub_free);
 }
 
 static void
-on_map_unsubscribe (KmgSignaling *sig, KmgSigConn *conn, JsonNode *ref, JsonObject *msg)
+on_map_unsubscribe (KmgSigMap *map, KmgSigConn *conn, JsonNode *ref, JsonObject *msg)
 {
   g_autoptr (GError) error = NULL;
 
@@ -163,18 +187,18 @@ on_map_unsubscribe (KmgSignaling *sig, KmgSigConn *conn, JsonNode *ref, JsonObje
       kmg_sig_reply_error (conn, ref, "bad_request", error->message, NULL);
       return;
     }
-  kmg_sig_map_conn_gone (sig, conn);
+  kmg_sig_map_conn_gone (map, conn);
   kmg_sig_ack (conn, ref);
 }
 
 static gboolean
-sub_affected (KmgSignaling *sig, KmgSigMapSub *sub)
+sub_affected (KmgSigMap *map, KmgSigMapSub *sub)
 {
-  if (sig->pending_all)
+  if (map->pending_all)
     return TRUE;
-  for (guint i = 0; i < sig->pending_points->len; i++)
+  for (guint i = 0; i < map->pending_points->len; i++)
     {
-      const KmgLatLon *p = &g_array_index (sig->pending_points, KmgLatLon, i);
+      const KmgLatLon *p = &g_array_index (map->pending_points, KmgLatLon, i);
       if (kmg_bbox_contains (&sub->bbox, p->lat, p->lon))
         return TRUE;
     }
@@ -182,7 +206,7 @@ sub_affected (KmgSignaling *sig, KmgSigMapSub *sub)
 }
 
 static QueryResult *
-cached_query (KmgSignaling *sig, GHashTable *cache, const KmgSigMapSub *sub)
+cached_query (KmgSigMap *map, GHashTable *cache, const KmgSigMapSub *sub)
 {
   QueryResult *r = g_hash_table_lookup (cache, sub->key);
 
@@ -190,7 +214,7 @@ cached_query (KmgSignaling *sig, GHashTable *cache, const KmgSigMapSub *sub)
     {
       g_autoptr (GError) error = NULL;
       r = g_new0 (QueryResult, 1);
-      r->items = run_query (sig, &sub->bbox, sub->zoom, &error);
+      r->items = run_query (map, &sub->bbox, sub->zoom, &error);
       if (r->items == NULL)
         g_debug ("map re-query failed: %s", error->message);
       r->diffs = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) g_hash_table_unref,
@@ -222,7 +246,7 @@ cached_diff (QueryResult *r, GHashTable *old_items)
 static gboolean
 on_flush (gpointer user_data)
 {
-  KmgSignaling *sig = user_data;
+  KmgSigMap *map = user_data;
   /* Keys borrow the subscribers' keys: none is freed during the flush. */
   g_autoptr (GHashTable) cache = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                                         (GDestroyNotify) query_result_free);
@@ -230,17 +254,17 @@ on_flush (gpointer user_data)
   KmgSigConn *conn;
   guint sent = 0;
 
-  sig->flush_timer = 0;
-  g_hash_table_iter_init (&iter, sig->subs);
+  map->flush_timer = 0;
+  g_hash_table_iter_init (&iter, map->subs);
   while (g_hash_table_iter_next (&iter, (gpointer *) &conn, NULL))
     {
       KmgSigMapSub *sub = conn->sub;
       QueryResult *r;
       char *diff;
 
-      if (!sub_affected (sig, sub))
+      if (!sub_affected (map, sub))
         continue;
-      r = cached_query (sig, cache, sub);
+      r = cached_query (map, cache, sub);
       if (r->items == NULL)
         continue;
       diff = cached_diff (r, sub->items);
@@ -250,55 +274,98 @@ on_flush (gpointer user_data)
       sub->items = g_hash_table_ref (r->items);
     }
 
-  if (sig->metrics != NULL && sent > 0)
-    kmg_metrics_add (sig->metrics, "kamegor_ws_messages_out_total", "type=\"map.diff\"", sent);
-  if (sig->metrics != NULL && sent > 0)
-    kmg_metrics_observe (sig->metrics, "kamegor_ws_fanout_seconds", NULL,
-                         (double) (g_get_monotonic_time () - sig->first_change_us) / 1e6);
-  g_array_set_size (sig->pending_points, 0);
-  sig->pending_all = FALSE;
-  sig->first_change_us = 0;
+  if (map->conns->metrics != NULL && sent > 0)
+    kmg_metrics_add (map->conns->metrics, "kamegor_ws_messages_out_total", "type=\"map.diff\"", sent);
+  if (map->conns->metrics != NULL && sent > 0)
+    kmg_metrics_observe (map->conns->metrics, "kamegor_ws_fanout_seconds", NULL,
+                         (double) (g_get_monotonic_time () - map->first_change_us) / 1e6);
+  g_array_set_size (map->pending_points, 0);
+  map->pending_all = FALSE;
+  map->first_change_us = 0;
   return G_SOURCE_REMOVE;
 }
 
 void
-kmg_signaling_map_changed (KmgSignaling *sig, const KmgLatLon *points, guint n_points)
+kmg_sig_map_changed (KmgSigMap *map, const KmgLatLon *points, guint n_points)
 {
-  g_return_if_fail (sig != NULL);
-
-  if (points == NULL || sig->pending_points->len + n_points > MAX_PENDING_POINTS)
+  if (points == NULL || map->pending_points->len + n_points > MAX_PENDING_POINTS)
     {
-      sig->pending_all = TRUE;
-      g_array_set_size (sig->pending_points, 0);
+      map->pending_all = TRUE;
+      g_array_set_size (map->pending_points, 0);
     }
-  else if (!sig->pending_all)
-    g_array_append_vals (sig->pending_points, points, n_points);
+  else if (!map->pending_all)
+    g_array_append_vals (map->pending_points, points, n_points);
 
-  if (sig->first_change_us == 0)
-    sig->first_change_us = g_get_monotonic_time ();
-  if (sig->flush_timer == 0 && g_hash_table_size (sig->subs) > 0)
-    sig->flush_timer = sig->cfg.flush_ms > 0 ? g_timeout_add (sig->cfg.flush_ms, on_flush, sig)
-                                             : g_idle_add (on_flush, sig);
-  else if (g_hash_table_size (sig->subs) == 0)
+  if (map->first_change_us == 0)
+    map->first_change_us = g_get_monotonic_time ();
+  if (map->flush_timer == 0 && g_hash_table_size (map->subs) > 0)
+    map->flush_timer = map->cfg->flush_ms > 0 ? g_timeout_add (map->cfg->flush_ms, on_flush, map)
+                                             : g_idle_add (on_flush, map);
+  else if (g_hash_table_size (map->subs) == 0)
     {
-      g_array_set_size (sig->pending_points, 0);
-      sig->pending_all = FALSE;
-      sig->first_change_us = 0;
+      g_array_set_size (map->pending_points, 0);
+      map->pending_all = FALSE;
+      map->first_change_us = 0;
     }
 }
 
-void
-kmg_sig_map_free (KmgSignaling *sig)
-{
-  g_clear_handle_id (&sig->flush_timer, g_source_remove);
-}
-
-KmgSigBuiltin
-kmg_sig_map_builtin (const char *type)
+static Handler
+lookup_handler (const char *type)
 {
   if (g_strcmp0 (type, "map.subscribe") == 0)
     return on_map_subscribe;
   if (g_strcmp0 (type, "map.unsubscribe") == 0)
     return on_map_unsubscribe;
   return NULL;
+}
+
+gboolean
+kmg_sig_map_handles (const char *type)
+{
+  return lookup_handler (type) != NULL;
+}
+
+gboolean
+kmg_sig_map_dispatch (KmgSigMap *map, KmgSigConn *conn, const char *type, JsonNode *ref, JsonObject *msg)
+{
+  Handler fn = lookup_handler (type);
+
+  if (fn == NULL)
+    return FALSE;
+  fn (map, conn, ref, msg);
+  return TRUE;
+}
+
+/* ---- the layer ---- */
+
+KmgSigMap *
+kmg_sig_map_new (KmgSigConns *conns, const KmgSignalingConfig *config, const KmgSignalingCallbacks *callbacks,
+                 gpointer user_data)
+{
+  KmgSigMap *map = g_new0 (KmgSigMap, 1);
+
+  map->conns = conns;
+  map->cfg = config;
+  map->cb = callbacks;
+  map->cb_data = user_data;
+  map->subs = g_hash_table_new (NULL, NULL);
+  map->pending_points = g_array_new (FALSE, FALSE, sizeof (KmgLatLon));
+  return map;
+}
+
+void
+kmg_sig_map_free (KmgSigMap *map)
+{
+  GHashTableIter iter;
+  KmgSigConn *conn;
+
+  if (map == NULL)
+    return;
+  g_clear_handle_id (&map->flush_timer, g_source_remove);
+  g_hash_table_iter_init (&iter, map->subs);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &conn, NULL))
+    g_clear_pointer (&conn->sub, sub_free);
+  g_hash_table_unref (map->subs);
+  g_array_unref (map->pending_points);
+  g_free (map);
 }

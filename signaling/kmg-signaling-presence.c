@@ -1,9 +1,31 @@
-/* kmg-signaling-presence.c — the hub's presence messages (hello, app_state, location, go_live,
- * stop_live, bye, profile.watch/unwatch) and the fan-out of presence transitions. */
+/* kmg-signaling-presence.c — the hub's presence layer: the presence machine and its grace timer, the
+ * presence messages (hello, app_state, location, go_live, stop_live, bye, profile.watch/unwatch), profile
+ * watchers and the fan-out of transitions. Calls only the connection layer below it. */
 
-#include "kmg-signaling-private.h"
+#include "kmg-signaling-presence.h"
 
 #include "kmg-json.h"
+#include "kmg-listeners.h"
+
+struct _KmgSigPresence
+{
+  KmgSigConns *conns;
+  const KmgSignalingConfig *cfg;
+  const KmgSignalingCallbacks *cb;
+  gpointer cb_data;
+  KmgPresence *presence;
+  KmgListeners listeners; /* KmgSignalingPresenceFunc */
+  GHashTable *watchers;   /* gint64* seller -> GHashTable set of KmgSigConn* */
+  /* gint64* user -> gint64* ms of the last position handed to the map: the location throttle is
+   * per user, so new connections (a reconnect, a second device) do not reset it. Entries older
+   * than min_location_ms are pruned now and then. */
+  GHashTable *user_last_location;
+  guint locations_since_prune;
+  guint timer;
+  gint64 deadline;
+};
+
+typedef void (*Handler) (KmgSigPresence *p, KmgSigConn *conn, JsonNode *ref, JsonObject *msg);
 
 static void
 reply_bad_request (KmgSigConn *conn, JsonNode *ref, const GError *error)
@@ -14,28 +36,27 @@ reply_bad_request (KmgSigConn *conn, JsonNode *ref, const GError *error)
 static gboolean
 on_presence_timer (gpointer user_data)
 {
-  KmgSignaling *sig = user_data;
+  KmgSigPresence *p = user_data;
 
-  sig->presence_timer = 0;
-  sig->presence_deadline = -1;
-  kmg_presence_tick (sig->presence, kmg_sig_now_ms ());
-  kmg_sig_presence_schedule (sig);
+  p->timer = 0;
+  p->deadline = -1;
+  kmg_presence_tick (p->presence, kmg_sig_now_ms ());
+  kmg_sig_presence_schedule (p);
   return G_SOURCE_REMOVE;
 }
 
 /* One timer for the earliest grace deadline; re-armed after every change that may move it. */
 void
-kmg_sig_presence_schedule (KmgSignaling *sig)
+kmg_sig_presence_schedule (KmgSigPresence *p)
 {
-  gint64 deadline = kmg_presence_next_deadline (sig->presence);
+  gint64 deadline = kmg_presence_next_deadline (p->presence);
 
-  if (deadline == sig->presence_deadline && (sig->presence_timer != 0 || deadline < 0))
+  if (deadline == p->deadline && (p->timer != 0 || deadline < 0))
     return;
-  g_clear_handle_id (&sig->presence_timer, g_source_remove);
-  sig->presence_deadline = deadline;
+  g_clear_handle_id (&p->timer, g_source_remove);
+  p->deadline = deadline;
   if (deadline >= 0)
-    sig->presence_timer = g_timeout_add ((guint) CLAMP (deadline - kmg_sig_now_ms (), 0, G_MAXINT),
-                                         on_presence_timer, sig);
+    p->timer = g_timeout_add ((guint) CLAMP (deadline - kmg_sig_now_ms (), 0, G_MAXINT), on_presence_timer, p);
 }
 
 static char *
@@ -49,14 +70,14 @@ profile_status_text (gint64 seller_id, KmgPresenceState state, JsonNode *ref)
 }
 
 static void
-update_state_gauge (KmgSignaling *sig, KmgPresenceState state, double delta)
+update_state_gauge (KmgSigPresence *p, KmgPresenceState state, double delta)
 {
   g_autofree char *labels = NULL;
 
-  if (sig->metrics == NULL || state == KMG_PRESENCE_OFFLINE)
+  if (p->conns->metrics == NULL || state == KMG_PRESENCE_OFFLINE)
     return;
   labels = g_strdup_printf ("state=\"%s\"", kmg_presence_state_to_string (state));
-  kmg_metrics_add (sig->metrics, "kamegor_presence_users", labels, delta);
+  kmg_metrics_add (p->conns->metrics, "kamegor_presence_users", labels, delta);
 }
 
 /* Called by KmgPresence: tell the user's own connections, the profile watchers, then the server. */
@@ -75,19 +96,19 @@ marshal_presence (GHook *hook, gpointer data)
                                            hook->data);
 }
 
-void
-kmg_sig_presence_changed (gint64 user_id, KmgPresenceState old_state, KmgPresenceState new_state,
-                          KmgPresenceReason reason, gpointer user_data)
+static void
+on_presence_changed (gint64 user_id, KmgPresenceState old_state, KmgPresenceState new_state,
+                     KmgPresenceReason reason, gpointer user_data)
 {
-  KmgSignaling *sig = user_data;
-  GPtrArray *own = g_hash_table_lookup (sig->user_conns, &user_id);
-  GHashTable *watchers = g_hash_table_lookup (sig->watchers, &user_id);
+  KmgSigPresence *p = user_data;
+  GPtrArray *own = kmg_sig_conns_of_user (p->conns, user_id);
+  GHashTable *watchers = g_hash_table_lookup (p->watchers, &user_id);
   g_autoptr (JsonObject) body = json_object_new ();
   g_autofree char *own_text = NULL;
   char user[24];
 
-  update_state_gauge (sig, old_state, -1);
-  update_state_gauge (sig, new_state, +1);
+  update_state_gauge (p, old_state, -1);
+  update_state_gauge (p, new_state, +1);
 
   json_object_set_string_member (body, "state", kmg_presence_state_to_string (new_state));
   json_object_set_string_member (body, "reason", kmg_presence_reason_to_string (reason));
@@ -111,34 +132,34 @@ kmg_sig_presence_changed (gint64 user_id, KmgPresenceState old_state, KmgPresenc
                     kmg_presence_state_to_string (new_state), kmg_presence_reason_to_string (reason));
   {
     PresenceEvent ev = { user_id, old_state, new_state, reason };
-    kmg_listeners_emit (&sig->presence_listeners, marshal_presence, &ev);
+    kmg_listeners_emit (&p->listeners, marshal_presence, &ev);
   }
 }
 
 static void
-unwatch (KmgSignaling *sig, KmgSigConn *conn, gint64 seller_id)
+unwatch (KmgSigPresence *p, KmgSigConn *conn, gint64 seller_id)
 {
-  GHashTable *set = g_hash_table_lookup (sig->watchers, &seller_id);
+  GHashTable *set = g_hash_table_lookup (p->watchers, &seller_id);
 
   g_hash_table_remove (conn->watching, &seller_id);
   if (set == NULL)
     return;
   g_hash_table_remove (set, conn);
   if (g_hash_table_size (set) == 0)
-    g_hash_table_remove (sig->watchers, &seller_id);
+    g_hash_table_remove (p->watchers, &seller_id);
 }
 
 void
-kmg_sig_presence_conn_gone (KmgSignaling *sig, KmgSigConn *conn)
+kmg_sig_presence_conn_gone (KmgSigPresence *p, KmgSigConn *conn)
 {
   g_autoptr (GList) ids = g_hash_table_get_keys (conn->watching);
 
   for (GList *l = ids; l != NULL; l = l->next)
-    unwatch (sig, conn, *(gint64 *) l->data);
+    unwatch (p, conn, *(gint64 *) l->data);
 }
 
 static void
-on_hello (KmgSignaling *sig, KmgSigConn *conn, JsonNode *ref, JsonObject *msg)
+on_hello (KmgSigPresence *p, KmgSigConn *conn, JsonNode *ref, JsonObject *msg)
 {
   static const char *const fields[] = { "foreground", "app_version", "platform", NULL };
   g_autoptr (GError) error = NULL;
@@ -155,14 +176,14 @@ on_hello (KmgSignaling *sig, KmgSigConn *conn, JsonNode *ref, JsonObject *msg)
       reply_bad_request (conn, ref, error);
       return;
     }
-  kmg_presence_set_foreground (sig->presence, conn->id, foreground, kmg_sig_now_ms ());
-  state = kmg_presence_get_state (sig->presence, conn->user_id);
+  kmg_presence_set_foreground (p->presence, conn->id, foreground, kmg_sig_now_ms ());
+  state = kmg_presence_get_state (p->presence, conn->user_id);
   json_object_set_string_member (body, "state", kmg_presence_state_to_string (state));
   kmg_sig_reply (conn, ref, "presence", body);
 }
 
 static void
-on_app_state (KmgSignaling *sig, KmgSigConn *conn, JsonNode *ref, JsonObject *msg)
+on_app_state (KmgSigPresence *p, KmgSigConn *conn, JsonNode *ref, JsonObject *msg)
 {
   static const char *const fields[] = { "foreground", NULL };
   g_autoptr (GError) error = NULL;
@@ -174,7 +195,7 @@ on_app_state (KmgSignaling *sig, KmgSigConn *conn, JsonNode *ref, JsonObject *ms
       reply_bad_request (conn, ref, error);
       return;
     }
-  kmg_presence_set_foreground (sig->presence, conn->id, foreground, kmg_sig_now_ms ());
+  kmg_presence_set_foreground (p->presence, conn->id, foreground, kmg_sig_now_ms ());
   kmg_sig_ack (conn, ref);
 }
 
@@ -188,30 +209,30 @@ location_is_old (gpointer key, gpointer value, gpointer user_data)
 /* TRUE, and the slot taken, when @user_id's last position reached the map at least
  * min_location_ms ago (or never). */
 static gboolean
-take_user_location_slot (KmgSignaling *sig, gint64 user_id, gint64 now)
+take_user_location_slot (KmgSigPresence *p, gint64 user_id, gint64 now)
 {
-  gint64 *last = g_hash_table_lookup (sig->user_last_location, &user_id);
+  gint64 *last = g_hash_table_lookup (p->user_last_location, &user_id);
 
-  if (++sig->locations_since_prune >= 1024)
+  if (++p->locations_since_prune >= 1024)
     {
-      gint64 bound = now - sig->cfg.min_location_ms;
-      sig->locations_since_prune = 0;
-      g_hash_table_foreach_remove (sig->user_last_location, location_is_old, &bound);
-      last = g_hash_table_lookup (sig->user_last_location, &user_id);
+      gint64 bound = now - p->cfg->min_location_ms;
+      p->locations_since_prune = 0;
+      g_hash_table_foreach_remove (p->user_last_location, location_is_old, &bound);
+      last = g_hash_table_lookup (p->user_last_location, &user_id);
     }
-  if (last != NULL && now - *last < sig->cfg.min_location_ms)
+  if (last != NULL && now - *last < p->cfg->min_location_ms)
     return FALSE;
   if (last == NULL)
     {
       last = g_new (gint64, 1);
-      g_hash_table_insert (sig->user_last_location, g_memdup2 (&user_id, sizeof user_id), last);
+      g_hash_table_insert (p->user_last_location, g_memdup2 (&user_id, sizeof user_id), last);
     }
   *last = now;
   return TRUE;
 }
 
 static void
-on_location (KmgSignaling *sig, KmgSigConn *conn, JsonNode *ref, JsonObject *msg)
+on_location (KmgSigPresence *p, KmgSigConn *conn, JsonNode *ref, JsonObject *msg)
 {
   static const char *const fields[] = { "lat", "lon", "accuracy", NULL };
   g_autoptr (GError) error = NULL;
@@ -226,10 +247,10 @@ on_location (KmgSignaling *sig, KmgSigConn *conn, JsonNode *ref, JsonObject *msg
       reply_bad_request (conn, ref, error);
       return;
     }
-  if (conn->last_location_ms >= 0 && now - conn->last_location_ms < sig->cfg.min_location_ms)
+  if (conn->last_location_ms >= 0 && now - conn->last_location_ms < p->cfg->min_location_ms)
     {
       g_autoptr (JsonObject) extra = json_object_new ();
-      json_object_set_int_member (extra, "retry_after_ms", sig->cfg.min_location_ms - (now - conn->last_location_ms));
+      json_object_set_int_member (extra, "retry_after_ms", p->cfg->min_location_ms - (now - conn->last_location_ms));
       kmg_sig_reply_error (conn, ref, "too_soon", "location updates are accepted at most every min_location_ms",
                            extra);
       return;
@@ -238,16 +259,16 @@ on_location (KmgSignaling *sig, KmgSigConn *conn, JsonNode *ref, JsonObject *msg
   /* The map learns the position before the transition it may cause. Never log it. A new
    * connection's first fix always counts for presence (a reconnect must not go offline), but
    * reaches the map only at the user's own pace: reconnecting is no way around the throttle. */
-  if (sig->cb.location != NULL && take_user_location_slot (sig, conn->user_id, now))
-    sig->cb.location (conn->user_id, conn->is_seller,
-                      kmg_presence_get_state (sig->presence, conn->user_id), lat, lon, accuracy,
-                      sig->cb_data);
-  kmg_presence_location (sig->presence, conn->id, now);
+  if (p->cb->location != NULL && take_user_location_slot (p, conn->user_id, now))
+    p->cb->location (conn->user_id, conn->is_seller,
+                      kmg_presence_get_state (p->presence, conn->user_id), lat, lon, accuracy,
+                      p->cb_data);
+  kmg_presence_location (p->presence, conn->id, now);
   kmg_sig_ack (conn, ref);
 }
 
 static void
-on_go_live (KmgSignaling *sig, KmgSigConn *conn, JsonNode *ref, JsonObject *msg)
+on_go_live (KmgSigPresence *p, KmgSigConn *conn, JsonNode *ref, JsonObject *msg)
 {
   g_autoptr (GError) error = NULL;
 
@@ -256,7 +277,7 @@ on_go_live (KmgSignaling *sig, KmgSigConn *conn, JsonNode *ref, JsonObject *msg)
       reply_bad_request (conn, ref, error);
       return;
     }
-  if (!kmg_presence_go_live (sig->presence, conn->user_id, kmg_sig_now_ms (), &error))
+  if (!kmg_presence_go_live (p->presence, conn->user_id, kmg_sig_now_ms (), &error))
     {
       gboolean not_seller = g_error_matches (error, KMG_PRESENCE_ERROR, KMG_PRESENCE_ERROR_NOT_SELLER);
       kmg_sig_reply_error (conn, ref, not_seller ? "forbidden" : "not_online", error->message, NULL);
@@ -266,7 +287,7 @@ on_go_live (KmgSignaling *sig, KmgSigConn *conn, JsonNode *ref, JsonObject *msg)
 }
 
 static void
-on_stop_live (KmgSignaling *sig, KmgSigConn *conn, JsonNode *ref, JsonObject *msg)
+on_stop_live (KmgSigPresence *p, KmgSigConn *conn, JsonNode *ref, JsonObject *msg)
 {
   g_autoptr (GError) error = NULL;
 
@@ -275,12 +296,12 @@ on_stop_live (KmgSignaling *sig, KmgSigConn *conn, JsonNode *ref, JsonObject *ms
       reply_bad_request (conn, ref, error);
       return;
     }
-  kmg_presence_stop_live (sig->presence, conn->user_id, kmg_sig_now_ms ());
+  kmg_presence_stop_live (p->presence, conn->user_id, kmg_sig_now_ms ());
   kmg_sig_ack (conn, ref);
 }
 
 static void
-on_bye (KmgSignaling *sig, KmgSigConn *conn, JsonNode *ref, JsonObject *msg)
+on_bye (KmgSigPresence *p, KmgSigConn *conn, JsonNode *ref, JsonObject *msg)
 {
   g_autoptr (GError) error = NULL;
 
@@ -290,7 +311,7 @@ on_bye (KmgSignaling *sig, KmgSigConn *conn, JsonNode *ref, JsonObject *msg)
       return;
     }
   conn->said_bye = TRUE;
-  kmg_presence_goodbye (sig->presence, conn->id, kmg_sig_now_ms ());
+  kmg_presence_goodbye (p->presence, conn->id, kmg_sig_now_ms ());
   kmg_sig_ack (conn, ref);
   kmg_sig_conn_close (conn, SOUP_WEBSOCKET_CLOSE_NORMAL, "bye");
 }
@@ -305,7 +326,7 @@ get_seller_id (JsonObject *msg, gint64 *seller_id, GError **error)
 }
 
 static void
-on_profile_watch (KmgSignaling *sig, KmgSigConn *conn, JsonNode *ref, JsonObject *msg)
+on_profile_watch (KmgSigPresence *p, KmgSigConn *conn, JsonNode *ref, JsonObject *msg)
 {
   g_autoptr (GError) error = NULL;
   gint64 seller_id = 0;
@@ -318,31 +339,31 @@ on_profile_watch (KmgSignaling *sig, KmgSigConn *conn, JsonNode *ref, JsonObject
     }
   if (!g_hash_table_contains (conn->watching, &seller_id))
     {
-      if (g_hash_table_size (conn->watching) >= sig->cfg.max_watches)
+      if (g_hash_table_size (conn->watching) >= p->cfg->max_watches)
         {
           kmg_sig_reply_error (conn, ref, "too_many", "too many profiles watched on this connection", NULL);
           return;
         }
-      if (sig->cb.can_watch != NULL && !sig->cb.can_watch (conn->user_id, seller_id, sig->cb_data, &error))
+      if (p->cb->can_watch != NULL && !p->cb->can_watch (conn->user_id, seller_id, p->cb_data, &error))
         {
-          kmg_signaling_reply_gerror (sig, conn->id, ref, error);
+          kmg_sig_reply_gerror (conn, ref, error);
           return;
         }
-      set = g_hash_table_lookup (sig->watchers, &seller_id);
+      set = g_hash_table_lookup (p->watchers, &seller_id);
       if (set == NULL)
         {
           set = g_hash_table_new (NULL, NULL);
-          g_hash_table_insert (sig->watchers, g_memdup2 (&seller_id, sizeof seller_id), set);
+          g_hash_table_insert (p->watchers, g_memdup2 (&seller_id, sizeof seller_id), set);
         }
       g_hash_table_add (set, conn);
       g_hash_table_add (conn->watching, g_memdup2 (&seller_id, sizeof seller_id));
     }
   kmg_sig_conn_send_text (conn, "profile.status",
-                          profile_status_text (seller_id, kmg_presence_get_state (sig->presence, seller_id), ref));
+                          profile_status_text (seller_id, kmg_presence_get_state (p->presence, seller_id), ref));
 }
 
 static void
-on_profile_unwatch (KmgSignaling *sig, KmgSigConn *conn, JsonNode *ref, JsonObject *msg)
+on_profile_unwatch (KmgSigPresence *p, KmgSigConn *conn, JsonNode *ref, JsonObject *msg)
 {
   g_autoptr (GError) error = NULL;
   gint64 seller_id = 0;
@@ -352,17 +373,17 @@ on_profile_unwatch (KmgSignaling *sig, KmgSigConn *conn, JsonNode *ref, JsonObje
       reply_bad_request (conn, ref, error);
       return;
     }
-  unwatch (sig, conn, seller_id);
+  unwatch (p, conn, seller_id);
   kmg_sig_ack (conn, ref);
 }
 
-KmgSigBuiltin
-kmg_sig_presence_builtin (const char *type)
+static Handler
+lookup_handler (const char *type)
 {
   static const struct
   {
     const char *type;
-    KmgSigBuiltin fn;
+    Handler fn;
   } table[] = {
     { "hello", on_hello },
     { "app_state", on_app_state },
@@ -378,4 +399,66 @@ kmg_sig_presence_builtin (const char *type)
     if (g_strcmp0 (table[i].type, type) == 0)
       return table[i].fn;
   return NULL;
+}
+
+gboolean
+kmg_sig_presence_handles (const char *type)
+{
+  return lookup_handler (type) != NULL;
+}
+
+gboolean
+kmg_sig_presence_dispatch (KmgSigPresence *p, KmgSigConn *conn, const char *type, JsonNode *ref, JsonObject *msg)
+{
+  Handler fn = lookup_handler (type);
+
+  if (fn == NULL)
+    return FALSE;
+  fn (p, conn, ref, msg);
+  return TRUE;
+}
+
+/* ---- the layer ---- */
+
+KmgSigPresence *
+kmg_sig_presence_new (KmgSigConns *conns, const KmgSignalingConfig *config, const KmgSignalingCallbacks *callbacks,
+                      gpointer user_data)
+{
+  KmgSigPresence *p = g_new0 (KmgSigPresence, 1);
+
+  p->conns = conns;
+  p->cfg = config;
+  p->cb = callbacks;
+  p->cb_data = user_data;
+  p->presence = kmg_presence_new (config->grace_ms, on_presence_changed, p);
+  kmg_listeners_init (&p->listeners);
+  p->watchers = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, (GDestroyNotify) g_hash_table_unref);
+  p->user_last_location = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+  p->deadline = -1;
+  return p;
+}
+
+void
+kmg_sig_presence_free (KmgSigPresence *p)
+{
+  if (p == NULL)
+    return;
+  g_clear_handle_id (&p->timer, g_source_remove);
+  kmg_listeners_clear (&p->listeners);
+  g_hash_table_unref (p->watchers);
+  g_hash_table_unref (p->user_last_location);
+  kmg_presence_free (p->presence);
+  g_free (p);
+}
+
+KmgPresence *
+kmg_sig_presence_get_machine (KmgSigPresence *p)
+{
+  return p->presence;
+}
+
+gulong
+kmg_sig_presence_connect_changed (KmgSigPresence *p, KmgSignalingPresenceFunc func, gpointer user_data)
+{
+  return kmg_listeners_connect (&p->listeners, G_CALLBACK (func), user_data);
 }

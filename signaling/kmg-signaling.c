@@ -1,23 +1,50 @@
-/* kmg-signaling.c — the hub core: upgrade checks (Origin, bearer subprotocol) and hand-over to a worker,
- * connections, auth, envelope dispatch, the send API and metrics. Sockets live in kmg-sig-worker.c. */
+/* kmg-signaling.c — the hub's facade, on top of its layers: upgrade checks (Origin, bearer subprotocol)
+ * and hand-over to a worker, connection lifecycle, auth, envelope dispatch and the public API.
+ * Below it: presence and map (kmg-signaling-presence.c, -map.c), connections (kmg-sig-conn.c), sockets
+ * (kmg-sig-worker.c, which reports here only through the events given at its creation). */
 
-#include "kmg-signaling-private.h"
+#include "kmg-signaling-map.h"
+#include "kmg-signaling-presence.h"
 
 #include "kmg-json.h"
+#include "kmg-listeners.h"
 
 #include <string.h>
 
-G_DEFINE_QUARK (kmg-signaling-error-quark, kmg_signaling_error)
-
 #define AUTH_DATA_KEY "kmg-signaling-auth"
 
-static const double fanout_buckets[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5 };
-
-gint64
-kmg_sig_now_ms (void)
+typedef struct
 {
-  return g_get_monotonic_time () / 1000;
-}
+  KmgSignalingHandler fn;
+  gpointer user_data;
+} KmgSigHandler;
+
+struct _KmgSignaling
+{
+  SoupServer *server;
+  KmgSignalingConfig cfg;
+  KmgSignalingCallbacks cb;
+  gpointer cb_data;
+  KmgListeners closed_listeners; /* KmgSignalingClosedFunc */
+  KmgMetrics *metrics;
+
+  KmgSigConns conns;
+  KmgSigPresence *pres;
+  KmgPresence *presence; /* pres's machine */
+  KmgSigMap *map;
+  GHashTable *handlers; /* type -> KmgSigHandler* */
+
+  GPtrArray *workers;         /* KmgSigWorker*: one inline worker, or cfg.threads threaded ones */
+  GPtrArray *extension_types; /* GTypeClass* of the WebSocket extensions offered at upgrade */
+  GHashTable *upgrading;      /* SoupServerMessage* between the 101 and its "wrote-informational" ->
+                               * its address key (owned, counted in address_conns) */
+  GHashTable *address_conns;  /* address key -> GUINT count of upgrading and open connections */
+
+  guint expiry_timer;         /* at the earliest token expiry of an open connection */
+  gint64 expiry_at_ms;        /* unix ms it is set for */
+};
+
+static const double fanout_buckets[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5 };
 
 void
 kmg_signaling_config_init (KmgSignalingConfig *config)
@@ -38,107 +65,16 @@ kmg_signaling_config_init (KmgSignalingConfig *config)
   config->threads = 0;
 }
 
-/* Metric labels only ever name known types, so a client cannot grow the registry. */
-static const char *
-type_label (KmgSignaling *sig, const char *type)
+static KmgSigConn *
+lookup_conn (KmgSignaling *sig, guint64 conn_id)
 {
-  static const char *const own[] = { "auth", "hello", "app_state", "location", "go_live", "stop_live", "bye",
-                                     "profile.watch", "profile.unwatch", "map.subscribe", "map.unsubscribe",
-                                     "auth_ok", "ack", "error", "presence", "profile.status", "map.snapshot",
-                                     "map.diff", NULL };
-
-  if (type == NULL)
-    return "unknown";
-  if (g_strv_contains (own, type) || g_hash_table_contains (sig->handlers, type))
-    return type;
-  return "other";
-}
-
-void
-kmg_sig_count (KmgMetrics *metrics, const char *family, const char *label)
-{
-  g_autofree char *labels = NULL;
-
-  if (metrics == NULL)
-    return;
-  labels = g_strdup_printf ("type=\"%s\"", label);
-  kmg_metrics_add (metrics, family, labels, 1);
+  return kmg_sig_conns_lookup (&sig->conns, conn_id);
 }
 
 static void
 count_message (KmgSignaling *sig, const char *family, const char *type)
 {
-  kmg_sig_count (sig->metrics, family, type_label (sig, type));
-}
-
-gboolean
-kmg_sig_conn_send_borrowed (KmgSigConn *conn, const char *type, const char *text)
-{
-  if (conn->gone || !kmg_sig_worker_send (conn->worker, conn->id, text))
-    return FALSE;
-  count_message (conn->sig, "kamegor_ws_messages_out_total", type);
-  return TRUE;
-}
-
-gboolean
-kmg_sig_conn_send_text (KmgSigConn *conn, const char *type, char *text)
-{
-  g_autofree char *owned = text;
-
-  return kmg_sig_conn_send_borrowed (conn, type, owned);
-}
-
-gboolean
-kmg_sig_conn_send_shared (KmgSigConn *conn, char *text)
-{
-  return !conn->gone && kmg_sig_worker_send_shared (conn->worker, conn->id, text);
-}
-
-void
-kmg_sig_reply (KmgSigConn *conn, JsonNode *ref, const char *type, JsonObject *body)
-{
-  kmg_sig_conn_send_text (conn, type, kmg_ws_envelope_build (type, ref, body));
-}
-
-void
-kmg_sig_reply_error (KmgSigConn *conn, JsonNode *ref, const char *code, const char *message,
-                     JsonObject *extra)
-{
-  kmg_sig_conn_send_text (conn, "error", kmg_ws_envelope_error (ref, code, message, extra));
-}
-
-void
-kmg_sig_ack (KmgSigConn *conn, JsonNode *ref)
-{
-  if (ref != NULL)
-    kmg_sig_reply (conn, ref, "ack", NULL);
-}
-
-void
-kmg_sig_conn_close (KmgSigConn *conn, gushort code, const char *reason)
-{
-  if (conn->gone)
-    return;
-  conn->gone = TRUE;
-  kmg_sig_worker_close (conn->worker, conn->id, code, reason);
-}
-
-static KmgSigConn *
-lookup_conn (KmgSignaling *sig, guint64 conn_id)
-{
-  return g_hash_table_lookup (sig->conns, &conn_id);
-}
-
-/* ---- connection lifecycle ---- */
-
-static void
-conn_free (KmgSigConn *conn)
-{
-  g_clear_handle_id (&conn->auth_timer, g_source_remove);
-  g_clear_pointer (&conn->watching, g_hash_table_unref);
-  g_assert (conn->sub == NULL);
-  g_free (conn->address);
-  g_free (conn);
+  kmg_sig_conns_count (&sig->conns, family, type);
 }
 
 /* ---- connections per client address ---- */
@@ -182,10 +118,8 @@ static void expiry_schedule (KmgSignaling *sig, gint64 at_ms);
 
 /* The token is dead: the connection says so and goes, without presence grace (as after bye). */
 static void
-conn_token_ended (KmgSigConn *conn, const char *code, const char *message, const char *reason)
+conn_token_ended (KmgSignaling *sig, KmgSigConn *conn, const char *code, const char *message, const char *reason)
 {
-  KmgSignaling *sig = conn->sig;
-
   if (conn->gone)
     return;
   kmg_sig_reply_error (conn, NULL, code, message, NULL);
@@ -202,10 +136,10 @@ end_tokens (KmgSignaling *sig, GArray *ids, const char *code, const char *messag
     {
       KmgSigConn *conn = lookup_conn (sig, g_array_index (ids, guint64, i));
       if (conn != NULL)
-        conn_token_ended (conn, code, message, reason);
+        conn_token_ended (sig, conn, code, message, reason);
     }
   if (ids->len > 0)
-    kmg_sig_presence_schedule (sig);
+    kmg_sig_presence_schedule (sig->pres);
 }
 
 static gboolean
@@ -219,7 +153,7 @@ on_expiry_timer (gpointer user_data)
 
   sig->expiry_timer = 0;
   /* A scan per expiry: tokens live for days, so this runs rarely. */
-  g_hash_table_iter_init (&iter, sig->conns);
+  g_hash_table_iter_init (&iter, sig->conns.by_id);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &conn))
     {
       if (!conn->authed || conn->gone || conn->expires_at <= 0)
@@ -246,26 +180,6 @@ expiry_schedule (KmgSignaling *sig, gint64 at_ms)
   sig->expiry_timer = g_timeout_add ((guint) CLAMP (at_ms - wall_ms (), 0, G_MAXINT), on_expiry_timer, sig);
 }
 
-static void
-user_conns_remove (KmgSignaling *sig, KmgSigConn *conn)
-{
-  GPtrArray *list = g_hash_table_lookup (sig->user_conns, &conn->user_id);
-
-  if (list == NULL)
-    return;
-  g_ptr_array_remove_fast (list, conn);
-  if (list->len == 0)
-    g_hash_table_remove (sig->user_conns, &conn->user_id);
-}
-
-static guint
-user_n_connections (KmgSignaling *sig, gint64 user_id)
-{
-  GPtrArray *list = g_hash_table_lookup (sig->user_conns, &user_id);
-
-  return list != NULL ? list->len : 0;
-}
-
 typedef struct
 {
   guint64 conn_id;
@@ -284,12 +198,14 @@ static void
 update_connection_gauge (KmgSignaling *sig)
 {
   if (sig->metrics != NULL)
-    kmg_metrics_set (sig->metrics, "kamegor_ws_connections", NULL, g_hash_table_size (sig->conns));
+    kmg_metrics_set (sig->metrics, "kamegor_ws_connections", NULL, g_hash_table_size (sig->conns.by_id));
 }
 
-void
-kmg_sig_hub_closed (KmgSignaling *sig, guint64 id)
+/* The worker's report that a socket closed, whoever closed it. */
+static void
+on_worker_closed (guint64 id, gpointer user_data)
 {
+  KmgSignaling *sig = user_data;
   KmgSigConn *conn = lookup_conn (sig, id);
 
   if (conn == NULL)
@@ -300,31 +216,29 @@ kmg_sig_hub_closed (KmgSignaling *sig, guint64 id)
       /* Without a goodbye the connection is held for the grace period (kmg_presence_lost). */
       if (!conn->said_bye)
         kmg_presence_lost (sig->presence, conn->id, kmg_sig_now_ms ());
-      kmg_sig_presence_conn_gone (sig, conn);
-      kmg_sig_map_conn_gone (sig, conn);
-      user_conns_remove (sig, conn);
-      kmg_sig_presence_schedule (sig);
+      kmg_sig_presence_conn_gone (sig->pres, conn);
+      kmg_sig_map_conn_gone (sig->map, conn);
+      kmg_sig_conns_unbind_user (&sig->conns, conn);
+      kmg_sig_presence_schedule (sig->pres);
       {
-        ClosedEvent ev = { id, conn->user_id, user_n_connections (sig, conn->user_id) };
+        ClosedEvent ev = { id, conn->user_id, kmg_sig_conns_n_of_user (&sig->conns, conn->user_id) };
         kmg_listeners_emit (&sig->closed_listeners, marshal_closed, &ev);
       }
     }
   address_release (sig, conn->address);
-  g_hash_table_remove (sig->conns, &id);
+  kmg_sig_conns_remove (&sig->conns, id);
   update_connection_gauge (sig);
 }
 
 static void
-conn_authenticated (KmgSigConn *conn, const KmgSignalingAuth *auth, JsonNode *ref)
+conn_authenticated (KmgSignaling *sig, KmgSigConn *conn, const KmgSignalingAuth *auth, JsonNode *ref)
 {
-  KmgSignaling *sig = conn->sig;
-  GPtrArray *list;
   g_autoptr (JsonObject) body = json_object_new ();
   KmgPresenceState state;
 
   g_clear_handle_id (&conn->auth_timer, g_source_remove);
   /* Checked here, after the token is known, for both ways of authenticating. */
-  if (sig->cfg.max_per_user > 0 && user_n_connections (sig, auth->user_id) >= sig->cfg.max_per_user)
+  if (sig->cfg.max_per_user > 0 && kmg_sig_conns_n_of_user (&sig->conns, auth->user_id) >= sig->cfg.max_per_user)
     {
       g_autoptr (JsonObject) extra = json_object_new ();
       json_object_set_int_member (extra, "max_per_user", sig->cfg.max_per_user);
@@ -340,14 +254,7 @@ conn_authenticated (KmgSigConn *conn, const KmgSignalingAuth *auth, JsonNode *re
   if (conn->expires_at > 0)
     expiry_schedule (sig, conn->expires_at * 1000);
 
-  list = g_hash_table_lookup (sig->user_conns, &conn->user_id);
-  if (list == NULL)
-    {
-      gint64 *key = g_memdup2 (&conn->user_id, sizeof (gint64));
-      list = g_ptr_array_new ();
-      g_hash_table_insert (sig->user_conns, key, list);
-    }
-  g_ptr_array_add (list, conn);
+  kmg_sig_conns_bind_user (&sig->conns, conn);
   kmg_presence_connect (sig->presence, conn->id, conn->user_id, conn->is_seller, kmg_sig_now_ms ());
   state = kmg_presence_get_state (sig->presence, conn->user_id);
 
@@ -379,10 +286,9 @@ on_auth_timeout (gpointer user_data)
 
 /* The first message of a connection not authenticated at upgrade must be {"type":"auth","token":...}. */
 static void
-handle_auth_message (KmgSigConn *conn, const char *type, JsonNode *ref, JsonObject *msg)
+handle_auth_message (KmgSignaling *sig, KmgSigConn *conn, const char *type, JsonNode *ref, JsonObject *msg)
 {
   static const char *const fields[] = { "token", NULL };
-  KmgSignaling *sig = conn->sig;
   g_autoptr (GError) error = NULL;
   const char *token = NULL;
   KmgSignalingAuth auth = { 0 };
@@ -412,19 +318,18 @@ handle_auth_message (KmgSigConn *conn, const char *type, JsonNode *ref, JsonObje
       kmg_sig_conn_close (conn, KMG_WS_CLOSE_BANNED, "banned");
       return;
     }
-  conn_authenticated (conn, &auth, ref);
+  conn_authenticated (sig, conn, &auth, ref);
 }
 
 static void
-dispatch (KmgSigConn *conn, const char *type, JsonNode *ref, JsonObject *msg)
+dispatch (KmgSignaling *sig, KmgSigConn *conn, const char *type, JsonNode *ref, JsonObject *msg)
 {
-  KmgSignaling *sig = conn->sig;
-  KmgSigBuiltin builtin;
   KmgSigHandler *handler;
 
-  if ((builtin = kmg_sig_presence_builtin (type)) != NULL || (builtin = kmg_sig_map_builtin (type)) != NULL)
-    builtin (sig, conn, ref, msg);
-  else if ((handler = g_hash_table_lookup (sig->handlers, type)) != NULL)
+  if (kmg_sig_presence_dispatch (sig->pres, conn, type, ref, msg) ||
+      kmg_sig_map_dispatch (sig->map, conn, type, ref, msg))
+    return;
+  if ((handler = g_hash_table_lookup (sig->handlers, type)) != NULL)
     handler->fn (sig, conn->id, conn->user_id, ref, msg, handler->user_data);
   else if (g_strcmp0 (type, "auth") == 0)
     kmg_sig_reply_error (conn, ref, "bad_request", "already authenticated", NULL);
@@ -432,10 +337,11 @@ dispatch (KmgSigConn *conn, const char *type, JsonNode *ref, JsonObject *msg)
     kmg_sig_reply_error (conn, ref, "unknown_type", "unknown message type", NULL);
 }
 
-void
-kmg_sig_hub_message (KmgSignaling *sig, guint64 conn_id, JsonObject *msg_owned, const char *type, JsonNode *ref,
-                     const GError *error)
+static void
+on_worker_message (guint64 conn_id, JsonObject *msg_owned, const char *type, JsonNode *ref, const GError *error,
+                   gpointer user_data)
 {
+  KmgSignaling *sig = user_data;
   g_autoptr (JsonObject) msg = msg_owned;
   KmgSigConn *conn = lookup_conn (sig, conn_id);
 
@@ -451,14 +357,15 @@ kmg_sig_hub_message (KmgSignaling *sig, guint64 conn_id, JsonObject *msg_owned, 
     }
   count_message (sig, "kamegor_ws_messages_in_total", type);
   if (!conn->authed)
-    handle_auth_message (conn, type, ref, msg);
+    handle_auth_message (sig, conn, type, ref, msg);
   else
-    dispatch (conn, type, ref, msg);
+    dispatch (sig, conn, type, ref, msg);
 }
 
-void
-kmg_sig_hub_lost (KmgSignaling *sig, guint64 conn_id)
+static void
+on_worker_lost (guint64 conn_id, gpointer user_data)
 {
+  KmgSignaling *sig = user_data;
   KmgSigConn *conn = lookup_conn (sig, conn_id);
 
   if (conn == NULL || conn->gone)
@@ -466,7 +373,7 @@ kmg_sig_hub_lost (KmgSignaling *sig, guint64 conn_id)
   if (conn->authed)
     kmg_presence_lost (sig->presence, conn->id, kmg_sig_now_ms ());
   conn->gone = TRUE; /* the worker is closing it */
-  kmg_sig_presence_schedule (sig);
+  kmg_sig_presence_schedule (sig->pres);
 }
 
 /* ---- upgrade ---- */
@@ -528,7 +435,7 @@ check_upgrade (KmgSignaling *sig, SoupServerMessage *msg, const char *address)
       return FALSE;
     }
   if (sig->cfg.max_connections > 0 &&
-      g_hash_table_size (sig->conns) + g_hash_table_size (sig->upgrading) >= sig->cfg.max_connections)
+      g_hash_table_size (sig->conns.by_id) + g_hash_table_size (sig->upgrading) >= sig->cfg.max_connections)
     {
       refuse (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "too_many_connections", "try again later");
       return FALSE;
@@ -603,26 +510,22 @@ on_upgraded (SoupServerMessage *msg, gpointer user_data)
   SoupMessageHeaders *req = soup_server_message_get_request_headers (msg);
   SoupMessageHeaders *resp = soup_server_message_get_response_headers (msg);
   GList *extensions = g_object_steal_data (G_OBJECT (msg), "kmg-signaling-extensions");
-  KmgSigConn *conn = g_new0 (KmgSigConn, 1);
+  KmgSigConn *conn;
+  char *address;
   GIOStream *stream;
 
   g_object_ref (msg);
-  conn->address = upgrading_forget (sig, msg);
+  address = upgrading_forget (sig, msg);
   stream = soup_server_message_steal_connection (msg);
 
-  conn->sig = sig;
-  conn->id = ++sig->next_conn_id;
-  conn->worker = pick_worker (sig);
-  conn->last_location_ms = -1;
-  conn->watching = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  g_hash_table_insert (sig->conns, &conn->id, conn);
+  conn = kmg_sig_conns_add (&sig->conns, pick_worker (sig), address);
   update_connection_gauge (sig);
   kmg_sig_worker_adopt (conn->worker, conn->id, stream, soup_server_message_get_uri (msg),
                         soup_message_headers_get_one (req, "Origin"),
                         soup_message_headers_get_one (resp, "Sec-WebSocket-Protocol"), extensions);
 
   if (auth != NULL)
-    conn_authenticated (conn, auth, NULL);
+    conn_authenticated (sig, conn, auth, NULL);
   else
     conn->auth_timer = g_timeout_add (sig->cfg.auth_timeout_ms, on_auth_timeout, conn);
   g_object_unref (msg);
@@ -662,6 +565,8 @@ KmgSignaling *
 kmg_signaling_new (SoupServer *server, const KmgSignalingConfig *config,
                    const KmgSignalingCallbacks *callbacks, gpointer user_data)
 {
+  static const KmgSigWorkerEvents worker_events = { on_worker_message, on_worker_lost, on_worker_closed };
+  KmgSigWorkerConfig worker_cfg = { 0 };
   KmgSignaling *sig;
   guint n_workers;
 
@@ -675,22 +580,15 @@ kmg_signaling_new (SoupServer *server, const KmgSignalingConfig *config,
   sig->cfg.max_strikes = MAX (1u, sig->cfg.max_strikes);
   sig->cb = *callbacks;
   sig->cb_data = user_data;
-  kmg_listeners_init (&sig->presence_listeners);
   kmg_listeners_init (&sig->closed_listeners);
   sig->metrics = config->metrics;
-  sig->presence = kmg_presence_new (config->grace_ms, kmg_sig_presence_changed, sig);
-  sig->conns = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, (GDestroyNotify) conn_free);
-  sig->user_last_location = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
-  sig->user_conns = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
-                                           (GDestroyNotify) g_ptr_array_unref);
-  sig->watchers = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
-                                         (GDestroyNotify) g_hash_table_unref);
   sig->handlers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  sig->subs = g_hash_table_new (NULL, NULL);
+  kmg_sig_conns_init (&sig->conns, sig->metrics, sig->handlers);
+  sig->pres = kmg_sig_presence_new (&sig->conns, &sig->cfg, &sig->cb, sig->cb_data);
+  sig->presence = kmg_sig_presence_get_machine (sig->pres);
+  sig->map = kmg_sig_map_new (&sig->conns, &sig->cfg, &sig->cb, sig->cb_data);
   sig->upgrading = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   sig->address_conns = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  sig->pending_points = g_array_new (FALSE, FALSE, sizeof (KmgLatLon));
-  sig->presence_deadline = -1;
   /* Compression only when asked for: browsers request it on every connection, and its zlib state
    * costs ≈ 100 KiB per connection against ≈ 5 KiB without (bench/ws/ws-load --deflate). */
   sig->extension_types = g_ptr_array_new_with_free_func ((GDestroyNotify) g_type_class_unref);
@@ -713,12 +611,18 @@ kmg_signaling_new (SoupServer *server, const KmgSignalingConfig *config,
       update_connection_gauge (sig);
     }
 
+  worker_cfg.max_message_bytes = sig->cfg.max_message_bytes;
+  worker_cfg.messages_per_s = sig->cfg.messages_per_s;
+  worker_cfg.burst = sig->cfg.burst;
+  worker_cfg.max_strikes = sig->cfg.max_strikes;
+  worker_cfg.ping_ms = sig->cfg.ping_ms;
+  worker_cfg.metrics = sig->metrics;
   n_workers = MIN (sig->cfg.threads, KMG_SIGNALING_MAX_THREADS);
   sig->workers = g_ptr_array_new ();
   if (n_workers == 0)
-    g_ptr_array_add (sig->workers, kmg_sig_worker_new (sig, 0, FALSE));
+    g_ptr_array_add (sig->workers, kmg_sig_worker_new (&worker_cfg, 0, FALSE, &worker_events, sig));
   for (guint i = 0; i < n_workers; i++)
-    g_ptr_array_add (sig->workers, kmg_sig_worker_new (sig, i, TRUE));
+    g_ptr_array_add (sig->workers, kmg_sig_worker_new (&worker_cfg, i, TRUE, &worker_events, sig));
 
   soup_server_add_handler (server, KMG_SIGNALING_PATH, on_http_request, sig, NULL);
   return sig;
@@ -728,7 +632,6 @@ void
 kmg_signaling_free (KmgSignaling *sig)
 {
   GHashTableIter iter;
-  KmgSigConn *conn;
   gpointer msg;
 
   if (sig == NULL)
@@ -740,29 +643,19 @@ kmg_signaling_free (KmgSignaling *sig)
       g_signal_handlers_disconnect_by_data (msg, sig);
       g_object_weak_unref (msg, on_upgrading_gone, sig);
     }
-  g_clear_handle_id (&sig->presence_timer, g_source_remove);
   g_clear_handle_id (&sig->expiry_timer, g_source_remove);
   /* Workers close their sockets without reporting back: the hub's state goes in one piece below. */
   for (guint i = 0; i < sig->workers->len; i++)
     kmg_sig_worker_free (g_ptr_array_index (sig->workers, i));
-  g_hash_table_iter_init (&iter, sig->conns);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &conn))
-    kmg_sig_map_conn_gone (sig, conn);
-  kmg_sig_map_free (sig);
-  kmg_listeners_clear (&sig->presence_listeners);
+  kmg_sig_map_free (sig->map);
+  kmg_sig_presence_free (sig->pres);
   kmg_listeners_clear (&sig->closed_listeners);
-  g_hash_table_unref (sig->conns);
-  g_hash_table_unref (sig->user_conns);
-  g_hash_table_unref (sig->user_last_location);
-  g_hash_table_unref (sig->watchers);
+  kmg_sig_conns_clear (&sig->conns);
   g_hash_table_unref (sig->handlers);
-  g_hash_table_unref (sig->subs);
   g_hash_table_unref (sig->upgrading);
   g_hash_table_unref (sig->address_conns);
   g_ptr_array_unref (sig->workers);
   g_ptr_array_unref (sig->extension_types);
-  g_array_unref (sig->pending_points);
-  kmg_presence_free (sig->presence);
   g_strfreev (sig->cfg.allowed_origins);
   g_object_unref (sig->server);
   g_free (sig);
@@ -774,7 +667,7 @@ kmg_signaling_add_handler (KmgSignaling *sig, const char *type, KmgSignalingHand
   KmgSigHandler *handler;
 
   g_return_if_fail (sig != NULL && type != NULL && fn != NULL);
-  g_return_if_fail (kmg_sig_presence_builtin (type) == NULL && kmg_sig_map_builtin (type) == NULL);
+  g_return_if_fail (!kmg_sig_presence_handles (type) && !kmg_sig_map_handles (type));
 
   handler = g_new0 (KmgSigHandler, 1);
   handler->fn = fn;
@@ -804,22 +697,14 @@ void
 kmg_signaling_set_error_map (KmgSignaling *sig, KmgSignalingErrorMapFunc func)
 {
   g_return_if_fail (sig != NULL);
-  sig->error_map = func;
-}
-
-const char *
-kmg_sig_error_code (KmgSignaling *sig, const GError *error, const char *fallback)
-{
-  const char *code = sig->error_map != NULL ? sig->error_map (error) : NULL;
-
-  return code != NULL ? code : fallback;
+  sig->conns.error_map = func;
 }
 
 gboolean
 kmg_signaling_reply_gerror (KmgSignaling *sig, guint64 conn_id, JsonNode *ref, const GError *error)
 {
   g_return_val_if_fail (sig != NULL && error != NULL, FALSE);
-  return kmg_signaling_reply_error (sig, conn_id, ref, kmg_sig_error_code (sig, error, "internal"),
+  return kmg_signaling_reply_error (sig, conn_id, ref, kmg_sig_error_code (&sig->conns, error, "internal"),
                                     error->message);
 }
 
@@ -844,7 +729,7 @@ kmg_signaling_send_to_conn (KmgSignaling *sig, guint64 conn_id, JsonObject *msg)
 guint
 kmg_signaling_send_to_user (KmgSignaling *sig, gint64 user_id, JsonObject *msg)
 {
-  GPtrArray *list = g_hash_table_lookup (sig->user_conns, &user_id);
+  GPtrArray *list = kmg_sig_conns_of_user (&sig->conns, user_id);
   g_autofree char *text = NULL;
   guint sent = 0;
 
@@ -864,11 +749,18 @@ kmg_signaling_broadcast (KmgSignaling *sig, JsonObject *msg)
   KmgSigConn *conn;
   guint sent = 0;
 
-  g_hash_table_iter_init (&iter, sig->conns);
+  g_hash_table_iter_init (&iter, sig->conns.by_id);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &conn))
     if (conn->authed)
       sent += kmg_sig_conn_send_text (conn, msg_type (msg), g_strdup (text));
   return sent;
+}
+
+void
+kmg_signaling_map_changed (KmgSignaling *sig, const KmgLatLon *points, guint n_points)
+{
+  g_return_if_fail (sig != NULL);
+  kmg_sig_map_changed (sig->map, points, n_points);
 }
 
 KmgPresence *
@@ -892,7 +784,7 @@ kmg_signaling_stop_live (KmgSignaling *sig, gint64 user_id)
 void
 kmg_signaling_set_seller (KmgSignaling *sig, gint64 user_id, gboolean is_seller)
 {
-  GPtrArray *list = g_hash_table_lookup (sig->user_conns, &user_id);
+  GPtrArray *list = kmg_sig_conns_of_user (&sig->conns, user_id);
 
   for (guint i = 0; list != NULL && i < list->len; i++)
     ((KmgSigConn *) g_ptr_array_index (list, i))->is_seller = is_seller;
@@ -902,7 +794,7 @@ kmg_signaling_set_seller (KmgSignaling *sig, gint64 user_id, gboolean is_seller)
 void
 kmg_signaling_disconnect_user (KmgSignaling *sig, gint64 user_id, gushort code, const char *reason)
 {
-  GPtrArray *list = g_hash_table_lookup (sig->user_conns, &user_id);
+  GPtrArray *list = kmg_sig_conns_of_user (&sig->conns, user_id);
 
   /* No grace: the user is removed from presence at once, then the sockets close. */
   kmg_presence_remove_user (sig->presence, user_id, kmg_sig_now_ms ());
@@ -912,13 +804,13 @@ kmg_signaling_disconnect_user (KmgSignaling *sig, gint64 user_id, gushort code, 
       conn->said_bye = TRUE;
       kmg_sig_conn_close (conn, code, reason);
     }
-  kmg_sig_presence_schedule (sig);
+  kmg_sig_presence_schedule (sig->pres);
 }
 
 void
 kmg_signaling_token_revoked (KmgSignaling *sig, gint64 user_id, gint64 token_id)
 {
-  GPtrArray *list = g_hash_table_lookup (sig->user_conns, &user_id);
+  GPtrArray *list = kmg_sig_conns_of_user (&sig->conns, user_id);
   g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (guint64));
 
   g_return_if_fail (sig != NULL);
@@ -935,7 +827,7 @@ gulong
 kmg_signaling_connect_presence_changed (KmgSignaling *sig, KmgSignalingPresenceFunc func,
                                         gpointer user_data)
 {
-  return kmg_listeners_connect (&sig->presence_listeners, G_CALLBACK (func), user_data);
+  return kmg_sig_presence_connect_changed (sig->pres, func, user_data);
 }
 
 gulong
@@ -948,7 +840,7 @@ kmg_signaling_connect_connection_closed (KmgSignaling *sig, KmgSignalingClosedFu
 guint
 kmg_signaling_get_n_connections (KmgSignaling *sig)
 {
-  return g_hash_table_size (sig->conns);
+  return g_hash_table_size (sig->conns.by_id);
 }
 
 gint64
