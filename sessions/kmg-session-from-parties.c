@@ -371,7 +371,10 @@ seller_stats (KmgSessionManager *mgr, gint64 id, gint64 user, const KmgSessionSe
     return FAIL (INVALID, "fraction_lost must be 0..1");
   /* Evidence about the P2P connection only: on the relay the server sees the media itself. */
   if (s->path == KMG_SESSION_PATH_P2P)
-    kmg_session_silence_seller_report (mgr, s, report, now_ms);
+    {
+      if (kmg_session_silence_seller_report (mgr, s, report, now_ms))
+        kmg_session_leave_p2p_unattested (mgr, s, now_ms);
+    }
   return TRUE;
 }
 

@@ -340,6 +340,24 @@ compare_ids (gconstpointer a, gconstpointer b)
   return x < y ? -1 : x > y;
 }
 
+/* The silent-buyer rule (kmg-session-silence.c) said the buyer no longer attests while media
+ * flows: the relay measures from now on, or, when policy forbids it, the session ends. */
+void
+kmg_session_leave_p2p_unattested (KmgSessionManager *mgr, KmgSession *s, gint64 now_ms)
+{
+  g_autofree char *id = g_strdup_printf ("%" G_GINT64_FORMAT, s->id);
+  gboolean relay = mgr->config.policy == KMG_SESSION_POLICY_AUTO;
+
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "KMG_SESSION", id, "MESSAGE",
+                    "session %s: no buyer attestation for %" G_GINT64_FORMAT " ms while the seller's "
+                    "reports show media flowing: %s", id, now_ms - s->attested_ms,
+                    relay ? "moving to the relay" : "ending (relay not allowed)");
+  if (relay)
+    kmg_session_start_relay (mgr, s, TRUE, now_ms);
+  else
+    kmg_session_end (mgr, s, KMG_SESSION_END_UNATTESTED, now_ms);
+}
+
 /* ---- selection of live sessions, and the buyer-gone grace timers ---- */
 
 gboolean
@@ -444,7 +462,10 @@ kmg_session_manager_tick (KmgSessionManager *mgr, gint64 now_ms)
       else if (s->state_deadline <= now_ms)
         fire_state_deadline (mgr, s, now_ms);
       else
-        kmg_session_silence_due (mgr, s, now_ms);
+        {
+          if (kmg_session_silence_due (mgr, s, now_ms))
+            kmg_session_leave_p2p_unattested (mgr, s, now_ms);
+        }
     }
   gone_tick (mgr, now_ms);
   kmg_session_leave (mgr);

@@ -99,10 +99,13 @@ void kmg_session_silence_restart (KmgSessionManager *mgr, KmgSession *s, gint64 
 void kmg_session_silence_clear (KmgSession *s);
 void kmg_session_silence_buyer_report (KmgSessionManager *mgr, KmgSession *s, guint attested,
                                        gint64 now_ms);
-void kmg_session_silence_seller_report (KmgSessionManager *mgr, KmgSession *s,
-                                        const KmgSessionSellerStats *report, gint64 now_ms);
-/* The silence deadline passed: decide. */
-void kmg_session_silence_due (KmgSessionManager *mgr, KmgSession *s, gint64 now_ms);
+/* TRUE: the buyer must leave P2P now (kmg_session_leave_p2p_unattested). */
+gboolean kmg_session_silence_seller_report (KmgSessionManager *mgr, KmgSession *s,
+                                            const KmgSessionSellerStats *report, gint64 now_ms);
+/* The silence deadline passed: decide (TRUE as above). */
+gboolean kmg_session_silence_due (KmgSessionManager *mgr, KmgSession *s, gint64 now_ms);
+/* Relay from now on under policy auto, else the session ends unattested (kmg-session-manager.c). */
+void kmg_session_leave_p2p_unattested (KmgSessionManager *mgr, KmgSession *s, gint64 now_ms);
 
 /* Sends @msg (consumed) to the party of @s in @role. */
 void kmg_session_send (KmgSessionManager *mgr, KmgSession *s, KmgSessionRole role, JsonObject *msg);

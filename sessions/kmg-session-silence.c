@@ -70,23 +70,7 @@ starved (KmgSessionManager *mgr, const KmgSession *s, gint64 now_ms)
          && s->seller_flowing && now_ms - s->seller_last_ms <= KMG_SESSION_SELLER_REPORT_MAX_GAP_MS;
 }
 
-static void
-leave_p2p (KmgSessionManager *mgr, KmgSession *s, gint64 now_ms)
-{
-  g_autofree char *id = g_strdup_printf ("%" G_GINT64_FORMAT, s->id);
-  gboolean relay = mgr->config.policy == KMG_SESSION_POLICY_AUTO;
-
-  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "KMG_SESSION", id, "MESSAGE",
-                    "session %s: no buyer attestation for %" G_GINT64_FORMAT " ms while the seller's "
-                    "reports show media flowing: %s", id, now_ms - s->attested_ms,
-                    relay ? "moving to the relay" : "ending (relay not allowed)");
-  if (relay)
-    kmg_session_start_relay (mgr, s, TRUE, now_ms);
-  else
-    kmg_session_end (mgr, s, KMG_SESSION_END_UNATTESTED, now_ms);
-}
-
-void
+gboolean
 kmg_session_silence_seller_report (KmgSessionManager *mgr, KmgSession *s,
                                    const KmgSessionSellerStats *report, gint64 now_ms)
 {
@@ -96,15 +80,13 @@ kmg_session_silence_seller_report (KmgSessionManager *mgr, KmgSession *s,
   s->seller_last_ms = now_ms;
   s->seller_reported = TRUE;
   arm (mgr, s);
-  if (starved (mgr, s, now_ms))
-    leave_p2p (mgr, s, now_ms);
+  return starved (mgr, s, now_ms);
 }
 
-void
+gboolean
 kmg_session_silence_due (KmgSessionManager *mgr, KmgSession *s, gint64 now_ms)
 {
   /* Decided once at the deadline; past it, each seller report decides again (and re-arms it). */
   s->silence_deadline = KMG_NO_DEADLINE;
-  if (starved (mgr, s, now_ms))
-    leave_p2p (mgr, s, now_ms);
+  return starved (mgr, s, now_ms);
 }
