@@ -496,6 +496,7 @@ start_server (const char *dir, GError **error)
       || !kmg_config_set (cfg, "ws", "max_per_user", "10000", error)
       || !kmg_config_set (cfg, "ws", "max_per_address", "1000000", error)
       || !kmg_config_set (cfg, "accounts", "login_per_addr_per_5min", "100000", error)
+      || !kmg_config_set (cfg, "accounts", "register_per_addr_per_hour", "1000000", error)
       || !kmg_config_set (cfg, "http", "max_connections_per_address", "0", error))
     {
       kmg_config_free (cfg);

@@ -130,6 +130,8 @@ class Soak:
         sets = ['relay.policy=always', 'relay.allow_loopback=true',
                 'relay.stun_port=%d' % free_port(socket.SOCK_DGRAM),
                 'accounts.login_per_addr_per_5min=100000', 'accounts.login_per_user_per_5min=10000',
+                'accounts.register_per_addr_per_hour=1000000', 'http.max_connections_per_address=0',
+                'ws.max_per_address=1000000', 'ws.max_per_user=10000',
                 'map.min_update_s=%g' % a.min_update_s,
                 'ws.max_connections=%d' % max(19000, a.clients + 1000)]
         cmd = [os.path.join(self.build, 'server/kamegord'), '-l', '127.0.0.1:%d' % self.port,
