@@ -214,8 +214,26 @@ poll_fanout (KmgRelayBuyerLeg *buyer, gint64 now_ms, gint64 now_second, GArray *
     }
 }
 
+/* On the tee path NACKs are answered by the webrtcbin's own RTX sender (do-nack): its resends
+ * count with the fan-out's. */
+static void
+poll_tee (KmgRelayBuyerLeg *buyer, gint64 now_ms, gint64 now_second, GArray *seconds)
+{
+  KmgRelayLeg *leg = &buyer->leg;
+  g_autoptr (GstElement) rtx = leg->webrtc != NULL ? kmg_relay_find_element (leg->webrtc, "rtprtxsend") : NULL;
+  guint sent = 0;
+
+  if (rtx != NULL)
+    {
+      g_object_get (rtx, "num-rtx-packets", &sent, NULL);
+      leg->seller->relay->stats.retransmissions_sent += sent >= buyer->rtx_seen ? sent - buyer->rtx_seen : sent;
+      buyer->rtx_seen = sent;
+    }
+  poll_stats (buyer, now_ms, now_second, seconds);
+}
+
 static const KmgRelayBuyerPath path_none = { "none", NULL, poll_stats };
-static const KmgRelayBuyerPath path_tee = { "webrtcbin", leave_tee, poll_stats };
+static const KmgRelayBuyerPath path_tee = { "webrtcbin", leave_tee, poll_tee };
 static const KmgRelayBuyerPath path_fanout = { "fan-out", leave_fanout, poll_fanout };
 
 /* Keys set: DTLS is done and the leg can carry media, through the fan-out when its ICE pair is
@@ -432,6 +450,7 @@ kmg_relay_buyer_restart (KmgRelayBuyerLeg *buyer, GError **error)
   buyer->built = FALSE;
   buyer->first_rtp = FALSE;
   buyer->ever_connected = FALSE;
+  buyer->rtx_seen = 0;
   buyer->rr = (KmgRrFreshness) { 0 };
   leg->state = KMG_RELAY_LEG_STATE_NEW;
   if (leg->seller->caps != NULL)

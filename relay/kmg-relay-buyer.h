@@ -24,6 +24,7 @@ struct _KmgRelayBuyerLeg
 
   const KmgRelayBuyerPath *path; /* none until DTLS is done, then the tee or the fan-out */
   GstPad *tee_pad;               /* the tee path: the seller's tee pad feeding the bin */
+  guint rtx_seen;                /* the tee path: resends of the webrtcbin's RTX sender counted */
   KmgRelayDirect fanout;         /* the fan-out path */
 };
 

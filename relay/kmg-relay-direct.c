@@ -25,28 +25,10 @@ enum
   SRTP_AUTH_HMAC_SHA1_80 = 2,
 };
 
-static GstElement *
-find_by_factory (GstElement *bin, const char *factory)
-{
-  g_autoptr (GstIterator) it = gst_bin_iterate_recurse (GST_BIN (bin));
-  GValue item = G_VALUE_INIT;
-  GstElement *found = NULL;
-
-  while (found == NULL && gst_iterator_next (it, &item) == GST_ITERATOR_OK)
-    {
-      GstElement *e = g_value_get_object (&item);
-      if (kmg_relay_element_is (e, factory))
-        found = gst_object_ref (e);
-      g_value_reset (&item);
-    }
-  g_value_unset (&item);
-  return found;
-}
-
 static gboolean
 srtp_params_from_encoder (GstElement *webrtc, KmgSrtpParams *out, GError **error)
 {
-  g_autoptr (GstElement) enc = find_by_factory (webrtc, "srtpenc");
+  g_autoptr (GstElement) enc = kmg_relay_find_element (webrtc, "srtpenc");
   GstBuffer *key = NULL;
   gint cipher = 0, auth = 0;
   GstMapInfo map;
@@ -95,7 +77,7 @@ srtp_params_from_encoder (GstElement *webrtc, KmgSrtpParams *out, GError **error
 static gboolean
 leg_ice (KmgRelayLeg *leg, GObject **agent, guint *stream, guint *component)
 {
-  g_autoptr (GstElement) sink = find_by_factory (leg->webrtc, "nicesink");
+  g_autoptr (GstElement) sink = kmg_relay_find_element (leg->webrtc, "nicesink");
 
   if (sink == NULL)
     return FALSE;

@@ -110,6 +110,24 @@ kmg_relay_element_is (GstElement *element, const char *factory)
   return f != NULL && g_str_equal (gst_plugin_feature_get_name (GST_PLUGIN_FEATURE (f)), factory);
 }
 
+GstElement *
+kmg_relay_find_element (GstElement *bin, const char *factory)
+{
+  g_autoptr (GstIterator) it = gst_bin_iterate_recurse (GST_BIN (bin));
+  GValue item = G_VALUE_INIT;
+  GstElement *found = NULL;
+
+  while (found == NULL && gst_iterator_next (it, &item) == GST_ITERATOR_OK)
+    {
+      GstElement *e = g_value_get_object (&item);
+      if (kmg_relay_element_is (e, factory))
+        found = gst_object_ref (e);
+      g_value_reset (&item);
+    }
+  g_value_unset (&item);
+  return found;
+}
+
 void
 kmg_relay_probe_foreach_buffer (GstPadProbeInfo *info, GstBufferListFunc func, gpointer user_data)
 {

@@ -129,6 +129,8 @@ const char *kmg_relay_leg_state_name (KmgRelayLegState state);
 
 /* TRUE when @element was made by the factory named @factory. */
 gboolean kmg_relay_element_is (GstElement *element, const char *factory);
+/* The first element made by @factory anywhere inside @bin (a reference), or NULL. */
+GstElement *kmg_relay_find_element (GstElement *bin, const char *factory);
 /* Pad probe helper: calls @func on the probe's buffer, or on each buffer of its list. */
 void kmg_relay_probe_foreach_buffer (GstPadProbeInfo *info, GstBufferListFunc func, gpointer user_data);
 /* Sends a keyframe request upstream from @pad (a buyer branch or the seller's tee). */

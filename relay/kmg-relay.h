@@ -84,7 +84,7 @@ typedef struct
   guint64 packets;            /* forwarded to buyers */
   guint64 bytes;              /* payload bytes forwarded to buyers */
   guint64 packets_dropped;    /* fan-out: not sent because a buyer's socket was full */
-  guint64 retransmissions_sent;    /* fan-out: NACKed packets resent to buyers */
+  guint64 retransmissions_sent;    /* NACKed packets resent to buyers (fan-out and webrtcbin legs) */
   guint64 retransmissions_refused; /* fan-out: NACKed packets over that buyer's budget */
   guint64 keyframe_requests_forwarded;
   guint64 keyframe_requests_dropped;

@@ -442,7 +442,7 @@ declare_metrics (KmgMetrics *m)
   kmg_metrics_declare (m, "kamegor_relay_candidates_denied_total", KMG_METRIC_COUNTER,
                        "Remote ICE candidates dropped for a denied address", NULL, 0);
   kmg_metrics_declare (m, "kamegor_relay_retransmissions_total", KMG_METRIC_COUNTER,
-                       "NACKed packets the fan-out resent, or refused over the buyer's budget", NULL, 0);
+                       "NACKed packets resent to buyers, or refused over a fan-out buyer's budget", NULL, 0);
 }
 
 void

@@ -1,9 +1,12 @@
 /* relay-chrome-driver.c — a KmgRelay with one seller and N buyers, signaled over stdin/stdout
- * as JSON lines, so a browser script (relay-chrome.mjs) can put real Chromium peers on it. */
+ * as JSON lines, so a browser script (relay-chrome.mjs) can put real Chromium peers on it. A buyer
+ * added with "loss" reaches the relay through a UDP forwarder that drops that share of the
+ * relay's RTP towards it. Options: --no-direct-udp (every buyer leg sent by its webrtcbin). */
 #include <gio/gio.h>
 #include <gio/gunixinputstream.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "kmg-relay.h"
 
@@ -17,7 +20,136 @@ typedef struct
   GPtrArray *tags;  /* buyer tags: session id n is tags[n - 1] */
   GMainLoop *loop;
   GDataInputStream *in;
+  GHashTable *lossy; /* tag → Lossy */
+  GRand *rand;       /* fixed seed: a run's losses repeat */
 } Driver;
+
+/* The path of a lossy buyer: Chromium only knows the forwarder's port (the relay's candidates
+ * are announced with it), the relay only learns the forwarder's address (as peer-reflexive, the
+ * buyer's own candidates are withheld from it). Packets from a relay port go to the buyer, the
+ * RTP among them dropped at random; anything else goes to the relay. */
+typedef struct
+{
+  Driver *d;
+  double loss;
+  GSocket *socket;
+  GSource *source;
+  guint16 port;
+  GArray *relay_ports;          /* guint16: source ports of the relay's candidates */
+  GSocketAddress *relay;        /* the relay's 127.0.0.1 UDP candidate */
+  GSocketAddress *buyer;        /* where the buyer's packets last came from */
+  guint64 rtp_forwarded, rtp_dropped;
+} Lossy;
+
+static void
+lossy_free (gpointer data)
+{
+  Lossy *l = data;
+
+  g_source_destroy (l->source);
+  g_source_unref (l->source);
+  g_object_unref (l->socket);
+  g_array_unref (l->relay_ports);
+  g_clear_object (&l->relay);
+  g_clear_object (&l->buyer);
+  g_free (l);
+}
+
+static gboolean
+from_relay (const Lossy *l, GSocketAddress *from)
+{
+  guint16 port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (from));
+
+  for (guint i = 0; i < l->relay_ports->len; i++)
+    if (g_array_index (l->relay_ports, guint16, i) == port)
+      return TRUE;
+  return FALSE;
+}
+
+/* RTP, not RTCP, STUN or DTLS (RFC 7983 demultiplexing, RFC 5761 for RTCP). */
+static gboolean
+is_rtp (const guint8 *p, gssize len)
+{
+  return len >= 12 && p[0] >= 128 && p[0] <= 191 && !(p[1] >= 192 && p[1] <= 223);
+}
+
+static gboolean
+on_lossy_readable (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  Lossy *l = user_data;
+  guint8 buf[2048];
+  GSocketAddress *from = NULL;
+  gssize len;
+
+  while ((len = g_socket_receive_from (socket, &from, (char *) buf, sizeof buf, NULL, NULL)) >= 0)
+    {
+      GSocketAddress *to = NULL;
+      if (!from_relay (l, from))
+        {
+          g_clear_object (&l->buyer);
+          l->buyer = g_object_ref (from);
+          to = l->relay;
+        }
+      else if (is_rtp (buf, len) && g_rand_double (l->d->rand) < l->loss)
+        l->rtp_dropped++;
+      else
+        {
+          l->rtp_forwarded += is_rtp (buf, len);
+          to = l->buyer;
+        }
+      if (to != NULL)
+        g_socket_send_to (socket, to, (const char *) buf, (gsize) len, NULL, NULL);
+      g_clear_object (&from);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static Lossy *
+lossy_new (Driver *d, double loss)
+{
+  g_autoptr (GInetAddress) any = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) bind_addr = g_inet_socket_address_new (any, 0);
+  g_autoptr (GError) error = NULL;
+  Lossy *l = g_new0 (Lossy, 1);
+
+  l->d = d;
+  l->loss = loss;
+  l->relay_ports = g_array_new (FALSE, FALSE, sizeof (guint16));
+  l->socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
+  if (l->socket == NULL || !g_socket_bind (l->socket, bind_addr, FALSE, &error))
+    g_error ("lossy forwarder: %s", error->message);
+  g_socket_set_blocking (l->socket, FALSE);
+  g_autoptr (GSocketAddress) local = g_socket_get_local_address (l->socket, NULL);
+  l->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
+  l->source = g_socket_create_source (l->socket, G_IO_IN, NULL);
+  g_source_set_callback (l->source, G_SOURCE_FUNC (on_lossy_readable), l, NULL);
+  g_source_attach (l->source, NULL);
+  return l;
+}
+
+/* A relay candidate for a lossy buyer: its port noted, announced with the forwarder's port.
+ * NULL: not announced (only IPv4 UDP candidates are forwarded). */
+static char *
+lossy_candidate (Lossy *l, const char *candidate)
+{
+  g_auto (GStrv) f = g_strsplit (candidate, " ", -1);
+  guint64 port = 0;
+
+  /* foundation component transport priority address port typ type ... */
+  if (g_strv_length (f) < 8 || g_ascii_strcasecmp (f[2], "udp") != 0 || strchr (f[4], ':') != NULL
+      || !g_ascii_string_to_unsigned (f[5], 10, 1, 65535, &port, NULL))
+    return NULL;
+  guint16 p16 = (guint16) port;
+  g_array_append_val (l->relay_ports, p16);
+  if (g_str_equal (f[4], "127.0.0.1"))
+    {
+      g_clear_object (&l->relay);
+      l->relay = g_inet_socket_address_new_from_string ("127.0.0.1", (guint) port);
+    }
+  g_free (f[5]);
+  f[5] = g_strdup_printf ("%u", l->port);
+  return g_strjoinv (" ", f);
+}
 
 static void
 emit (JsonBuilder *b)
@@ -31,18 +163,24 @@ emit (JsonBuilder *b)
   fflush (stdout);
 }
 
-static JsonBuilder *
-msg_begin (Driver *d, const char *type, KmgRelayLeg *leg)
+static const char *
+leg_tag (Driver *d, KmgRelayLeg *leg)
 {
   gint64 session = kmg_relay_leg_get_session_id (leg);
 
+  return session > 0 ? g_ptr_array_index (d->tags, session - 1) : SELLER_TAG;
+}
+
+static JsonBuilder *
+msg_begin (Driver *d, const char *type, KmgRelayLeg *leg)
+{
   JsonBuilder *b = json_builder_new ();
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "type");
   json_builder_add_string_value (b, type);
   json_builder_set_member_name (b, "leg");
-  json_builder_add_string_value (b, session > 0 ? g_ptr_array_index (d->tags, session - 1) : SELLER_TAG);
+  json_builder_add_string_value (b, leg_tag (d, leg));
   return b;
 }
 
@@ -69,6 +207,17 @@ static void
 on_local_candidate (KmgRelayLeg *leg, guint mline, const char *mid, const char *candidate,
                     gpointer user_data)
 {
+  Driver *d = user_data;
+  Lossy *lossy = g_hash_table_lookup (d->lossy, leg_tag (d, leg));
+  g_autofree char *rewritten = NULL;
+
+  if (lossy != NULL && *candidate != '\0')
+    {
+      rewritten = lossy_candidate (lossy, g_str_has_prefix (candidate, "a=") ? candidate + 2 : candidate);
+      if (rewritten == NULL)
+        return;
+      candidate = rewritten;
+    }
   JsonBuilder *b = msg_begin (user_data, "candidate", leg);
   json_builder_set_member_name (b, "mline");
   json_builder_add_int_value (b, mline);
@@ -117,6 +266,27 @@ emit_stats (Driver *d)
   json_builder_add_int_value (b, st.buyer_legs);
   json_builder_set_member_name (b, "buyer_legs_direct");
   json_builder_add_int_value (b, st.buyer_legs_direct);
+  json_builder_set_member_name (b, "retransmissions_sent");
+  json_builder_add_int_value (b, (gint64) st.retransmissions_sent);
+  json_builder_set_member_name (b, "retransmissions_refused");
+  json_builder_add_int_value (b, (gint64) st.retransmissions_refused);
+  json_builder_set_member_name (b, "lossy");
+  json_builder_begin_object (b);
+  GHashTableIter it;
+  gpointer key, value;
+  g_hash_table_iter_init (&it, d->lossy);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      const Lossy *l = value;
+      json_builder_set_member_name (b, key);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "rtp_forwarded");
+      json_builder_add_int_value (b, (gint64) l->rtp_forwarded);
+      json_builder_set_member_name (b, "rtp_dropped");
+      json_builder_add_int_value (b, (gint64) l->rtp_dropped);
+      json_builder_end_object (b);
+    }
+  json_builder_end_object (b);
   json_builder_end_object (b);
   emit (b);
   g_object_unref (b);
@@ -136,7 +306,7 @@ emit_ready (void)
 }
 
 static void
-add_buyer (Driver *d, const char *tag)
+add_buyer (Driver *d, const char *tag, double loss)
 {
   g_autoptr (GError) error = NULL;
   gboolean created = FALSE;
@@ -149,6 +319,8 @@ add_buyer (Driver *d, const char *tag)
     }
   g_ptr_array_add (d->tags, g_strdup (tag));
   g_hash_table_insert (d->legs, g_strdup (tag), leg);
+  if (loss > 0)
+    g_hash_table_insert (d->lossy, g_strdup (tag), lossy_new (d, loss));
   if (created)
     {
       KmgRelayLeg *seller = kmg_relay_get_seller_leg (d->relay, SELLER_ID);
@@ -174,7 +346,7 @@ handle_line (Driver *d, const char *line)
   KmgRelayLeg *leg = g_hash_table_lookup (d->legs, tag);
 
   if (g_str_equal (type, "add-buyer"))
-    add_buyer (d, tag);
+    add_buyer (d, tag, json_object_get_double_member_with_default (o, "loss", 0));
   else if (g_str_equal (type, "stats"))
     emit_stats (d);
   else if (g_str_equal (type, "quit"))
@@ -187,6 +359,8 @@ handle_line (Driver *d, const char *line)
                                          json_object_get_string_member (o, "sdp"), &error))
         g_printerr ("set_remote_sdp %s: %s\n", tag, error->message);
     }
+  else if (g_str_equal (type, "candidate") && g_hash_table_contains (d->lossy, tag))
+    ; /* the relay learns a lossy buyer's address from the forwarder only */
   else if (g_str_equal (type, "candidate"))
     {
       if (!kmg_relay_leg_add_remote_candidate (leg, (guint) json_object_get_int_member (o, "mline"),
@@ -245,6 +419,9 @@ main (int argc, char **argv)
   config->allow_loopback = TRUE;
   config->deny_host_addresses = FALSE; /* Chromium runs on this host: its candidates are ours */
   config->ice_tcp = FALSE;
+  for (int i = 1; i < argc; i++)
+    if (g_str_equal (argv[i], "--no-direct-udp"))
+      config->direct_udp = FALSE;
   d.relay = kmg_relay_new (config, &cb, &d, &error);
   if (d.relay == NULL)
     {
@@ -253,6 +430,8 @@ main (int argc, char **argv)
     }
   d.legs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   d.tags = g_ptr_array_new_with_free_func (g_free);
+  d.lossy = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, lossy_free);
+  d.rand = g_rand_new_with_seed (4588);
   d.loop = g_main_loop_new (NULL, FALSE);
   g_autoptr (GInputStream) raw = g_unix_input_stream_new (0, FALSE);
   d.in = g_data_input_stream_new (raw);
@@ -260,6 +439,8 @@ main (int argc, char **argv)
   emit_ready ();
   g_main_loop_run (d.loop);
   kmg_relay_free (d.relay);
+  g_hash_table_unref (d.lossy);
+  g_rand_free (d.rand);
   g_hash_table_unref (d.legs);
   g_ptr_array_unref (d.tags);
   g_object_unref (d.in);

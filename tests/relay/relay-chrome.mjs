@@ -1,7 +1,10 @@
 // relay-chrome.mjs — real Chromium peers on the relay: a seller page (fake camera) and buyer pages
 // signaled through relay-chrome-driver (JSON lines on stdin/stdout). Passes when every buyer
 // decodes frames steadily. Usage: node relay-chrome.mjs DRIVER [--codec VP8|H264] [--buyers N]
-// [--seconds S] [--verbose]. Needs Chromium and tests/browser's node_modules (playwright-core).
+// [--seconds S] [--loss P [--no-direct-udp]] [--verbose]. Needs Chromium and tests/browser's
+// node_modules (playwright-core). With --loss, the last buyer loses that share of the relay's RTP
+// (the others none) and must keep decoding on the relay's retransmissions; --no-direct-udp puts
+// every buyer leg on its webrtcbin instead of the fan-out.
 
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -18,6 +21,8 @@ const codec = opt('--codec', 'VP8');
 const nBuyers = Number(opt('--buyers', '1'));
 const seconds = Number(opt('--seconds', '8'));
 const verbose = args.includes('--verbose');
+const loss = Number(opt('--loss', '0'));
+const directUdp = !args.includes('--no-direct-udp');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (...a) => console.error('[relay-chrome]', ...a);
 
@@ -31,7 +36,7 @@ const http = createServer((req, res) => { res.setHeader('content-type', 'text/ht
 await new Promise((r) => http.listen(0, '127.0.0.1', r));
 const origin = `http://127.0.0.1:${http.address().port}`;
 
-const driver = spawn(driverPath, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+const driver = spawn(driverPath, directUdp ? [] : ['--no-direct-udp'], { stdio: ['pipe', 'pipe', 'inherit'] });
 const send = (m) => driver.stdin.write(JSON.stringify(m) + '\n');
 const waiters = [];
 const sdps = {};
@@ -118,7 +123,8 @@ async function inbound(page) {
       if (r.type === 'inbound-rtp' && r.kind === 'video') {
         for (const k of ['packetsReceived', 'packetsLost', 'bytesReceived', 'framesDecoded', 'keyFramesDecoded',
                          'framesDropped', 'nackCount', 'pliCount', 'firCount', 'frameWidth', 'frameHeight',
-                         'decoderImplementation', 'jitter'])
+                         'decoderImplementation', 'jitter', 'retransmittedPacketsReceived', 'freezeCount',
+                         'totalFreezesDuration'])
           out[k] = r[k];
         out.ssrc = r.ssrc;
       }
@@ -161,13 +167,65 @@ async function outbound(page) {
   });
 }
 
+// Loss towards the last buyer only: over the same span it decodes ≥ 80 % of the frames a lossless
+// buyer does, never freezes long, and its losses are repaired — Chromium NACKs, the relay resends
+// (counted as sent), and with RTX negotiated Chromium counts retransmitted packets received.
+async function judgeLoss(buyers, first) {
+  const lossy = buyers.at(-1);
+  const ref = buyers[0];
+  const start = await driverStats();
+  const begin = Object.fromEntries(await Promise.all(buyers.map(async (b) => [b, await inbound(pages[b])])));
+  // Longest span without a new decoded frame, per buyer: a stall both show is the seller's or the
+  // machine's, not the loss's.
+  const last = Object.fromEntries(buyers.map((b) => [b, { frames: begin[b].framesDecoded, at: Date.now(), longest: 0 }]));
+  const until = Date.now() + seconds * 1000;
+  while (Date.now() < until) {
+    await sleep(100);
+    for (const b of [ref, lossy]) {
+      const s = await inbound(pages[b]);
+      const l = last[b];
+      if (s.framesDecoded > l.frames) Object.assign(l, { frames: s.framesDecoded, at: Date.now() });
+      l.longest = Math.max(l.longest, Date.now() - l.at);
+    }
+  }
+  const end = Object.fromEntries(await Promise.all(buyers.map(async (b) => [b, await inbound(pages[b])])));
+  const stats = await driverStats();
+  const frames = (b) => end[b].framesDecoded - begin[b].framesDecoded;
+  const rtx = (stats.retransmissions_sent ?? 0) - (start.retransmissions_sent ?? 0);
+  const dropped = stats.lossy[lossy].rtp_dropped - start.lossy[lossy].rtp_dropped;
+  const negotiatedRtx = /^a=rtpmap:\d+ rtx\//m.test(sdps[`${lossy}-answer`]);
+  const figures = {
+    path: directUdp ? 'fan-out' : 'webrtcbin', loss, seconds, rtx_negotiated: negotiatedRtx,
+    frames_lossless: frames(ref), frames_lossy: frames(lossy),
+    longest_stall_ms_lossless: last[ref].longest, longest_stall_ms_lossy: last[lossy].longest,
+    rtp_dropped: dropped, nacks: end[lossy].nackCount - begin[lossy].nackCount,
+    retransmitted_received: (end[lossy].retransmittedPacketsReceived ?? 0) - (begin[lossy].retransmittedPacketsReceived ?? 0),
+    relay_retransmissions_sent: rtx, relay_retransmissions_refused: stats.retransmissions_refused - start.retransmissions_refused,
+    packets_lost_lossy: end[lossy].packetsLost, packets_lost_lossless: end[ref].packetsLost,
+    freezes_lossy: end[lossy].freezeCount, freezes_lossless: end[ref].freezeCount,
+  };
+  log('loss figures', JSON.stringify(figures));
+  for (const b of buyers) log(b, JSON.stringify(end[b]));
+  if (dropped < 20) fail(`only ${dropped} RTP packets dropped towards ${lossy}: no loss to repair`);
+  if (frames(ref) < seconds * 10) fail(`the lossless buyer decoded only ${frames(ref)} frames in ${seconds} s`);
+  if (frames(lossy) < 0.8 * frames(ref)) fail(`${lossy} decoded ${frames(lossy)} frames, the lossless buyer ${frames(ref)}`);
+  if (last[lossy].longest > last[ref].longest + 1000)
+    fail(`${lossy} froze for ${last[lossy].longest} ms, the lossless buyer ${last[ref].longest} ms`);
+  if (!(figures.nacks > 0)) fail(`${lossy} sent no NACK`);
+  if (!(rtx > 0)) fail(`the relay resent nothing (${JSON.stringify(stats)})`);
+  if (negotiatedRtx && !(figures.retransmitted_received > 0)) fail(`${lossy} received no RTX packet`);
+  if (stats.buyer_legs_direct !== (directUdp ? buyers.length : 0))
+    fail(`${stats.buyer_legs_direct} of ${buyers.length} buyer legs on the fan-out`);
+  first[lossy] = end[lossy];
+}
+
 try {
   await newPeer('seller', 'seller');
   const buyers = [];
   for (let i = 0; i < nBuyers; i++) buyers.push(`buyer-${i}`);
   for (const b of buyers) {
     await newPeer(b, 'buyer');
-    send({ type: 'add-buyer', leg: b });
+    send({ type: 'add-buyer', leg: b, loss: loss > 0 && b === buyers.at(-1) ? loss : 0 });
   }
   // Connected and decoding within 20 s, then frames keep coming for the measured span.
   const first = {};
@@ -177,7 +235,8 @@ try {
   }
   log('seller', JSON.stringify(await outbound(pages.seller)));
   for (const b of buyers) if (!first[b]) fail(`${b} decoded no frame in 20 s: ${JSON.stringify(await inbound(pages[b]))}`);
-  if (!process.exitCode) {
+  if (!process.exitCode && loss > 0) await judgeLoss(buyers, first);
+  else if (!process.exitCode) {
     await sleep(seconds * 1000);
     log('seller', JSON.stringify(await outbound(pages.seller)));
     const answer = sdps['seller-answer'];
@@ -195,6 +254,8 @@ try {
     if (stats.buyer_legs_direct !== buyers.length)
       fail(`${stats.buyer_legs_direct} of ${buyers.length} buyer legs forwarded by the UDP fan-out`);
   }
+  // Restarts are judged without loss.
+  if (loss > 0) throw 'done';
   // A phone changing network: the relay restarts the first buyer's leg (new ICE credentials and
   // DTLS certificate, a fresh offer); the buyer answers on its existing peer connection and keeps
   // decoding, the other buyers see nothing of it.
@@ -249,7 +310,7 @@ try {
       fail(`after the seller's restart: ${JSON.stringify(stats)}`);
   }
 } catch (e) {
-  fail(e.stack);
+  if (e !== 'done') fail(e.stack);
 } finally {
   if (verbose || process.exitCode) for (const [k, v] of Object.entries(sdps)) log(`--- ${k}\n${v}`);
   if (!driverExited) send({ type: 'quit' });

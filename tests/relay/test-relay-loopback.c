@@ -118,6 +118,53 @@ test_forward_and_deliver_webrtcbin (void)
 }
 
 static gboolean
+relay_resent_10 (gpointer data)
+{
+  RelayFixture *fx = data;
+  TestPeer *buyer = g_ptr_array_index (fx->buyers, 0);
+  KmgRelayStats stats;
+
+  kmg_relay_get_stats (fx->relay, &stats);
+  return stats.retransmissions_sent >= 10 && buyer->frames >= 60;
+}
+
+/* A buyer losing every 20th packet NACKs them: the relay resends them, and counts what it resent,
+ * on the fan-out (its history) as on a webrtcbin leg (the leg's own RTX sender). */
+static void
+check_nacks_answered (gboolean direct_udp)
+{
+  RelayFixture fx;
+  KmgRelayStats stats;
+  KmgRelayConfig *config = kmg_relay_config_new ();
+
+  config->direct_udp = direct_udp;
+  relay_fixture_init (&fx, config);
+  fx.buyer_drop_every = 20;
+  TestPeer *buyer = relay_fixture_add_buyer (&fx, "session-a", FALSE);
+  gboolean resent = relay_fixture_run_until (relay_resent_10, &fx, 30000);
+  kmg_relay_get_stats (fx.relay, &stats);
+  g_test_message ("dropped %d, resent %" G_GUINT64_FORMAT ", refused %" G_GUINT64_FORMAT ", frames %d",
+                  g_atomic_int_get (&buyer->rtp_dropped), stats.retransmissions_sent, stats.retransmissions_refused,
+                  g_atomic_int_get (&buyer->frames));
+  g_assert_true (resent);
+  g_assert_cmpuint (stats.buyer_legs_direct, ==, direct_udp ? 1 : 0);
+  g_assert_cmpint (g_atomic_int_get (&buyer->rtp_dropped), >=, 5);
+  relay_fixture_clear (&fx);
+}
+
+static void
+test_nacks_answered_fanout (void)
+{
+  check_nacks_answered (TRUE);
+}
+
+static void
+test_nacks_answered_webrtcbin (void)
+{
+  check_nacks_answered (FALSE);
+}
+
+static gboolean
 peers_have_end_markers (gpointer data)
 {
   RelayFixture *fx = data;
@@ -448,6 +495,8 @@ main (int argc, char **argv)
   g_test_add_func ("/relay/loopback/denied-address-table", test_denied_address_table);
   g_test_add_func ("/relay/loopback/forward-and-deliver", test_forward_and_deliver);
   g_test_add_func ("/relay/loopback/forward-and-deliver-webrtcbin", test_forward_and_deliver_webrtcbin);
+  g_test_add_func ("/relay/loopback/nacks-answered-fanout", test_nacks_answered_fanout);
+  g_test_add_func ("/relay/loopback/nacks-answered-webrtcbin", test_nacks_answered_webrtcbin);
   g_test_add_func ("/relay/loopback/candidates-carry-mid", test_candidates_carry_mid);
   g_test_add_func ("/relay/loopback/silent-seller-disconnected", test_silent_seller_disconnected);
   g_test_add_func ("/relay/loopback/stop-one-buyer", test_stop_one_buyer);

@@ -471,11 +471,50 @@ light_buyer_element_added (GstBin *bin, GstBin *sub_bin, GstElement *element, gp
   gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER, light_buyer_probe, user_data, NULL);
 }
 
+/* Lossy buyers: every Nth RTP packet from the relay is lost before decryption. */
+static GstPadProbeReturn
+lossy_buyer_probe (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  TestPeer *peer = user_data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  guint8 head[2];
+
+  if (!(info->type & GST_PAD_PROBE_TYPE_BUFFER) || gst_buffer_extract (buf, 0, head, 2) != 2 || head[0] < 128
+      || head[0] > 191 || (head[1] >= 192 && head[1] <= 223))
+    return GST_PAD_PROBE_OK;
+  if (++peer->rtp_seen % peer->fx->buyer_drop_every != 0)
+    return GST_PAD_PROBE_OK;
+  g_atomic_int_inc (&peer->rtp_dropped);
+  return GST_PAD_PROBE_DROP;
+}
+
+static void
+lossy_buyer_element_added (GstBin *bin, GstBin *sub_bin, GstElement *element, gpointer user_data)
+{
+  GstElementFactory *f = gst_element_get_factory (element);
+
+  if (f == NULL || !g_str_equal (gst_plugin_feature_get_name (GST_PLUGIN_FEATURE (f)), "nicesrc"))
+    return;
+  g_autoptr (GstPad) src = gst_element_get_static_pad (element, "src");
+  gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER, lossy_buyer_probe, user_data, NULL);
+}
+
+static void
+lossy_buyer_new_transceiver (GstElement *webrtc, GstWebRTCRTPTransceiver *trans, gpointer user_data)
+{
+  g_object_set (trans, "do-nack", TRUE, NULL);
+}
+
 static void
 buyer_start (TestPeer *peer)
 {
   if (peer->fx->light_buyers)
     g_signal_connect (peer->webrtc, "deep-element-added", G_CALLBACK (light_buyer_element_added), peer);
+  if (peer->fx->buyer_drop_every > 0)
+    {
+      g_signal_connect (peer->webrtc, "deep-element-added", G_CALLBACK (lossy_buyer_element_added), peer);
+      g_signal_connect (peer->webrtc, "on-new-transceiver", G_CALLBACK (lossy_buyer_new_transceiver), NULL);
+    }
   g_signal_connect (peer->webrtc, "pad-added", G_CALLBACK (buyer_on_pad_added), peer);
   g_assert_cmpint (gst_element_set_state (peer->pipeline, GST_STATE_PLAYING), !=, GST_STATE_CHANGE_FAILURE);
 }

@@ -31,6 +31,8 @@ typedef struct
   gint relay_candidates;        /* candidates the relay sent (not counting end markers) */
   gint relay_candidates_mid_ok; /* of those, with the a=mid of their m-line in relay_sdp */
   gint relay_end_markers;       /* end-of-candidates markers, with that m-line's mid */
+  gint rtp_dropped;             /* with buyer_drop_every: RTP packets lost on purpose, atomic */
+  guint rtp_seen;               /* with buyer_drop_every: the ICE source's streaming thread only */
 } TestPeer;
 
 struct _RelayFixture
@@ -44,6 +46,9 @@ struct _RelayFixture
   gboolean count_only; /* buyers count RTP without decoding (load runs) */
   gboolean light_buyers; /* buyers count and drop SRTP at their ICE source (larger load runs) */
   const char *seller_video; /* raw caps + encoder options override (load runs); NULL = tiny */
+  /* Buyers added from now on lose every Nth RTP packet from the relay at their ICE source and
+   * ask for it again (do-nack); 0 = no loss. */
+  guint buyer_drop_every;
 
   /* Load runs: kernel thread ids of the test peers' streaming threads, so a benchmark can
    * tell the relay's own CPU from its in-process receivers'. Guarded by probe_lock. */
