@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 # netns-relay.py — watch sessions across real NATs: seller and buyer each behind a NAT namespace,
 # a router, a server namespace running kamegord. Topologies: open (P2P), blocked (fallback to the
-# relay), udp-blocked (relay over ICE-TCP), lossy (5 % loss through the relay). Plus privacy
+# relay), udp-blocked (relay over ICE-TCP), lossy (5 % loss through the relay), roam (the buyer's
+# NAT moves it to a new address), seller-drop (all the seller's UDP dropped for a while: the relay
+# notices, both parties are told, the seller restarts ICE and the session carries on) and
+# seller-gone (the seller's media never comes back: the session ends after the grace). Plus privacy
 # (relay mode: nobody learns the other party's address, candidates or SDP) and abuse checks
 # (metadata-address candidates refused and never contacted; signaling by a stranger refused).
 #
@@ -137,6 +140,69 @@ def unroam_buyer():
     sh('iptables', '-t', 'nat', '-D', 'POSTROUTING', '-o', 'wan', '-p', 'udp', '-j', 'SNAT',
        '--to-source', ROAM_WAN, ns='nat2', check_rc=False)
     sh('ip', 'addr', 'del', ROAM_WAN + '/24', 'dev', 'wan', ns='nat2', check_rc=False)
+
+
+SELLER_DROP_S = 8  # under presence.grace_s (20 s)
+
+
+def drop_seller(keep_tcp_port):
+    """The seller's uplink dies for media: all its UDP both ways and all its TCP but the
+    server's HTTP port (so ICE-TCP cannot save it; the WebSocket stays)."""
+    rules = [['-p', 'udp', flag, WAN[1]] for flag in ('-s', '-d')]
+    rules += [['-p', 'tcp', '-s', WAN[1], '!', '--dport', str(keep_tcp_port)],
+              ['-p', 'tcp', '-d', WAN[1], '!', '--sport', str(keep_tcp_port)]]
+    for r in rules:
+        sh('iptables', '-I', 'FORWARD', '1', *r, '-j', 'DROP', ns='rtr')
+    return rules
+
+
+def restore_seller(rules):
+    for r in rules:
+        sh('iptables', '-D', 'FORWARD', *r, '-j', 'DROP', ns='rtr', check_rc=False)
+
+
+def wait_log(path, pred, timeout, after=None):
+    """Seconds until a received message matching pred appears in a --log-messages file (with
+    after: one that follows a message matching after)."""
+    start = time.time()
+    while time.time() - start < timeout:
+        try:
+            armed = after is None
+            for line in received(path):
+                try:
+                    m = json.loads(line)
+                except ValueError:
+                    continue
+                if armed and pred(m):
+                    return time.time() - start
+                armed = armed or after(m)
+        except FileNotFoundError:
+            pass
+        time.sleep(0.2)
+    return None
+
+
+def reconnecting(value):
+    return lambda m: m.get('type') == 'session.state' and m.get('reconnecting') is value
+
+
+def seller_outage(topo, port, seller, slog, blog):
+    """Mid-session: the seller's uplink dies (seller-drop: for SELLER_DROP_S, then comes back;
+    seller-gone: for good). Records what both parties were told, and when."""
+    t0 = time.time()
+    seen = {'t_drop': t0}
+    rules = drop_seller(keep_tcp_port=port)
+    # The relay's media watch (3 s) plus its once-a-second check: well within 6 s.
+    seen['buyer_told'] = wait_log(blog, reconnecting(True), 10)
+    seen['seller_told'] = wait_log(slog, reconnecting(True), 1)
+    seen['restart'] = seller.wait_event('relay_restart', max(1, 10 - (time.time() - t0)))
+    if seen['restart']:
+        seen['restart_after_s'] = time.time() - t0
+    if topo == 'seller-drop':
+        time.sleep(max(0, SELLER_DROP_S - (time.time() - t0)))
+        restore_seller(rules)
+        seen['buyer_back'] = wait_log(blog, reconnecting(False), 20, after=reconnecting(True))
+    return seen, rules
 
 
 def set_router_rules(topology):
@@ -308,14 +374,17 @@ def privacy_check(seller_log, buyer_log):
 def run_topology(topo, data, port, seller_id, ctx):
     log('--- topology %s' % topo)
     set_router_rules(topo)
-    sets = ['relay.policy=always'] if topo in ('lossy', 'roam') else []
+    sets = ['relay.policy=always'] if topo in ('lossy', 'roam', 'seller-drop', 'seller-gone') else []
     if os.environ.get('KMG_NETNS_STUN') == 'reference':
         sets.append('relay.stun_server=%s:%d' % (SERVER_IP, reference_stun(port + 2)))
     srv = start_server(data, port, port + 1, sets)
     url = 'http://%s:%d' % (SERVER_IP, port)
     slog = os.path.join(workdir, '%s-seller.msgs' % topo)
     blog = os.path.join(workdir, '%s-buyer.msgs' % topo)
-    watch_s = {'lossy': 12, 'roam': 16}.get(topo, 6)
+    watch_s = {'lossy': 12, 'roam': 16, 'seller-drop': 24, 'seller-gone': 60}.get(topo, 6)
+    outage = topo in ('seller-drop', 'seller-gone')
+    outage_rules = []
+    seen = {}
     try:
         seller = peer('sel', url, 'seller', 'seller', '--duration', '60', '--log-messages', slog,
                       name='%s-seller' % topo)
@@ -324,9 +393,13 @@ def run_topology(topo, data, port, seller_id, ctx):
             return
         extra = ['--inject-candidate', METADATA[0], '--inject-candidate', METADATA[1]] \
             if topo in ('open', 'lossy') else []
+        if outage:
+            # The buyer never reports a stall itself: what it is told comes from the relay's
+            # watch on the seller's media.
+            extra = ['--stall', '0']
         buyer = peer('buy', url, 'buyer', 'buyer', '--seller-id', str(seller_id), '--duration',
-                     str(watch_s), '--timeout', '25', '--log-messages', blog, *extra,
-                     name='%s-buyer' % topo)
+                     str(watch_s), '--timeout', str(watch_s + 30 if outage else 25),
+                     '--log-messages', blog, *extra, name='%s-buyer' % topo)
         sess = buyer.wait_event('session', 15)
         mid = None
         if sess and buyer.wait_event('first_frame', 25):
@@ -338,6 +411,9 @@ def run_topology(topo, data, port, seller_id, ctx):
                 roam_seen['restart'] = buyer.wait_event('relay_restart', 20)
                 time.sleep(4)
                 roam_seen['metrics'] = metrics(port)
+            if outage:
+                time.sleep(1)
+                seen, outage_rules = seller_outage(topo, port, seller, slog, blog)
             if topo == 'open':
                 probe = peer('sel', url, 'intruder', 'none', '--send', json.dumps(
                     {'type': 'signal', 'ref': 'x', 'session_id': sess['session_id'],
@@ -349,12 +425,15 @@ def run_topology(topo, data, port, seller_id, ctx):
                 check(codes == ['not_participant'],
                       'abuse: signaling for a session one is not part of is refused (%s)' % codes)
         summary = buyer.finish(watch_s + 30)
-        seller.stop()
+        if outage and summary:
+            seen['ended_after_s'] = time.time() - seen.get('t_drop', time.time())
+        seller_summary = seller.stop()
         end = metrics(port)
     finally:
         stop_server(srv)
         if topo == 'roam':
             unroam_buyer()
+        restore_seller(outage_rules)
     if not summary:
         check(False, '%s: buyer printed a summary' % topo)
         return
@@ -398,6 +477,37 @@ def run_topology(topo, data, port, seller_id, ctx):
         check(summary['end_reason'] == 'buyer_left' and summary['minutes_charged'] >= 1,
               'roam: ended by the buyer, billed (%s, %d min)' % (summary['end_reason'],
                                                                 summary['minutes_charged']))
+    elif outage:
+        told = [seen.get('buyer_told'), seen.get('seller_told')]
+        check(told[0] is not None and told[0] <= 6 and told[1] is not None,
+              '%s: both parties got session.state reconnecting:true within 6 s of the outage '
+              '(buyer %s s, seller by then: %s)' % (topo, told[0], told[1] is not None))
+        r = seen.get('restart') or {}
+        check(r.get('path') == 'relay' and seen.get('restart_after_s', 99) <= 8,
+              '%s: the seller restarted ICE towards the relay (%s, %.1f s after the outage)'
+              % (topo, r.get('why'), seen.get('restart_after_s', -1)))
+        check(summary['path'] == 'relay' and summary['session_id'] == sess['session_id'],
+              '%s: same relayed session throughout (%s)' % (topo, summary['session_id']))
+    if topo == 'seller-drop':
+        check(seen.get('buyer_back') is not None,
+              'seller-drop: reconnecting:false once the seller is back (%s s after the restore)'
+              % seen.get('buyer_back'))
+        check(summary['longest_gap_ms'] >= 3000 and summary['frames_after_gap'] >= 30,
+              'seller-drop: video resumed for the buyer after the outage (gap %d ms, %d frames after)'
+              % (summary['longest_gap_ms'], summary['frames_after_gap']))
+        check(summary['end_reason'] == 'buyer_left' and summary['minutes_charged'] >= 1,
+              'seller-drop: ended by the buyer, billed (%s, %d min)' % (summary['end_reason'],
+                                                                     summary['minutes_charged']))
+        check(seller_summary is not None and seller_summary.get('relay_restarts', 0) >= 1,
+              'seller-drop: the seller summary counts its restart (%s)'
+              % (seller_summary or {}).get('relay_restarts'))
+    elif topo == 'seller-gone':
+        # protocol.md: a seller leg disconnected for presence.grace_s (20 s) ends it ice_failed;
+        # the relay's restarted transport failing its checks first ends it ice_failed sooner.
+        ended = seen.get('ended_after_s', -1)
+        check(summary['end_reason'] == 'ice_failed' and 5 <= ended <= 30,
+              'seller-gone: the session ended ice_failed, within the grace (%.1f s after the outage)'
+              % ended)
     elif topo == 'lossy':
         check(summary['path'] == 'relay', 'lossy: relay')
         check(mid is not None and mid.get('kamegor_relay_direct_legs') == 1, 'lossy: fan-out leg')
@@ -467,7 +577,8 @@ def main():
     if failures:
         return 1
     only = os.environ.get('KMG_NETNS_ONLY')
-    topologies = only.split(',') if only else ['open', 'blocked', 'udp-blocked', 'lossy', 'roam']
+    topologies = only.split(',') if only else ['open', 'blocked', 'udp-blocked', 'lossy', 'roam',
+                                               'seller-drop', 'seller-gone']
     ctx = {}
     for topo in topologies:
         run_topology(topo, data, port, ids['seller'], ctx)

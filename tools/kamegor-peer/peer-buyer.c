@@ -187,7 +187,7 @@ on_signal (PeerParty *p, JsonObject *msg)
 
 /* Relay path: packets stopping for --stall seconds is what a browser's consent check would call
  * "disconnected" (the network changed under the phone, say): report it once; packets coming
- * back clear it. */
+ * back clear it. Gaps are measured also without --stall (a seller's outage, seen downstream). */
 static gboolean
 on_stall_timer (gpointer user_data)
 {
@@ -199,11 +199,17 @@ on_stall_timer (gpointer user_data)
     return G_SOURCE_CONTINUE;
   if (packets != p->stall_packets || p->stall_since_us == 0)
     {
+      if (p->stall_since_us != 0 && now - p->stall_since_us > MAX (p->longest_gap_us, G_USEC_PER_SEC))
+        {
+          p->longest_gap_us = now - p->stall_since_us;
+          p->frames_at_gap_end = frames_total (p);
+        }
       p->stall_packets = packets;
       p->stall_since_us = now;
       p->stall_reported = FALSE;
     }
-  else if (!p->stall_reported && now - p->stall_since_us >= (gint64) (p->opt->stall_s * G_USEC_PER_SEC))
+  else if (!p->stall_reported && p->opt->stall_s > 0
+           && now - p->stall_since_us >= (gint64) (p->opt->stall_s * G_USEC_PER_SEC))
     {
       g_autoptr (JsonObject) f = json_object_new ();
       p->stall_reported = TRUE;
@@ -325,8 +331,7 @@ peer_buyer_start (PeerParty *p)
 
   p->ws = peer_ws_new (p->run->http, p->opt->server, p->account.token, p->run->log, &cb, p);
   p->stats_timer = g_timeout_add ((guint) MAX (p->account.stats_interval_ms, 500), on_stats_timer, p);
-  if (p->opt->stall_s > 0)
-    p->stall_timer = g_timeout_add (250, on_stall_timer, p);
+  p->stall_timer = g_timeout_add (250, on_stall_timer, p);
   if (p->opt->timeout_s > 0)
     p->timeout_timer = g_timeout_add ((guint) (p->opt->timeout_s * 1000), on_timeout, p);
 }
@@ -369,6 +374,9 @@ buyer_done (PeerParty *p)
   json_object_set_int_member (sum, "relay_restarts", p->relay_restarts);
   json_object_set_int_member (sum, "frames_after_restart",
                               p->relay_restarts > 0 ? (gint64) (frames_total (p) - p->frames_at_restart) : 0);
+  json_object_set_int_member (sum, "longest_gap_ms", p->longest_gap_us / 1000);
+  json_object_set_int_member (sum, "frames_after_gap",
+                              p->longest_gap_us > 0 ? (gint64) (frames_total (p) - p->frames_at_gap_end) : 0);
   json_object_set_string_member (sum, "end_reason", p->end_reason ? p->end_reason : "none");
   if (p->error)
     json_object_set_string_member (sum, "error", p->error);

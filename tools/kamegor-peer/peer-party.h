@@ -56,6 +56,7 @@ typedef struct
   char *path;       /* "p2p" / "relay" / NULL */
   PeerConn *conn;   /* seller: the P2P connection of this session */
   char *state;
+  gboolean reconnecting; /* seller: the last session.state said so */
 } PeerSession;
 
 struct _PeerParty
@@ -80,6 +81,13 @@ struct _PeerParty
   guint accepted;
   gint64 minutes_earned;
   JsonArray *paths_seen;
+  /* The relay connection is replaced by a fresh one (new ICE and DTLS, a new offer) when a
+   * relayed session turns "reconnecting" or the connection itself goes disconnected/failed. */
+  gint seller_restarts;
+  gint64 restarted_us;
+  guint restart_timer;     /* a restart asked for too soon after the last one */
+  gint64 restart_session;
+  gboolean relay_was_up;   /* a relay connection of this seller leg has connected */
 
   /* buyer */
   PeerSession session;  /* session.conn: the current connection (P2P or relay) */
@@ -97,6 +105,10 @@ struct _PeerParty
   gboolean stall_reported;
   gint relay_restarts;
   guint64 frames_at_restart;
+  /* Relay path: the longest time without a packet, and the frames decoded since it ended
+   * (whether the stall is reported or not). */
+  gint64 longest_gap_us;
+  guint64 frames_at_gap_end;
   char *end_reason;
   char *error;
   gint64 minutes_charged;

@@ -1,8 +1,14 @@
 /* peer-seller.c — the seller side of the command-line peer: goes live, accepts every watch
- * session, offers test video to the buyer (P2P) or to the relay (one shared connection). */
+ * session, offers test video to the buyer (P2P) or to the relay (one shared connection), and
+ * restarts the relay connection when the server or its own ICE says it went quiet. */
 #include "peer-party.h"
 
+/* One restart covers both the server's "reconnecting" and our own ICE state about the same
+ * outage; a restart that fails (the network still down) is tried again after this. */
+#define RELAY_RESTART_GAP_US (3 * G_USEC_PER_SEC)
+
 static void seller_stopped (PeerParty *p);
+static void restart_relay_leg (PeerParty *p, gint64 session_id, const char *why);
 
 static PeerSession *
 session_get (PeerParty *p, JsonObject *msg)
@@ -81,8 +87,18 @@ on_ice_state (PeerConn *pc, const char *state, gpointer user_data)
   PeerParty *p = user_data;
   const char *path;
   gint64 id = conn_session (p, pc, &path);
+  gboolean relay = pc == p->relay_leg && id > 0;
 
+  if (relay && (g_str_equal (state, "connected") || g_str_equal (state, "completed")))
+    p->relay_was_up = TRUE;
+  /* A relay connection that worked and then fails is replaced, not given up: "failed" would end
+   * every relayed session at once, the grace of "disconnected" lets the network come back. */
+  if (relay && p->relay_was_up && g_str_equal (state, "failed"))
+    state = "disconnected";
   peer_send_ice_state (p, id, path, state);
+  /* protocol.md: the seller restarts ICE on its relay connection when it goes disconnected. */
+  if (relay && g_str_equal (state, "disconnected"))
+    restart_relay_leg (p, id, state);
 }
 
 static const PeerConnCallbacks conn_cb = {
@@ -135,12 +151,80 @@ on_use_relay (PeerParty *p, JsonObject *msg)
   note_path (p, "relay");
   if (!needed && p->relay_leg != NULL)
     return;
+  g_clear_handle_id (&p->restart_timer, g_source_remove);
+  p->relay_was_up = FALSE;
   g_clear_pointer (&p->relay_leg, peer_conn_free);
   p->relay_leg = peer_party_new_conn (p, TRUE, &conn_cb);
   if (p->relay_leg != NULL)
     peer_conn_create_offer (p->relay_leg);
   if (s != NULL)
     peer_party_inject (p, s->id, "relay");
+}
+
+/* A fresh connection and offer: the relay answers it from a new transport (new ICE credentials
+ * and DTLS certificate) and keeps every buyer's leg. webrtcbin cannot take a new fingerprint on
+ * a running connection, so the old one goes. */
+static gboolean
+on_restart_timer (gpointer user_data)
+{
+  PeerParty *p = user_data;
+
+  p->restart_timer = 0;
+  restart_relay_leg (p, p->restart_session, "retry");
+  return G_SOURCE_REMOVE;
+}
+
+static void
+restart_relay_leg (PeerParty *p, gint64 session_id, const char *why)
+{
+  gint64 now = g_get_monotonic_time ();
+  g_autoptr (JsonObject) f = NULL;
+
+  if (p->relay_leg == NULL)
+    return;
+  if (p->restarted_us != 0 && now - p->restarted_us < RELAY_RESTART_GAP_US)
+    {
+      /* Asked again so soon: the last attempt is either under way (a second "reconnecting"
+       * about the same outage) or already failed; then try once more when the gap is over. */
+      if (!g_str_equal (why, "reconnecting") && p->restart_timer == 0)
+        {
+          p->restart_session = session_id;
+          p->restart_timer = g_timeout_add ((guint) ((RELAY_RESTART_GAP_US - (now - p->restarted_us)) / 1000) + 1,
+                                            on_restart_timer, p);
+        }
+      return;
+    }
+  g_clear_handle_id (&p->restart_timer, g_source_remove);
+  p->restarted_us = now;
+  p->seller_restarts++;
+  p->relay_session = session_id;
+  g_clear_pointer (&p->relay_leg, peer_conn_free);
+  p->relay_leg = peer_party_new_conn (p, TRUE, &conn_cb);
+  if (p->relay_leg != NULL)
+    peer_conn_create_offer (p->relay_leg);
+  f = json_object_new ();
+  json_object_set_int_member (f, "session_id", session_id);
+  json_object_set_string_member (f, "path", "relay");
+  json_object_set_string_member (f, "why", why);
+  peer_event (p, "relay_restart", g_steal_pointer (&f));
+}
+
+/* protocol.md: a relayed session turning "reconnecting" means the relay lost the seller's media
+ * (or a buyer leg is down); the seller's own connection may still look connected. */
+static void
+on_state (PeerParty *p, JsonObject *msg)
+{
+  PeerSession *s = session_get (p, msg);
+  gboolean reconnecting = json_object_get_boolean_member_with_default (msg, "reconnecting", FALSE);
+  gboolean was;
+
+  if (s == NULL)
+    return;
+  was = s->reconnecting;
+  s->reconnecting = reconnecting;
+  if (reconnecting && !was
+      && g_str_equal (json_object_get_string_member_with_default (msg, "path", ""), "relay"))
+    restart_relay_leg (p, s->id, "reconnecting");
 }
 
 static void
@@ -174,7 +258,10 @@ on_ended (PeerParty *p, JsonObject *msg)
       while (g_hash_table_iter_next (&it, NULL, (gpointer *) &s))
         relayed = relayed || g_strcmp0 (s->path, "relay") == 0;
       if (!relayed)
-        g_clear_pointer (&p->relay_leg, peer_conn_free);
+        {
+          g_clear_handle_id (&p->restart_timer, g_source_remove);
+          g_clear_pointer (&p->relay_leg, peer_conn_free);
+        }
     }
 }
 
@@ -255,6 +342,8 @@ on_message (PeerWs *ws, JsonObject *msg, const char *type, gpointer user_data)
     on_use_relay (p, msg);
   else if (g_str_equal (type, "signal"))
     on_signal (p, msg);
+  else if (g_str_equal (type, "session.state"))
+    on_state (p, msg);
   else if (g_str_equal (type, "session.ended"))
     on_ended (p, msg);
   else if (g_str_equal (type, "billing.earned"))
@@ -314,12 +403,14 @@ seller_stopped (PeerParty *p)
   if (p->finished)
     return;
   g_clear_handle_id (&p->timer, g_source_remove);
+  g_clear_handle_id (&p->restart_timer, g_source_remove);
   g_clear_pointer (&p->relay_leg, peer_conn_free);
   g_hash_table_remove_all (p->sessions);
   json_object_set_int_member (sum, "user_id", p->account.user_id);
   json_object_set_int_member (sum, "sessions_accepted", p->accepted);
   json_object_set_array_member (sum, "paths", json_array_ref (p->paths_seen));
   json_object_set_int_member (sum, "minutes_earned", p->minutes_earned);
+  json_object_set_int_member (sum, "relay_restarts", p->seller_restarts);
   if (p->error)
     json_object_set_string_member (sum, "error", p->error);
   peer_party_finish (p, p->error == NULL, g_steal_pointer (&sum));

@@ -33,7 +33,7 @@ async function relayPackets(server) {
   return total;
 }
 
-export async function wholeFlow({ label, sets = [], price, credits, endBy, expectPath, expectLow }) {
+export async function wholeFlow({ label, sets = [], price, credits, endBy, expectPath, expectLow, sellerRestart }) {
   const server = await startServer(['server.log_level=debug', ...sets]);
   const browser = await launchBrowser();
   const name = (s) => `${label}-${s}`;
@@ -51,6 +51,13 @@ export async function wholeFlow({ label, sets = [], price, credits, endBy, expec
       return me;
     });
     await step('seller shares a location and goes live', async () => {
+      if (sellerRestart) {
+        await sp.evaluate(() => {
+          window.kmgPcs = [];
+          const addTrack = RTCPeerConnection.prototype.addTrack;
+          RTCPeerConnection.prototype.addTrack = function (...a) { window.kmgPcs.push(this); return addTrack.apply(this, a); };
+        });
+      }
       await act.setLocation(sp, 48.8566, 2.3522);
       await act.goLive(sp);
       await shot(sp, name('02-seller-live'));
@@ -95,6 +102,39 @@ export async function wholeFlow({ label, sets = [], price, credits, endBy, expec
     if (expectPath === 'relay') {
       await step('frames flow through the relay', async () => {
         assert.ok((await relayPackets(server)) > 0, 'relay packet counters grow');
+      });
+    }
+
+    if (sellerRestart) {
+      await step('the seller\'s media stops: both are told, the seller page restarts ICE, video resumes', async () => {
+        // Count ICE restarts; the relay connection's sender is found through the peer
+        // connections the page made (addTrack runs on each of them).
+        await sp.evaluate(() => {
+          window.kmgRestarts = 0;
+          const restart = RTCPeerConnection.prototype.restartIce;
+          RTCPeerConnection.prototype.restartIce = function () { window.kmgRestarts++; return restart.call(this); };
+        });
+        const stopped = await sp.evaluate(async () => {
+          const found = [...document.querySelectorAll('video')].map((v) => v.srcObject).find(Boolean);
+          const track = found?.getVideoTracks()[0];
+          window.kmgTrack = track;
+          window.kmgSenders = [];
+          for (const pc of window.kmgPcs || []) {
+            for (const snd of pc.getSenders()) if (snd.track === track) window.kmgSenders.push(snd);
+          }
+          for (const snd of window.kmgSenders) await snd.replaceTrack(null);
+          return window.kmgSenders.length;
+        });
+        assert.ok(stopped >= 1, `the seller's relay sender was found (${stopped})`);
+        await bp.waitForSelector('#watch-state:has-text("reconnecting")', { timeout: 10000 });
+        await sp.waitForFunction(() => window.kmgRestarts >= 1, null, { timeout: 10000 });
+        await sp.evaluate(async () => { for (const snd of window.kmgSenders) await snd.replaceTrack(window.kmgTrack); });
+        await bp.waitForSelector('#watch-state[data-state="active"]:not(:has-text("reconnecting"))', { timeout: 20000 });
+        assert.equal(Number(await bp.getAttribute('#watch-state', 'data-session')), session.id, 'same session');
+        const f0 = await frames(bp);
+        await sleep(2000);
+        const f1 = await frames(bp);
+        assert.ok(f1 > f0, `decoded frames grow after the restart (${f0} → ${f1})`);
       });
     }
 

@@ -75,6 +75,16 @@ export class PathPeer {
     this.sendSignal('sdp_offer', { sdp: this.pc.localDescription.sdp });
   }
 
+  // ICE restart on this connection (protocol.md, "Who restarts ICE"): new credentials, then a
+  // new offer; the relay answers it from a fresh transport. sessionId: the session to name when
+  // the one this connection was made for has ended (a shared relay connection).
+  async restartIce(sessionId) {
+    if (sessionId) this.sessionId = sessionId;
+    this.restarts = (this.restarts || 0) + 1;
+    this.pc.restartIce();
+    await this.offer();
+  }
+
   // A signal from the other side (or the relay) for this path.
   async handle(msg) {
     if (msg.kind === 'sdp_offer') {

@@ -12,7 +12,7 @@ export class SellerDesk {
     this.startedAt = 0;
     this.earned = 0;
     this.balanceAtStart = null;
-    this.sessions = new Map(); // session_id -> { peer, buyer_id, state, path, minutes }
+    this.sessions = new Map(); // session_id -> { peer, buyer_id, state, path, minutes, reconnecting }
     this.relayLeg = null;      // one shared leg to the relay for all relayed viewers
     this.listeners = new Set();
     const rt = ctx.rt;
@@ -147,9 +147,28 @@ export class SellerDesk {
     }
     if (!this.stream || (!msg.offer_needed && this.relayLeg)) return;
     this.relayLeg?.close();
-    this.relayLeg = new PathPeer(this.ctx.rt, { sessionId: msg.session_id, path: 'relay', role: 'seller',
-                                               stream: this.stream, servers: iceServers(msg) });
-    this.relayLeg.offer().catch((e) => console.warn('relay offer:', e.message));
+    const leg = new PathPeer(this.ctx.rt, { sessionId: msg.session_id, path: 'relay', role: 'seller',
+                                           stream: this.stream, servers: iceServers(msg),
+                                           onIceState: (state) => {
+                                             if (state === 'disconnected' && leg === this.relayLeg) this.restartRelay();
+                                           } });
+    this.relayLeg = leg;
+    this.relayRestartAt = 0;
+    leg.offer().catch((e) => console.warn('relay offer:', e.message));
+  }
+
+  // protocol.md: the seller restarts ICE on its relay connection when it goes disconnected, or
+  // when a relayed session turns "reconnecting" (the relay lost our media; our side may still
+  // look connected). One restart covers both signs of the same outage.
+  restartRelay(sessionId) {
+    const leg = this.relayLeg;
+    if (!leg || Date.now() - (this.relayRestartAt || 0) < 3000) return;
+    if (!sessionId) {
+      for (const [id, s] of this.sessions) if (s.path === 'relay') sessionId = id;
+    }
+    if (!sessionId) return;
+    this.relayRestartAt = Date.now();
+    leg.restartIce(sessionId).catch((e) => console.warn('relay ICE restart:', e.message));
   }
 
   // P2P send statistics (protocol.md, stats from the seller): the outbound video counters and what
@@ -191,8 +210,11 @@ export class SellerDesk {
   onState(msg) {
     const s = this.sessions.get(msg.session_id);
     if (!s) return;
+    const turned = msg.reconnecting === true && !s.reconnecting;
     s.state = msg.state;
     s.path = msg.path;
+    s.reconnecting = msg.reconnecting === true;
+    if (turned && msg.path === 'relay') this.restartRelay(msg.session_id);
     this.changed();
   }
 
