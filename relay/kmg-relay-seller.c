@@ -261,7 +261,10 @@ rebuild (KmgSeller *seller, GError **error)
       g_set_error (error, KMG_RELAY_ERROR, KMG_RELAY_ERROR_PIPELINE, "new seller leg refused to start");
       return FALSE;
     }
-  kmg_relay_leg_set_state (leg, KMG_RELAY_LEG_STATE_CONNECTING);
+  /* Recorded, not reported: this runs inside the caller's handling of the seller's new offer (the
+   * session manager, which must not be re-entered), and the session already knows the seller is
+   * reconnecting — that is why it offered again. The new transport's ICE reports follow. */
+  leg->state = KMG_RELAY_LEG_STATE_CONNECTING;
   return TRUE;
 }
 
