@@ -4,7 +4,8 @@
 # relay), udp-blocked (relay over ICE-TCP), lossy (5 % loss through the relay), roam (the buyer's
 # NAT moves it to a new address), seller-drop (all the seller's UDP dropped for a while: the relay
 # notices, both parties are told, the seller restarts ICE and the session carries on) and
-# seller-gone (the seller's media never comes back: the session ends after the grace). Plus privacy
+# seller-gone (the seller's media never comes back: the session ends ice_failed, today before the
+# grace runs out when the rebuilt seller transport fails its checks). Plus privacy
 # (relay mode: nobody learns the other party's address, candidates or SDP) and abuse checks
 # (metadata-address candidates refused and never contacted; signaling by a stranger refused).
 #
