@@ -441,6 +441,30 @@ start_seller (RelayFixture *fx, KmgRelayLeg *seller_leg)
   g_assert_cmpint (gst_element_set_state (fx->seller->pipeline, GST_STATE_PLAYING), !=, GST_STATE_CHANGE_FAILURE);
 }
 
+/* An RTP packet (not RTCP, RFC 5761 demux) as a buffer probe sees it, before decryption. */
+static gboolean
+probe_is_rtp (GstPadProbeInfo *info)
+{
+  guint8 head[2];
+
+  return (info->type & GST_PAD_PROBE_TYPE_BUFFER)
+         && gst_buffer_extract (GST_PAD_PROBE_INFO_BUFFER (info), 0, head, 2) == 2 && head[0] >= 128
+         && head[0] <= 191 && !(head[1] >= 192 && head[1] <= 223);
+}
+
+/* Puts @probe on the source pad of @element when it is a buyer's nicesrc. */
+static void
+probe_nicesrc (GstElement *element, GstPadProbeCallback probe, gpointer user_data)
+{
+  GstElementFactory *f = gst_element_get_factory (element);
+  g_autoptr (GstPad) src = NULL;
+
+  if (f == NULL || !g_str_equal (gst_plugin_feature_get_name (GST_PLUGIN_FEATURE (f)), "nicesrc"))
+    return;
+  src = gst_element_get_static_pad (element, "src");
+  gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER, probe, user_data, NULL);
+}
+
 /* Light buyers (load runs): SRTP media is counted and timed as it leaves the buyer's nicesrc (its
  * RTP header is in the clear) and dropped there, so no decryption or jitterbuffer runs for it;
  * DTLS, STUN and RTCP go on as usual. */
@@ -448,11 +472,8 @@ static GstPadProbeReturn
 light_buyer_probe (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
   TestPeer *peer = user_data;
-  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
-  guint8 head[2];
 
-  if (!(info->type & GST_PAD_PROBE_TYPE_BUFFER) || gst_buffer_extract (buf, 0, head, 2) != 2 || head[0] < 128
-      || head[0] > 191 || (head[1] >= 192 && head[1] <= 223))
+  if (!probe_is_rtp (info))
     return GST_PAD_PROBE_OK;
   g_atomic_int_inc (&peer->rtp_packets);
   if (peer->fx->track_latency)
@@ -463,12 +484,7 @@ light_buyer_probe (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 static void
 light_buyer_element_added (GstBin *bin, GstBin *sub_bin, GstElement *element, gpointer user_data)
 {
-  GstElementFactory *f = gst_element_get_factory (element);
-
-  if (f == NULL || !g_str_equal (gst_plugin_feature_get_name (GST_PLUGIN_FEATURE (f)), "nicesrc"))
-    return;
-  g_autoptr (GstPad) src = gst_element_get_static_pad (element, "src");
-  gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER, light_buyer_probe, user_data, NULL);
+  probe_nicesrc (element, light_buyer_probe, user_data);
 }
 
 /* Lossy buyers: every Nth RTP packet from the relay is lost before decryption. */
@@ -476,11 +492,8 @@ static GstPadProbeReturn
 lossy_buyer_probe (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
   TestPeer *peer = user_data;
-  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
-  guint8 head[2];
 
-  if (!(info->type & GST_PAD_PROBE_TYPE_BUFFER) || gst_buffer_extract (buf, 0, head, 2) != 2 || head[0] < 128
-      || head[0] > 191 || (head[1] >= 192 && head[1] <= 223))
+  if (!probe_is_rtp (info))
     return GST_PAD_PROBE_OK;
   if (++peer->rtp_seen % peer->fx->buyer_drop_every != 0)
     return GST_PAD_PROBE_OK;
@@ -491,12 +504,7 @@ lossy_buyer_probe (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 static void
 lossy_buyer_element_added (GstBin *bin, GstBin *sub_bin, GstElement *element, gpointer user_data)
 {
-  GstElementFactory *f = gst_element_get_factory (element);
-
-  if (f == NULL || !g_str_equal (gst_plugin_feature_get_name (GST_PLUGIN_FEATURE (f)), "nicesrc"))
-    return;
-  g_autoptr (GstPad) src = gst_element_get_static_pad (element, "src");
-  gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER, lossy_buyer_probe, user_data, NULL);
+  probe_nicesrc (element, lossy_buyer_probe, user_data);
 }
 
 static void
